@@ -1,0 +1,18 @@
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { authRouter } from './auth.router';
+import { datasetRouter } from './dataset.router';
+import { itemRouter } from './item.router';
+import { projectRouter } from './project.router';
+import { publicProcedure, router } from './trpc';
+
+export const appRouter = router({
+  health: publicProcedure.query(() => ({ ok: true as const })),
+  auth: authRouter,
+  projects: projectRouter,
+  items: itemRouter,
+  datasets: datasetRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;

@@ -1,0 +1,77 @@
+import { labelSetSchema, projectSlugSchema } from '@edgeloop/shared';
+import { asc, count, eq } from 'drizzle-orm';
+import { datasetVersions, items, projects } from '../db/schema';
+import type { HubDeps } from '../deps';
+import { badRequest, conflict, notFound } from '../errors';
+
+export interface ProjectSummary {
+  id: string;
+  slug: string;
+  name: string;
+  labels: string[];
+  itemCount: number;
+  versionCount: number;
+  createdBy: string;
+  createdAt: string;
+}
+
+export type Project = typeof projects.$inferSelect;
+
+export async function createProject(
+  deps: HubDeps,
+  input: { slug: string; name?: string; labels: string[]; createdBy: string },
+): Promise<Project> {
+  const slug = projectSlugSchema.parse(input.slug);
+  const labels = labelSetSchema.parse(input.labels);
+  const [row] = await deps.db
+    .insert(projects)
+    .values({ slug, name: input.name?.trim() || slug, labels, createdBy: input.createdBy, createdAt: deps.now() })
+    .onConflictDoNothing({ target: projects.slug })
+    .returning();
+  if (!row) throw conflict(`a project with slug "${slug}" already exists`);
+  return row;
+}
+
+export async function findProject(deps: HubDeps, slug: string): Promise<Project | undefined> {
+  const [row] = await deps.db.select().from(projects).where(eq(projects.slug, slug));
+  return row;
+}
+
+export async function getProject(deps: HubDeps, slug: string): Promise<Project> {
+  const project = await findProject(deps, slug);
+  if (!project) throw notFound(`no project "${slug}"`);
+  return project;
+}
+
+export async function getProjectById(deps: HubDeps, id: string): Promise<Project> {
+  const [row] = await deps.db.select().from(projects).where(eq(projects.id, id));
+  if (!row) throw notFound(`no project with id ${id}`);
+  return row;
+}
+
+export async function listProjects(deps: HubDeps): Promise<ProjectSummary[]> {
+  const [rows, itemCounts, versionCounts] = await Promise.all([
+    deps.db.select().from(projects).orderBy(asc(projects.slug)),
+    deps.db.select({ projectId: items.projectId, n: count() }).from(items).groupBy(items.projectId),
+    deps.db.select({ projectId: datasetVersions.projectId, n: count() }).from(datasetVersions).groupBy(datasetVersions.projectId),
+  ]);
+  const itemsOf = new Map(itemCounts.map((r) => [r.projectId, r.n]));
+  const versionsOf = new Map(versionCounts.map((r) => [r.projectId, r.n]));
+  return rows.map((project) => ({
+    id: project.id,
+    slug: project.slug,
+    name: project.name,
+    labels: project.labels,
+    itemCount: itemsOf.get(project.id) ?? 0,
+    versionCount: versionsOf.get(project.id) ?? 0,
+    createdBy: project.createdBy,
+    createdAt: project.createdAt.toISOString(),
+  }));
+}
+
+/** Throws a BAD_REQUEST naming the valid labels when `label` is not in the project's label set. */
+export function assertKnownLabel(project: Project, label: string, field = 'label'): void {
+  if (!project.labels.includes(label)) {
+    throw badRequest(`${field} "${label}" is not a label of project "${project.slug}"; valid labels: ${project.labels.join(', ')}`);
+  }
+}

@@ -1,0 +1,122 @@
+import crypto from 'node:crypto';
+import { type ImageContentType, MAX_IMAGE_BYTES, type Split, objectKeyForSha256 } from '@edgeloop/shared';
+import { and, eq } from 'drizzle-orm';
+import { blobs, items, uploads } from '../db/schema';
+import type { Caller, HubDeps } from '../deps';
+import { HubError, badRequest, conflict, notFound } from '../errors';
+import { decodeImage } from '../images/decode';
+import { type Project, assertKnownLabel, getProject, getProjectById } from './project.service';
+
+const UPLOAD_TTL_SECONDS = 15 * 60;
+
+const stagingKey = (uploadId: string) => `uploads/${uploadId}`;
+
+export interface UploadTicket {
+  uploadId: string;
+  /** PUT the bytes here with exactly these headers. */
+  url: string;
+  headers: { 'content-type': ImageContentType };
+  expiresAt: string;
+}
+
+/**
+ * Step 1 of a browser upload: the client declares hash, size, type and label; the hub checks them and
+ * returns a presigned PUT to a staging key that accepts exactly that size and type until it expires.
+ */
+export async function createUpload(
+  deps: HubDeps,
+  caller: Caller,
+  input: { project: string; sha256: string; bytes: number; contentType: ImageContentType; label: string; split: Split },
+): Promise<UploadTicket> {
+  const project = await getProject(deps, input.project);
+  assertKnownLabel(project, input.label);
+  if (input.bytes > MAX_IMAGE_BYTES) {
+    throw new HubError('PAYLOAD_TOO_LARGE', `bytes ${input.bytes} exceeds the upload limit of ${MAX_IMAGE_BYTES} bytes`);
+  }
+  await assertNotInProject(deps, project, input.sha256);
+  const expiresAt = new Date(deps.now().getTime() + UPLOAD_TTL_SECONDS * 1000);
+  const [row] = await deps.db
+    .insert(uploads)
+    .values({
+      projectId: project.id,
+      sha256: input.sha256,
+      bytes: input.bytes,
+      contentType: input.contentType,
+      label: input.label,
+      split: input.split,
+      createdBy: caller.name,
+      createdAt: deps.now(),
+      expiresAt,
+    })
+    .returning({ id: uploads.id });
+  const url = await deps.store.presignPut(stagingKey(row!.id), {
+    contentType: input.contentType,
+    bytes: input.bytes,
+    expiresInSeconds: UPLOAD_TTL_SECONDS,
+  });
+  return { uploadId: row!.id, url, headers: { 'content-type': input.contentType }, expiresAt: expiresAt.toISOString() };
+}
+
+/**
+ * Step 2: the hub reads the staged bytes and accepts the item only if size, sha256 and image decoding
+ * all check out. Success or failure, the staged object and the upload record are removed.
+ */
+export async function completeUpload(
+  deps: HubDeps,
+  caller: Caller,
+  input: { uploadId: string },
+): Promise<{ sha256: string; label: string; split: Split; project: string }> {
+  const [upload] = await deps.db.select().from(uploads).where(eq(uploads.id, input.uploadId));
+  if (!upload || (upload.createdBy !== caller.name && caller.role !== 'admin')) {
+    throw notFound(`no upload ${input.uploadId} in progress`);
+  }
+  const discard = async () => {
+    await deps.store.delete(stagingKey(upload.id));
+    await deps.db.delete(uploads).where(eq(uploads.id, upload.id));
+  };
+  if (upload.expiresAt < deps.now()) {
+    await discard();
+    throw badRequest(`upload ${upload.id} expired at ${upload.expiresAt.toISOString()}; start a new upload`);
+  }
+  const bytes = await deps.store.get(stagingKey(upload.id));
+  if (!bytes) throw badRequest(`nothing has been uploaded for upload ${upload.id} yet: PUT the bytes to its URL first`);
+
+  try {
+    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+    if (bytes.length !== upload.bytes) throw badRequest(`bytes: declared ${upload.bytes}, received ${bytes.length}`);
+    if (sha256 !== upload.sha256) throw badRequest(`sha256: declared ${upload.sha256}, received bytes hash to ${sha256}`);
+    const image = await decodeImage(bytes, `upload ${upload.id}`);
+    if (image.contentType !== upload.contentType) {
+      throw badRequest(`contentType: declared ${upload.contentType}, but the bytes are ${image.contentType}`);
+    }
+    const project = await getProjectById(deps, upload.projectId);
+    await assertNotInProject(deps, project, sha256);
+    await deps.store.put(objectKeyForSha256(sha256), bytes, { contentType: image.contentType });
+    const now = deps.now();
+    await deps.db.transaction(async (tx) => {
+      await tx
+        .insert(blobs)
+        .values({ sha256, bytes: bytes.length, contentType: image.contentType, width: image.width, height: image.height, createdAt: now })
+        .onConflictDoNothing();
+      const inserted = await tx
+        .insert(items)
+        .values({ projectId: upload.projectId, sha256, label: upload.label, split: upload.split, source: 'upload', createdAt: now, updatedAt: now })
+        .onConflictDoNothing()
+        .returning({ sha256: items.sha256 });
+      if (inserted.length === 0) throw conflict(`duplicate item: project "${project.slug}" already has an image with sha256 ${sha256}`);
+    });
+    return { sha256, label: upload.label, split: upload.split as Split, project: project.slug };
+  } finally {
+    await discard();
+  }
+}
+
+async function assertNotInProject(deps: HubDeps, project: Project, sha256: string): Promise<void> {
+  const [existing] = await deps.db
+    .select({ label: items.label })
+    .from(items)
+    .where(and(eq(items.projectId, project.id), eq(items.sha256, sha256)));
+  if (existing) {
+    throw conflict(`duplicate item: project "${project.slug}" already has an image with sha256 ${sha256} (label "${existing.label}")`);
+  }
+}

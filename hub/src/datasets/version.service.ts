@@ -1,0 +1,190 @@
+import type { DatasetManifest, ManifestItem, Split } from '@edgeloop/shared';
+import { and, asc, desc, eq } from 'drizzle-orm';
+import { datasetVersions, items } from '../db/schema';
+import type { HubDeps } from '../deps';
+import { badRequest, notFound } from '../errors';
+import { canonicalManifest, manifestKey, packManifest, unpackManifest } from './manifest';
+import { type Project, getProject } from './project.service';
+
+export type DatasetVersion = typeof datasetVersions.$inferSelect;
+
+export interface VersionSummary {
+  id: string;
+  project: string;
+  parentId: string | null;
+  message: string;
+  itemCount: number;
+  counts: Record<string, Record<string, number>>;
+  manifestBytes: number;
+  createdBy: string;
+  createdAt: string;
+}
+
+/**
+ * Commits the project's current items as an immutable version. Committing an unchanged working set
+ * returns the existing version (same content, same id) with created: false.
+ */
+export async function commitVersion(
+  deps: HubDeps,
+  input: { project: string; message: string; createdBy: string },
+): Promise<{ version: VersionSummary; created: boolean }> {
+  const project = await getProject(deps, input.project);
+  const message = input.message.trim();
+  if (!message) throw badRequest('message must not be empty');
+  const rows: ManifestItem[] = await deps.db
+    .select({ sha256: items.sha256, label: items.label, split: items.split })
+    .from(items)
+    .where(eq(items.projectId, project.id))
+    .then((r) => r as ManifestItem[]);
+  if (rows.length === 0) throw badRequest(`project "${project.slug}" has no items to commit`);
+
+  const { id, json } = canonicalManifest(project.slug, project.labels, rows);
+  const existing = await findVersion(deps, project, id);
+  if (existing) return { version: toSummary(project, existing), created: false };
+
+  const gz = packManifest(json);
+  // The manifest object is content-addressed: writing it before the row is safe to repeat.
+  await deps.store.put(manifestKey(id), gz, { contentType: 'application/gzip' });
+  const [parent] = await deps.db
+    .select({ id: datasetVersions.id })
+    .from(datasetVersions)
+    .where(eq(datasetVersions.projectId, project.id))
+    .orderBy(desc(datasetVersions.createdAt))
+    .limit(1);
+  const [row] = await deps.db
+    .insert(datasetVersions)
+    .values({
+      id,
+      projectId: project.id,
+      parentId: parent?.id ?? null,
+      message,
+      itemCount: rows.length,
+      counts: countBySplitAndLabel(rows),
+      manifestBytes: gz.length,
+      createdBy: input.createdBy,
+      createdAt: deps.now(),
+    })
+    .onConflictDoNothing()
+    .returning();
+  // A concurrent commit of the same content may have won the insert: same id, same content.
+  const version = row ?? (await findVersion(deps, project, id))!;
+  return { version: toSummary(project, version), created: Boolean(row) };
+}
+
+export async function listVersions(deps: HubDeps, slug: string): Promise<VersionSummary[]> {
+  const project = await getProject(deps, slug);
+  const rows = await deps.db
+    .select()
+    .from(datasetVersions)
+    .where(eq(datasetVersions.projectId, project.id))
+    .orderBy(desc(datasetVersions.createdAt), asc(datasetVersions.id));
+  return rows.map((row) => toSummary(project, row));
+}
+
+export async function getVersion(deps: HubDeps, slug: string, versionId: string): Promise<VersionSummary> {
+  const project = await getProject(deps, slug);
+  return toSummary(project, await requireVersion(deps, project, versionId));
+}
+
+/** Accepts a full id or a unique prefix of at least 8 characters, like git. */
+async function requireVersion(deps: HubDeps, project: Project, idOrPrefix: string): Promise<DatasetVersion> {
+  const exact = await findVersion(deps, project, idOrPrefix);
+  if (exact) return exact;
+  if (/^[0-9a-f]{8,63}$/.test(idOrPrefix)) {
+    const rows = await deps.db
+      .select()
+      .from(datasetVersions)
+      .where(eq(datasetVersions.projectId, project.id));
+    const matches = rows.filter((r) => r.id.startsWith(idOrPrefix));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw badRequest(`version prefix ${idOrPrefix} is ambiguous: ${matches.length} versions match`);
+  }
+  throw notFound(`project "${project.slug}" has no dataset version ${idOrPrefix}`);
+}
+
+async function findVersion(deps: HubDeps, project: Project, id: string): Promise<DatasetVersion | undefined> {
+  const [row] = await deps.db
+    .select()
+    .from(datasetVersions)
+    .where(and(eq(datasetVersions.projectId, project.id), eq(datasetVersions.id, id)));
+  return row;
+}
+
+// Versions never change, so a parsed manifest can be kept as long as memory allows; keep a few.
+const manifestCache = new Map<string, DatasetManifest>();
+const MANIFEST_CACHE_SIZE = 4;
+
+export async function loadManifest(deps: HubDeps, slug: string, versionId: string): Promise<{ version: VersionSummary; manifest: DatasetManifest }> {
+  const project = await getProject(deps, slug);
+  const version = await requireVersion(deps, project, versionId);
+  let manifest = manifestCache.get(version.id);
+  if (!manifest) {
+    const gz = await deps.store.get(manifestKey(version.id));
+    if (!gz) throw new Error(`manifest object of dataset version ${version.id} is missing from the object store`);
+    manifest = unpackManifest(version.id, gz);
+    manifestCache.set(version.id, manifest);
+    if (manifestCache.size > MANIFEST_CACHE_SIZE) manifestCache.delete(manifestCache.keys().next().value!);
+  }
+  return { version: toSummary(project, version), manifest };
+}
+
+export interface VersionDiff {
+  from: string;
+  to: string;
+  added: ManifestItem[];
+  removed: ManifestItem[];
+  relabelled: { sha256: string; from: { label: string; split: Split }; to: { label: string; split: Split } }[];
+  unchanged: number;
+}
+
+/** What changed from one version to another: items added, removed, and relabelled (label or split). */
+export async function diffVersions(deps: HubDeps, input: { project: string; from: string; to: string }): Promise<VersionDiff> {
+  const [a, b] = await Promise.all([loadManifest(deps, input.project, input.from), loadManifest(deps, input.project, input.to)]);
+  const before = new Map(a.manifest.items.map((item) => [item.sha256, item]));
+  const diff: VersionDiff = { from: a.version.id, to: b.version.id, added: [], removed: [], relabelled: [], unchanged: 0 };
+  for (const item of b.manifest.items) {
+    const old = before.get(item.sha256);
+    before.delete(item.sha256);
+    if (!old) diff.added.push(item);
+    else if (old.label !== item.label || old.split !== item.split) {
+      diff.relabelled.push({ sha256: item.sha256, from: { label: old.label, split: old.split }, to: { label: item.label, split: item.split } });
+    } else diff.unchanged++;
+  }
+  diff.removed = [...before.values()];
+  return diff;
+}
+
+/** A short-lived URL to download the version's manifest (gzipped JSON) straight from the object store. */
+export async function exportVersionUrl(deps: HubDeps, slug: string, versionId: string): Promise<{ version: VersionSummary; manifestUrl: string; expiresInSeconds: number }> {
+  const project = await getProject(deps, slug);
+  const version = await requireVersion(deps, project, versionId);
+  const expiresInSeconds = 3600;
+  const manifestUrl = await deps.store.presignGet(manifestKey(version.id), {
+    expiresInSeconds,
+    downloadName: `${project.slug}-${version.id.slice(0, 12)}.json.gz`,
+  });
+  return { version: toSummary(project, version), manifestUrl, expiresInSeconds };
+}
+
+function countBySplitAndLabel(rows: ManifestItem[]): Record<string, Record<string, number>> {
+  const counts: Record<string, Record<string, number>> = {};
+  for (const { split, label } of rows) {
+    const bySplit = (counts[split] ??= {});
+    bySplit[label] = (bySplit[label] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function toSummary(project: Project, row: DatasetVersion): VersionSummary {
+  return {
+    id: row.id,
+    project: project.slug,
+    parentId: row.parentId,
+    message: row.message,
+    itemCount: row.itemCount,
+    counts: row.counts,
+    manifestBytes: row.manifestBytes,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+  };
+}

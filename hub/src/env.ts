@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The hub's one view of process.env, validated at start. Nothing else reads process.env.
+ * Unset values fall back to the embedded defaults: PGlite and an S3 server in-process.
+ */
+const envSchema = z
+  .object({
+    HUB_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+    HUB_HOST: z.string().default('127.0.0.1'),
+    HUB_DATA_DIR: z.string().default('./.edgeloop'),
+    HUB_PUBLIC_URL: z.url('HUB_PUBLIC_URL must be a URL such as http://localhost:8787').optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+      .optional(),
+    S3_ENDPOINT: z.url('S3_ENDPOINT must be a URL such as https://s3.eu-west-1.amazonaws.com').optional(),
+    S3_REGION: z.string().default('us-east-1'),
+    S3_BUCKET: z.string().default('edgeloop'),
+    S3_ACCESS_KEY_ID: z.string().optional(),
+    S3_SECRET_ACCESS_KEY: z.string().optional(),
+    S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    EMBEDDED_S3_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    DEMO_PROJECT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    FASHION_MNIST_DIR: z.string().default('/usr/share/datasets/fashion-mnist'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    CI: z.string().optional().transform((v) => v === 'true' || v === '1'),
+  })
+  .refine((env) => !env.S3_ENDPOINT || (env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY), {
+    message: 'S3_ENDPOINT needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY',
+    path: ['S3_ENDPOINT'],
+  });
+
+export type HubEnv = z.infer<typeof envSchema> & { dataDir: string };
+
+export function loadEnv(source: Record<string, string | undefined> = process.env): HubEnv {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'env'}: ${issue.message}`);
+    throw new Error(`invalid environment:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.HUB_DATA_DIR) };
+}

@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureBootstrapAdmin } from './auth/bootstrap';
+import { ensureDemoProject } from './demo';
+import { loadEnv } from './env';
+import { openHub } from './hub';
+import { progressLogger } from './progress';
+import { createHubServer, listen } from './server';
+
+const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web-client/dist');
+
+/** `npm start`: the hub on one port with embedded defaults, the demo project, and the web apps. */
+export async function serve(): Promise<void> {
+  const env = loadEnv();
+  const hub = await openHub(env);
+  const { deps } = hub;
+  await ensureBootstrapAdmin(deps, env.dataDir);
+  const server = createHubServer(deps, { webRoot: WEB_ROOT });
+  const address = await listen(server, env.HUB_PORT, env.HUB_HOST);
+  const url = env.HUB_PUBLIC_URL ?? `http://${address.address}:${address.port}`;
+  deps.log.info(`hub listening on ${url} (admin app: ${url}/admin/, API: ${url}/trpc)`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.log.info(`${signal}: shutting down`);
+    server.closeAllConnections();
+    server.close();
+    await hub.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  if (env.DEMO_PROJECT) {
+    await ensureDemoProject(deps, env.FASHION_MNIST_DIR, progressLogger(deps.log, 'demo import'));
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  serve().catch((error: Error) => {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  });
+}

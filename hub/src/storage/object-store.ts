@@ -1,0 +1,104 @@
+import http from 'node:http';
+import https from 'node:https';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Credentials } from './embedded-s3';
+
+export interface ObjectInfo {
+  bytes: number;
+  contentType: string | undefined;
+}
+
+/** The hub's only door to object storage. Keys are paths inside one bucket. */
+export interface ObjectStore {
+  put(key: string, body: Uint8Array, options: { contentType: string; cacheControl?: string }): Promise<void>;
+  /** The object's bytes, or null when there is no such key. */
+  get(key: string): Promise<Uint8Array | null>;
+  head(key: string): Promise<ObjectInfo | null>;
+  delete(key: string): Promise<void>;
+  /** A URL that lets its holder PUT exactly `bytes` bytes of `contentType` at `key` until it expires. */
+  presignPut(key: string, options: { contentType: string; bytes: number; expiresInSeconds: number }): Promise<string>;
+  presignGet(key: string, options: { expiresInSeconds: number; downloadName?: string }): Promise<string>;
+}
+
+export interface S3Config {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  credentials: S3Credentials;
+  forcePathStyle: boolean;
+}
+
+export function createS3ObjectStore(config: S3Config): ObjectStore {
+  const agentOptions = { keepAlive: true, maxSockets: 64 };
+  const client = new S3Client({
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    region: config.region,
+    credentials: config.credentials,
+    forcePathStyle: config.forcePathStyle,
+    // Presigned PUTs must not carry a checksum of an empty body; S3 checks checksums only when sent.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent(agentOptions) },
+  });
+  const Bucket = config.bucket;
+
+  return {
+    async put(key, body, { contentType, cacheControl }) {
+      await client.send(
+        new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType, CacheControl: cacheControl }),
+      );
+    },
+    async get(key) {
+      try {
+        const response = await client.send(new GetObjectCommand({ Bucket, Key: key }));
+        return response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw error;
+      }
+    },
+    async head(key) {
+      try {
+        const response = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+        return { bytes: response.ContentLength ?? 0, contentType: response.ContentType };
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw error;
+      }
+    },
+    async delete(key) {
+      await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    },
+    presignPut(key, { contentType, bytes, expiresInSeconds }) {
+      const command = new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: bytes });
+      // Signing content-type and content-length makes S3 refuse any other type or size.
+      return getSignedUrl(client, command, {
+        expiresIn: expiresInSeconds,
+        signableHeaders: new Set(['content-type', 'content-length']),
+      });
+    },
+    presignGet(key, { expiresInSeconds, downloadName }) {
+      const command = new GetObjectCommand({
+        Bucket,
+        Key: key,
+        ...(downloadName ? { ResponseContentDisposition: `attachment; filename="${downloadName}"` } : {}),
+      });
+      return getSignedUrl(client, command, { expiresIn: expiresInSeconds });
+    },
+  };
+}
+
+function isMissing(error: unknown): boolean {
+  if (error instanceof NoSuchKey || error instanceof NotFound) return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === 404;
+}

@@ -1,0 +1,83 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROLES, type Role } from '@edgeloop/shared';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { appRouter } from '../src/api/app.router';
+import { createCallerFactory } from '../src/api/trpc';
+import { authenticate, createToken } from '../src/auth/token.service';
+import { type DatabaseHandle, openPglite, openPostgres } from '../src/db/database';
+import type { HubDeps } from '../src/deps';
+import { createLogger } from '../src/logger';
+import { type EmbeddedS3, startEmbeddedS3 } from '../src/storage/embedded-s3';
+import { createS3ObjectStore } from '../src/storage/object-store';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/** The databases an integration suite runs against: PGlite always, PostgreSQL 15 where the setup started one. */
+export const DATABASES: { kind: DatabaseKind; skip: string | false }[] = [
+  { kind: 'pglite', skip: false },
+  { kind: 'postgres', skip: inject('postgresUrl') ? false : 'PostgreSQL 15 is not installed (apt-get install postgresql)' },
+];
+
+export interface TestHub {
+  deps: HubDeps;
+  s3: EmbeddedS3;
+  /** A tRPC caller holding a real token of `role`. */
+  as(role: Role): Promise<ReturnType<typeof callerFactory>>;
+  anonymous(): ReturnType<typeof callerFactory>;
+  secretFor(role: Role): Promise<string>;
+  close(): Promise<void>;
+}
+
+const callerFactory = createCallerFactory(appRouter);
+
+/** A hub on a fresh database of `kind` and a fresh embedded S3 server, with no HTTP in between. */
+export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-test-'));
+  const { database, dropDatabase } = kind === 'pglite' ? { database: await openPglite(undefined), dropDatabase: async () => {} } : await freshPostgres();
+  const s3 = await startEmbeddedS3({ directory: path.join(tmp, 's3'), bucket: 'edgeloop' });
+  const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
+  const deps: HubDeps = { db: database.db, store, now: () => new Date(), log: createLogger('silent') };
+  const secrets = new Map<Role, string>();
+  const secretFor = async (role: Role) => {
+    if (!secrets.has(role)) secrets.set(role, (await createToken(deps, { name: `test-${role}`, role, createdBy: 'test' })).secret);
+    return secrets.get(role)!;
+  };
+  return {
+    deps,
+    s3,
+    secretFor,
+    async as(role) {
+      const caller = await authenticate(deps, await secretFor(role));
+      return callerFactory({ deps, caller });
+    },
+    anonymous: () => callerFactory({ deps, caller: null }),
+    async close() {
+      await s3.close();
+      await database.close();
+      await dropDatabase();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freshPostgres(): Promise<{ database: DatabaseHandle; dropDatabase: () => Promise<void> }> {
+  const adminUrl = inject('postgresUrl');
+  if (!adminUrl) throw new Error('no PostgreSQL server for this run');
+  const name = `edgeloop_test_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const database = await openPostgres(adminUrl.replace(/\/postgres$/, `/${name}`));
+  return {
+    database,
+    async dropDatabase() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export { ROLES };

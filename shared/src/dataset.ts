@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+export const SPLITS = ['train', 'val', 'test'] as const;
+export const splitSchema = z.enum(SPLITS, { error: () => `split must be one of: ${SPLITS.join(', ')}` });
+export type Split = z.infer<typeof splitSchema>;
+
+export const ITEM_SOURCES = ['folder', 'idx', 'upload', 'correction'] as const;
+export type ItemSource = (typeof ITEM_SOURCES)[number];
+
+/** Image types the hub accepts from uploads; ingest re-encodes other inputs to PNG. */
+export const IMAGE_CONTENT_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
+export const imageContentTypeSchema = z.enum(IMAGE_CONTENT_TYPES, {
+  error: () => `contentType must be one of: ${IMAGE_CONTENT_TYPES.join(', ')}`,
+});
+export type ImageContentType = z.infer<typeof imageContentTypeSchema>;
+
+/** Largest single image upload, bytes. */
+export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+
+export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters');
+
+export const projectSlugSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'slug must be 2-63 characters of a-z, 0-9 and -, starting with a letter or digit');
+
+export const labelSchema = z
+  .string()
+  .min(1, 'label must not be empty')
+  .max(64, 'label must be at most 64 characters')
+  .regex(/^[^\s/\\][^/\\]*$/, 'label must not start with whitespace or contain / or \\');
+
+export const labelSetSchema = z
+  .array(labelSchema)
+  .min(2, 'labels must name at least 2 classes')
+  .max(1000, 'labels may name at most 1000 classes')
+  .refine((labels) => new Set(labels).size === labels.length, 'labels must be unique');
+
+/** One entry of an immutable dataset version. Sorted by sha256 in the manifest. */
+export const manifestItemSchema = z.object({
+  sha256: sha256Schema,
+  label: labelSchema,
+  split: splitSchema,
+});
+export type ManifestItem = z.infer<typeof manifestItemSchema>;
+
+/**
+ * The content of a dataset version. Its canonical JSON (keys in this order, items sorted by sha256)
+ * is hashed with sha256; that hash is the version id.
+ */
+export const datasetManifestSchema = z.object({
+  format: z.literal('edgeloop.dataset/v1'),
+  project: projectSlugSchema,
+  labels: labelSetSchema,
+  items: z.array(manifestItemSchema),
+});
+export type DatasetManifest = z.infer<typeof datasetManifestSchema>;
+
+/** Where an item's bytes live in the object store: content-addressed, never overwritten. */
+export function objectKeyForSha256(sha256: string): string {
+  return `objects/sha256/${sha256.slice(0, 2)}/${sha256}`;
+}

@@ -1,0 +1,2 @@
+// Model definitions, backend selection and the training loop arrive with the training issue.
+export {};
