@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+// The AWS SDK warns on Node 20 that its releases from 2027 need Node 22; package-lock.json pins this
+// release, so the warning only adds noise to every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /**
  * The hub's one view of process.env, validated at start. Nothing else reads process.env.
  * Unset values fall back to the embedded defaults: PGlite and an S3 server in-process.

@@ -6,7 +6,7 @@ import { appRouter } from './app.router';
 import type { ProcedureMeta } from './trpc';
 
 type AnyProcedure = { _def: { meta?: ProcedureMeta } };
-const procedures = Object.entries(appRouter._def.procedures as Record<string, AnyProcedure>);
+const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, AnyProcedure>);
 const PUBLIC_PROCEDURES = ['health'];
 
 async function callPath(caller: unknown, path: string): Promise<unknown> {

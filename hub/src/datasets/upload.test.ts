@@ -28,7 +28,7 @@ describe.each(DATABASES)('browser uploads through presigned URLs on $kind', ({ k
       contentType: 'image/png',
       label: declared.label ?? 'circle',
     });
-    const put = await fetch(ticket.url, { method: 'PUT', body: sent, headers: ticket.headers });
+    const put = await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(sent), headers: ticket.headers });
     return { ticket, put };
   }
 
@@ -89,11 +89,11 @@ describe.each(DATABASES)('browser uploads through presigned URLs on $kind', ({ k
     const bytes = await png(50);
     const ticket = await labeler.items.createUpload({ project: 'shapes', sha256: sha256(bytes), bytes: bytes.length, contentType: 'image/png', label: 'square' });
     const tampered = ticket.url.replace(`uploads/${ticket.uploadId}`, `objects/sha256/${sha256(bytes)}`);
-    expect((await fetch(tampered, { method: 'PUT', body: bytes, headers: ticket.headers })).status).toBe(403);
+    expect((await fetch(tampered, { method: 'PUT', body: new Uint8Array(bytes), headers: ticket.headers })).status).toBe(403);
     const expiryStretched = ticket.url.replace(/X-Amz-Expires=\d+/, 'X-Amz-Expires=604800');
-    expect((await fetch(expiryStretched, { method: 'PUT', body: bytes, headers: ticket.headers })).status).toBe(403);
-    expect((await fetch(ticket.url, { method: 'PUT', body: bytes, headers: { 'content-type': 'image/jpeg' } })).status).toBe(403);
-    expect((await fetch(ticket.url, { method: 'PUT', body: bytes })).status).toBe(403);
+    expect((await fetch(expiryStretched, { method: 'PUT', body: new Uint8Array(bytes), headers: ticket.headers })).status).toBe(403);
+    expect((await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(bytes), headers: { 'content-type': 'image/jpeg' } })).status).toBe(403);
+    expect((await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(bytes) })).status).toBe(403);
   });
 
   it.skipIf(skip)('refuses an expired upload', async () => {
