@@ -1,0 +1,139 @@
+/**
+ * `npm run bench`: imports Fashion-MNIST into a dataset version through the hub (PGlite and PostgreSQL 15)
+ * and, as the baseline in the same run, writes the same objects and rows with no hub logic:
+ * pre-encoded PNGs PUT with the same object store client and concurrency, and the same rows as plain
+ * 1,000-row INSERTs. Each measurement gets a fresh database and a fresh embedded S3 server.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { objectKeyForSha256 } from '@edgeloop/shared';
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { mapConcurrent } from '../src/concurrency';
+import { importIdx } from '../src/datasets/import-idx';
+import { readIdxImages, readIdxLabels } from '../src/datasets/idx';
+import { createProject } from '../src/datasets/project.service';
+import { commitVersion } from '../src/datasets/version.service';
+import { type DatabaseHandle, openPglite, openPostgres } from '../src/db/database';
+import type { HubDeps } from '../src/deps';
+import { FASHION_MNIST_LABELS, fashionMnistSource } from '../src/demo';
+import { loadEnv } from '../src/env';
+import { encodeGreyscalePng } from '../src/images/png';
+import { createLogger } from '../src/logger';
+import { progressBar } from '../src/progress';
+import { startEmbeddedS3 } from '../src/storage/embedded-s3';
+import { createS3ObjectStore } from '../src/storage/object-store';
+import { postgresInstalled, startPostgresCluster } from '../test/postgres-cluster';
+
+const env = loadEnv();
+const source = fashionMnistSource(env.FASHION_MNIST_DIR);
+
+interface Setup {
+  deps: HubDeps;
+  close(): Promise<void>;
+}
+
+async function freshSetup(openDb: () => Promise<DatabaseHandle>): Promise<Setup> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-bench-'));
+  const database = await openDb();
+  const s3 = await startEmbeddedS3({ directory: path.join(tmp, 's3'), bucket: 'edgeloop' });
+  const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
+  return {
+    deps: { db: database.db, store, now: () => new Date(), log: createLogger('warn') },
+    async close() {
+      await s3.close();
+      await database.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+async function hubImport(setup: Setup, label: string): Promise<{ seconds: number; images: number }> {
+  const bar = progressBar(`hub import (${label})`);
+  const started = performance.now();
+  const project = await createProject(setup.deps, { slug: 'fashion-mnist', labels: FASHION_MNIST_LABELS, createdBy: 'bench' });
+  const result = await importIdx(setup.deps, project, source.pairs, bar.update);
+  await commitVersion(setup.deps, { project: project.slug, message: 'bench', createdBy: 'bench' });
+  bar.stop();
+  return { seconds: (performance.now() - started) / 1000, images: result.added + result.duplicates };
+}
+
+/** The same objects and rows, prepared outside the clock, written without validation, dedup or versioning. */
+async function rawWrite(setup: Setup, label: string): Promise<{ seconds: number; images: number }> {
+  const objects: { sha256: string; bytes: Buffer; label: string; split: string }[] = [];
+  for (const pair of source.pairs) {
+    const [images, labels] = await Promise.all([readIdxImages(pair.images), readIdxLabels(pair.labels)]);
+    const size = images.rows * images.cols;
+    for (let i = 0; i < images.count; i++) {
+      const bytes = encodeGreyscalePng(images.pixels.subarray(i * size, (i + 1) * size), images.cols, images.rows);
+      objects.push({ sha256: crypto.createHash('sha256').update(bytes).digest('hex'), bytes, label: FASHION_MNIST_LABELS[labels[i]!]!, split: pair.split });
+    }
+  }
+  const { db, store } = setup.deps;
+  await db.execute(sql`create table raw_items (sha256 text primary key, bytes int, label text, split text)`);
+  const bar = progressBar(`baseline (${label})`);
+  const started = performance.now();
+  let done = 0;
+  await mapConcurrent(objects, 32, async (o) => {
+    await store.put(objectKeyForSha256(o.sha256), o.bytes, { contentType: 'image/png' });
+    if (++done % 1000 === 0) bar.update(done, objects.length);
+  });
+  for (let i = 0; i < objects.length; i += 1000) {
+    const rows = objects.slice(i, i + 1000).map((o) => sql`(${o.sha256}, ${o.bytes.length}, ${o.label}, ${o.split})`);
+    await db.execute(sql`insert into raw_items values ${sql.join(rows, sql`, `)} on conflict do nothing`);
+  }
+  bar.stop();
+  return { seconds: (performance.now() - started) / 1000, images: objects.length };
+}
+
+async function main(): Promise<void> {
+  console.log(`Fashion-MNIST ${source.kind === 'full' ? 'full (70,000 images)' : 'SAMPLE (3,000 images; install dataset-fashion-mnist for the full set)'} from ${source.dir}`);
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}\n`);
+  const cluster = postgresInstalled() ? await startPostgresCluster() : null;
+  const databases: { label: string; open: () => Promise<DatabaseHandle> }[] = [
+    { label: 'PGlite (embedded)', open: () => openPglite(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-bench-db-'))) },
+  ];
+  if (cluster) {
+    let n = 0;
+    databases.push({
+      label: 'PostgreSQL 15',
+      async open() {
+        const name = `bench_${process.pid}_${n++}`;
+        const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
+        await admin.unsafe(`create database ${name}`);
+        await admin.end();
+        return openPostgres(cluster.url.replace(/\/postgres$/, `/${name}`));
+      },
+    });
+  } else console.log('PostgreSQL 15 is not installed (apt-get install postgresql): measuring PGlite only\n');
+
+  const rows: string[][] = [];
+  try {
+    for (const database of databases) {
+      const hub = await freshSetup(database.open);
+      const imported = await hubImport(hub, database.label).finally(() => hub.close());
+      const base = await freshSetup(database.open);
+      const baseline = await rawWrite(base, database.label).finally(() => base.close());
+      rows.push([
+        database.label,
+        String(imported.images),
+        imported.seconds.toFixed(1),
+        Math.round(imported.images / imported.seconds).toLocaleString('en'),
+        baseline.seconds.toFixed(1),
+        Math.round(baseline.images / baseline.seconds).toLocaleString('en'),
+        (imported.seconds / baseline.seconds).toFixed(2),
+      ]);
+    }
+  } finally {
+    cluster?.stop();
+  }
+  const header = ['database', 'images', 'hub import s', 'hub images/s', 'baseline s', 'baseline images/s', 'hub / baseline'];
+  console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  console.log('\nhub import = IDX decode + PNG encode + sha256 + dedup + object PUTs + rows in one transaction + version commit');
+  console.log('baseline   = the same PNG objects PUT (32 in flight) and the same rows INSERTed 1,000 per statement');
+}
+
+await main();
