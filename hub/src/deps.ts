@@ -1,3 +1,4 @@
+import type { Role } from '@edgeloop/shared';
 import type { Database } from './db/database';
 import type { Logger } from './logger';
 import type { ObjectStore } from './storage/object-store';
@@ -14,5 +15,5 @@ export interface HubDeps {
 export interface Caller {
   tokenId: string | null;
   name: string;
-  role: import('@edgeloop/shared').Role;
+  role: Role;
 }

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { commitVersion, diffVersions, exportVersionUrl, getVersion, listVersions } from '../datasets/version.service';
-import { projectSlugInput as project } from './project.router';
+import { projectInput as project, versionInput as version } from './inputs';
 import { procedureFor, router } from './trpc';
-
-const version = z.string().regex(/^[0-9a-f]{8,64}$/, 'version must be a dataset version id or a prefix of at least 8 hex characters');
 
 export const datasetRouter = router({
   commit: procedureFor('admin', 'engineer', 'ci')

@@ -2,7 +2,7 @@ import { imageContentTypeSchema, labelSchema, sha256Schema, splitSchema } from '
 import { z } from 'zod';
 import { listItems, removeItem, updateItem } from '../datasets/item.service';
 import { completeUpload, createUpload } from '../datasets/upload.service';
-import { projectSlugInput as project } from './project.router';
+import { projectInput as project } from './inputs';
 import { procedureFor, router } from './trpc';
 
 export const itemRouter = router({

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { createProject, getProject, listProjects } from '../datasets/project.service';
+import { projectInput } from './inputs';
 import { procedureFor, router } from './trpc';
-
-const slug = z.string().min(1, 'project must name a project slug');
 
 export const projectRouter = router({
   list: procedureFor('admin', 'engineer', 'labeler', 'ci', 'device').query(({ ctx }) => listProjects(ctx.deps)),
   get: procedureFor('admin', 'engineer', 'labeler', 'ci', 'device')
-    .input(z.object({ project: slug }))
+    .input(z.object({ project: projectInput }))
     .query(async ({ ctx, input }) => {
       const project = await getProject(ctx.deps, input.project);
       return { slug: project.slug, name: project.name, labels: project.labels, createdAt: project.createdAt.toISOString() };
@@ -19,4 +18,3 @@ export const projectRouter = router({
       return { slug: project.slug, name: project.name, labels: project.labels };
     }),
 });
-export { slug as projectSlugInput };

@@ -2,6 +2,7 @@ import { ROLES, type Role } from '@edgeloop/shared';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../../test/test-hub';
+import { authenticate } from '../auth/token.service';
 import { appRouter } from './app.router';
 import type { ProcedureMeta } from './trpc';
 
@@ -71,7 +72,6 @@ describe('every procedure x every role', () => {
     const admin = await hub.as('admin');
     const { token, secret } = await admin.auth.createToken({ name: 'short-lived', role: 'engineer' });
     await admin.auth.revokeToken({ id: token.id });
-    const { authenticate } = await import('../auth/token.service');
     expect(await authenticate(hub.deps, secret)).toBeNull();
   });
 });
