@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestHub, createTestHub } from '../test/test-hub';
+import { createHubServer, listen } from './server';
+
+describe('hub HTTP server', () => {
+  let hub: TestHub;
+  let base: string;
+  let close: () => void;
+  const webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-web-'));
+
+  beforeAll(async () => {
+    hub = await createTestHub('pglite');
+    fs.mkdirSync(path.join(webRoot, 'admin'));
+    fs.writeFileSync(path.join(webRoot, 'admin/index.html'), '<h1>admin</h1>');
+    const server = createHubServer(hub.deps, { webRoot });
+    const { port } = await listen(server, 0, '127.0.0.1');
+    base = `http://127.0.0.1:${port}`;
+    close = () => server.close();
+  });
+  afterAll(async () => {
+    close();
+    await hub.close();
+  });
+
+  const get = async (procedure: string, input: unknown, token?: string) => {
+    const response = await fetch(`${base}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    return { status: response.status, body: (await response.json()) as { error?: { message: string; data: Record<string, unknown> }; result?: { data: unknown } } };
+  };
+
+  it('answers 401 without a token and 403 for a role that may not call', async () => {
+    expect((await get('projects.list', undefined)).status).toBe(401);
+    const device = await get('items.list', { project: 'x' }, await hub.secretFor('device'));
+    expect(device.status).toBe(403);
+    expect(device.body.error!.message).toBe('role "device" may not call this; allowed roles: admin, engineer, labeler');
+  });
+
+  it('answers bad input with 400 naming the field, and never sends a stack', async () => {
+    const { status, body } = await get('items.list', { project: 'x', limit: 5000 }, await hub.secretFor('engineer'));
+    expect(status).toBe(400);
+    expect(body.error!.message).toMatch(/^limit: /);
+    expect(body.error!.data.fieldErrors).toHaveProperty('limit');
+    expect(JSON.stringify(body)).not.toMatch(/stack|\.ts:\d+/);
+    const missing = await get('datasets.list', { project: 'nope' }, await hub.secretFor('engineer'));
+    expect(missing).toMatchObject({ status: 404, body: { error: { message: 'no project "nope"' } } });
+  });
+
+  it('serves the web apps and refuses paths outside them', async () => {
+    const page = await fetch(`${base}/admin/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(await page.text()).toContain('admin');
+    expect((await fetch(`${base}/..%2f..%2fetc/passwd`)).status).not.toBe(200);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+});
