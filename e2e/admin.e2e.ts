@@ -10,7 +10,7 @@ test('an admin signs in with the bootstrap token and sees the demo dataset versi
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByText('Signed in as bootstrap-admin (admin)')).toBeVisible();
   await page.getByRole('button', { name: 'Fashion-MNIST' }).click();
-  const version = page.locator('article.version').first();
+  const version = page.locator('article.version').last(); // the oldest: the demo import
   await expect(version).toContainText('3,000 items');
   await expect(version.locator('.row[title^="Ankle boot"]')).toHaveCount(2); // train and test
 });
