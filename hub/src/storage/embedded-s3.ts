@@ -1,10 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import S3rver from '@20minutes/s3rver';
-import { DUMMY_ACCOUNT } from '@20minutes/s3rver/lib/models/account.js';
+import { createS3ApiServer } from './s3-api-server';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -18,50 +16,14 @@ export interface EmbeddedS3 {
   close(): Promise<void>;
 }
 
-// Browsers PUT presigned uploads and read ETags of multipart parts.
-const corsConfig = `<CORSConfiguration>
-  <CORSRule>
-    <AllowedOrigin>*</AllowedOrigin>
-    <AllowedMethod>GET</AllowedMethod>
-    <AllowedMethod>HEAD</AllowedMethod>
-    <AllowedMethod>PUT</AllowedMethod>
-    <AllowedHeader>*</AllowedHeader>
-    <ExposeHeader>ETag</ExposeHeader>
-    <MaxAgeSeconds>3600</MaxAgeSeconds>
-  </CORSRule>
-</CORSConfiguration>`;
-
 /**
- * An S3 API server on loopback, inside the hub process, storing objects under `directory`.
- * s3rver checks SigV4 signatures (and presigned URL expiry) but lets unsigned requests through,
- * so this wrapper refuses every request that carries no signature. Credentials are made once per
- * data directory and kept there, so presigned URLs survive a restart.
+ * The hub's own S3 API server on loopback, storing objects under `directory`. Credentials are made once
+ * per data directory and kept there, so presigned URLs survive a restart.
  */
 export async function startEmbeddedS3(options: { directory: string; bucket: string; port?: number }): Promise<EmbeddedS3> {
   fs.mkdirSync(options.directory, { recursive: true });
   const credentials = loadOrCreateCredentials(path.join(options.directory, '.credentials.json'));
-  DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
-  DUMMY_ACCOUNT.createKeyPair(credentials.accessKeyId, credentials.secretAccessKey);
-
-  const s3rver = new S3rver({
-    directory: path.join(options.directory, 'buckets'),
-    silent: true,
-    configureBuckets: [{ name: options.bucket, configs: [corsConfig] }],
-  });
-  await s3rver.configureBuckets();
-  const handle = s3rver.callback();
-
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'OPTIONS' && !isSigned(req)) {
-      res.writeHead(403, { 'content-type': 'application/xml' });
-      res.end(
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>' +
-          '<Message>Anonymous access is not allowed: sign the request or use a presigned URL.</Message></Error>',
-      );
-      return;
-    }
-    handle(req, res);
-  });
+  const server = createS3ApiServer({ directory: path.join(options.directory, 'buckets'), bucket: options.bucket, credentials });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -78,12 +40,6 @@ export async function startEmbeddedS3(options: { directory: string; bucket: stri
         server.close(() => resolve());
       }),
   };
-}
-
-function isSigned(req: http.IncomingMessage): boolean {
-  if (req.headers.authorization) return true;
-  const query = new URL(req.url ?? '/', 'http://s3').searchParams;
-  return query.has('X-Amz-Signature') || query.has('Signature');
 }
 
 function loadOrCreateCredentials(file: string): S3Credentials {

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Credentials } from './embedded-s3';
+import { encodeKeyPath, signRequestHeaders } from './signature-v4';
 
 export interface ObjectInfo {
   bytes: number;
@@ -50,13 +51,10 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
     requestHandler: { httpAgent: new http.Agent(agentOptions), httpsAgent: new https.Agent(agentOptions) },
   });
   const Bucket = config.bucket;
+  const leanPut = createLeanPut(config, agentOptions);
 
   return {
-    async put(key, body, { contentType, cacheControl }) {
-      await client.send(
-        new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType, CacheControl: cacheControl }),
-      );
-    },
+    put: leanPut,
     async get(key) {
       try {
         const response = await client.send(new GetObjectCommand({ Bucket, Key: key }));
@@ -101,4 +99,54 @@ function isMissing(error: unknown): boolean {
   if (error instanceof NoSuchKey || error instanceof NotFound) return true;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return status === 404;
+}
+
+/**
+ * PutObject without the SDK: the SDK's middleware stack costs about 1 ms of CPU per request, which
+ * dominates when importing tens of thousands of small images. Signed with SigV4 in the header, the
+ * payload hash included, so it works against any S3.
+ */
+function createLeanPut(config: S3Config, agentOptions: http.AgentOptions): ObjectStore['put'] {
+  const endpoint = new URL(config.endpoint ?? `https://s3.${config.region}.amazonaws.com`);
+  const secure = endpoint.protocol === 'https:';
+  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  const host = config.forcePathStyle ? endpoint.host : `${config.bucket}.${endpoint.host}`;
+  const basePath = endpoint.pathname.replace(/\/$/, '') + (config.forcePathStyle ? `/${encodeKeyPath(config.bucket)}` : '');
+
+  return (key, body, { contentType, cacheControl }) => {
+    const requestPath = `${basePath}/${encodeKeyPath(key)}`;
+    const headers = signRequestHeaders({
+      method: 'PUT',
+      host,
+      path: requestPath,
+      headers: {
+        'content-type': contentType,
+        'content-length': String(body.length),
+        ...(cacheControl ? { 'cache-control': cacheControl } : {}),
+      },
+      body,
+      accessKeyId: config.credentials.accessKeyId,
+      secretAccessKey: config.credentials.secretAccessKey,
+      region: config.region,
+    });
+    return new Promise<void>((resolve, reject) => {
+      const request = (secure ? https : http).request(
+        { method: 'PUT', hostname: endpoint.hostname, port: endpoint.port || (secure ? 443 : 80), path: requestPath, headers, agent },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            if (response.statusCode && response.statusCode < 300) return resolve();
+            const xml = Buffer.concat(chunks).toString('utf8');
+            const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? `HTTP ${response.statusCode}`;
+            const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? '';
+            reject(new Error(`S3 PutObject ${key}: ${code} ${message}`.trim()));
+          });
+          response.on('error', reject);
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  };
 }
