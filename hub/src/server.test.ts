@@ -55,6 +55,7 @@ describe('hub HTTP server', () => {
     expect(page.headers.get('cache-control')).toBe('no-cache');
     expect(await page.text()).toContain('admin');
     expect((await fetch(`${base}/..%2f..%2fetc/passwd`)).status).not.toBe(200);
+    expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(400);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 });

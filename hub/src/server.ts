@@ -42,10 +42,17 @@ export function createHubServer(deps: HubDeps, options: { webRoot: string }): ht
 }
 
 function serveStatic(root: string, pathname: string, res: http.ServerResponse): void {
-  const relative = path.normalize(decodeURIComponent(pathname)).replace(/^(\.\.[/\\])+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('malformed path');
+    return;
+  }
+  const relative = path.normalize(decoded).replace(/^(\.\.[/\\])+/, '');
   let file = path.join(root, relative);
   if (!file.startsWith(root)) {
-    res.writeHead(400).end('bad path');
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('bad path');
     return;
   }
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');

@@ -178,7 +178,12 @@ export function createS3ApiServer(options: S3ApiServerOptions): http.Server {
 
   return http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      const s3Error = error instanceof S3Error ? error : new S3Error(500, 'InternalError', (error as Error).message);
+      const s3Error =
+        error instanceof S3Error
+          ? error
+          : error instanceof URIError
+            ? new S3Error(400, 'InvalidURI', "Couldn't parse the specified URI.")
+            : new S3Error(500, 'InternalError', (error as Error).message);
       if (res.headersSent) return void res.destroy();
       res.writeHead(s3Error.status, { 'content-type': 'application/xml' });
       res.end(req.method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${s3Error.code}</Code><Message>${xmlEscape(s3Error.message)}</Message></Error>`);
