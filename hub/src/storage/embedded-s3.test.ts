@@ -45,7 +45,7 @@ describe('embedded S3 API server', () => {
     expect((await fetch(`${s3.endpoint}/edgeloop/private.txt`)).status).toBe(403);
     expect((await fetch(`${s3.endpoint}/edgeloop/x`, { method: 'PUT', body: 'x' })).status).toBe(403);
 
-    const put = (headersFrom: { secret?: string; now?: Date; signedBody?: Uint8Array }, body: Uint8Array) => {
+    const put = (headersFrom: { secret?: string; now?: Date; signedBody?: Uint8Array }, body: Uint8Array<ArrayBuffer>) => {
       const url = new URL(`${s3.endpoint}/edgeloop/signed.txt`);
       const headers = signRequestHeaders({
         method: 'PUT',
