@@ -94,6 +94,7 @@ export async function ingestCandidates(
     options.onProgress?.(done, options.total);
   }
 
+  deps.log.info(`${project.slug}: ${objectsWritten} objects written; adding ${itemRows.length} items in one transaction`);
   const added = await deps.db.transaction(async (tx) => {
     for (let i = 0; i < blobRows.length; i += ROWS_PER_STATEMENT) {
       await tx.insert(blobs).values(blobRows.slice(i, i + ROWS_PER_STATEMENT)).onConflictDoNothing();
