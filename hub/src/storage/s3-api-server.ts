@@ -105,7 +105,7 @@ export function createS3ApiServer(options: S3ApiServerOptions): http.Server {
   }
 
   async function putObject(req: http.IncomingMessage, res: http.ServerResponse, file: string, body: Buffer): Promise<void> {
-    if (req.headers['x-copy-source'] || req.headers['x-amz-copy-source']) throw new S3Error(501, 'NotImplemented', 'CopyObject is not supported');
+    if (req.headers['x-amz-copy-source']) throw new S3Error(501, 'NotImplemented', 'CopyObject is not supported');
     const etag = `"${crypto.createHash('md5').update(body).digest('hex')}"`;
     const meta: ObjectMeta = {
       contentType: req.headers['content-type'] ?? 'binary/octet-stream',
