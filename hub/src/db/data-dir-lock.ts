@@ -33,6 +33,7 @@ export class DataDirLockedError extends Error {
       `the embedded database in ${dataDir} is in use by process ${pid} (a running hub?). ` +
         'Stop it first, or point DATABASE_URL at a PostgreSQL server that several processes can share.',
     );
+    this.name = 'DataDirLockedError';
   }
 }
 
