@@ -1,12 +1,14 @@
 import os from 'node:os';
 import { ROLES, SPLITS, type Split, roleSchema, splitSchema } from '@edgeloop/shared';
 import { Command, Option } from 'commander';
+import { ZodError } from 'zod';
 import { createToken, listTokens, revokeToken } from '../auth/token.service';
 import { importFolder } from '../datasets/import-folder';
 import { importIdx, mnistStylePairs } from '../datasets/import-idx';
 import type { IngestResult } from '../datasets/ingest.service';
 import { createProject, getProject, listProjects } from '../datasets/project.service';
 import { commitVersion, diffVersions, listVersions } from '../datasets/version.service';
+import { DataDirLockedError } from '../db/data-dir-lock';
 import { loadEnv } from '../env';
 import { HubError } from '../errors';
 import { type Hub, openHub } from '../hub';
@@ -166,6 +168,12 @@ program
 
 program.parseAsync().catch((error: Error) => {
   // Errors the user can fix print as one line; anything else keeps its stack for a bug report.
-  process.stderr.write(`edgeloop: ${error instanceof HubError || error.name === 'DataDirLockedError' || error.name === 'ZodError' ? error.message : error.stack}\n`);
+  const message =
+    error instanceof ZodError
+      ? error.issues.map((issue) => issue.message).join('; ')
+      : error instanceof HubError || error instanceof DataDirLockedError
+        ? error.message
+        : error.stack;
+  process.stderr.write(`edgeloop: ${message}\n`);
   process.exit(1);
 });
