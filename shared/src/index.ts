@@ -1,2 +1,4 @@
 export * from './roles';
 export * from './dataset';
+export * from './preprocess';
+export * from './model-manifest';

@@ -1,2 +1,9 @@
-// Model definitions, backend selection and the training loop arrive with the training issue.
-export {};
+export * from './models/model-config';
+export { buildModel, logitsModel, EMBEDDING_LAYER } from './models/build-model';
+export * from './backends/select-backend';
+export * from './train/train-config';
+export * from './train/training-data';
+export * from './train/train';
+export type { EpochMetrics, TrainingProgress } from './train/messages';
+export * from './evaluate/metrics';
+export * from './export/model-artifacts';

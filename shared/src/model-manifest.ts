@@ -1,0 +1,93 @@
+/**
+ * What the hub publishes for each model version: a manifest naming every file with its hash, wrapped in a
+ * signed envelope. Clients verify the Ed25519 signature over the payload bytes, then each file's sha256.
+ */
+import { z } from 'zod';
+import { labelSetSchema, projectSlugSchema, sha256Schema } from './dataset';
+import { preprocessingSchema } from './preprocess';
+
+/** Weight encodings a model version is published in; float32 is the reference the others are gated against. */
+export const MODEL_FORMATS = ['float32', 'float16', 'uint8'] as const;
+export const modelFormatSchema = z.enum(MODEL_FORMATS, {
+  error: () => `format must be one of: ${MODEL_FORMATS.join(', ')}`,
+});
+export type ModelFormat = z.infer<typeof modelFormatSchema>;
+
+export const modelNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'model name must be 2-63 characters of a-z, 0-9 and -, starting with a letter or digit');
+
+export const channelNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'channel must be 1-32 characters of a-z, 0-9 and -, starting with a letter (e.g. production, staging)');
+
+/** A published file, addressed relative to the manifest's directory. */
+export const publishedFileSchema = z.object({
+  path: z.string().min(1),
+  sha256: sha256Schema,
+  bytes: z.number().int().nonnegative(),
+});
+export type PublishedFile = z.infer<typeof publishedFileSchema>;
+
+export const modelVariantSchema = z.object({
+  format: modelFormatSchema,
+  /** tfjs layers-model topology + weightsManifest; load it with tf.loadLayersModel. */
+  modelJson: publishedFileSchema,
+  /** Weight shards (<= 4 MiB each) in the order model.json lists them. */
+  shards: z.array(publishedFileSchema),
+  /** Sum of model.json and shard bytes: what a device downloads. */
+  bytes: z.number().int().nonnegative(),
+  /** Test-split accuracy of this encoding, in [0, 1]. */
+  accuracy: z.number().min(0).max(1),
+});
+export type ModelVariant = z.infer<typeof modelVariantSchema>;
+
+export const modelManifestSchema = z.object({
+  format: z.literal('edgeloop.model/v1'),
+  project: projectSlugSchema,
+  model: modelNameSchema,
+  version: z.number().int().positive(),
+  createdAt: z.string(),
+  labels: labelSetSchema,
+  preprocessing: preprocessingSchema,
+  architecture: z.string(),
+  runId: z.string(),
+  datasetVersionId: sha256Schema,
+  /** Name of the penultimate layer whose output is the image embedding sent back for drift detection. */
+  embeddingLayer: z.string(),
+  metrics: z.record(z.string(), z.number()),
+  /** The encoding devices should download first (smallest that passed the accuracy gate). */
+  recommended: modelFormatSchema,
+  variants: z.array(modelVariantSchema).min(1),
+});
+export type ModelManifest = z.infer<typeof modelManifestSchema>;
+
+/** Where a channel points; published as a short-lived, signed pointer file. */
+export const channelPointerSchema = z.object({
+  format: z.literal('edgeloop.channel/v1'),
+  project: projectSlugSchema,
+  model: modelNameSchema,
+  channel: channelNameSchema,
+  version: z.number().int().positive(),
+  /** Manifest location relative to the pointer file's directory, and its envelope's sha256. */
+  manifestPath: z.string(),
+  manifestSha256: sha256Schema,
+  movedAt: z.string(),
+});
+export type ChannelPointer = z.infer<typeof channelPointerSchema>;
+
+/** payload is the exact JSON text that was signed (so no canonicalisation is needed to verify). */
+export const signedEnvelopeSchema = z.object({
+  payload: z.string(),
+  /** Ed25519 signature over the UTF-8 bytes of payload, base64. */
+  signature: z.string(),
+  keyId: z.string(),
+});
+export type SignedEnvelope = z.infer<typeof signedEnvelopeSchema>;
+
+/** Cache headers the CDN origin serves: content-hashed files never change; channel pointers do. */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+export const POINTER_CACHE_CONTROL = 'public, max-age=30, must-revalidate';
+
+/** Object-store prefix that is publicly readable (the CDN origin). */
+export const CDN_PREFIX = 'cdn/';

@@ -1,0 +1,67 @@
+/**
+ * The one function that turns pixels into model input. Training (Node) and the PWA (browser) both call it,
+ * so a model sees the same numbers wherever it runs.
+ */
+import { z } from 'zod';
+
+export const COLOR_MODES = ['grayscale', 'rgb'] as const;
+export type ColorMode = (typeof COLOR_MODES)[number];
+
+/** How raw pixels become the model's input tensor; stored in every model manifest. */
+export const preprocessingSchema = z.object({
+  /** Model input height and width in pixels; callers resize to this before calling `pixelsToModelInput`. */
+  height: z.number().int().min(8).max(1024),
+  width: z.number().int().min(8).max(1024),
+  color: z.enum(COLOR_MODES, { error: () => `color must be one of: ${COLOR_MODES.join(', ')}` }),
+  /** Input value = pixel / 255 * scale + offset: [0, 1] by default. */
+  scale: z.number().default(1),
+  offset: z.number().default(0),
+});
+export type Preprocessing = z.infer<typeof preprocessingSchema>;
+
+export function channelsOf(color: ColorMode): 1 | 3 {
+  return color === 'grayscale' ? 1 : 3;
+}
+
+/** Model input shape [height, width, channels] (no batch dimension). */
+export function inputShapeOf(p: Preprocessing): [number, number, number] {
+  return [p.height, p.width, channelsOf(p.color)];
+}
+
+/**
+ * pixels: height*width*sourceChannels bytes, row-major, interleaved (1 = grey, 3 = RGB, 4 = RGBA as from a canvas).
+ * Returns height*width*channels float32 values, ready to be viewed as a [height, width, channels] tensor.
+ * Grey from colour uses the ITU-R BT.601 luma weights (what image decoders use); alpha is ignored.
+ */
+export function pixelsToModelInput(
+  pixels: ArrayLike<number>,
+  sourceChannels: 1 | 3 | 4,
+  p: Preprocessing,
+  out: Float32Array = new Float32Array(p.height * p.width * channelsOf(p.color)),
+): Float32Array {
+  const count = p.height * p.width;
+  if (pixels.length !== count * sourceChannels) {
+    throw new Error(
+      `pixels has ${pixels.length} values; expected ${count * sourceChannels} (${p.height}x${p.width}x${sourceChannels})`,
+    );
+  }
+  const k = p.scale / 255;
+  const b = p.offset;
+  if (p.color === 'grayscale') {
+    for (let i = 0; i < count; i++) {
+      const grey =
+        sourceChannels === 1
+          ? pixels[i]!
+          : 0.299 * pixels[i * sourceChannels]! + 0.587 * pixels[i * sourceChannels + 1]! + 0.114 * pixels[i * sourceChannels + 2]!;
+      out[i] = grey * k + b;
+    }
+    return out;
+  }
+  for (let i = 0; i < count; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = sourceChannels === 1 ? pixels[i]! : pixels[i * sourceChannels + c]!;
+      out[i * 3 + c] = v * k + b;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+/** Messages between the training coordinator and its replica threads. */
+import type { ModelFormat } from '@edgeloop/shared';
+import type { BackendPreference, SelectedBackend } from '../backends/select-backend';
+import type { Evaluation } from '../evaluate/metrics';
+import type { ModelArtifacts } from '../export/model-artifacts';
+import type { ModelConfig } from '../models/model-config';
+import type { TrainConfig } from './train-config';
+import type { TrainingData } from './training-data';
+
+export interface ReplicaInit {
+  index: number;
+  count: number;
+  model: ModelConfig;
+  config: TrainConfig;
+  backend: BackendPreference;
+  data: TrainingData;
+  /** Int32 slots: barrier + stop flags (see barrier.ts). */
+  control: SharedArrayBuffer;
+}
+
+export interface TrainingProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  /** Mean training loss over the epoch so far. */
+  loss: number;
+  imagesPerSecond: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export type ReplicaMessage =
+  | { type: 'ready'; paramCount: number; backend: SelectedBackend }
+  | { type: 'progress'; progress: TrainingProgress }
+  | { type: 'epoch'; metrics: EpochMetrics }
+  | { type: 'log'; line: string }
+  | {
+      type: 'done';
+      cancelled: boolean;
+      evaluations?: Partial<Record<ModelFormat, Evaluation>>;
+      artifacts?: Partial<Record<ModelFormat, ModelArtifacts>>;
+    };
+
+/** Sent to every replica once all are ready: gradients are exchanged through it. */
+export interface ExchangeMessage {
+  type: 'exchange';
+  buffer: SharedArrayBuffer;
+}

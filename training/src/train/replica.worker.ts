@@ -1,0 +1,202 @@
+/**
+ * One data-parallel training replica, run in a worker thread. Every replica holds the same model; each step it
+ * computes gradients on its share of the batch, all replicas exchange them through shared memory, and each
+ * applies the same summed gradient, so the replicas stay identical without sending weights around.
+ */
+import { once } from 'node:events';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { MODEL_FORMATS, channelsOf, pixelsToModelInput, type ModelFormat } from '@edgeloop/shared';
+import { selectBackend } from '../backends/select-backend';
+import { evaluatePredictions, type Evaluation } from '../evaluate/metrics';
+import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
+import { buildModel, logitsModel } from '../models/build-model';
+import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
+import type { EpochMetrics, ExchangeMessage, ReplicaInit, ReplicaMessage } from './messages';
+import { seededPermutation } from './seeded-random';
+import type { ImageSet } from './training-data';
+
+const port = parentPort!;
+const init = workerData as ReplicaInit;
+const { index, count: replicas, config, data } = init;
+const control = new Int32Array(init.control);
+const post = (message: ReplicaMessage) => port.postMessage(message);
+
+const backend = await selectBackend(init.backend);
+const model = buildModel(init.model, config.seed);
+const logits = logitsModel(model);
+const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+const sizes = variables.map((v) => v.size);
+const paramCount = sizes.reduce((a, b) => a + b, 0);
+const optimizer = tf.train.adam(config.learningRate);
+const [height, width] = init.model.inputShape;
+const inputSize = height * width * channelsOf(data.preprocessing.color);
+const classes = data.labels.length;
+
+post({ type: 'ready', paramCount, backend });
+const [exchange] = (await once(port, 'message')) as [ExchangeMessage];
+/** Two gradient regions used alternately, so a fast replica never overwrites a region another is still reading. */
+const region = (step: number, replica: number) => new Float32Array(exchange.buffer, ((step % 2) * replicas + replica) * paramCount * 4, paramCount);
+/** Per replica: [train loss sum, train correct, val loss sum, val correct]. */
+const stats = new Float64Array(exchange.buffer, 2 * replicas * paramCount * 4, replicas * 4);
+const summed = new Float32Array(paramCount);
+
+/** Model input for the given image indices: [n, h, w, c] float32, through the shared preprocessing. */
+function batchTensor(set: ImageSet, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor2D; labels: Int32Array } {
+  const values = new Float32Array(indices.length * inputSize);
+  const labels = new Int32Array(indices.length);
+  const sourceSize = height * width * set.channels;
+  for (let i = 0; i < indices.length; i++) {
+    const item = indices[i]!;
+    pixelsToModelInput(set.pixels.subarray(item * sourceSize, (item + 1) * sourceSize), set.channels, data.preprocessing, values.subarray(i * inputSize, (i + 1) * inputSize));
+    labels[i] = set.labels[item]!;
+  }
+  const x = tf.tensor4d(values, [indices.length, height, width, inputSize / (height * width)]);
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D);
+  return { x, y, labels };
+}
+
+function countCorrect(logitValues: Float32Array | Int32Array | Uint8Array, labels: Int32Array): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logitValues[i * classes + c]! > logitValues[i * classes + best]!) best = c;
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
+/** This replica's contiguous share of `indices`. */
+function shareOf<T extends { subarray(a: number, b: number): T; length: number }>(indices: T): T {
+  const per = Math.ceil(indices.length / replicas);
+  return indices.subarray(Math.min(indices.length, index * per), Math.min(indices.length, (index + 1) * per));
+}
+
+/** Forward pass over this replica's share of a split: [loss sum, correct]. */
+function evaluateShare(set: ImageSet): [number, number] {
+  const share = shareOf(Uint32Array.from({ length: set.count }, (_, i) => i));
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < share.length; start += 512) {
+    const { x, y, labels } = batchTensor(set, share.subarray(start, start + 512));
+    const out = logits.predict(x) as tf.Tensor2D;
+    const loss = tf.losses.softmaxCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM);
+    lossSum += loss.dataSync()[0]!;
+    correct += countCorrect(out.dataSync() as Float32Array, labels);
+    tf.dispose([x, y, out, loss]);
+  }
+  return [lossSum, correct];
+}
+
+function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics | 'stopped' {
+  const started = performance.now();
+  const order = seededPermutation(data.train.count, config.seed * 7919 + epoch);
+  const steps = Math.ceil(data.train.count / config.batchSize);
+  let lossSum = 0;
+  let correct = 0;
+  let lastProgress = started;
+  for (let s = 0; s < steps; s++) {
+    const batch = order.subarray(s * config.batchSize, (s + 1) * config.batchSize);
+    const mine = shareOf(batch);
+    const slot = region(stepCounter.step, index);
+    if (mine.length > 0) {
+      const { x, y, labels } = batchTensor(data.train, mine);
+      // Sum-reduced loss over my share / full batch size: the replicas' gradients add up to the batch mean's.
+      const { value, grads } = tf.variableGrads(() => {
+        const out = logits.apply(x, { training: true }) as tf.Tensor2D;
+        correct += countCorrect(out.dataSync() as Float32Array, labels);
+        return tf.losses.softmaxCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM).div(batch.length) as tf.Scalar;
+      }, variables);
+      lossSum += value.dataSync()[0]! * batch.length;
+      let at = 0;
+      for (const v of variables) {
+        slot.set(grads[v.name]!.dataSync() as Float32Array, at);
+        at += v.size;
+      }
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+    } else slot.fill(0);
+
+    if (index === 0) Atomics.store(control, STOP_DECIDED, Atomics.load(control, STOP_REQUESTED));
+    awaitBarrier(control, replicas);
+    if (Atomics.load(control, STOP_DECIDED)) return 'stopped';
+
+    summed.set(region(stepCounter.step, 0));
+    for (let r = 1; r < replicas; r++) {
+      const other = region(stepCounter.step, r);
+      for (let i = 0; i < paramCount; i++) summed[i]! += other[i]!;
+    }
+    stepCounter.step++;
+    tf.tidy(() => {
+      let at = 0;
+      const named = variables.map((v, i) => {
+        const tensor = tf.tensor(summed.subarray(at, at + sizes[i]!), v.shape);
+        at += sizes[i]!;
+        return { name: v.name, tensor };
+      });
+      optimizer.applyGradients(named);
+    });
+
+    const now = performance.now();
+    if (index === 0 && (now - lastProgress > 500 || s === steps - 1)) {
+      lastProgress = now;
+      const seen = Math.min(data.train.count, (s + 1) * config.batchSize);
+      post({
+        type: 'progress',
+        progress: { epoch, epochs: config.epochs, step: s + 1, steps, loss: (lossSum * replicas) / seen, imagesPerSecond: seen / ((now - started) / 1000) },
+      });
+    }
+  }
+  const trainSeconds = (performance.now() - started) / 1000;
+  const [valLoss, valCorrect] = evaluateShare(data.val);
+  stats.set([lossSum, correct, valLoss, valCorrect], index * 4);
+  awaitBarrier(control, replicas);
+  const total = (k: number) => Array.from({ length: replicas }, (_, r) => stats[r * 4 + k]!).reduce((a, b) => a + b, 0);
+  return {
+    epoch,
+    loss: total(0) / data.train.count,
+    accuracy: total(1) / data.train.count,
+    valLoss: data.val.count ? total(2) / data.val.count : 0,
+    valAccuracy: data.val.count ? total(3) / data.val.count : 0,
+    seconds: (performance.now() - started) / 1000,
+    imagesPerSecond: data.train.count / trainSeconds,
+  };
+}
+
+/** Probabilities of a model over a whole split: [count, classes] row-major. */
+function predictAll(m: tf.LayersModel, set: ImageSet): Float32Array {
+  const out = new Float32Array(set.count * classes);
+  for (let start = 0; start < set.count; start += 512) {
+    const indices = Uint32Array.from({ length: Math.min(512, set.count - start) }, (_, i) => start + i);
+    const { x, y } = batchTensor(set, indices);
+    const probabilities = m.predict(x) as tf.Tensor;
+    out.set(probabilities.dataSync() as Float32Array, start * classes);
+    tf.dispose([x, y, probabilities]);
+  }
+  return out;
+}
+
+async function exportAndEvaluate(): Promise<Extract<ReplicaMessage, { type: 'done' }>> {
+  const float32 = await captureArtifacts(model);
+  const artifacts: Partial<Record<ModelFormat, ModelArtifacts>> = {};
+  const evaluations: Partial<Record<ModelFormat, Evaluation>> = {};
+  const actual = data.test.labels.subarray(0, data.test.count);
+  for (const format of MODEL_FORMATS) {
+    const encoded = encodeArtifacts(float32, format);
+    const loaded = await loadArtifacts(encoded);
+    evaluations[format] = evaluatePredictions(predictAll(loaded, data.test), actual, data.labels);
+    loaded.dispose();
+    artifacts[format] = encoded;
+    post({ type: 'log', line: `test accuracy ${format}: ${(evaluations[format]!.accuracy * 100).toFixed(2)}% (${encoded.weightData.length} weight bytes)` });
+  }
+  return { type: 'done', cancelled: false, artifacts, evaluations };
+}
+
+const stepCounter = { step: 0 };
+let stopped = false;
+for (let epoch = 1; epoch <= config.epochs && !stopped; epoch++) {
+  const metrics = trainEpoch(epoch, stepCounter);
+  if (metrics === 'stopped') stopped = true;
+  else if (index === 0) post({ type: 'epoch', metrics });
+}
+if (stopped || index !== 0) post({ type: 'done', cancelled: stopped });
+else post(await exportAndEvaluate());
