@@ -22,6 +22,7 @@ import { FASHION_MNIST_LABELS, fashionMnistSource } from '../src/demo';
 import { loadEnv } from '../src/env';
 import { encodeGreyscalePng } from '../src/images/png';
 import { createLogger } from '../src/logger';
+import { openJobQueue } from '../src/jobs/job-queue';
 import { progressBar } from '../src/progress';
 import { startEmbeddedS3 } from '../src/storage/embedded-s3';
 import { createS3ObjectStore } from '../src/storage/object-store';
@@ -40,9 +41,11 @@ async function freshSetup(openDb: () => Promise<DatabaseHandle>): Promise<Setup>
   const database = await openDb();
   const s3 = await startEmbeddedS3({ directory: path.join(tmp, 's3'), bucket: 'edgeloop' });
   const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
+  const queue = await openJobQueue(database.queueConnection);
   return {
-    deps: { db: database.db, store, now: () => new Date(), log: createLogger('warn') },
+    deps: { db: database.db, store, queue, now: () => new Date(), log: createLogger('warn'), cdnBaseUrl: '/cdn', cacheDir: path.join(tmp, 'cache') },
     async close() {
+      await queue.stop({ graceful: false, wait: true });
       await s3.close();
       await database.close();
       fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import type { Role } from '@edgeloop/shared';
 import type { Database } from './db/database';
+import type { JobQueue } from './jobs/job-queue';
 import type { Logger } from './logger';
 import type { ObjectStore } from './storage/object-store';
 
@@ -7,8 +8,13 @@ import type { ObjectStore } from './storage/object-store';
 export interface HubDeps {
   db: Database;
   store: ObjectStore;
+  queue: JobQueue;
   now: () => Date;
   log: Logger;
+  /** Where published model files are fetched from: the hub's /cdn route by default, or a CDN in front of the bucket. */
+  cdnBaseUrl: string;
+  /** Local scratch space (decoded datasets, loaded models); safe to delete. */
+  cacheDir: string;
 }
 
 /** Who is calling: the token's id, name and role. `createdBy` columns record the name. */

@@ -25,6 +25,7 @@ const envSchema = z
     S3_ACCESS_KEY_ID: z.string().optional(),
     S3_SECRET_ACCESS_KEY: z.string().optional(),
     S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    CDN_BASE_URL: z.url('CDN_BASE_URL must be a URL such as https://cdn.example.com/edgeloop (serving the bucket\'s cdn/ prefix)').optional(),
     EMBEDDED_S3_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     DEMO_PROJECT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     FASHION_MNIST_DIR: z.string().default('/usr/share/datasets/fashion-mnist'),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type DatabaseHandle, openDatabase } from './db/database';
+import { openJobQueue } from './jobs/job-queue';
 import type { HubDeps } from './deps';
 import type { HubEnv } from './env';
 import { type Logger, createLogger } from './logger';
@@ -45,12 +46,22 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
       `database: ${database.kind === 'pglite' ? `embedded PGlite in ${env.dataDir}` : 'PostgreSQL (DATABASE_URL)'}; ` +
         `object store: ${embeddedS3 ? `embedded S3 at ${embeddedS3.endpoint}` : env.S3_ENDPOINT}`,
     );
-    const deps: HubDeps = { db: database.db, store, now: () => new Date(), log };
+    const queue = await openJobQueue(database.queueConnection);
+    const deps: HubDeps = {
+      db: database.db,
+      store,
+      queue,
+      now: () => new Date(),
+      log,
+      cdnBaseUrl: env.CDN_BASE_URL ?? '/cdn',
+      cacheDir: path.join(env.dataDir, 'cache'),
+    };
     return {
       deps,
       database,
       embeddedS3,
       async close() {
+        await queue.stop({ graceful: false, wait: true });
         await embeddedS3?.close();
         await database.close();
       },

@@ -10,6 +10,7 @@ import { createCallerFactory } from '../src/api/trpc';
 import { authenticate, createToken } from '../src/auth/token.service';
 import { type DatabaseHandle, openPglite, openPostgres } from '../src/db/database';
 import type { HubDeps } from '../src/deps';
+import { openJobQueue } from '../src/jobs/job-queue';
 import { createLogger } from '../src/logger';
 import { type EmbeddedS3, startEmbeddedS3 } from '../src/storage/embedded-s3';
 import { createS3ObjectStore } from '../src/storage/object-store';
@@ -40,7 +41,16 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
   const { database, dropDatabase } = kind === 'pglite' ? { database: await openPglite(undefined), dropDatabase: async () => {} } : await freshPostgres();
   const s3 = await startEmbeddedS3({ directory: path.join(tmp, 's3'), bucket: 'edgeloop' });
   const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
-  const deps: HubDeps = { db: database.db, store, now: () => new Date(), log: createLogger('silent') };
+  const queue = await openJobQueue(database.queueConnection);
+  const deps: HubDeps = {
+    db: database.db,
+    store,
+    queue,
+    now: () => new Date(),
+    log: createLogger('silent'),
+    cdnBaseUrl: '/cdn',
+    cacheDir: path.join(tmp, 'cache'),
+  };
   const secrets = new Map<Role, string>();
   const secretFor = async (role: Role) => {
     if (!secrets.has(role)) secrets.set(role, (await createToken(deps, { name: `test-${role}`, role, createdBy: 'test' })).secret);
@@ -56,6 +66,7 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
     },
     anonymous: () => callerFactory({ deps, caller: null }),
     async close() {
+      await queue.stop({ graceful: false, wait: true });
       await s3.close();
       await database.close();
       await dropDatabase();

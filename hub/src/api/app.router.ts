@@ -3,6 +3,7 @@ import { authRouter } from './auth.router';
 import { datasetRouter } from './dataset.router';
 import { itemRouter } from './item.router';
 import { projectRouter } from './project.router';
+import { runRouter } from './run.router';
 import { publicProcedure, router } from './trpc';
 
 export const appRouter = router({
@@ -11,6 +12,7 @@ export const appRouter = router({
   projects: projectRouter,
   items: itemRouter,
   datasets: datasetRouter,
+  runs: runRouter,
 });
 
 export type AppRouter = typeof appRouter;

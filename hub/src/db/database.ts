@@ -12,9 +12,13 @@ import * as schema from './schema';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
+/** What the pg-boss queue is given to reach the same database: a URL, or an adapter over PGlite's one session. */
+export type QueueConnection = { connectionString: string } | { db: { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } };
+
 export interface DatabaseHandle {
   db: Database;
   kind: 'pglite' | 'postgres';
+  queueConnection: QueueConnection;
   close(): Promise<void>;
 }
 
@@ -30,6 +34,7 @@ export async function openPglite(dir: string | undefined): Promise<DatabaseHandl
     return {
       db: db as unknown as Database,
       kind: 'pglite',
+      queueConnection: { db: pgliteQueueAdapter(client) },
       async close() {
         await client.close();
         unlock();
@@ -41,6 +46,17 @@ export async function openPglite(dir: string | undefined): Promise<DatabaseHandl
   }
 }
 
+/** pg-boss sends multi-statement scripts without parameters (migrations, locks): those go through exec. */
+function pgliteQueueAdapter(client: PGlite) {
+  return {
+    async executeSql(text: string, values?: unknown[]) {
+      if (values?.length) return client.query(text, values);
+      const results = await client.exec(text);
+      return results[results.length - 1] ?? { rows: [] };
+    },
+  };
+}
+
 /** A real PostgreSQL server; several hub processes and workers may share it. */
 export async function openPostgres(url: string): Promise<DatabaseHandle> {
   await migrateUnderLock(url);
@@ -48,6 +64,7 @@ export async function openPostgres(url: string): Promise<DatabaseHandle> {
   return {
     db: drizzlePostgres({ client, schema }) as unknown as Database,
     kind: 'postgres',
+    queueConnection: { connectionString: url },
     close: () => client.end({ timeout: 5 }),
   };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
@@ -98,4 +98,169 @@ export const uploads = pgTable('uploads', {
   createdBy: text('created_by').notNull(),
   createdAt: createdAt(),
   expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+});
+
+const RUN_STATUSES_SQL = sql`'queued', 'running', 'succeeded', 'failed', 'cancelled'`;
+
+/** A sweep queues one run per point of a config space; a chooser picks the best by a named metric. */
+export const sweeps = pgTable('sweeps', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  projectId: uuid('project_id')
+    .notNull()
+    .references(() => projects.id, { onDelete: 'cascade' }),
+  strategy: text('strategy').notNull(),
+  space: jsonb('space').$type<Record<string, unknown[]>>().notNull(),
+  metric: text('metric').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+});
+
+/** One training run: its inputs, lineage, live progress, and results. Epoch metrics and logs have tables of their own. */
+export const runs = pgTable(
+  'runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    datasetVersionId: text('dataset_version_id')
+      .notNull()
+      .references(() => datasetVersions.id),
+    sweepId: uuid('sweep_id').references(() => sweeps.id, { onDelete: 'set null' }),
+    status: text('status').notNull().default('queued'),
+    modelConfig: jsonb('model_config').$type<Record<string, unknown>>().notNull(),
+    trainConfig: jsonb('train_config').$type<Record<string, unknown>>().notNull(),
+    /** Where and how it ran: git commit, code version, backend, replicas, machine, seed. */
+    lineage: jsonb('lineage').$type<Record<string, unknown>>(),
+    progress: jsonb('progress').$type<Record<string, number>>(),
+    /** Test-split evaluation per weight encoding. */
+    evaluation: jsonb('evaluation').$type<Record<string, unknown>>(),
+    /** Object-store prefix of the exported model files. */
+    artifactPrefix: text('artifact_prefix'),
+    error: text('error'),
+    jobId: text('job_id'),
+    attempts: integer('attempts').notNull().default(0),
+    cancelRequested: boolean('cancel_requested').notNull().default(false),
+    worker: text('worker'),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, mode: 'date' }),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('runs_project').on(t.projectId, t.createdAt), check('runs_status', sql`${t.status} in (${RUN_STATUSES_SQL})`)],
+);
+
+export const runEpochs = pgTable(
+  'run_epochs',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    epoch: integer('epoch').notNull(),
+    loss: doublePrecision('loss').notNull(),
+    accuracy: doublePrecision('accuracy').notNull(),
+    valLoss: doublePrecision('val_loss').notNull(),
+    valAccuracy: doublePrecision('val_accuracy').notNull(),
+    seconds: doublePrecision('seconds').notNull(),
+    imagesPerSecond: doublePrecision('images_per_second').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.epoch] })],
+);
+
+export const runLogs = pgTable(
+  'run_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    line: text('line').notNull(),
+  },
+  (t) => [index('run_logs_run').on(t.runId, t.id)],
+);
+
+export const registeredModels = pgTable(
+  'registered_models',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [unique('registered_models_project_name').on(t.projectId, t.name)],
+);
+
+/** A published, immutable model version: its signed manifest lives in the object store under manifestKey. */
+export const modelVersions = pgTable(
+  'model_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => registeredModels.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => runs.id),
+    manifestKey: text('manifest_key').notNull(),
+    manifestSha256: text('manifest_sha256').notNull(),
+    recommended: text('recommended').notNull(),
+    /** Per published encoding: bytes and test accuracy; refused encodings with the reason. */
+    formats: jsonb('formats').$type<Record<string, unknown>>().notNull(),
+    metrics: jsonb('metrics').$type<Record<string, number>>().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [unique('model_versions_model_version').on(t.modelId, t.version)],
+);
+
+/** Mutable pointers (production, staging, ...) to a model version. */
+export const channels = pgTable(
+  'channels',
+  {
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => registeredModels.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    modelVersionId: uuid('model_version_id')
+      .notNull()
+      .references(() => modelVersions.id),
+    movedBy: text('moved_by').notNull(),
+    movedAt: timestamp('moved_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.name] })],
+);
+
+/** Every move of a channel, with who and why: the audit trail rollback walks back along. */
+export const channelEvents = pgTable(
+  'channel_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => registeredModels.id, { onDelete: 'cascade' }),
+    channel: text('channel').notNull(),
+    action: text('action').notNull(),
+    fromVersionId: uuid('from_version_id').references(() => modelVersions.id),
+    toVersionId: uuid('to_version_id')
+      .notNull()
+      .references(() => modelVersions.id),
+    reason: text('reason').notNull(),
+    movedBy: text('moved_by').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('channel_events_model_channel').on(t.modelId, t.channel, t.id), check('channel_events_action', sql`${t.action} in ('promote', 'rollback')`)],
+);
+
+/** The hub's Ed25519 signing key for model manifests (PKCS#8 / SPKI, PEM). One active key. */
+export const signingKeys = pgTable('signing_keys', {
+  id: text('id').primaryKey(),
+  publicKeyPem: text('public_key_pem').notNull(),
+  privateKeyPem: text('private_key_pem').notNull(),
+  createdAt: createdAt(),
 });

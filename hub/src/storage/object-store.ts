@@ -18,11 +18,20 @@ export interface ObjectInfo {
   contentType: string | undefined;
 }
 
+export interface StoredObject {
+  body: Uint8Array;
+  contentType: string | undefined;
+  cacheControl: string | undefined;
+  etag: string | undefined;
+}
+
 /** The hub's only door to object storage. Keys are paths inside one bucket. */
 export interface ObjectStore {
   put(key: string, body: Uint8Array, options: { contentType: string; cacheControl?: string }): Promise<void>;
   /** The object's bytes, or null when there is no such key. */
   get(key: string): Promise<Uint8Array | null>;
+  /** The object with the headers it was stored with (what a CDN edge passes on), or null. */
+  getObject(key: string): Promise<StoredObject | null>;
   head(key: string): Promise<ObjectInfo | null>;
   delete(key: string): Promise<void>;
   /** A URL that lets its holder PUT exactly `bytes` bytes of `contentType` at `key` until it expires. */
@@ -56,9 +65,17 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
   return {
     put: leanPut,
     async get(key) {
+      return (await this.getObject(key))?.body ?? null;
+    },
+    async getObject(key) {
       try {
         const response = await client.send(new GetObjectCommand({ Bucket, Key: key }));
-        return response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
+        return {
+          body: response.Body ? await response.Body.transformToByteArray() : new Uint8Array(),
+          contentType: response.ContentType,
+          cacheControl: response.CacheControl,
+          etag: response.ETag,
+        };
       } catch (error) {
         if (isMissing(error)) return null;
         throw error;

@@ -66,6 +66,10 @@ async function expectSameGradients(shapes: number[][], f: (...xs: tf.Tensor[]) =
 }
 
 describe('registerWasmGradientKernels', () => {
+  it('keeps wasm setupFuncs on the kernels it replaces', () => {
+    for (const name of [tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.BatchMatMul]) expect(tf.getKernel(name, 'wasm').setupFunc).toBeDefined();
+  });
+
   it('registers the missing gradient kernels for wasm', () => {
     for (const name of [tf.Conv2DBackpropFilter, tf.DepthwiseConv2dNativeBackpropFilter, tf.DepthwiseConv2dNativeBackpropInput]) {
       expect(tf.getKernel(name, 'wasm')).toBeDefined();
@@ -110,6 +114,32 @@ describe('registerWasmGradientKernels', () => {
         } as unknown as tf.NamedAttrMap),
       ).toThrow(/NHWC/);
       tf.dispose([x, dy]);
+    });
+  });
+
+  describe('maxPool gradients match cpu (MaxPoolGrad replacement)', () => {
+    it.each([
+      { size: 2, stride: 2, pad: 'valid' },
+      { size: 3, stride: 2, pad: 'same' },
+      { size: 3, stride: 1, pad: 'valid' },
+      { size: 2, stride: 2, pad: 'same' }, // odd input: the last window is cut off
+    ] as const)('pool $size stride $stride $pad', async ({ size, stride, pad }) => {
+      await expectSameGradients([[2, 7, 7, 3]], (x) => tf.maxPool(x as tf.Tensor4D, size, stride, pad));
+    });
+
+    it('ties (relu zeros) go to the first maximum, as on cpu', async () => {
+      await expectSameGradients([[2, 8, 8, 3]], (x) => tf.maxPool(tf.relu(tf.sub(x, 0.8)) as tf.Tensor4D, 2, 2, 'valid'));
+    });
+  });
+
+  describe('matMul gradients match cpu (transposed BatchMatMul replacement)', () => {
+    it.each([
+      { a: [5, 7], b: [7, 3], ta: false, tb: false },
+      { a: [7, 5], b: [7, 3], ta: true, tb: false },
+      { a: [5, 7], b: [3, 7], ta: false, tb: true },
+      { a: [2, 7, 5], b: [2, 3, 7], ta: true, tb: true },
+    ])('$a x $b transposeA=$ta transposeB=$tb', async ({ a, b, ta, tb }) => {
+      await expectSameGradients([a, b], (x, y) => tf.matMul(x!, y!, ta, tb));
     });
   });
 

@@ -4,6 +4,8 @@
 // (and the same for the depthwise backprops). Everything else a training step of our layers needs
 // (conv2d, depthwiseConv2d, maxPooling2d, batchNormalization, relu/relu6, dense, globalAveragePooling2d,
 // dropout, softmax cross-entropy, Adam) is already registered on wasm; the tests check that.
+// Three registered kernels are replaced because they made training ~3x slower than it needs to be:
+// Conv2DBackpropInput (stride 1), MaxPoolGrad, BatchMatMul with transposed operands.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -11,15 +13,35 @@ type TensorInfo = tf.TensorInfo;
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 type RoundingMode = 'floor' | 'round' | 'ceil' | undefined;
+type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 const BACKEND = 'wasm';
 
-/** Registers the missing gradient kernels for 'wasm'. Safe to call more than once. */
+/** Registers the missing gradient kernels for 'wasm' and replaces three slow ones. Safe to call more than once. */
 export function registerWasmGradientKernels(): void {
   for (const config of [conv2DBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig]) {
-    // getKernel (not try/catch around registerKernel): registering twice only warns, but we want silence.
+    // getKernel first: registering twice only warns, but we want silence.
     if (tf.getKernel(config.kernelName, BACKEND) === undefined) tf.registerKernel(config);
   }
+  // wasm has these, but on the paths gradients take they are naive loops: together they took ~3/4
+  // of a training step of the reference CNN.
+  override(tf.Conv2DBackpropInput, fastConv2DBackpropInput);
+  override(tf.MaxPoolGrad, () => maxPoolGrad);
+  override(tf.BatchMatMul, fastTransposedBatchMatMul);
+}
+
+/** Our replacement kernelFuncs, so a second call does not wrap a wrapper. */
+const ours = new WeakSet<tf.KernelFunc>();
+
+/** Replaces wasm's kernel `name`, keeping its setupFunc (the original kernelFunc, our fallback, needs it). */
+function override(name: string, make: (original: tf.KernelFunc) => tf.KernelFunc): void {
+  const original = tf.getKernel(name, BACKEND);
+  if (original === undefined) throw new Error(`wasm kernel '${name}' not registered: import '@tensorflow/tfjs-backend-wasm' first`);
+  if (ours.has(original.kernelFunc)) return;
+  const kernelFunc = make(original.kernelFunc);
+  ours.add(kernelFunc);
+  tf.unregisterKernel(name, BACKEND);
+  tf.registerKernel({ ...original, kernelFunc });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,8 +93,8 @@ function assertNHWC(kernel: string, dataFormat: string | undefined): void {
 //
 // dW[i,j,c,o] = sum_{b,p,q} xPad[b, p*sh+i, q*sw+j, c] * dy[b,p,q,o]
 // is itself a valid conv: input xPad^T [ci,H',W',b] (batch -> channels), filter dy^T [oh,ow,b,co],
-// dilation = the forward strides. Running it through wasm's XNNPACK Conv2D is ~2x faster than the
-// alternatives tried (im2col + matmul, plain loops).
+// dilation = the forward strides. Running it through wasm's XNNPACK Conv2D measured ~2x faster than
+// im2col + matmul or plain loops.
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;
@@ -82,11 +104,11 @@ interface Conv2DBackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
-function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): TensorInfo {
+function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const x = args.inputs['x'] as TensorInfo; // [b,H,W,ci]
   const dy = args.inputs['dy'] as TensorInfo; // [b,oh,ow,co]
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as Conv2DBackpropFilterAttrs;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
   assertNHWC(tf.Conv2DBackpropFilter, dataFormat);
   const info = convInfoOf(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false);
   const { top, bottom, left, right } = info.padInfo;
@@ -94,7 +116,6 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   const temps: TensorInfo[] = [];
   const keep = (t: TensorInfo): TensorInfo => (temps.push(t), t);
 
-  // [ci,H,W,b]; a transpose of a [b,H,W,1] tensor is a reshape, but Transpose is cheap either way.
   const xT = keep(transpose(backend, x, [3, 1, 2, 0])); // [ci,H,W,b]
   const dyT = keep(transpose(backend, dy, [1, 2, 0, 3])); // [oh,ow,b,co]: the "filter"
   const convAttrs = {
@@ -104,13 +125,10 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
     dataFormat: 'NHWC',
     dilations: [info.strideHeight, info.strideWidth],
   } as unknown as tf.NamedAttrMap;
-  let dW = run(tf.Conv2D, backend, { x: xT, filter: dyT }, convAttrs); // [ci,kh',kw',co], kh' >= kh
+  let dW = keep(run(tf.Conv2D, backend, { x: xT, filter: dyT }, convAttrs)); // [ci,kh',kw',co], kh' >= kh
   if (dW.shape[1] !== kh || dW.shape[2] !== kw) {
     // kh' > kh when (H' - kh) is not a multiple of the stride: the last rows hit no filter tap.
-    keep(dW);
-    dW = keep(run(tf.Slice, backend, { x: dW }, { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] }));
-  } else {
-    keep(dW);
+    dW = keep(run(tf.Slice, backend, { x: dW }, { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] })); // [ci,kh,kw,co]
   }
   const out = transpose(backend, dW, [1, 2, 0, 3]); // [kh,kw,ci,co]
   for (const t of temps) backend.disposeData(t.dataId);
@@ -120,8 +138,129 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
 const conv2DBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
   backendName: BACKEND,
-  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
+  kernelFunc: conv2DBackpropFilter,
 };
+
+// ---------------------------------------------------------------------------------------------
+// Conv2DBackpropInput (stride 1): dx[b,h,w,c] = sum_{i,j,o} dy[b, h+top-i, w+left-j, o] * W[i,j,c,o]
+// is a stride-1 conv of dy, padded by (k-1-top) before and (k-1-bottom) after, with the filter
+// flipped in space and its channels swapped. As an XNNPACK Conv2D that is ~10x faster than wasm's
+// own loop. Strided convs would need zeros inserted into dy; they keep wasm's kernel.
+
+interface Conv2DBackpropInputAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: RoundingMode;
+  inputShape: [number, number, number, number];
+}
+
+function fastConv2DBackpropInput(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const dy = args.inputs['dy'] as TensorInfo; // [b,oh,ow,co]
+    const filter = args.inputs['filter'] as TensorInfo; // [kh,kw,ci,co]
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Conv2DBackpropInputAttrs;
+    if (dataFormat !== 'NHWC') return original(args);
+    const info = convInfoOf(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false);
+    const [kh, kw] = [info.filterHeight, info.filterWidth];
+    const { top, bottom, left, right } = info.padInfo;
+    const padding = [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]];
+    const unsupported = info.strideHeight !== 1 || info.strideWidth !== 1 || padding.flat().some((p) => p < 0);
+    if (unsupported) return original(args);
+
+    const flipped = run(tf.Reverse, backend, { x: filter }, { dims: [0, 1] }); // [kh,kw,ci,co], flipped in space
+    const flippedT = transpose(backend, flipped, [0, 1, 3, 2]); // [kh,kw,co,ci]
+    const convAttrs = { strides: [1, 1], pad: padding, dataFormat: 'NHWC', dilations: [1, 1] } as unknown as tf.NamedAttrMap;
+    const dx = run(tf.Conv2D, backend, { x: dy, filter: flippedT }, convAttrs); // [b,H,W,ci]
+    backend.disposeData(flipped.dataId);
+    backend.disposeData(flippedT.dataId);
+    return dx;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchMatMul with transposeA/transposeB (what dense-layer gradients use): wasm's XNNPACK path only
+// covers the untransposed case; transposed operands go through a loop ~12x slower than an explicit
+// Transpose (0.1 ms) followed by the fast path.
+
+function fastTransposedBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (!transposeA && !transposeB) return original(args);
+    const swapLastTwo = (t: TensorInfo): TensorInfo => {
+      const perm = t.shape.map((_, i) => i);
+      perm.push(...perm.splice(-2).reverse());
+      return transpose(backend, t, perm); // [...,n,m] for [...,m,n]
+    };
+    const a = args.inputs['a'] as TensorInfo;
+    const b = args.inputs['b'] as TensorInfo;
+    const aT = transposeA ? swapLastTwo(a) : a;
+    const bT = transposeB ? swapLastTwo(b) : b;
+    const attrs = { ...args.attrs, transposeA: false, transposeB: false };
+    const out = original({ inputs: { a: aT, b: bT }, backend, attrs }) as TensorInfo;
+    if (aT !== a) backend.disposeData(aT.dataId);
+    if (bT !== b) backend.disposeData(bT.dataId);
+    return out;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// MaxPoolGrad: every window sends its dy to the first maximum of its input (row-major, as the cpu
+// backend does), one pass over the windows; wasm's kernel re-scans the windows per input pixel.
+
+interface MaxPoolGradAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: Pad;
+  dimRoundingMode?: RoundingMode;
+}
+
+function maxPoolGrad(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const dy = args.inputs['dy'] as TensorInfo; // [b,oh,ow,c]
+  const input = args.inputs['input'] as TensorInfo; // [b,H,W,c]
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const { batchSize, inHeight, inWidth, outHeight, outWidth, inChannels: c, filterHeight, filterWidth } = info;
+  const { strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  const out = backend.makeOutput(input.shape, 'float32'); // [b,H,W,c]
+  // Views after makeOutput: an allocation can grow the wasm heap and detach earlier views.
+  const xs = backend.typedArrayFromHeap(input) as Float32Array;
+  const dys = backend.typedArrayFromHeap(dy) as Float32Array;
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const best = new Float32Array(c); // per channel, of the current window
+  const bestAt = new Int32Array(c);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yr = 0; yr < outHeight; yr++) {
+      const r0 = yr * strideHeight - top;
+      for (let yc = 0; yc < outWidth; yc++) {
+        const c0 = yc * strideWidth - left;
+        best.fill(-Infinity);
+        bestAt.fill(-1);
+        // Taps in row-major order, channels innermost (contiguous); '>' keeps the first maximum.
+        for (let r = Math.max(r0, 0); r < Math.min(r0 + filterHeight, inHeight); r++) {
+          for (let col = Math.max(c0, 0); col < Math.min(c0 + filterWidth, inWidth); col++) {
+            const base = ((b * inHeight + r) * inWidth + col) * c;
+            for (let d = 0; d < c; d++) {
+              const v = xs[base + d]!;
+              if (v > best[d]!) {
+                best[d] = v;
+                bestAt[d] = base + d;
+              }
+            }
+          }
+        }
+        const yBase = ((b * outHeight + yr) * outWidth + yc) * c;
+        for (let d = 0; d < c; d++) if (bestAt[d]! >= 0) dx[bestAt[d]!]! += dys[yBase + d]!;
+      }
+    }
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Depthwise backprops: plain loops (correctness over speed). Filter [fh,fw,inC,m], output channel
@@ -158,11 +297,11 @@ function forEachTap(info: Conv2DInfo, visit: (xPixel: number, yPixel: number, ta
   }
 }
 
-function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): TensorInfo {
+function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const x = args.inputs['x'] as TensorInfo; // [b,H,W,inC]
   const dy = args.inputs['dy'] as TensorInfo; // [b,oh,ow,inC*m]
-  const attrs = args.attrs as DepthwiseAttrs & { filterShape: [number, number, number, number] };
+  const attrs = args.attrs as unknown as DepthwiseAttrs & { filterShape: [number, number, number, number] };
   const info = convInfoOf(x.shape, attrs.filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
   const inC = info.inChannels;
   const m = info.outChannels / inC;
@@ -182,11 +321,11 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
   return out;
 }
 
-function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: unknown }): TensorInfo {
+function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const dy = args.inputs['dy'] as TensorInfo; // [b,oh,ow,inC*m]
   const filter = args.inputs['filter'] as TensorInfo; // [fh,fw,inC,m]
-  const attrs = args.attrs as DepthwiseAttrs & { inputShape: [number, number, number, number] };
+  const attrs = args.attrs as unknown as DepthwiseAttrs & { inputShape: [number, number, number, number] };
   const info = convInfoOf(attrs.inputShape, filter.shape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
   const inC = info.inChannels;
   const m = info.outChannels / inC;
@@ -208,11 +347,11 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
 const depthwiseBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
   backendName: BACKEND,
-  kernelFunc: depthwiseBackpropFilter as unknown as tf.KernelFunc,
+  kernelFunc: depthwiseBackpropFilter,
 };
 
 const depthwiseBackpropInputConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropInput,
   backendName: BACKEND,
-  kernelFunc: depthwiseBackpropInput as unknown as tf.KernelFunc,
+  kernelFunc: depthwiseBackpropInput,
 };

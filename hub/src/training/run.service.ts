@@ -1,0 +1,164 @@
+/** Training runs: queue, list, inspect, cancel. The training itself happens in training.job.ts on a worker. */
+import { and, asc, desc, eq } from 'drizzle-orm';
+import type { Preprocessing } from '@edgeloop/shared';
+import { type ModelConfig, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
+import { runEpochs, runLogs, runs } from '../db/schema';
+import type { Caller, HubDeps } from '../deps';
+import { getProject, getProjectById } from '../datasets/project.service';
+import { getVersion } from '../datasets/version.service';
+import { badRequest, conflict, notFound } from '../errors';
+import { QUEUES } from '../jobs/job-queue';
+import { runMetrics } from './run-metrics';
+
+export type RunRow = typeof runs.$inferSelect;
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface RunSummary {
+  id: string;
+  project: string;
+  datasetVersionId: string;
+  sweepId: string | null;
+  status: RunStatus;
+  model: Record<string, unknown>;
+  train: Record<string, unknown>;
+  progress: Record<string, number> | null;
+  metrics: Record<string, number>;
+  error: string | null;
+  attempts: number;
+  cancelRequested: boolean;
+  createdBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface CreateRunInput {
+  project: string;
+  datasetVersion: string;
+  model?: Record<string, unknown>;
+  train?: Record<string, unknown>;
+  sweepId?: string;
+}
+
+/** A retried job (its worker died) starts over; pg-boss gives up after this many retries. */
+const JOB_RETRY_LIMIT = 2;
+
+/** The input a model config implies: its size and colour, pixel values scaled to [0, 1]. */
+export function preprocessingFor(model: ModelConfig): Preprocessing {
+  const [height, width, channels] = model.inputShape;
+  return { height, width, color: channels === 1 ? 'grayscale' : 'rgb', scale: 1, offset: 0 };
+}
+
+export function validateRunConfigs(labelCount: number, model: Record<string, unknown> | undefined, train: Record<string, unknown> | undefined) {
+  try {
+    return {
+      model: validateModelConfig({ architecture: 'reference-cnn', ...model, numClasses: labelCount }),
+      train: validateTrainConfig(train),
+    };
+  } catch (error) {
+    throw badRequest((error as Error).message);
+  }
+}
+
+export async function createRun(deps: HubDeps, caller: Caller, input: CreateRunInput): Promise<RunSummary> {
+  const project = await getProject(deps, input.project);
+  const version = await getVersion(deps, input.project, input.datasetVersion);
+  const configs = validateRunConfigs(project.labels.length, input.model, input.train);
+  const [row] = await deps.db
+    .insert(runs)
+    .values({
+      projectId: project.id,
+      datasetVersionId: version.id,
+      sweepId: input.sweepId ?? null,
+      modelConfig: configs.model,
+      trainConfig: configs.train,
+      createdBy: caller.name,
+    })
+    .returning();
+  const jobId = await deps.queue.send(QUEUES.train, { runId: row!.id }, { retryLimit: JOB_RETRY_LIMIT, expireInHours: 23 });
+  const [queued] = await deps.db.update(runs).set({ jobId }).where(eq(runs.id, row!.id)).returning();
+  deps.log.info(`run ${row!.id} queued on ${version.id.slice(0, 12)} by ${caller.name}`);
+  return toRunSummary(queued!, project.slug, []);
+}
+
+export async function requireRun(deps: HubDeps, runId: string): Promise<RunRow> {
+  const [row] = await deps.db.select().from(runs).where(eq(runs.id, runId));
+  if (!row) throw notFound(`no run ${runId}`);
+  return row;
+}
+
+export async function getRun(deps: HubDeps, runId: string, options: { logLines?: number } = {}) {
+  const row = await requireRun(deps, runId);
+  const project = await getProjectById(deps, row.projectId);
+  const epochs = await deps.db.select().from(runEpochs).where(eq(runEpochs.runId, runId)).orderBy(asc(runEpochs.epoch));
+  const logs = await deps.db
+    .select({ at: runLogs.at, line: runLogs.line })
+    .from(runLogs)
+    .where(eq(runLogs.runId, runId))
+    .orderBy(desc(runLogs.id))
+    .limit(options.logLines ?? 200);
+  return {
+    ...toRunSummary(row, project.slug, epochs),
+    epochs: epochs.map(({ runId: _runId, ...epoch }) => epoch),
+    evaluation: row.evaluation,
+    lineage: row.lineage,
+    logs: logs.reverse().map((l) => ({ at: l.at.toISOString(), line: l.line })),
+  };
+}
+
+export async function listRuns(deps: HubDeps, input: { project: string; limit: number; sweepId?: string }): Promise<RunSummary[]> {
+  const project = await getProject(deps, input.project);
+  const rows = await deps.db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.projectId, project.id), input.sweepId ? eq(runs.sweepId, input.sweepId) : undefined))
+    .orderBy(desc(runs.createdAt))
+    .limit(input.limit);
+  const lastEpochs = await Promise.all(rows.map((r) => lastEpoch(deps, r.id)));
+  return rows.map((r, i) => toRunSummary(r, project.slug, lastEpochs[i] ? [lastEpochs[i]] : []));
+}
+
+async function lastEpoch(deps: HubDeps, runId: string) {
+  const [row] = await deps.db.select().from(runEpochs).where(eq(runEpochs.runId, runId)).orderBy(desc(runEpochs.epoch)).limit(1);
+  return row;
+}
+
+/** A queued run is taken off the queue; a running one stops at its next step (the worker polls the flag). */
+export async function cancelRun(deps: HubDeps, caller: Caller, runId: string): Promise<RunSummary> {
+  const row = await requireRun(deps, runId);
+  const project = await getProjectById(deps, row.projectId);
+  if (row.status !== 'queued' && row.status !== 'running') throw conflict(`run ${runId} is already ${row.status}`);
+  if (row.status === 'queued') {
+    if (row.jobId) await deps.queue.cancel(QUEUES.train, row.jobId);
+    const [updated] = await deps.db
+      .update(runs)
+      .set({ status: 'cancelled', cancelRequested: true, finishedAt: deps.now(), error: `cancelled by ${caller.name}` })
+      .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
+      .returning();
+    if (updated) return toRunSummary(updated, project.slug, []);
+  }
+  const [updated] = await deps.db.update(runs).set({ cancelRequested: true }).where(eq(runs.id, runId)).returning();
+  deps.log.info(`run ${runId}: cancel requested by ${caller.name}`);
+  return toRunSummary(updated!, project.slug, []);
+}
+
+export function toRunSummary(row: RunRow, project: string, epochs: { valAccuracy: number; valLoss: number }[]): RunSummary {
+  return {
+    id: row.id,
+    project,
+    datasetVersionId: row.datasetVersionId,
+    sweepId: row.sweepId,
+    status: row.status as RunStatus,
+    model: row.modelConfig,
+    train: row.trainConfig,
+    progress: row.progress ?? null,
+    metrics: runMetrics(epochs[epochs.length - 1], row.evaluation ?? null) as Record<string, number>,
+    error: row.error,
+    attempts: row.attempts,
+    cancelRequested: row.cancelRequested,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * A training worker: takes `train` jobs from the queue one at a time, and hands back the jobs of workers that
+ * stopped sending heartbeats (killed, machine lost) so another worker retries them.
+ */
+import os from 'node:os';
+import { and, eq, lt } from 'drizzle-orm';
+import { runs } from '../db/schema';
+import type { HubDeps } from '../deps';
+import { QUEUES } from '../jobs/job-queue';
+import { HEARTBEAT_MS, runTrainingJob } from './training.job';
+
+/** A run whose heartbeat is older than this is presumed to have lost its worker. */
+const STALE_AFTER_MS = 6 * HEARTBEAT_MS;
+
+export interface TrainingWorker {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export async function startTrainingWorker(deps: HubDeps, options: { name?: string } = {}): Promise<TrainingWorker> {
+  const name = options.name ?? `${os.hostname()}:${process.pid}`;
+  const workId = await deps.queue.work<{ runId: string }>(QUEUES.train, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
+    const outcome = await runTrainingJob(deps, job!.data.runId, name);
+    return { outcome };
+  });
+  const recovery = setInterval(() => void recoverStalledRuns(deps).catch((e: Error) => deps.log.warn(`stalled-run check: ${e.message}`)), HEARTBEAT_MS);
+  deps.log.info(`training worker ${name} is taking jobs`);
+  return {
+    name,
+    async stop() {
+      clearInterval(recovery);
+      await deps.queue.offWork(workId);
+    },
+  };
+}
+
+/** Fails the queue jobs of stale runs: pg-boss then retries them (or gives up after the retry limit). */
+export async function recoverStalledRuns(deps: HubDeps): Promise<number> {
+  const cutoff = new Date(deps.now().getTime() - STALE_AFTER_MS);
+  const stale = await deps.db
+    .update(runs)
+    .set({ status: 'queued', worker: null, error: 'its worker stopped sending heartbeats; retrying' })
+    .where(and(eq(runs.status, 'running'), lt(runs.heartbeatAt, cutoff)))
+    .returning({ id: runs.id, jobId: runs.jobId, attempts: runs.attempts });
+  for (const run of stale) {
+    deps.log.warn(`run ${run.id}: no heartbeat since ${cutoff.toISOString()}; handing its job back to the queue`);
+    if (run.jobId) await deps.queue.fail(QUEUES.train, run.jobId, { reason: 'worker lost' });
+    const job = run.jobId ? await deps.queue.getJobById(QUEUES.train, run.jobId) : null;
+    if (!job || job.state === 'failed') {
+      await deps.db.update(runs).set({ status: 'failed', error: 'its worker stopped and the retries are used up', finishedAt: deps.now() }).where(eq(runs.id, run.id));
+    }
+  }
+  return stale.length;
+}
