@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appRouter } from './api/app.router';
 import { authenticate } from './auth/token.service';
+import { serveCdn } from './cdn/cdn-route';
 import type { HubDeps } from './deps';
 
 const STATIC_TYPES: Record<string, string> = {
@@ -19,7 +20,7 @@ const STATIC_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** One port: tRPC under /trpc, the built web apps (web-client/dist) for everything else. */
+/** One port: tRPC under /trpc, published models under /cdn, the built web apps (web-client/dist) for everything else. */
 export function createHubServer(deps: HubDeps, options: { webRoot: string }): http.Server {
   const trpc = createHTTPHandler({
     router: appRouter,
@@ -33,6 +34,13 @@ export function createHubServer(deps: HubDeps, options: { webRoot: string }): ht
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
     if (url.pathname.startsWith('/trpc/')) return trpc(req, res);
+    if (url.pathname.startsWith('/cdn/')) {
+      serveCdn(deps, url.pathname, req, res).catch((error: Error) => {
+        deps.log.error(`cdn ${url.pathname}: ${error.message}`);
+        if (!res.headersSent) res.writeHead(502).end('object store unavailable');
+      });
+      return;
+    }
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return;

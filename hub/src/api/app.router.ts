@@ -3,6 +3,7 @@ import { authRouter } from './auth.router';
 import { datasetRouter } from './dataset.router';
 import { itemRouter } from './item.router';
 import { projectRouter } from './project.router';
+import { registryRouter } from './registry.router';
 import { runRouter } from './run.router';
 import { publicProcedure, router } from './trpc';
 
@@ -13,6 +14,7 @@ export const appRouter = router({
   items: itemRouter,
   datasets: datasetRouter,
   runs: runRouter,
+  registry: registryRouter,
 });
 
 export type AppRouter = typeof appRouter;

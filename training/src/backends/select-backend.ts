@@ -3,6 +3,7 @@
  * tensorflow (tfjs-node-gpu / tfjs-node, optional native packages) > webgpu (Dawn through the `webgpu` package,
  * hardware adapters only unless asked for by name) > wasm (with the gradient kernels it lacks) > cpu.
  */
+import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './wasm-gradient-kernels';
 
@@ -16,6 +17,14 @@ export interface SelectedBackend {
   detail: string;
   /** Whether training should spread over CPU cores with data-parallel replicas (the backend itself runs one thread). */
   singleThreaded: boolean;
+}
+
+function hasGpuDevice(): boolean {
+  try {
+    return fs.readdirSync('/dev').some((name) => name.startsWith('nvidia')) || fs.readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+  } catch {
+    return false;
+  }
 }
 
 type Attempt = () => Promise<SelectedBackend | string>;
@@ -46,6 +55,8 @@ const ATTEMPTS: Record<BackendName, (explicit: boolean) => ReturnType<Attempt>> 
   },
 
   async webgpu(explicit) {
+    // Loading Dawn on a machine without a GPU only prints driver warnings: look for a device node first.
+    if (!explicit && !hasGpuDevice()) return 'no GPU device (/dev/dri/renderD*, /dev/nvidia*)';
     let gpu: GPU;
     try {
       const dawn = (await import(/* @vite-ignore */ 'webgpu')) as { create: (options: string[]) => GPU; globals: object };

@@ -4,8 +4,8 @@
 // (and the same for the depthwise backprops). Everything else a training step of our layers needs
 // (conv2d, depthwiseConv2d, maxPooling2d, batchNormalization, relu/relu6, dense, globalAveragePooling2d,
 // dropout, softmax cross-entropy, Adam) is already registered on wasm; the tests check that.
-// Three registered kernels are replaced because they made training ~3x slower than it needs to be:
-// Conv2DBackpropInput (stride 1), MaxPoolGrad, BatchMatMul with transposed operands.
+// Four registered kernels are replaced because they made training ~3x slower than it needs to be:
+// Conv2DBackpropInput (stride 1), MaxPoolGrad, BatchMatMul with transposed operands, Sum over leading axes.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -17,7 +17,7 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 const BACKEND = 'wasm';
 
-/** Registers the missing gradient kernels for 'wasm' and replaces three slow ones. Safe to call more than once. */
+/** Registers the missing gradient kernels for 'wasm' and replaces four slow ones. Safe to call more than once. */
 export function registerWasmGradientKernels(): void {
   for (const config of [conv2DBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig]) {
     // getKernel first: registering twice only warns, but we want silence.
@@ -28,6 +28,8 @@ export function registerWasmGradientKernels(): void {
   override(tf.Conv2DBackpropInput, fastConv2DBackpropInput);
   override(tf.MaxPoolGrad, () => maxPoolGrad);
   override(tf.BatchMatMul, fastTransposedBatchMatMul);
+  // Bias gradients sum dy [b,h,w,c] over the leading axes; wasm transposes the whole dy first.
+  override(tf.Sum, fastLeadingAxesSum);
 }
 
 /** Our replacement kernelFuncs, so a second call does not wrap a wrapper. */
@@ -207,8 +209,51 @@ function fastTransposedBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sum over leading axes (conv and dense bias gradients: dy [b,h,w,c] summed over [0,1,2]): wasm sums
+// innermost axes only, so it first transposes all of dy; here one pass adds rows of c values.
+// Sums accumulate in float64 (the cpu backend sums in JS numbers too).
+
+interface SumAttrs {
+  axis: number | number[] | null;
+  keepDims: boolean;
+}
+
+function fastLeadingAxesSum(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const x = args.inputs['x'] as TensorInfo; // [...lead, ...rest]
+    const { axis, keepDims } = args.attrs as unknown as SumAttrs;
+    const axes = tf.util.parseAxisParam(axis ?? x.shape.map((_, i) => i), x.shape); // non-negative, any order
+    const rest = x.shape.slice(axes.length);
+    // Reducing all axes wasm does without a transpose; empty tensors and other dtypes stay with wasm too.
+    const leading = isLeadingPrefix(axes) && axes.length < x.shape.length;
+    if (!leading || x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) return original(args);
+    const outShape = keepDims ? [...axes.map(() => 1), ...rest] : rest;
+    const out = backend.makeOutput(outShape, 'float32'); // [...rest] or [1,..,1,...rest]
+    sumRows(backend.typedArrayFromHeap(x) as Float32Array, tf.util.sizeFromShape(rest), backend.typedArrayFromHeap(out) as Float32Array);
+    return out;
+  };
+}
+
+/** Whether the axes are exactly 0..k-1 for some k >= 1, in any order. */
+function isLeadingPrefix(axes: number[]): boolean {
+  const sorted = [...axes].sort((a, b) => a - b);
+  return sorted.length > 0 && sorted.every((a, i) => a === i);
+}
+
+/** out[j] = sum_i xs[i*width + j]: xs is [rows, width], rows in order. */
+function sumRows(xs: Float32Array, width: number, out: Float32Array): void {
+  const acc = new Float64Array(width);
+  for (let base = 0; base < xs.length; base += width) {
+    for (let j = 0; j < width; j++) acc[j]! += xs[base + j]!;
+  }
+  out.set(acc);
+}
+
+// ---------------------------------------------------------------------------------------------
 // MaxPoolGrad: every window sends its dy to the first maximum of its input (row-major, as the cpu
-// backend does), one pass over the windows; wasm's kernel re-scans the windows per input pixel.
+// backend does: '>' against a running maximum that starts at -Infinity), one pass over the windows;
+// wasm's kernel re-scans the windows per input pixel.
 
 interface MaxPoolGradAttrs {
   filterSize: [number, number] | number;
@@ -217,20 +262,83 @@ interface MaxPoolGradAttrs {
   dimRoundingMode?: RoundingMode;
 }
 
+type PoolInfo = tf.backend_util.Conv2DInfo;
+
 function maxPoolGrad(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const dy = args.inputs['dy'] as TensorInfo; // [b,oh,ow,c]
   const input = args.inputs['input'] as TensorInfo; // [b,H,W,c]
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolGradAttrs;
   const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-  const { batchSize, inHeight, inWidth, outHeight, outWidth, inChannels: c, filterHeight, filterWidth } = info;
-  const { strideHeight, strideWidth } = info;
-  const { top, left } = info.padInfo;
   const out = backend.makeOutput(input.shape, 'float32'); // [b,H,W,c]
   // Views after makeOutput: an allocation can grow the wasm heap and detach earlier views.
   const xs = backend.typedArrayFromHeap(input) as Float32Array;
   const dys = backend.typedArrayFromHeap(dy) as Float32Array;
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  if (isDisjoint2x2(info)) maxPoolGrad2x2(info, xs, dys, dx);
+  else maxPoolGradAnyWindow(info, xs, dys, dx);
+  return out;
+}
+
+/** The common maxPooling2d({poolSize: 2}): 2x2 windows, stride 2, no padding, so the windows tile the input. */
+function isDisjoint2x2(info: PoolInfo): boolean {
+  const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  return filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2 && padInfo.top === 0 && padInfo.left === 0;
+}
+
+/**
+ * 2x2/stride-2 windows: each input pixel lies in at most one window, so every window writes its four
+ * dx values directly (dy at the first maximum, 0 elsewhere). 7x faster than the general loop.
+ */
+function maxPoolGrad2x2(info: PoolInfo, xs: Float32Array, dys: Float32Array, dx: Float32Array): void {
+  const { batchSize, inHeight, inWidth, outHeight, outWidth, inChannels: c } = info;
+  // An odd last row / column belongs to no window: its gradient is 0.
+  if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) dx.fill(0);
+  const rowStride = inWidth * c;
+  for (let b = 0; b < batchSize; b++) {
+    for (let yr = 0; yr < outHeight; yr++) {
+      const xRow = (b * inHeight + 2 * yr) * rowStride;
+      const yRow = (b * outHeight + yr) * outWidth * c;
+      for (let yc = 0; yc < outWidth; yc++) {
+        const p00 = xRow + 2 * yc * c; // top-left tap; the others: +c, +rowStride, +rowStride+c
+        const p10 = p00 + rowStride;
+        const q = yRow + yc * c;
+        for (let d = 0; d < c; d++) {
+          const v00 = xs[p00 + d]!;
+          const v01 = xs[p00 + c + d]!;
+          const v10 = xs[p10 + d]!;
+          const v11 = xs[p10 + c + d]!;
+          let max = -Infinity;
+          let at = -1; // which tap, row-major; -1 when none beats -Infinity (all -Infinity / NaN): no gradient
+          if (v00 > max) {
+            max = v00;
+            at = 0;
+          }
+          if (v01 > max) {
+            max = v01;
+            at = 1;
+          }
+          if (v10 > max) {
+            max = v10;
+            at = 2;
+          }
+          if (v11 > max) at = 3;
+          const g = dys[q + d]!;
+          dx[p00 + d] = at === 0 ? g : 0;
+          dx[p00 + c + d] = at === 1 ? g : 0;
+          dx[p10 + d] = at === 2 ? g : 0;
+          dx[p10 + c + d] = at === 3 ? g : 0;
+        }
+      }
+    }
+  }
+}
+
+/** Any window size, stride and padding: windows may overlap, so dx accumulates. */
+function maxPoolGradAnyWindow(info: PoolInfo, xs: Float32Array, dys: Float32Array, dx: Float32Array): void {
+  const { batchSize, inHeight, inWidth, outHeight, outWidth, inChannels: c, filterHeight, filterWidth } = info;
+  const { strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
   dx.fill(0);
   const best = new Float32Array(c); // per channel, of the current window
   const bestAt = new Int32Array(c);
@@ -259,7 +367,6 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
       }
     }
   }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import { sharedImageSet, type ImageSet, type TrainingData } from '../train/train
 
 export const FASHION_MNIST_SAMPLE_DIR = path.resolve(import.meta.dirname, '../../../hub/fixtures/fashion-mnist-sample');
 export const FASHION_MNIST_DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
-export const FASHION_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_LABELS = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 export const FASHION_PREPROCESSING: Preprocessing = { height: 28, width: 28, color: 'grayscale', scale: 1, offset: 0 };
 
 /** IDX payload after its header: 16 bytes for images (magic, count, rows, cols), 8 for labels (magic, count). */

@@ -1,0 +1,50 @@
+import { channelNameSchema, modelNameSchema } from '@edgeloop/shared';
+import { z } from 'zod';
+import { getChannel, listModelVersions, listModels, promote, rollback } from '../registry/channel.service';
+import { predict } from '../registry/predict.service';
+import { publishRun } from '../registry/publish.service';
+import { signingKey } from '../registry/signing';
+import { projectInput as project } from './inputs';
+import { procedureFor, publicProcedure, router } from './trpc';
+
+const model = modelNameSchema;
+const channel = channelNameSchema;
+const reason = z.string().min(1, 'reason must say why (it is kept in the channel history)').max(1000);
+
+export const registryRouter = router({
+  /** The key devices verify manifests and channel pointers with. Public: it is a public key. */
+  publicKey: publicProcedure.query(async ({ ctx }) => {
+    const key = await signingKey(ctx.deps);
+    return { keyId: key.id, algorithm: 'Ed25519' as const, publicKey: key.publicKeyRaw, publicKeyPem: key.publicKeyPem };
+  }),
+  publish: procedureFor('admin', 'engineer', 'ci')
+    .input(z.object({ runId: z.uuid('runId must be a run id (uuid)'), model, maxQuantizationDrop: z.number().min(0).max(100).optional() }))
+    .mutation(({ ctx, input }) => publishRun(ctx.deps, ctx.caller, input)),
+  models: procedureFor('admin', 'engineer', 'ci').input(z.object({ project })).query(({ ctx, input }) => listModels(ctx.deps, input)),
+  versions: procedureFor('admin', 'engineer', 'ci')
+    .input(z.object({ project, model }))
+    .query(({ ctx, input }) => listModelVersions(ctx.deps, input)),
+  promote: procedureFor('admin', 'engineer', 'ci')
+    .input(z.object({ project, model, channel, version: z.number().int().positive('version must be a positive version number'), reason }))
+    .mutation(({ ctx, input }) => promote(ctx.deps, ctx.caller, input)),
+  rollback: procedureFor('admin', 'engineer')
+    .input(z.object({ project, model, channel, reason }))
+    .mutation(({ ctx, input }) => rollback(ctx.deps, ctx.caller, input)),
+  /** Devices and labelers read where a channel points; so may everyone else. */
+  channel: procedureFor('admin', 'engineer', 'ci', 'labeler', 'device')
+    .input(z.object({ project, model, channel: channel.default('production') }))
+    .query(({ ctx, input }) => getChannel(ctx.deps, input)),
+  predict: procedureFor('admin', 'engineer', 'labeler', 'device')
+    .input(
+      z.object({
+        project,
+        model,
+        channel: channel.optional(),
+        version: z.number().int().positive().optional(),
+        imageBase64: z.string().min(1, 'imageBase64 must hold the image bytes, base64').max(Math.ceil((10 * 1024 * 1024 * 4) / 3) + 4, 'imageBase64: image larger than 10 MiB'),
+        topK: z.number().int().min(1).max(1000).default(5),
+      }),
+    )
+    .mutation(({ ctx, input }) => predict(ctx.deps, input)),
+});
+

@@ -1,0 +1,122 @@
+/**
+ * Server-side prediction for clients that cannot run the model: the published model (the variant devices get) and
+ * the shared preprocessing, so the answer matches what a device would compute.
+ */
+import crypto from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { MAX_IMAGE_BYTES, type ModelManifest, channelsOf, modelManifestSchema, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
+import { selectBackend } from '@edgeloop/training';
+import { and, eq } from 'drizzle-orm';
+import { modelVersions, registeredModels } from '../db/schema';
+import type { HubDeps } from '../deps';
+import { getProject } from '../datasets/project.service';
+import { badRequest, notFound } from '../errors';
+import { decodeToPixels } from '../images/to-pixels';
+import { getChannel } from './channel.service';
+
+interface LoadedModel {
+  manifest: ModelManifest;
+  model: tf.LayersModel;
+}
+
+// Model versions never change: keep the few most recently used in memory.
+const loaded = new Map<string, Promise<LoadedModel>>();
+const LOADED_MODELS = 4;
+let backendReady: Promise<unknown> | undefined;
+
+export interface PredictInput {
+  project: string;
+  model: string;
+  /** A channel name, or a version number. */
+  channel?: string;
+  version?: number;
+  /** PNG, JPEG or WebP bytes, base64. */
+  imageBase64: string;
+  topK: number;
+}
+
+export async function predict(deps: HubDeps, input: PredictInput) {
+  const bytes = Buffer.from(input.imageBase64, 'base64');
+  if (bytes.length === 0) throw badRequest('imageBase64: empty image');
+  if (bytes.length > MAX_IMAGE_BYTES) throw badRequest(`imageBase64: image is ${bytes.length} bytes; at most ${MAX_IMAGE_BYTES} are accepted`);
+  const manifestKey = await resolveManifestKey(deps, input);
+  const { manifest, model } = await loadModel(deps, manifestKey);
+  const p = manifest.preprocessing;
+  const channels = channelsOf(p.color);
+  const pixels = await decodeToPixels(bytes, { height: p.height, width: p.width, channels }).catch((error: Error) => {
+    throw badRequest(`imageBase64: not a decodable PNG, JPEG or WebP image (${error.message.split('\n')[0]})`);
+  });
+  const started = performance.now();
+  const probabilities = tf.tidy(() => {
+    const x = tf.tensor4d(pixelsToModelInput(pixels, channels, p), [1, p.height, p.width, channels]); // [1, h, w, c]
+    return (model.predict(x) as tf.Tensor2D).dataSync(); // [1, classes]
+  });
+  const ranked = Array.from(probabilities, (probability, i) => ({ label: manifest.labels[i]!, probability })).sort((a, b) => b.probability - a.probability);
+  return {
+    model: manifest.model,
+    version: manifest.version,
+    format: manifest.recommended,
+    backend: tf.getBackend(),
+    milliseconds: performance.now() - started,
+    top: ranked.slice(0, input.topK),
+  };
+}
+
+async function resolveManifestKey(deps: HubDeps, input: PredictInput): Promise<string> {
+  if (input.version === undefined) {
+    const channel = await getChannel(deps, { project: input.project, model: input.model, channel: input.channel ?? 'production' });
+    return (await versionRow(deps, input, channel.version.version)).manifestKey;
+  }
+  return (await versionRow(deps, input, input.version)).manifestKey;
+}
+
+async function versionRow(deps: HubDeps, input: PredictInput, version: number) {
+  const project = await getProject(deps, input.project);
+  const [row] = await deps.db
+    .select({ manifestKey: modelVersions.manifestKey })
+    .from(modelVersions)
+    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
+    .where(and(eq(registeredModels.projectId, project.id), eq(registeredModels.name, input.model), eq(modelVersions.version, version)));
+  if (!row) throw notFound(`model "${input.model}" of "${input.project}" has no version ${version}`);
+  return row;
+}
+
+function loadModel(deps: HubDeps, manifestKey: string): Promise<LoadedModel> {
+  let entry = loaded.get(manifestKey);
+  if (!entry) {
+    entry = readModel(deps, manifestKey);
+    entry.catch(() => loaded.delete(manifestKey));
+    loaded.set(manifestKey, entry);
+    if (loaded.size > LOADED_MODELS) {
+      const [oldest, evicted] = loaded.entries().next().value!;
+      loaded.delete(oldest);
+      void evicted.then((m) => m.model.dispose()).catch(() => {});
+    }
+  }
+  return entry;
+}
+
+async function readModel(deps: HubDeps, manifestKey: string): Promise<LoadedModel> {
+  backendReady ??= selectBackend('auto');
+  await backendReady;
+  const dir = manifestKey.slice(0, manifestKey.lastIndexOf('/') + 1);
+  const envelope = signedEnvelopeSchema.parse(JSON.parse(new TextDecoder().decode((await deps.store.get(manifestKey))!)));
+  const manifest = modelManifestSchema.parse(JSON.parse(envelope.payload));
+  const variant = manifest.variants.find((v) => v.format === manifest.recommended)!;
+  const files = await Promise.all([variant.modelJson, ...variant.shards].map(async (file) => {
+    const bytes = await deps.store.get(dir + file.path);
+    if (!bytes || crypto.createHash('sha256').update(bytes).digest('hex') !== file.sha256) throw new Error(`published file ${dir}${file.path} is missing or does not match its sha256`);
+    return bytes;
+  }));
+  const [modelJson, ...shards] = files;
+  const parsed = JSON.parse(new TextDecoder().decode(modelJson)) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
+  const weightData = Buffer.concat(shards.map((s) => Buffer.from(s!)));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: parsed.modelTopology,
+      weightSpecs: parsed.weightsManifest.flatMap((g) => g.weights),
+      weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length),
+    }),
+  );
+  return { manifest, model };
+}

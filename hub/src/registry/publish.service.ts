@@ -1,0 +1,184 @@
+/**
+ * Publishing: a succeeded run becomes the next version of a registered model. Each weight encoding that passes the
+ * accuracy gate is written as content-hashed shards and model.json, then a signed manifest names them all.
+ * Nothing under a version is ever rewritten: every file name carries its content hash.
+ */
+import crypto from 'node:crypto';
+import { and, desc, eq } from 'drizzle-orm';
+import {
+  IMMUTABLE_CACHE_CONTROL,
+  MODEL_FORMATS,
+  type ModelFormat,
+  type ModelManifest,
+  type ModelVariant,
+  type PublishedFile,
+} from '@edgeloop/shared';
+import { EMBEDDING_LAYER, type ModelArtifacts, type ModelConfig, type TrainConfig, modelJsonFor, splitIntoShards } from '@edgeloop/training';
+import { modelVersions, registeredModels } from '../db/schema';
+import type { Caller, HubDeps } from '../deps';
+import { getProjectById } from '../datasets/project.service';
+import { badRequest, conflict } from '../errors';
+import { preprocessingFor, requireRun } from '../training/run.service';
+import { runMetrics } from '../training/run-metrics';
+import { cdnUrl, versionDir } from './cdn-paths';
+import { signPayload, signingKey } from './signing';
+
+export interface PublishInput {
+  runId: string;
+  model: string;
+  /** Largest accuracy drop (points) a quantized encoding may show; default: the run's maxQuantizationDrop. */
+  maxQuantizationDrop?: number;
+}
+
+export interface GateDecision {
+  format: ModelFormat;
+  accuracy: number;
+  /** Accuracy lost against float32, percentage points. */
+  drop: number;
+  published: boolean;
+  reason?: string;
+}
+
+export interface ModelVersionSummary {
+  id: string;
+  project: string;
+  model: string;
+  version: number;
+  runId: string;
+  recommended: ModelFormat;
+  manifestUrl: string;
+  formats: Record<string, unknown>;
+  metrics: Record<string, number>;
+  createdBy: string;
+  createdAt: string;
+}
+
+const sha256 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** float32 always passes; a quantized encoding passes when its accuracy drop is within the threshold. */
+export function gateEncodings(accuracies: Partial<Record<ModelFormat, number>>, maxDropPoints: number): GateDecision[] {
+  const reference = accuracies.float32;
+  if (reference === undefined) throw badRequest('the run has no float32 evaluation to gate against');
+  return MODEL_FORMATS.filter((f) => accuracies[f] !== undefined).map((format) => {
+    const accuracy = accuracies[format]!;
+    const drop = (reference - accuracy) * 100;
+    const published = format === 'float32' || drop <= maxDropPoints;
+    return {
+      format,
+      accuracy,
+      drop,
+      published,
+      ...(published ? {} : { reason: `accuracy drop ${drop.toFixed(2)} points exceeds the ${maxDropPoints} point threshold` }),
+    };
+  });
+}
+
+export async function publishRun(deps: HubDeps, caller: Caller, input: PublishInput): Promise<ModelVersionSummary & { gate: GateDecision[] }> {
+  const run = await requireRun(deps, input.runId);
+  if (run.status !== 'succeeded' || !run.artifactPrefix || !run.evaluation) throw conflict(`run ${run.id} is ${run.status}; only a succeeded run can be published`);
+  const project = await getProjectById(deps, run.projectId);
+  const modelConfig = run.modelConfig as unknown as ModelConfig;
+  const evaluation = run.evaluation as Record<ModelFormat, { accuracy: number }>;
+  const maxDrop = input.maxQuantizationDrop ?? (run.trainConfig as unknown as TrainConfig).maxQuantizationDrop;
+  const gate = gateEncodings(Object.fromEntries(MODEL_FORMATS.map((f) => [f, evaluation[f]?.accuracy])), maxDrop);
+  for (const refused of gate.filter((g) => !g.published)) deps.log.warn(`publish ${run.id}: ${refused.format} refused: ${refused.reason}`);
+
+  const registered = await ensureRegisteredModel(deps, project.id, input.model, caller.name);
+  const [latest] = await deps.db.select({ version: modelVersions.version }).from(modelVersions).where(eq(modelVersions.modelId, registered.id)).orderBy(desc(modelVersions.version)).limit(1);
+  const version = (latest?.version ?? 0) + 1;
+  const dir = versionDir(project.slug, input.model, version);
+
+  const variants: ModelVariant[] = [];
+  for (const decision of gate.filter((g) => g.published)) {
+    const artifacts = await readRunArtifacts(deps, run.artifactPrefix, decision.format);
+    variants.push({ ...(await writeVariant(deps, dir, decision.format, artifacts)), accuracy: decision.accuracy });
+  }
+  const recommended = [...variants].sort((a, b) => a.bytes - b.bytes)[0]!.format;
+  const metrics = { ...runMetrics(undefined, run.evaluation), ...(run.evaluation.float32 ? { testLoss: (run.evaluation.float32 as { loss: number }).loss } : {}) };
+  const manifest: ModelManifest = {
+    format: 'edgeloop.model/v1',
+    project: project.slug,
+    model: input.model,
+    version,
+    createdAt: deps.now().toISOString(),
+    labels: project.labels,
+    preprocessing: preprocessingFor(modelConfig),
+    architecture: modelConfig.architecture,
+    runId: run.id,
+    datasetVersionId: run.datasetVersionId,
+    embeddingLayer: EMBEDDING_LAYER,
+    metrics: metrics as Record<string, number>,
+    recommended,
+    variants,
+  };
+  const envelope = new TextEncoder().encode(JSON.stringify(signPayload(await signingKey(deps), JSON.stringify(manifest))));
+  const manifestSha256 = sha256(envelope);
+  const manifestKey = `${dir}manifest.${manifestSha256.slice(0, 16)}.json`;
+  await deps.store.put(manifestKey, envelope, { contentType: 'application/json', cacheControl: IMMUTABLE_CACHE_CONTROL });
+
+  const formats = Object.fromEntries(gate.map((g) => [g.format, { ...g, bytes: variants.find((v) => v.format === g.format)?.bytes ?? null }]));
+  let row;
+  try {
+    [row] = await deps.db
+      .insert(modelVersions)
+      .values({ modelId: registered.id, version, runId: run.id, manifestKey, manifestSha256, recommended, formats, metrics: manifest.metrics, createdBy: caller.name })
+      .returning();
+  } catch (error) {
+    if (String((error as { code?: string }).code ?? (error as Error).message).match(/23505|unique/)) throw conflict(`version ${version} of ${input.model} was published concurrently; publish again`);
+    throw error;
+  }
+  deps.log.info(`published ${project.slug}/${input.model} v${version} from run ${run.id} (${variants.map((v) => `${v.format} ${v.bytes} B`).join(', ')})`);
+  return { ...toVersionSummary(deps, row!, project.slug, input.model), gate };
+}
+
+async function ensureRegisteredModel(deps: HubDeps, projectId: string, name: string, createdBy: string) {
+  await deps.db.insert(registeredModels).values({ projectId, name, createdBy }).onConflictDoNothing();
+  const [row] = await deps.db.select().from(registeredModels).where(and(eq(registeredModels.projectId, projectId), eq(registeredModels.name, name)));
+  return row!;
+}
+
+async function readRunArtifacts(deps: HubDeps, prefix: string, format: ModelFormat): Promise<ModelArtifacts> {
+  const [modelJson, weights] = await Promise.all([deps.store.get(`${prefix}${format}/model.json`), deps.store.get(`${prefix}${format}/weights.bin`)]);
+  if (!modelJson || !weights) throw new Error(`the ${format} export of this run is missing from the object store (${prefix})`);
+  const parsed = JSON.parse(new TextDecoder().decode(modelJson)) as { modelTopology: object; weightsManifest: { weights: ModelArtifacts['weightSpecs'] }[] };
+  return { modelTopology: parsed.modelTopology, weightSpecs: parsed.weightsManifest.flatMap((g) => g.weights), weightData: weights };
+}
+
+/** Shards of <= 4 MiB and a model.json naming them, all content-hashed, under <version>/<format>/. */
+async function writeVariant(deps: HubDeps, dir: string, format: ModelFormat, artifacts: ModelArtifacts): Promise<Omit<ModelVariant, 'accuracy'>> {
+  const shards = splitIntoShards(artifacts.weightData);
+  const shardFiles: PublishedFile[] = [];
+  for (const [i, shard] of shards.entries()) {
+    const hash = sha256(shard);
+    const name = `group1-shard${i + 1}of${shards.length}.${hash.slice(0, 16)}.bin`;
+    await deps.store.put(`${dir}${format}/${name}`, shard, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE_CACHE_CONTROL });
+    shardFiles.push({ path: `${format}/${name}`, sha256: hash, bytes: shard.length });
+  }
+  const modelJson = new TextEncoder().encode(JSON.stringify(modelJsonFor(artifacts, shardFiles.map((f) => f.path.slice(format.length + 1)))));
+  const hash = sha256(modelJson);
+  const modelJsonPath = `${format}/model.${hash.slice(0, 16)}.json`;
+  await deps.store.put(`${dir}${modelJsonPath}`, modelJson, { contentType: 'application/json', cacheControl: IMMUTABLE_CACHE_CONTROL });
+  return {
+    format,
+    modelJson: { path: modelJsonPath, sha256: hash, bytes: modelJson.length },
+    shards: shardFiles,
+    bytes: modelJson.length + shardFiles.reduce((n, f) => n + f.bytes, 0),
+  };
+}
+
+export function toVersionSummary(deps: HubDeps, row: typeof modelVersions.$inferSelect, project: string, model: string): ModelVersionSummary {
+  return {
+    id: row.id,
+    project,
+    model,
+    version: row.version,
+    runId: row.runId,
+    recommended: row.recommended as ModelFormat,
+    manifestUrl: cdnUrl(deps.cdnBaseUrl, row.manifestKey),
+    formats: row.formats,
+    metrics: row.metrics,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
