@@ -30,6 +30,11 @@ const envSchema = z
     DEMO_PROJECT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     FASHION_MNIST_DIR: z.string().default('/usr/share/datasets/fashion-mnist'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** Run a training worker inside `npm start` (the embedded setup); set false where separate workers run. */
+    TRAINING_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    /** For CLI commands that talk to a running hub (train, publish, promote, rollback). */
+    EDGELOOP_HUB_URL: z.url('EDGELOOP_HUB_URL must be a URL such as http://127.0.0.1:8787').default('http://127.0.0.1:8787'),
+    EDGELOOP_TOKEN: z.string().optional(),
     CI: z.string().optional().transform((v) => v === 'true' || v === '1'),
   })
   .refine((env) => !env.S3_ENDPOINT || (env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY), {

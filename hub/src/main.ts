@@ -6,6 +6,7 @@ import { loadEnv } from './env';
 import { openHub } from './hub';
 import { progressLogger } from './progress';
 import { createHubServer, listen } from './server';
+import { startTrainingWorker } from './training/training-worker';
 
 const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web-client/dist');
 
@@ -20,6 +21,9 @@ export async function serve(): Promise<void> {
   const url = env.HUB_PUBLIC_URL ?? `http://${address.address}:${address.port}`;
   deps.log.info(`hub listening on ${url} (admin app: ${url}/admin/, API: ${url}/trpc)`);
 
+  // Training runs in worker threads, so an in-process worker leaves the hub's event loop free.
+  const worker = env.TRAINING_WORKER ? await startTrainingWorker(deps) : null;
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -27,6 +31,7 @@ export async function serve(): Promise<void> {
     deps.log.info(`${signal}: shutting down`);
     server.closeAllConnections();
     server.close();
+    await worker?.stop();
     await hub.close();
     process.exit(0);
   };

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { ROLES, SPLITS, type Split, roleSchema, splitSchema } from '@edgeloop/shared';
+import { TRPCClientError } from '@trpc/client';
 import { Command, Option } from 'commander';
 import { ZodError } from 'zod';
 import { createToken, listTokens, revokeToken } from '../auth/token.service';
@@ -15,6 +16,7 @@ import { type Hub, openHub } from '../hub';
 import { serve } from '../main';
 import { progressBar } from '../progress';
 import { exportVersion } from './export-version';
+import { addTrainingCommands } from './training-commands';
 
 const who = `cli:${os.userInfo().username}`;
 
@@ -33,7 +35,7 @@ function printImport(result: IngestResult): void {
 }
 
 const program = new Command('edgeloop')
-  .description('Edgeloop hub: serve, manage tokens, import and version datasets.\nReads the same environment as the hub (HUB_DATA_DIR, DATABASE_URL, S3_*).')
+  .description('Edgeloop hub: serve, manage tokens, import and version datasets, train, publish and promote models.\nReads the same environment as the hub (HUB_DATA_DIR, DATABASE_URL, S3_*).')
   .showHelpAfterError();
 
 program.command('serve').description('run the hub (same as npm start)').action(serve);
@@ -166,12 +168,14 @@ program
     }),
   );
 
+addTrainingCommands(program);
+
 program.parseAsync().catch((error: Error) => {
   // Errors the user can fix print as one line; anything else keeps its stack for a bug report.
   const message =
     error instanceof ZodError
       ? error.issues.map((issue) => issue.message).join('; ')
-      : error instanceof HubError || error instanceof DataDirLockedError
+      : error instanceof HubError || error instanceof DataDirLockedError || error instanceof TRPCClientError
         ? error.message
         : error.stack;
   process.stderr.write(`edgeloop: ${message}\n`);

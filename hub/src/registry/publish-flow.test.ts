@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { FASHION_MNIST_LABELS } from '../demo';
 import { IMMUTABLE_CACHE_CONTROL, POINTER_CACHE_CONTROL, channelPointerSchema, modelManifestSchema, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
@@ -123,5 +126,41 @@ describe('train through the queue, publish, promote, load with tf.loadLayersMode
     const cancelled = await waitForRun(hub, long.id, ['cancelled', 'failed', 'succeeded']);
     expect(cancelled.status).toBe('cancelled');
     await expect(engineer.runs.cancel({ runId: long.id })).rejects.toThrow(/already cancelled/);
+  });
+});
+
+describe('edgeloop publish, as CI runs it against a hub', () => {
+  let hub: TestHub;
+  let worker: TrainingWorker;
+  let server: http.Server;
+  let base: string;
+
+  beforeAll(async () => {
+    hub = await createTestHub('pglite');
+    worker = await startTrainingWorker(hub.deps, { name: 'ci-worker' });
+    await fashionSampleVersion(hub, 'shop');
+    server = createHubServer(hub.deps, { webRoot: '/nonexistent' });
+    base = `http://127.0.0.1:${(await listen(server, 0, '127.0.0.1')).port}`;
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    server?.close();
+    await worker?.stop();
+    await hub?.close();
+  });
+
+  it('trains, publishes and promotes with a ci token, and refuses without one', async () => {
+    const cli = (args: string[], token?: string) =>
+      promisify(execFile)(process.execPath, [path.join(import.meta.dirname, '../../bin/edgeloop.js'), ...args], {
+        env: { ...process.env, EDGELOOP_HUB_URL: base, EDGELOOP_TOKEN: token ?? '' },
+      });
+    const token = await hub.secretFor('ci');
+    const { stdout } = await cli(['publish', 'shop', '--model', 'shop-cnn', '--epochs', '1', '--promote', 'production', '--reason', 'nightly'], token);
+    expect(stdout.trim()).toBe('1');
+    const channel = await (await hub.as('device')).registry.channel({ project: 'shop', model: 'shop-cnn' });
+    expect(channel).toMatchObject({ version: { version: 1 }, movedBy: 'test-ci' });
+
+    await expect(cli(['rollback', 'shop', 'shop-cnn', '--reason', 'no'], token)).rejects.toMatchObject({ stderr: expect.stringMatching(/not allowed|FORBIDDEN|role/i) });
+    await expect(cli(['publish', 'shop', '--model', 'shop-cnn'])).rejects.toMatchObject({ stderr: expect.stringContaining('give --token or set EDGELOOP_TOKEN') });
   });
 });
