@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { appRouter } from '../src/api/app.router';
 import { createCallerFactory } from '../src/api/trpc';
 import { authenticate, createToken } from '../src/auth/token.service';
-import { type DatabaseHandle, openPglite, openPostgres } from '../src/db/database';
+import { type DatabaseHandle, type QueueConnection, openPglite, openPostgres } from '../src/db/database';
 import type { HubDeps } from '../src/deps';
 import { openJobQueue } from '../src/jobs/job-queue';
 import { createLogger } from '../src/logger';
@@ -26,6 +26,8 @@ export const DATABASES: { kind: DatabaseKind; skip: string | false }[] = [
 export interface TestHub {
   deps: HubDeps;
   s3: EmbeddedS3;
+  /** For a second queue client on the same database, as another worker process would have. */
+  queueConnection: QueueConnection;
   /** A tRPC caller holding a real token of `role`. */
   as(role: Role): Promise<ReturnType<typeof callerFactory>>;
   anonymous(): ReturnType<typeof callerFactory>;
@@ -59,6 +61,7 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
   return {
     deps,
     s3,
+    queueConnection: database.queueConnection,
     secretFor,
     async as(role) {
       const caller = await authenticate(deps, await secretFor(role));

@@ -267,9 +267,10 @@ function fastTransposedBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
 
 // ---------------------------------------------------------------------------------------------
 // Sum over leading axes (conv and dense bias gradients: dy [b,h,w,c] summed over [0,1,2]): wasm sums
-// innermost axes only, so it first transposes all of dy (3.4 ms for [64,26,26,32]). Summing rows
-// is a matmul with a row of ones, which XNNPACK does in 0.2 ms (a JS loop took 2.3 ms). It
-// accumulates in float32, like wasm's own Sum.
+// innermost axes only, so it first transposes all of dy (3.5-5 ms for [64,26,26,32]). Viewed as
+// [1,rows,1,cols], the sum is rows x one average pool over the whole height, which XNNPACK does in
+// 0.3 ms (a JS loop took 2.3 ms, a matmul with a row of ones 5-7 ms: it repacks x as weights). It
+// accumulates in float32 like wasm's own Sum; the scaling back by rows is float64 in JS.
 
 interface SumAttrs {
   axis: number | number[] | null;
@@ -287,13 +288,16 @@ function fastLeadingAxesSum(original: tf.KernelFunc): tf.KernelFunc {
     if (!leading || x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) return original(args);
     const rest = x.shape.slice(axes.length);
     const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
-    const ones = backend.makeOutput([1, 1, rows], 'float32'); // [1,1,rows]
-    (backend.typedArrayFromHeap(ones) as Float32Array).fill(1);
-    const x3 = run(tf.Reshape, backend, { x }, { shape: [1, rows, tf.util.sizeFromShape(rest)] }); // [1,rows,cols], shares x's buffer
-    const sums = run(tf.BatchMatMul, backend, { a: ones, b: x3 }, { transposeA: false, transposeB: false }); // [1,1,cols]
-    backend.disposeData(ones.dataId);
-    backend.disposeData(x3.dataId);
-    return { ...sums, shape: keepDims ? [...axes.map(() => 1), ...rest] : rest }; // [...rest] or [1,..,1,...rest]
+    const cols = tf.util.sizeFromShape(rest);
+    const x4 = run(tf.Reshape, backend, { x }, { shape: [1, rows, 1, cols] }); // shares x's buffer
+    const mean = run(tf.AvgPool, backend, { x: x4 }, { filterSize: [rows, 1], strides: 1, pad: 'valid' }); // [1,1,1,cols]
+    const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32'); // [...rest] or [1,..,1,...rest]
+    const means = backend.typedArrayFromHeap(mean) as Float32Array;
+    const sums = backend.typedArrayFromHeap(out) as Float32Array;
+    for (let j = 0; j < cols; j++) sums[j] = means[j]! * rows;
+    backend.disposeData(x4.dataId);
+    backend.disposeData(mean.dataId);
+    return out;
   };
 }
 
@@ -344,47 +348,42 @@ function isDisjoint2x2(info: PoolInfo): boolean {
 }
 
 /**
- * 2x2/stride-2 windows: each input pixel lies in at most one window, so every window writes its four
- * dx values directly (dy at the first maximum, 0 elsewhere). 7x faster than the general loop.
+ * 2x2/stride-2 windows: each input pixel lies in at most one window, so each (window, channel) stores
+ * its dy once, at its first maximum, into a zero-filled dx. ~6x faster than the general loop (whose
+ * per-window fills and bounds dominate); a straight loop over flat indices, as JS runs it best.
  */
 function maxPoolGrad2x2(info: PoolInfo, xs: Float32Array, dys: Float32Array, dx: Float32Array): void {
   const { batchSize, inHeight, inWidth, outHeight, outWidth, inChannels: c } = info;
-  // An odd last row / column belongs to no window: its gradient is 0.
-  if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) dx.fill(0);
+  dx.fill(0);
   const rowStride = inWidth * c;
+  let q = 0; // flat index into dy [b,oh,ow,c], visited in order
   for (let b = 0; b < batchSize; b++) {
     for (let yr = 0; yr < outHeight; yr++) {
-      const xRow = (b * inHeight + 2 * yr) * rowStride;
-      const yRow = (b * outHeight + yr) * outWidth * c;
+      const rowStart = (b * inHeight + 2 * yr) * rowStride;
       for (let yc = 0; yc < outWidth; yc++) {
-        const p00 = xRow + 2 * yc * c; // top-left tap; the others: +c, +rowStride, +rowStride+c
-        const p10 = p00 + rowStride;
-        const q = yRow + yc * c;
-        for (let d = 0; d < c; d++) {
-          const v00 = xs[p00 + d]!;
-          const v01 = xs[p00 + c + d]!;
-          const v10 = xs[p10 + d]!;
-          const v11 = xs[p10 + c + d]!;
+        const windowStart = rowStart + 2 * yc * c; // flat index of tap (0,0), channel 0
+        for (let t00 = windowStart; t00 < windowStart + c; t00++, q++) {
+          const t01 = t00 + c;
+          const t10 = t00 + rowStride;
+          const t11 = t10 + c;
+          // Running maximum from -Infinity with '>', taps in row-major order, as on cpu: ties go to the
+          // first tap; NaN never wins; -1 (no gradient) when no tap beats -Infinity.
           let max = -Infinity;
-          let at = -1; // which tap, row-major; -1 when none beats -Infinity (all -Infinity / NaN): no gradient
-          if (v00 > max) {
-            max = v00;
-            at = 0;
+          let at = -1;
+          if (xs[t00]! > max) {
+            max = xs[t00]!;
+            at = t00;
           }
-          if (v01 > max) {
-            max = v01;
-            at = 1;
+          if (xs[t01]! > max) {
+            max = xs[t01]!;
+            at = t01;
           }
-          if (v10 > max) {
-            max = v10;
-            at = 2;
+          if (xs[t10]! > max) {
+            max = xs[t10]!;
+            at = t10;
           }
-          if (v11 > max) at = 3;
-          const g = dys[q + d]!;
-          dx[p00 + d] = at === 0 ? g : 0;
-          dx[p00 + c + d] = at === 1 ? g : 0;
-          dx[p10 + d] = at === 2 ? g : 0;
-          dx[p10 + c + d] = at === 3 ? g : 0;
+          if (xs[t11]! > max) at = t11;
+          if (at >= 0) dx[at] = dys[q]!;
         }
       }
     }
