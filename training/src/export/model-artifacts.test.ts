@@ -16,12 +16,12 @@ describe('weight encodings', () => {
     const float32 = await captureArtifacts(model);
     expect(float32.weightData.length).toBe(225_034 * 4);
     const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 9);
-    const reference = (model.predict(x) as tf.Tensor).dataSync();
+    const reference = (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
     for (const [format, ratio, tolerance] of [['float16', 0.5, 1e-3], ['uint8', 0.25, 3e-2]] as const) {
       const encoded = encodeArtifacts(float32, format);
       expect(encoded.weightData.length).toBe(float32.weightData.length * ratio);
       const loaded = await loadArtifacts(encoded);
-      const probabilities = (loaded.predict(x) as tf.Tensor).dataSync();
+      const probabilities = (loaded.predict(x) as tf.Tensor).dataSync() as Float32Array;
       const maxDiff = probabilities.reduce((m, p, i) => Math.max(m, Math.abs(p - reference[i]!)), 0);
       expect(maxDiff, format).toBeLessThan(tolerance);
       loaded.dispose();
