@@ -4,8 +4,9 @@
 // (and the same for the depthwise backprops). Everything else a training step of our layers needs
 // (conv2d, depthwiseConv2d, maxPooling2d, batchNormalization, relu/relu6, dense, globalAveragePooling2d,
 // dropout, softmax cross-entropy, Adam) is already registered on wasm; the tests check that.
-// Four registered kernels are replaced because they made training ~3x slower than it needs to be:
-// Conv2DBackpropInput (stride 1), MaxPoolGrad, BatchMatMul with transposed operands, Sum over leading axes.
+// Some registered kernels are replaced because they made training ~3x slower than it needs to be:
+// Conv2DBackpropInput (stride 1), MaxPoolGrad, BatchMatMul with transposed operands, Sum over leading
+// axes, and Identity / same-dtype Cast (which copied).
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -17,7 +18,7 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 const BACKEND = 'wasm';
 
-/** Registers the missing gradient kernels for 'wasm' and replaces four slow ones. Safe to call more than once. */
+/** Registers the missing gradient kernels for 'wasm' and replaces slow ones. Safe to call more than once. */
 export function registerWasmGradientKernels(): void {
   for (const config of [conv2DBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig]) {
     // getKernel first: registering twice only warns, but we want silence.
@@ -30,6 +31,10 @@ export function registerWasmGradientKernels(): void {
   override(tf.BatchMatMul, fastTransposedBatchMatMul);
   // Bias gradients sum dy [b,h,w,c] over the leading axes; wasm transposes the whole dy first.
   override(tf.Sum, fastLeadingAxesSum);
+  // wasm copies the buffer for these; layers call Identity (clone) and the relu gradient a
+  // float32 -> float32 Cast on full activations. Sharing the buffer is what the cpu backend does.
+  override(tf.Identity, sharingIdentity);
+  override(tf.Cast, sharingSameDtypeCast);
 }
 
 /** Our replacement kernelFuncs, so a second call does not wrap a wrapper. */
@@ -179,24 +184,32 @@ function filterGradAsMatMul(backend: BackendWasm, x: TensorInfo, dy: TensorInfo,
 
 /**
  * patches[(b*oh + p)*ow + q, (i*kw + j)*ci + c] = xPad[b, p*sh + i, q*sw + j, c]: one row per output
- * pixel, the filter's taps and input channels along it; taps in the padding read 0.
+ * pixel, the filter's taps and input channels along it; taps in the padding read 0. For each filter
+ * row i the kw*ci values are contiguous in x, so away from the padding they are copied as one run.
  */
 function im2col(info: Conv2DInfo, xs: Float32Array, patches: Float32Array): void {
   const { batchSize, inHeight, inWidth, inChannels: ci, outHeight, outWidth, filterHeight, filterWidth } = info;
   const { strideHeight, strideWidth } = info;
   const { top, left } = info.padInfo;
+  const run = filterWidth * ci;
   let k = 0; // write position, sequential
   for (let b = 0; b < batchSize; b++) {
     for (let p = 0; p < outHeight; p++) {
       for (let q = 0; q < outWidth; q++) {
+        const xc0 = q * strideWidth - left; // column of tap j = 0
         for (let i = 0; i < filterHeight; i++) {
           const xr = p * strideHeight - top + i;
-          const rowInside = xr >= 0 && xr < inHeight;
-          for (let j = 0; j < filterWidth; j++) {
-            const xc = q * strideWidth - left + j;
-            const inside = rowInside && xc >= 0 && xc < inWidth;
-            const base = ((b * inHeight + xr) * inWidth + xc) * ci;
-            for (let c = 0; c < ci; c++) patches[k++] = inside ? xs[base + c]! : 0;
+          const rowStart = ((b * inHeight + xr) * inWidth + xc0) * ci; // flat index of x[b, xr, xc0, 0]
+          if (xr < 0 || xr >= inHeight) {
+            patches.fill(0, k, k + run);
+            k += run;
+          } else if (xc0 >= 0 && xc0 + filterWidth <= inWidth) {
+            for (let u = 0; u < run; u++) patches[k++] = xs[rowStart + u]!;
+          } else {
+            for (let j = 0; j < filterWidth; j++) {
+              const inside = xc0 + j >= 0 && xc0 + j < inWidth;
+              for (let c = 0; c < ci; c++) patches[k++] = inside ? xs[rowStart + j * ci + c]! : 0;
+            }
           }
         }
       }
@@ -252,27 +265,51 @@ function fastConv2DBackpropInput(original: tf.KernelFunc): tf.KernelFunc {
 // BatchMatMul with transposeA/transposeB (what dense-layer gradients use): wasm's XNNPACK path only
 // covers the untransposed case; transposed operands go through a loop ~12x slower than an explicit
 // Transpose (0.1 ms) followed by the fast path.
+// XNNPACK repacks the right operand (its "weights") on every call, so for a x b^T with a big b (the
+// dense input gradient dy [64,128] x W^T, W [1600,128]) computing (b x a^T)^T, with the small a^T as
+// weights, is faster (1.0 vs 1.7 ms) despite transposing the result.
 
 function fastTransposedBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     if (!transposeA && !transposeB) return original(args);
+    const a = args.inputs['a'] as TensorInfo; // [...,m,k], or [...,k,m] if transposeA
+    const b = args.inputs['b'] as TensorInfo; // [...,k,n], or [...,n,k] if transposeB
+    const attrs = { ...args.attrs, transposeA: false, transposeB: false };
+    const matMul = (left: TensorInfo, right: TensorInfo): TensorInfo =>
+      original({ inputs: { a: left, b: right }, backend, attrs }) as TensorInfo;
     const swapLastTwo = (t: TensorInfo): TensorInfo => {
       const perm = t.shape.map((_, i) => i);
       perm.push(...perm.splice(-2).reverse());
       return transpose(backend, t, perm); // [...,n,m] for [...,m,n]
     };
-    const a = args.inputs['a'] as TensorInfo;
-    const b = args.inputs['b'] as TensorInfo;
-    const aT = transposeA ? swapLastTwo(a) : a;
-    const bT = transposeB ? swapLastTwo(b) : b;
-    const attrs = { ...args.attrs, transposeA: false, transposeB: false };
-    const out = original({ inputs: { a: aT, b: bT }, backend, attrs }) as TensorInfo;
+
+    if (!transposeA && swappedIsCheaper(a.shape, b.shape)) {
+      const aT = swapLastTwo(a); // [...,k,m]
+      const outT = matMul(b, aT); // [...,n,m]
+      const out = swapLastTwo(outT); // [...,m,n]
+      backend.disposeData(aT.dataId);
+      backend.disposeData(outT.dataId);
+      return out;
+    }
+    const aT = transposeA ? swapLastTwo(a) : a; // [...,m,k]
+    const bT = transposeB ? swapLastTwo(b) : b; // [...,k,n]
+    const out = matMul(aT, bT); // [...,m,n]
     if (aT !== a) backend.disposeData(aT.dataId);
     if (bT !== b) backend.disposeData(bT.dataId);
     return out;
   };
+}
+
+/**
+ * For a [...,m,k] x (b [...,n,k])^T: values transposed + packed as weights directly (b^T: 2nk)
+ * against swapped (a^T, then the [m,n] result: 2mk + mn).
+ */
+function swappedIsCheaper(aShape: number[], bShape: number[]): boolean {
+  const [m, k] = aShape.slice(-2) as [number, number];
+  const n = bShape[bShape.length - 2]!;
+  return 2 * m * k + m * n < 2 * n * k;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,6 +352,32 @@ function fastLeadingAxesSum(original: tf.KernelFunc): tf.KernelFunc {
 function isLeadingPrefix(axes: number[]): boolean {
   const sorted = [...axes].sort((a, b) => a - b);
   return sorted.length > 0 && sorted.every((a, i) => a === i);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity and same-dtype Cast: the output shares the input's buffer (reference counted, as wasm's
+// own Reshape does) instead of copying it. Nothing writes into a kernel's input, so this is safe.
+
+function sharedBuffer(backend: BackendWasm, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function sharingIdentity(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs['x'] as TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    return sharedBuffer(args.backend as BackendWasm, x);
+  };
+}
+
+function sharingSameDtypeCast(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs['x'] as TensorInfo;
+    const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
+    if (dtype !== x.dtype || dtype === 'string') return original(args);
+    return sharedBuffer(args.backend as BackendWasm, x);
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,28 @@
+import { expect, test } from '@playwright/test';
+
+test('an engineer trains from the admin, watches it live, publishes and promotes the model', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.goto('/admin/');
+  await page.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Fashion-MNIST' }).click();
+
+  await page.getByLabel('epochs').fill('2');
+  await page.getByRole('button', { name: /^Train reference CNN on/ }).click();
+  // Live progress while it runs, then the drawn epoch metrics and confusion matrix.
+  await expect(page.getByRole('progressbar', { name: 'Training progress' })).toBeVisible({ timeout: 30_000 });
+  await expect(page.locator('.run h3')).toContainText('succeeded', { timeout: 150_000 });
+  await expect(page.getByRole('img', { name: 'Accuracy' }).locator('circle')).toHaveCount(4); // 2 epochs x train, val
+  await expect(page.getByRole('img', { name: 'Confusion matrix' }).locator('rect')).toHaveCount(100);
+  await expect(page.getByRole('cell', { name: 'uint8' })).toBeVisible();
+
+  await page.getByLabel('Model name').fill('fashion-cnn');
+  await page.getByRole('button', { name: 'Publish as a model version' }).click();
+  await expect(page.getByText(/published fashion-cnn v1/)).toBeVisible();
+  await page.getByRole('button', { name: 'fashion-cnn' }).click();
+  await page.getByLabel('Reason').fill('first model from the admin');
+  await page.getByRole('button', { name: 'Promote to production' }).click();
+  await expect(page.getByText('production → v1')).toBeVisible();
+  await expect(page.getByText(/promote production v1: first model from the admin/)).toBeVisible();
+  await page.screenshot({ path: 'test-results/admin-training.png', fullPage: true });
+});
