@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { eq } from 'drizzle-orm';
+import { modelVersions } from '../db/schema';
 import { FASHION_MNIST_LABELS } from '../demo';
 import { IMMUTABLE_CACHE_CONTROL, POINTER_CACHE_CONTROL, channelPointerSchema, modelManifestSchema, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
 import { loadFashionMnist } from '@edgeloop/training/test-support';
@@ -62,6 +64,7 @@ describe('train through the queue, publish, promote, load with tf.loadLayersMode
     const published = await ci.registry.publish({ runId: run.id, model: 'fashion-cnn' });
     expect(published.version).toBe(1);
     expect(published.gate.map((g) => g.format)).toEqual(['float32', 'float16', 'uint8']);
+    await expect(hub.deps.db.update(modelVersions).set({ recommended: 'float32' }).where(eq(modelVersions.id, published.id))).rejects.toThrow(/immutable/);
     await ci.registry.promote({ project: 'fashion', model: 'fashion-cnn', channel: 'production', version: 1, reason: 'first model' });
 
     // A device: pointer -> signature -> manifest -> every file's sha256 -> plain tf.loadLayersModel(url).

@@ -422,11 +422,12 @@ function isDisjoint2x2(info: PoolInfo): boolean {
 
 /**
  * 2x2/stride-2 windows: each input pixel lies in at most one window, so each (window, channel) stores
- * its dy once, at its first maximum, into a zero-filled dx. ~6x faster than the general loop (whose
- * per-window fills and bounds dominate); a straight loop over flat indices, as JS runs it best.
+ * its dy once, at its first maximum, into a zero-filled dx: a straight loop over flat indices, as JS
+ * runs it best (~2x faster than the general loop below).
  */
 function maxPoolGrad2x2(info: PoolInfo, xs: Float32Array, dys: Float32Array, dx: Float32Array): void {
   const { batchSize, inHeight, inWidth, outHeight, outWidth, inChannels: c } = info;
+  const bits = new Int32Array(xs.buffer, xs.byteOffset, xs.length); // xs's float bits
   dx.fill(0);
   const rowStride = inWidth * c;
   let q = 0; // flat index into dy [b,oh,ow,c], visited in order
@@ -436,32 +437,64 @@ function maxPoolGrad2x2(info: PoolInfo, xs: Float32Array, dys: Float32Array, dx:
       for (let yc = 0; yc < outWidth; yc++) {
         const windowStart = rowStart + 2 * yc * c; // flat index of tap (0,0), channel 0
         for (let t00 = windowStart; t00 < windowStart + c; t00++, q++) {
-          const t01 = t00 + c;
-          const t10 = t00 + rowStride;
-          const t11 = t10 + c;
-          // Running maximum from -Infinity with '>', taps in row-major order, as on cpu: ties go to the
-          // first tap; NaN never wins; -1 (no gradient) when no tap beats -Infinity.
-          let max = -Infinity;
-          let at = -1;
-          if (xs[t00]! > max) {
-            max = xs[t00]!;
-            at = t00;
-          }
-          if (xs[t01]! > max) {
-            max = xs[t01]!;
-            at = t01;
-          }
-          if (xs[t10]! > max) {
-            max = xs[t10]!;
-            at = t10;
-          }
-          if (xs[t11]! > max) at = t11;
+          const at = firstMaxOf4(xs, bits, t00, t00 + c, t00 + rowStride, t00 + rowStride + c);
           if (at >= 0) dx[at] = dys[q]!;
         }
       }
     }
   }
 }
+
+/**
+ * Which of the four taps (flat indices, row-major order) gets the gradient, as on cpu: a running
+ * maximum from -Infinity compared with '>', so ties go to the first tap, NaN never wins, and -1 (no
+ * gradient) when no tap beats -Infinity.
+ * Pooling usually follows relu, so the taps are usually in [+0, +Inf], where the float order is the
+ * order of the bit patterns as int32: comparing those is ~1.3x faster in V8. Anything else (a sign
+ * bit, including -0, or NaN) takes the float comparisons.
+ */
+function firstMaxOf4(xs: Float32Array, bits: Int32Array, t0: number, t1: number, t2: number, t3: number): number {
+  const b0 = bits[t0]!;
+  const b1 = bits[t1]!;
+  const b2 = bits[t2]!;
+  const b3 = bits[t3]!;
+  if ((b0 | b1 | b2 | b3) >= 0) {
+    let max = b0;
+    let at = t0;
+    if (b1 > max) {
+      max = b1;
+      at = t1;
+    }
+    if (b2 > max) {
+      max = b2;
+      at = t2;
+    }
+    if (b3 > max) {
+      max = b3;
+      at = t3;
+    }
+    if (max <= POSITIVE_INFINITY_BITS) return at; // else a NaN is among them
+  }
+  let max = -Infinity;
+  let at = -1;
+  if (xs[t0]! > max) {
+    max = xs[t0]!;
+    at = t0;
+  }
+  if (xs[t1]! > max) {
+    max = xs[t1]!;
+    at = t1;
+  }
+  if (xs[t2]! > max) {
+    max = xs[t2]!;
+    at = t2;
+  }
+  if (xs[t3]! > max) at = t3;
+  return at;
+}
+
+/** The int32 bit pattern of +Infinity; positive NaNs are above it. */
+const POSITIVE_INFINITY_BITS = 0x7f800000;
 
 /** Any window size, stride and padding: windows may overlap, so dx accumulates. */
 function maxPoolGradAnyWindow(info: PoolInfo, xs: Float32Array, dys: Float32Array, dx: Float32Array): void {
