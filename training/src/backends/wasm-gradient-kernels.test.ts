@@ -67,7 +67,7 @@ async function expectSameGradients(shapes: number[][], f: (...xs: tf.Tensor[]) =
 
 describe('registerWasmGradientKernels', () => {
   it('keeps wasm setupFuncs on the kernels it replaces', () => {
-    for (const name of [tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.BatchMatMul]) expect(tf.getKernel(name, 'wasm').setupFunc).toBeDefined();
+    for (const name of [tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.BatchMatMul, tf.Sum]) expect(tf.getKernel(name, 'wasm').setupFunc).toBeDefined();
   });
 
   it('registers the missing gradient kernels for wasm', () => {
@@ -77,6 +77,7 @@ describe('registerWasmGradientKernels', () => {
   });
 
   describe('conv2d gradients match cpu (Conv2DBackpropFilter + Conv2DBackpropInput)', () => {
+    // ci=1: patches of 9 values, the im2col + matmul filter gradient; ci=3 (27): the conv formulation.
     const cases: Array<{ ci: number; pad: 'same' | 'valid'; stride: number; size: number }> = [];
     for (const ci of [1, 3]) {
       for (const pad of ['same', 'valid'] as const) {
@@ -90,8 +91,18 @@ describe('registerWasmGradientKernels', () => {
       );
     });
 
-    it('rectangular kernel and strides, explicit padding', async () => {
+    it('im2col path: rectangular kernel and strides, explicit padding (patch 3x2x2)', async () => {
       await expectSameGradients([[2, 9, 7, 2], [3, 2, 2, 5]], (x, w) =>
+        tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [2, 1], [[0, 0], [1, 2], [0, 1], [0, 0]]),
+      );
+    });
+
+    it('im2col path: 3x5 kernel, same padding on both sides (patch 15)', async () => {
+      await expectSameGradients([[2, 7, 9, 1], [3, 5, 1, 6]], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'));
+    });
+
+    it('conv path: rectangular kernel and strides, explicit padding (patch 3x2x4)', async () => {
+      await expectSameGradients([[2, 9, 7, 4], [3, 2, 4, 5]], (x, w) =>
         tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [2, 1], [[0, 0], [1, 2], [0, 1], [0, 0]]),
       );
     });
@@ -119,16 +130,41 @@ describe('registerWasmGradientKernels', () => {
 
   describe('maxPool gradients match cpu (MaxPoolGrad replacement)', () => {
     it.each([
-      { size: 2, stride: 2, pad: 'valid' },
-      { size: 3, stride: 2, pad: 'same' },
-      { size: 3, stride: 1, pad: 'valid' },
-      { size: 2, stride: 2, pad: 'same' }, // odd input: the last window is cut off
-    ] as const)('pool $size stride $stride $pad', async ({ size, stride, pad }) => {
-      await expectSameGradients([[2, 7, 7, 3]], (x) => tf.maxPool(x as tf.Tensor4D, size, stride, pad));
+      { size: 2, stride: 2, pad: 'valid', input: 8 }, // 2x2 fast path, windows tile the input
+      { size: 2, stride: 2, pad: 'valid', input: 7 }, // 2x2 fast path, last row / column in no window
+      { size: 2, stride: 2, pad: 'same', input: 8 }, // 2x2 fast path ('same' needs no padding)
+      { size: 2, stride: 2, pad: 'same', input: 7 }, // general loop: the last window is cut off
+      { size: 3, stride: 2, pad: 'same', input: 7 }, // general loop
+      { size: 3, stride: 1, pad: 'valid', input: 7 }, // general loop, overlapping windows
+    ] as const)('pool $size stride $stride $pad, input $input', async ({ size, stride, pad, input }) => {
+      await expectSameGradients([[2, input, input, 3]], (x) => tf.maxPool(x as tf.Tensor4D, size, stride, pad));
     });
 
     it('ties (relu zeros) go to the first maximum, as on cpu', async () => {
       await expectSameGradients([[2, 8, 8, 3]], (x) => tf.maxPool(tf.relu(tf.sub(x, 0.8)) as tf.Tensor4D, 2, 2, 'valid'));
+      await expectSameGradients([[2, 7, 7, 3]], (x) => tf.maxPool(tf.relu(tf.sub(x, 0.8)) as tf.Tensor4D, 3, 2, 'same'));
+    });
+
+    it('-0, NaN and -Infinity pick the same tap as on cpu (2x2 fast path and general loop)', async () => {
+      // One channel, 2x2 windows: [+0,-0,...] tie, a NaN first, all -Infinity, a negative window.
+      const values = [0, -0, 1, 1, NaN, 2, -Infinity, -Infinity, 0, -0, -0.5, -Infinity, 3, NaN, -Infinity, -Infinity];
+      const x = [1, 4, 4, 1];
+      const dyValues = [1, 2, 3, 4];
+      for (const [size, stride] of [[2, 2], [3, 1]] as const) {
+        const dxOn = async (backend: Backend): Promise<Float32Array> => {
+          await useBackend(backend);
+          return tf.tidy(() => {
+            const input = tf.tensor4d(values, x as [number, number, number, number]);
+            const output = tf.maxPool(input, size, stride, 'valid');
+            const dy = tf.tensor(dyValues.slice(0, output.size), output.shape);
+            return (tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, { filterSize: size, strides: stride, pad: 'valid' }) as tf.Tensor).dataSync() as Float32Array;
+          });
+        };
+        const wasm = await dxOn('wasm');
+        const cpu = await dxOn('cpu');
+        await useBackend('wasm');
+        expect(Array.from(wasm)).toEqual(Array.from(cpu));
+      }
     });
   });
 
@@ -138,8 +174,77 @@ describe('registerWasmGradientKernels', () => {
       { a: [7, 5], b: [7, 3], ta: true, tb: false },
       { a: [5, 7], b: [3, 7], ta: false, tb: true },
       { a: [2, 7, 5], b: [2, 3, 7], ta: true, tb: true },
+      // a x b^T with b much bigger than a: computed as (b x a^T)^T
+      { a: [4, 6], b: [20, 6], ta: false, tb: true },
+      { a: [2, 4, 6], b: [2, 20, 6], ta: false, tb: true },
     ])('$a x $b transposeA=$ta transposeB=$tb', async ({ a, b, ta, tb }) => {
       await expectSameGradients([a, b], (x, y) => tf.matMul(x!, y!, ta, tb));
+    });
+  });
+
+  describe('sum matches cpu (Sum over leading axes replacement, and its fallbacks)', () => {
+    async function sumOn(
+      backend: Backend,
+      shape: number[],
+      axis: number | number[] | null,
+      keepDims: boolean,
+      dtype: 'float32' | 'int32',
+    ): Promise<{ shape: number[]; values: Float32Array | Int32Array }> {
+      await useBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.cast(tf.mul(randomTensor(shape, 7), dtype === 'int32' ? 100 : 1), dtype);
+        const s = tf.sum(x, axis ?? undefined, keepDims); // undefined: the op passes axis null (all axes)
+        return { shape: s.shape, values: s.dataSync() as Float32Array | Int32Array };
+      });
+    }
+
+    it.each([
+      { shape: [16, 26, 26, 32], axis: [0, 1, 2], keepDims: false }, // a conv bias gradient, 10816 rows
+      { shape: [4, 5, 6, 3], axis: [2, 0, 1], keepDims: true }, // any order; keepDims
+      { shape: [4, 5, 6, 3], axis: [-4, -3], keepDims: false }, // negative axes, two leading ones
+      { shape: [7, 5], axis: 0, keepDims: true }, // a dense bias gradient
+      { shape: [7, 5], axis: [0], keepDims: false },
+      { shape: [1, 5], axis: [0], keepDims: false }, // one row
+      // not a leading prefix: wasm's own Sum
+      { shape: [4, 5, 6, 3], axis: [1, 2], keepDims: true },
+      { shape: [4, 5, 6, 3], axis: [0, 2], keepDims: false },
+      { shape: [4, 5, 6, 3], axis: [3], keepDims: false },
+      { shape: [4, 5, 6, 3], axis: null, keepDims: true }, // all axes
+      { shape: [4, 5, 6, 3], axis: [0, 1, 2, 3], keepDims: false },
+      { shape: [0, 3], axis: [0], keepDims: false }, // empty
+    ])('shape $shape axis $axis keepDims $keepDims', async ({ shape, axis, keepDims }) => {
+      const wasm = await sumOn('wasm', shape, axis, keepDims, 'float32');
+      const cpu = await sumOn('cpu', shape, axis, keepDims, 'float32');
+      await useBackend('wasm');
+      expect(wasm.shape).toEqual(cpu.shape);
+      expect(maxRelDiff(wasm.values as Float32Array, cpu.values as Float32Array)).toBeLessThan(1e-5);
+    });
+
+    it('int32 over leading axes stays exact (wasm\'s own Sum)', async () => {
+      const wasm = await sumOn('wasm', [4, 5, 3], [0, 1], false, 'int32');
+      const cpu = await sumOn('cpu', [4, 5, 3], [0, 1], false, 'int32');
+      await useBackend('wasm');
+      expect(wasm.values).toBeInstanceOf(Int32Array);
+      expect(Array.from(wasm.values)).toEqual(Array.from(cpu.values));
+    });
+  });
+
+  describe('Identity and same-dtype Cast share the buffer', () => {
+    it('clone and float32 -> float32 cast keep values and survive disposing the source', () => {
+      const x = randomTensor([3, 4], 3);
+      const expected = Array.from(x.dataSync());
+      const copies = [tf.clone(x), tf.cast(x, 'float32')];
+      x.dispose();
+      for (const c of copies) expect(Array.from(c.dataSync())).toEqual(expected);
+      tf.dispose(copies);
+    });
+
+    it('casts that change the dtype still convert (wasm\'s own Cast)', () => {
+      const x = tf.tensor1d([1.7, -2.5, 0]);
+      const asInt = tf.cast(x, 'int32');
+      expect(asInt.dtype).toBe('int32');
+      expect(Array.from(asInt.dataSync())).toEqual([1, -2, 0]);
+      tf.dispose([x, asInt]);
     });
   });
 

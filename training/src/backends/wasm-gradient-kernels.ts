@@ -100,11 +100,11 @@ function assertNHWC(kernel: string, dataFormat: string | undefined): void {
 //
 // dW[i,j,c,o] = sum_{b,p,q} xPad[b, p*sh+i, q*sw+j, c] * dy[b,p,q,o]
 // Two ways to compute it, picked by the patch size kh*kw*ci:
-// - many input channels: it is itself a valid conv (see filterGradAsConv), which wasm's XNNPACK
-//   Conv2D runs ~2x faster than im2col + matmul or plain loops;
-// - few (the first layer, e.g. 3x3 over 1 grey channel): that conv has only kh x kw output pixels and
-//   a huge dy-sized filter, which XNNPACK handles badly (8 ms at batch 64 for 28x28x1 -> 32);
-//   im2col + one matmul (filterGradAsMatMul) takes ~2 ms.
+// - it is itself a valid conv (filterGradAsConv), which wasm's XNNPACK Conv2D runs ~2x faster than
+//   im2col + matmul or plain loops: 15 ms at batch 64 for the reference CNN's [13,13,32] -> 64 layer;
+// - for tiny patches (the first layer: 3x3 over 1 grey channel) that conv, with 9 output pixels and
+//   a huge dy-sized filter, is slow: 8.6 ms for [28,28,1] -> 32, where im2col + one matmul
+//   (filterGradAsMatMul) takes 5.8 ms. From patch size ~25 on the two measured the same.
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;
@@ -115,7 +115,7 @@ interface Conv2DBackpropFilterAttrs {
 }
 
 /** Up to this many values per patch (kh*kw*ci), im2col + matmul beats the conv formulation. */
-const MAX_IM2COL_PATCH = 32;
+const MAX_IM2COL_PATCH = 16;
 
 function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -160,9 +160,9 @@ function filterGradAsConv(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
 
 /**
  * The filter gradient as one XNNPACK matmul: dW^T [co, kh*kw*ci] = dy^T [co, b*oh*ow] x patches [b*oh*ow, kh*kw*ci].
- * XNNPACK repacks the right operand on every call (it is cached by buffer, and ours are new each
- * step), ~3.6 ns per value: so the small patches go right and dy, transposed, left (6 ms vs 8.4 ms
- * the other way round, for [64,28,28,1] -> 32).
+ * XNNPACK repacks the right operand (its "weights") on every call (it caches them by buffer, and
+ * ours are new each step), ~3.6 ns per value: so the small patches go right and dy, transposed,
+ * left (5.8 ms vs 8.4 ms the other way round, for [64,28,28,1] -> 32).
  */
 function filterGradAsMatMul(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
   const { batchSize, outHeight, outWidth, filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
@@ -174,12 +174,13 @@ function filterGradAsMatMul(backend: BackendWasm, x: TensorInfo, dy: TensorInfo,
   const patches = keep(backend.makeOutput([1, pixels, patchSize], 'float32')); // [1,b*oh*ow,kh*kw*ci]
   im2col(info, backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(patches) as Float32Array);
   const dy2 = keep(run(tf.Reshape, backend, { x: dy }, { shape: [pixels, co] })); // [b*oh*ow,co], shares dy's buffer
-  const dyT = keep(run(tf.Reshape, backend, { x: keep(transpose(backend, dy2, [1, 0])) }, { shape: [1, co, pixels] })); // [1,co,b*oh*ow]
-  const dWT = keep(run(tf.BatchMatMul, backend, { a: dyT, b: patches }, { transposeA: false, transposeB: false })); // [1,co,kh*kw*ci]
+  const dyT = keep(transpose(backend, dy2, [1, 0])); // [co,b*oh*ow]
+  const dyT3 = keep(run(tf.Reshape, backend, { x: dyT }, { shape: [1, co, pixels] })); // [1,co,b*oh*ow]
+  const dWT = keep(run(tf.BatchMatMul, backend, { a: dyT3, b: patches }, { transposeA: false, transposeB: false })); // [1,co,kh*kw*ci]
   const dWT2 = keep(run(tf.Reshape, backend, { x: dWT }, { shape: [co, patchSize] })); // [co,kh*kw*ci]
   const dW = transpose(backend, dWT2, [1, 0]); // [kh*kw*ci,co]: row (i,j,c) is filter element [i,j,c,:]
   for (const t of temps) backend.disposeData(t.dataId);
-  return { ...dW, shape: [kh, kw, ci, co] };
+  return { ...dW, shape: [kh, kw, ci, co] }; // same buffer, same order: a reshape (as wasm's own kernels do it)
 }
 
 /**
@@ -191,7 +192,7 @@ function im2col(info: Conv2DInfo, xs: Float32Array, patches: Float32Array): void
   const { batchSize, inHeight, inWidth, inChannels: ci, outHeight, outWidth, filterHeight, filterWidth } = info;
   const { strideHeight, strideWidth } = info;
   const { top, left } = info.padInfo;
-  const run = filterWidth * ci;
+  const runLength = filterWidth * ci; // values of one filter row in one patch
   let k = 0; // write position, sequential
   for (let b = 0; b < batchSize; b++) {
     for (let p = 0; p < outHeight; p++) {
@@ -201,10 +202,10 @@ function im2col(info: Conv2DInfo, xs: Float32Array, patches: Float32Array): void
           const xr = p * strideHeight - top + i;
           const rowStart = ((b * inHeight + xr) * inWidth + xc0) * ci; // flat index of x[b, xr, xc0, 0]
           if (xr < 0 || xr >= inHeight) {
-            patches.fill(0, k, k + run);
-            k += run;
+            patches.fill(0, k, k + runLength);
+            k += runLength;
           } else if (xc0 >= 0 && xc0 + filterWidth <= inWidth) {
-            for (let u = 0; u < run; u++) patches[k++] = xs[rowStart + u]!;
+            for (let u = 0; u < runLength; u++) patches[k++] = xs[rowStart + u]!;
           } else {
             for (let j = 0; j < filterWidth; j++) {
               const inside = xc0 + j >= 0 && xc0 + j < inWidth;
@@ -411,8 +412,9 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
 }
 
 /**
- * The common maxPooling2d({poolSize: 2}): 2x2 windows, stride 2, all inside the input (no padding
- * used; 'same' on an odd size cuts the last window off), so each input pixel is in at most one window.
+ * The common maxPooling2d({poolSize: 2}): 2x2 windows, stride 2, all inside the input ('valid', or
+ * 'same' on an even size; 'same' on an odd size pads the last window), so each input pixel is in at
+ * most one window.
  */
 function isDisjoint2x2(info: PoolInfo): boolean {
   const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo, inHeight, inWidth, outHeight, outWidth } = info;
@@ -423,7 +425,7 @@ function isDisjoint2x2(info: PoolInfo): boolean {
 /**
  * 2x2/stride-2 windows: each input pixel lies in at most one window, so each (window, channel) stores
  * its dy once, at its first maximum, into a zero-filled dx: a straight loop over flat indices, as JS
- * runs it best (~2x faster than the general loop below).
+ * runs it best (5.3 ms vs 8.1 ms for the general loop below on [64,26,26,32] relu output).
  */
 function maxPoolGrad2x2(info: PoolInfo, xs: Float32Array, dys: Float32Array, dx: Float32Array): void {
   const { batchSize, inHeight, inWidth, outHeight, outWidth, inChannels: c } = info;
