@@ -18,7 +18,7 @@ import { createHubServer, listen } from '../server';
 import { type TrainingWorker, startTrainingWorker } from '../training/training-worker';
 import { verifyEnvelope } from './signing';
 
-describe('train through the queue, publish, promote, load with tf.loadLayersModel', () => {
+describe('train through the queue, publish, promote, load with tf.loadLayersModel, from the API and the CLI', () => {
   let hub: TestHub;
   let worker: TrainingWorker;
   let server: http.Server;
@@ -130,40 +130,19 @@ describe('train through the queue, publish, promote, load with tf.loadLayersMode
     expect(cancelled.status).toBe('cancelled');
     await expect(engineer.runs.cancel({ runId: long.id })).rejects.toThrow(/already cancelled/);
   });
-});
 
-describe('edgeloop publish, as CI runs it against a hub', () => {
-  let hub: TestHub;
-  let worker: TrainingWorker;
-  let server: http.Server;
-  let base: string;
-
-  beforeAll(async () => {
-    hub = await createTestHub('pglite');
-    worker = await startTrainingWorker(hub.deps, { name: 'ci-worker' });
-    await fashionSampleVersion(hub, 'shop');
-    server = createHubServer(hub.deps, { webRoot: '/nonexistent' });
-    base = `http://127.0.0.1:${(await listen(server, 0, '127.0.0.1')).port}`;
-  });
-  afterAll(async () => {
-    server?.closeAllConnections();
-    server?.close();
-    await worker?.stop();
-    await hub?.close();
-  });
-
-  it('trains, publishes and promotes with a ci token, and refuses without one', async () => {
+  it('edgeloop publish, as CI runs it: trains, publishes and promotes with a ci token, and refuses without one', async () => {
     const cli = (args: string[], token?: string) =>
       promisify(execFile)(process.execPath, [path.join(import.meta.dirname, '../../bin/edgeloop.js'), ...args], {
         env: { ...process.env, EDGELOOP_HUB_URL: base, EDGELOOP_TOKEN: token ?? '' },
       });
     const token = await hub.secretFor('ci');
-    const { stdout } = await cli(['publish', 'shop', '--model', 'shop-cnn', '--epochs', '1', '--promote', 'production', '--reason', 'nightly'], token);
+    const { stdout } = await cli(['publish', 'fashion', '--model', 'cli-cnn', '--epochs', '1', '--promote', 'production', '--reason', 'nightly'], token);
     expect(stdout.trim()).toBe('1');
-    const channel = await (await hub.as('device')).registry.channel({ project: 'shop', model: 'shop-cnn' });
+    const channel = await (await hub.as('device')).registry.channel({ project: 'fashion', model: 'cli-cnn' });
     expect(channel).toMatchObject({ version: { version: 1 }, movedBy: 'test-ci' });
 
-    await expect(cli(['rollback', 'shop', 'shop-cnn', '--reason', 'no'], token)).rejects.toMatchObject({ stderr: expect.stringMatching(/not allowed|FORBIDDEN|role/i) });
-    await expect(cli(['publish', 'shop', '--model', 'shop-cnn'])).rejects.toMatchObject({ stderr: expect.stringContaining('give --token or set EDGELOOP_TOKEN') });
+    await expect(cli(['rollback', 'fashion', 'cli-cnn', '--reason', 'no'], token)).rejects.toMatchObject({ stderr: expect.stringMatching(/not allowed|FORBIDDEN|role/i) });
+    await expect(cli(['publish', 'fashion', '--model', 'cli-cnn'])).rejects.toMatchObject({ stderr: expect.stringContaining('give --token or set EDGELOOP_TOKEN') });
   });
 });

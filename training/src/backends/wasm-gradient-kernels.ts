@@ -106,11 +106,15 @@ function assertNHWC(kernel: string, dataFormat: string | undefined): void {
 //   a huge dy-sized filter, is slow: 8.6 ms for [28,28,1] -> 32, where im2col + one matmul
 //   (filterGradAsMatMul) takes 5.8 ms. From patch size ~25 on the two measured the same.
 
-interface Conv2DBackpropFilterAttrs {
+/** The forward conv's settings, which both conv gradients receive. */
+interface ConvBackpropAttrs {
   strides: [number, number] | number;
   pad: Pad;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: RoundingMode;
+}
+
+interface Conv2DBackpropFilterAttrs extends ConvBackpropAttrs {
   filterShape: [number, number, number, number];
 }
 
@@ -230,11 +234,7 @@ const conv2DBackpropFilterConfig: tf.KernelConfig = {
 // flipped in space and its channels swapped. As an XNNPACK Conv2D that is ~10x faster than wasm's
 // own loop. Strided convs would need zeros inserted into dy; they keep wasm's kernel.
 
-interface Conv2DBackpropInputAttrs {
-  strides: [number, number] | number;
-  pad: Pad;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: RoundingMode;
+interface Conv2DBackpropInputAttrs extends ConvBackpropAttrs {
   inputShape: [number, number, number, number];
 }
 

@@ -7,13 +7,15 @@ import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { MODEL_FORMATS, channelsOf, pixelsToModelInput, type ModelFormat } from '@edgeloop/shared';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../backends/select-backend';
 import { evaluatePredictions, type Evaluation } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
 import { buildModel, logitsModel } from '../models/build-model';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
 import type { EpochMetrics, ExchangeMessage, ReplicaInit, ReplicaMessage } from './messages';
-import { seededPermutation } from './seeded-random';
+import { mulberry32, seededPermutation } from './seeded-random';
+import { learningRateAt } from './train-config';
 import type { ImageSet } from './training-data';
 
 const port = parentPort!;
@@ -29,6 +31,8 @@ const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
 const sizes = variables.map((v) => v.size);
 const paramCount = sizes.reduce((a, b) => a + b, 0);
 const optimizer = tf.train.adam(config.learningRate);
+/** Adam reads its learning rate on every update; the schedule sets it before each step. */
+const setLearningRate = (lr: number) => ((optimizer as unknown as { learningRate: number }).learningRate = lr);
 const [height, width] = init.model.inputShape;
 const inputSize = height * width * channelsOf(data.preprocessing.color);
 const classes = data.labels.length;
@@ -41,19 +45,47 @@ const region = (step: number, replica: number) => new Float32Array(exchange.buff
 const stats = new Float64Array(exchange.buffer, 2 * replicas * paramCount * 4, replicas * 4);
 const summed = new Float32Array(paramCount);
 
+/**
+ * Reused across steps: a fresh multi-megabyte array per step costs more in page faults (the kernel zeroing new
+ * pages) than the copy itself.
+ */
+const batchValues = new Float32Array(Math.max(config.batchSize, 512) * inputSize);
+
 /** Model input for the given image indices: [n, h, w, c] float32, through the shared preprocessing. */
-function batchTensor(set: ImageSet, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor2D; labels: Int32Array } {
-  const values = new Float32Array(indices.length * inputSize);
+function batchTensor(set: ImageSet, indices: ArrayLike<number>, flip?: () => boolean): { x: tf.Tensor4D; y: tf.Tensor2D; labels: Int32Array } {
+  const values = batchValues.subarray(0, indices.length * inputSize);
   const labels = new Int32Array(indices.length);
   const sourceSize = height * width * set.channels;
   for (let i = 0; i < indices.length; i++) {
     const item = indices[i]!;
-    pixelsToModelInput(set.pixels.subarray(item * sourceSize, (item + 1) * sourceSize), set.channels, data.preprocessing, values.subarray(i * inputSize, (i + 1) * inputSize));
+    const image = values.subarray(i * inputSize, (i + 1) * inputSize);
+    pixelsToModelInput(set.pixels.subarray(item * sourceSize, (item + 1) * sourceSize), set.channels, data.preprocessing, image);
+    if (flip?.()) mirrorRows(image, width, inputSize / (height * width));
     labels[i] = set.labels[item]!;
   }
   const x = tf.tensor4d(values, [indices.length, height, width, inputSize / (height * width)]);
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D);
   return { x, y, labels };
+}
+
+/** Mirrors an image [h, w, c] left to right, in place. */
+function mirrorRows(image: Float32Array, w: number, c: number): void {
+  for (let row = 0; row < image.length; row += w * c) {
+    for (let left = 0, right = w - 1; left < right; left++, right--) {
+      for (let k = 0; k < c; k++) {
+        const a = row + left * c + k;
+        const b = row + right * c + k;
+        const t = image[a]!;
+        image[a] = image[b]!;
+        image[b] = t;
+      }
+    }
+  }
+}
+
+/** A gradient's values without copying them out of the backend where it allows (wasm: a view of its heap). */
+function gradientValues(grad: tf.Tensor): Float32Array {
+  return (backend.name === 'wasm' ? (tf.backend() as BackendWasm).typedArrayFromHeap(grad) : grad.dataSync()) as Float32Array;
 }
 
 function countCorrect(logitValues: Float32Array | Int32Array | Uint8Array, labels: Int32Array): number {
@@ -92,6 +124,9 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
   const started = performance.now();
   const order = seededPermutation(data.train.count, config.seed * 7919 + epoch);
   const steps = Math.ceil(data.train.count / config.batchSize);
+  // Seeded per epoch and replica: which images of my share are mirrored.
+  const random = mulberry32(config.seed * 104729 + epoch * 131 + index);
+  const flip = config.augmentation === 'horizontal-flip' ? () => random() < 0.5 : undefined;
   let lossSum = 0;
   let correct = 0;
   let lastProgress = started;
@@ -100,7 +135,7 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
     const mine = shareOf(batch);
     const slot = region(stepCounter.step, index);
     if (mine.length > 0) {
-      const { x, y, labels } = batchTensor(data.train, mine);
+      const { x, y, labels } = batchTensor(data.train, mine, flip);
       // Sum-reduced loss over my share / full batch size: the replicas' gradients add up to the batch mean's.
       const { value, grads } = tf.variableGrads(() => {
         const out = logits.apply(x, { training: true }) as tf.Tensor2D;
@@ -110,7 +145,7 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
       lossSum += value.dataSync()[0]! * batch.length;
       let at = 0;
       for (const v of variables) {
-        slot.set(grads[v.name]!.dataSync() as Float32Array, at);
+        slot.set(gradientValues(grads[v.name]!), at);
         at += v.size;
       }
       tf.dispose([x, y, value, ...Object.values(grads)]);
@@ -125,6 +160,7 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
       const other = region(stepCounter.step, r);
       for (let i = 0; i < paramCount; i++) summed[i]! += other[i]!;
     }
+    setLearningRate(learningRateAt(config, stepCounter.step, config.epochs * steps));
     stepCounter.step++;
     tf.tidy(() => {
       let at = 0;
