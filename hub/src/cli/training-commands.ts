@@ -1,7 +1,7 @@
 /** CLI commands for training and publishing: `worker` runs jobs; the rest talk to a running hub with a token. */
 import { Console } from 'node:console';
 import { type Command, Option } from 'commander';
-import { BACKEND_PREFERENCES } from '@edgeloop/training';
+import { AUGMENTATIONS, BACKEND_PREFERENCES } from '@edgeloop/training';
 import { loadEnv } from '../env';
 import { openHub } from '../hub';
 import { progressBar } from '../progress';
@@ -16,6 +16,7 @@ interface TrainOptions extends RemoteOptions {
   learningRate?: string;
   seed?: string;
   backend?: string;
+  augmentation?: string;
 }
 
 const remoteOptions = (command: Command) =>
@@ -31,7 +32,8 @@ const trainOptions = (command: Command) =>
     .option('--batch-size <n>', 'batch size')
     .option('--learning-rate <x>', 'Adam learning rate')
     .option('--seed <n>', 'seed for initialisation and shuffling')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_PREFERENCES));
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_PREFERENCES))
+    .addOption(new Option('--augmentation <kind>', 'training-time augmentation').choices(AUGMENTATIONS));
 
 /** Human output goes to stderr, so stdout carries only the result (a run id, a version) for scripts. */
 const human = new Console(process.stderr);
@@ -49,7 +51,7 @@ async function resolveDataset(hub: RemoteHub, project: string, dataset: string):
 async function trainAndWait(hub: RemoteHub, project: string, opts: TrainOptions): Promise<string> {
   const datasetVersion = await resolveDataset(hub, project, opts.dataset);
   const train = Object.fromEntries(
-    Object.entries({ epochs: number(opts.epochs), batchSize: number(opts.batchSize), learningRate: number(opts.learningRate), seed: number(opts.seed), backend: opts.backend }).filter(([, v]) => v !== undefined),
+    Object.entries({ epochs: number(opts.epochs), batchSize: number(opts.batchSize), learningRate: number(opts.learningRate), seed: number(opts.seed), backend: opts.backend, augmentation: opts.augmentation }).filter(([, v]) => v !== undefined),
   );
   const run = await hub.runs.create.mutate({ project, datasetVersion, train, ...(opts.architecture ? { model: { architecture: opts.architecture } } : {}) });
   console.error(`run ${run.id} queued on dataset ${datasetVersion.slice(0, 12)}`);

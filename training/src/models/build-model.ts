@@ -1,5 +1,6 @@
 /**
- * Builds tfjs layers models. Every model ends in a dense layer named `logits` followed by a softmax named
+ * Builds tfjs layers models. Both architectures are chains of layers (no branches), which the training loop relies
+ * on to insert its seeded dropout; the published graph has no dropout layer. Every model ends in a dense layer named `logits` followed by a softmax named
  * `probabilities`, and has a layer named `embedding` whose output is the compact image embedding used for drift.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -47,7 +48,6 @@ function buildMobilenet(config: Extract<ModelConfig, { architecture: 'mobilenet'
     x = batchNormRelu6(x);
   }
   x = tf.layers.globalAveragePooling2d({ name: EMBEDDING_LAYER }).apply(x) as tf.SymbolicTensor; // [b, channels]
-  if (config.dropout > 0) x = tf.layers.dropout({ rate: config.dropout }).apply(x) as tf.SymbolicTensor;
   return withClassifierHead(input, x, config.numClasses, seed, layerIndex, 'mobilenet');
 }
 

@@ -12,6 +12,7 @@ describe('model configs', () => {
       numClasses: 10,
       filters: [32, 64],
       denseUnits: 128,
+      dropout: 0.4,
     });
     expect(validateTrainConfig(undefined)).toMatchObject({ epochs: 10, batchSize: 128, learningRate: 0.001, seed: 42, backend: 'auto', maxQuantizationDrop: 0.5 });
   });

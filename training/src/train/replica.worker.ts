@@ -98,6 +98,21 @@ function countCorrect(logitValues: Float32Array | Int32Array | Uint8Array, label
   return correct;
 }
 
+/**
+ * The training forward pass: the layers in order (the models are chains), with dropout before each dense layer.
+ * Its masks are seeded per step and replica, so a run is reproducible; inference never sees them.
+ */
+function trainingLogits(x: tf.Tensor4D, stepSeed: number): tf.Tensor2D {
+  const rate = init.model.dropout;
+  if (rate === 0) return logits.apply(x, { training: true }) as tf.Tensor2D;
+  let h: tf.Tensor = x;
+  logits.layers.slice(1).forEach((layer, i) => {
+    if (layer.getClassName() === 'Dense') h = tf.dropout(h, rate, undefined, stepSeed * 1009 + i);
+    h = layer.apply(h, { training: true }) as tf.Tensor;
+  });
+  return h as tf.Tensor2D;
+}
+
 /** This replica's contiguous share of `indices`. */
 function shareOf<T extends { subarray(a: number, b: number): T; length: number }>(indices: T): T {
   const per = Math.ceil(indices.length / replicas);
@@ -138,7 +153,7 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
       const { x, y, labels } = batchTensor(data.train, mine, flip);
       // Sum-reduced loss over my share / full batch size: the replicas' gradients add up to the batch mean's.
       const { value, grads } = tf.variableGrads(() => {
-        const out = logits.apply(x, { training: true }) as tf.Tensor2D;
+        const out = trainingLogits(x, (config.seed * 7919 + stepCounter.step) * 64 + index);
         correct += countCorrect(out.dataSync() as Float32Array, labels);
         return tf.losses.softmaxCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM).div(batch.length) as tf.Scalar;
       }, variables);
