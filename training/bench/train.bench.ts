@@ -2,7 +2,7 @@
  * Training benchmark: images/s of the reference CNN per available backend, beside stock tfjs cpu measured in the
  * same run, then one full training run for test accuracy and the size/accuracy of each weight encoding.
  *   npm run bench                      (both benchmarks)
- *   npx tsx training/bench/train.bench.ts [--epochs 12] [--augmentation horizontal-flip|none] [--skip-full] [--skip-throughput]
+ *   npx tsx training/bench/train.bench.ts [--epochs n] [--learning-rate x] [--augmentation none|horizontal-flip] [--skip-full] [--skip-throughput]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,8 +12,10 @@ import { FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_SAMPLE_DIR, loadFashionMnist } 
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '12' },
-    augmentation: { type: 'string', default: 'horizontal-flip' },
+    // Defaults: those of a training run (validateTrainConfig).
+    epochs: { type: 'string' },
+    'learning-rate': { type: 'string' },
+    augmentation: { type: 'string' },
     'skip-full': { type: 'boolean', default: false },
     'skip-throughput': { type: 'boolean', default: false },
   },
@@ -88,9 +90,13 @@ async function throughputTable(): Promise<void> {
   }
 }
 
-/** Fashion-MNIST's classes look the same mirrored, so the full run flips a seeded half of each batch by default. */
 async function fullRun(): Promise<void> {
-  const config = validateTrainConfig({ epochs: Number(args.epochs), batchSize: 128, seed: 42, augmentation: args.augmentation });
+  const config = validateTrainConfig({
+    seed: 42,
+    ...(args.epochs ? { epochs: Number(args.epochs) } : {}),
+    ...(args['learning-rate'] ? { learningRate: Number(args['learning-rate']) } : {}),
+    ...(args.augmentation ? { augmentation: args.augmentation } : {}),
+  });
   console.log(`\nfull run: ${config.epochs} epochs on ${data.train.count} images, batch ${config.batchSize}, ${config.learningRateSchedule} learning rate from ${config.learningRate}, augmentation ${config.augmentation}`);
   const result = await train({
     model,

@@ -12,9 +12,9 @@ describe('model configs', () => {
       numClasses: 10,
       filters: [32, 64],
       denseUnits: 128,
-      dropout: 0.4,
+      dropout: 0,
     });
-    expect(validateTrainConfig(undefined)).toMatchObject({ epochs: 10, batchSize: 128, learningRate: 0.001, seed: 42, backend: 'auto', maxQuantizationDrop: 0.5 });
+    expect(validateTrainConfig(undefined)).toMatchObject({ epochs: 15, batchSize: 128, learningRate: 0.002, learningRateSchedule: 'cosine', augmentation: 'none', seed: 42, backend: 'auto', maxQuantizationDrop: 0.5 });
   });
 
   it('names the bad field and lists the valid values', () => {

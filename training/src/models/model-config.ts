@@ -16,8 +16,8 @@ export const referenceCnnConfigSchema = z.object({
   numClasses: classesSchema,
   filters: z.tuple([z.number().int().min(1).max(256), z.number().int().min(1).max(256)]).default([32, 64]),
   denseUnits: z.number().int().min(8).max(2048).default(128),
-  /** Dropout rate before each dense layer, in training only (seeded per step, so runs stay reproducible). */
-  dropout: z.number().min(0).max(0.9).default(0.4),
+  /** Dropout rate before the classifier, in training only (seeded per step, so runs stay reproducible). */
+  dropout: z.number().min(0).max(0.9).default(0),
 });
 
 export const mobilenetConfigSchema = z.object({

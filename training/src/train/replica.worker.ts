@@ -11,7 +11,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../backends/select-backend';
 import { evaluatePredictions, type Evaluation } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
-import { buildModel, logitsModel } from '../models/build-model';
+import { LOGITS_LAYER, buildModel, logitsModel } from '../models/build-model';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
 import type { EpochMetrics, ExchangeMessage, ReplicaInit, ReplicaMessage } from './messages';
 import { mulberry32, seededPermutation } from './seeded-random';
@@ -99,7 +99,7 @@ function countCorrect(logitValues: Float32Array | Int32Array | Uint8Array, label
 }
 
 /**
- * The training forward pass: the layers in order (the models are chains), with dropout before each dense layer.
+ * The training forward pass: the layers in order (the models are chains), with dropout before the classifier.
  * Its masks are seeded per step and replica, so a run is reproducible; inference never sees them.
  */
 function trainingLogits(x: tf.Tensor4D, stepSeed: number): tf.Tensor2D {
@@ -107,7 +107,7 @@ function trainingLogits(x: tf.Tensor4D, stepSeed: number): tf.Tensor2D {
   if (rate === 0) return logits.apply(x, { training: true }) as tf.Tensor2D;
   let h: tf.Tensor = x;
   logits.layers.slice(1).forEach((layer, i) => {
-    if (layer.getClassName() === 'Dense') h = tf.dropout(h, rate, undefined, stepSeed * 1009 + i);
+    if (layer.name === LOGITS_LAYER) h = tf.dropout(h, rate, undefined, stepSeed * 1009 + i);
     h = layer.apply(h, { training: true }) as tf.Tensor;
   });
   return h as tf.Tensor2D;

@@ -13,9 +13,9 @@ export function learningRateAt(config: Pick<TrainConfig, 'learningRate' | 'learn
 }
 
 export const trainConfigSchema = z.object({
-  epochs: z.number().int().min(1, 'epochs must be at least 1').max(500, 'epochs must be at most 500').default(10),
+  epochs: z.number().int().min(1, 'epochs must be at least 1').max(500, 'epochs must be at most 500').default(15),
   batchSize: z.number().int().min(2, 'batchSize must be at least 2').max(4096, 'batchSize must be at most 4096').default(128),
-  learningRate: z.number().positive('learningRate must be > 0').max(1, 'learningRate must be at most 1').default(0.001),
+  learningRate: z.number().positive('learningRate must be > 0').max(1, 'learningRate must be at most 1').default(0.002),
   /** cosine: the learning rate falls from learningRate to 0 along a half cosine over all steps; constant: it stays. */
   learningRateSchedule: z.enum(LEARNING_RATE_SCHEDULES, { error: () => `learningRateSchedule must be one of: ${LEARNING_RATE_SCHEDULES.join(', ')}` }).default('cosine'),
   /** horizontal-flip mirrors a seeded half of each batch (for classes that look the same mirrored, e.g. clothing). */

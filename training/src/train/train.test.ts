@@ -20,6 +20,18 @@ describe('data-parallel training', () => {
     expect(Object.keys(a.artifacts)).toEqual(['float32', 'float16', 'uint8']);
   });
 
+  it('keeps runs with dropout reproducible: its masks are seeded per step', async () => {
+    const withDropout = validateModelConfig({ architecture: 'reference-cnn', numClasses: 10, dropout: 0.5 });
+    const config = validateTrainConfig({ epochs: 1, batchSize: 64, seed: 3, backend: 'wasm', replicas: 2 });
+    const [a, b, plain] = await Promise.all([
+      train({ model: withDropout, config, data }),
+      train({ model: withDropout, config, data }),
+      train({ model, config, data }),
+    ]);
+    expect(Buffer.from(a.artifacts.float32!.weightData).equals(Buffer.from(b.artifacts.float32!.weightData))).toBe(true);
+    expect(Buffer.from(a.artifacts.float32!.weightData).equals(Buffer.from(plain.artifacts.float32!.weightData))).toBe(false);
+  });
+
   it('stops at the next step when aborted, and says so', async () => {
     const controller = new AbortController();
     const result = await train({
