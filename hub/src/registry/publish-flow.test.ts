@@ -64,7 +64,8 @@ describe('train through the queue, publish, promote, load with tf.loadLayersMode
     const published = await ci.registry.publish({ runId: run.id, model: 'fashion-cnn' });
     expect(published.version).toBe(1);
     expect(published.gate.map((g) => g.format)).toEqual(['float32', 'float16', 'uint8']);
-    await expect(hub.deps.db.update(modelVersions).set({ recommended: 'float32' }).where(eq(modelVersions.id, published.id))).rejects.toThrow(/immutable/);
+    const refused = await hub.deps.db.update(modelVersions).set({ recommended: 'float32' }).where(eq(modelVersions.id, published.id)).catch((e: Error) => e);
+    expect(String((refused as Error).cause)).toMatch(/model version [0-9a-f-]{36} is immutable/);
     await ci.registry.promote({ project: 'fashion', model: 'fashion-cnn', channel: 'production', version: 1, reason: 'first model' });
 
     // A device: pointer -> signature -> manifest -> every file's sha256 -> plain tf.loadLayersModel(url).
