@@ -25,4 +25,7 @@ test('an engineer trains from the admin, watches it live, publishes and promotes
   await expect(page.getByText('production → v1')).toBeVisible();
   await expect(page.getByText(/promote production v1: first model from the admin/)).toBeVisible();
   await page.screenshot({ path: 'test-results/admin-training.png', fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: 'test-results/admin-training-phone.png', fullPage: true });
 });
