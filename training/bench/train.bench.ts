@@ -2,7 +2,7 @@
  * Training benchmark: images/s of the reference CNN per available backend, beside stock tfjs cpu measured in the
  * same run, then one full training run for test accuracy and the size/accuracy of each weight encoding.
  *   npm run bench                      (both benchmarks)
- *   npx tsx training/bench/train.bench.ts [--epochs n] [--learning-rate x] [--augmentation none|horizontal-flip] [--skip-full] [--skip-throughput]
+ *   npx tsx training/bench/train.bench.ts [--epochs n] [--batch-size n] [--learning-rate x] [--augmentation none|horizontal-flip] [--skip-full] [--skip-throughput]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +14,7 @@ const { values: args } = parseArgs({
   options: {
     // Defaults: those of a training run (validateTrainConfig).
     epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
     'learning-rate': { type: 'string' },
     augmentation: { type: 'string' },
     'skip-full': { type: 'boolean', default: false },
@@ -94,6 +95,7 @@ async function fullRun(): Promise<void> {
   const config = validateTrainConfig({
     seed: 42,
     ...(args.epochs ? { epochs: Number(args.epochs) } : {}),
+    ...(args['batch-size'] ? { batchSize: Number(args['batch-size']) } : {}),
     ...(args['learning-rate'] ? { learningRate: Number(args['learning-rate']) } : {}),
     ...(args.augmentation ? { augmentation: args.augmentation } : {}),
   });
