@@ -2,3 +2,4 @@ export * from './roles';
 export * from './dataset';
 export * from './preprocess';
 export * from './model-manifest';
+export * from './feedback';

@@ -1,6 +1,7 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { authRouter } from './auth.router';
 import { datasetRouter } from './dataset.router';
+import { feedbackRouter } from './feedback.router';
 import { itemRouter } from './item.router';
 import { projectRouter } from './project.router';
 import { registryRouter } from './registry.router';
@@ -15,6 +16,7 @@ export const appRouter = router({
   datasets: datasetRouter,
   runs: runRouter,
   registry: registryRouter,
+  feedback: feedbackRouter,
 });
 
 export type AppRouter = typeof appRouter;

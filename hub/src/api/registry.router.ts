@@ -12,10 +12,10 @@ const channel = channelNameSchema;
 const reason = z.string().min(1, 'reason must say why (it is kept in the channel history)').max(1000);
 
 export const registryRouter = router({
-  /** The key devices verify manifests and channel pointers with. Public: it is a public key. */
+  /** What a device needs to find and trust published models: the key manifests and pointers are signed with, and the CDN. */
   publicKey: publicProcedure.query(async ({ ctx }) => {
     const key = await signingKey(ctx.deps);
-    return { keyId: key.id, algorithm: 'Ed25519' as const, publicKey: key.publicKeyRaw, publicKeyPem: key.publicKeyPem };
+    return { keyId: key.id, algorithm: 'Ed25519' as const, publicKey: key.publicKeyRaw, publicKeyPem: key.publicKeyPem, cdnBaseUrl: ctx.deps.cdnBaseUrl };
   }),
   publish: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ runId: z.uuid('runId must be a run id (uuid)'), model, maxQuantizationDrop: z.number().min(0).max(100).optional() }))

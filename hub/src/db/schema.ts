@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
@@ -264,3 +264,49 @@ export const signingKeys = pgTable('signing_keys', {
   privateKeyPem: text('private_key_pem').notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * Predictions devices made, synced from their outboxes. The id is made on the device, so a batch sent again
+ * (after a lost response) inserts nothing twice. createdAt is the device's clock; receivedAt the hub's.
+ */
+export const predictions = pgTable(
+  'predictions',
+  {
+    id: uuid('id').primaryKey(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    modelVersionId: uuid('model_version_id')
+      .notNull()
+      .references(() => modelVersions.id),
+    /** Top-1 label and its probability; topK holds the ranked list the device sent. */
+    label: text('label').notNull(),
+    confidence: doublePrecision('confidence').notNull(),
+    topK: jsonb('top_k').$type<{ label: string; probability: number }[]>().notNull(),
+    /** Output of the model's embedding layer: what drift detection compares. */
+    embedding: real('embedding').array().notNull(),
+    backend: text('backend').notNull(),
+    latencyMs: doublePrecision('latency_ms').notNull(),
+    source: text('source').notNull(),
+    sentBy: text('sent_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('predictions_project_created').on(t.projectId, t.createdAt), index('predictions_model_version').on(t.modelVersionId, t.createdAt)],
+);
+
+/** Labels people gave predictions (confirmations and corrections): ground truth. The latest per prediction counts. */
+export const corrections = pgTable(
+  'corrections',
+  {
+    id: uuid('id').primaryKey(),
+    predictionId: uuid('prediction_id')
+      .notNull()
+      .references(() => predictions.id, { onDelete: 'cascade' }),
+    label: text('label').notNull(),
+    labeledBy: text('labeled_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('corrections_prediction').on(t.predictionId, t.createdAt)],
+);

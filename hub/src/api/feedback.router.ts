@@ -1,0 +1,26 @@
+import { syncCorrectionsInputSchema, syncPredictionsInputSchema } from '@edgeloop/shared';
+import { z } from 'zod';
+import { listPredictions, syncCorrections, syncPredictions } from '../feedback/feedback.service';
+import { projectInput as project } from './inputs';
+import { procedureFor, router } from './trpc';
+
+export const feedbackRouter = router({
+  /** Devices send what they predicted; so do labelers' and engineers' browsers. */
+  syncPredictions: procedureFor('admin', 'engineer', 'labeler', 'device')
+    .input(syncPredictionsInputSchema)
+    .mutation(({ ctx, input }) => syncPredictions(ctx.deps, ctx.caller, input)),
+  /** Ground truth comes from people who label. */
+  syncCorrections: procedureFor('admin', 'engineer', 'labeler')
+    .input(syncCorrectionsInputSchema)
+    .mutation(({ ctx, input }) => syncCorrections(ctx.deps, ctx.caller, input)),
+  predictions: procedureFor('admin', 'engineer', 'labeler')
+    .input(
+      z.object({
+        project,
+        uncorrected: z.boolean().default(false),
+        before: z.iso.datetime({ offset: true, message: 'before must be an ISO 8601 date-time' }).optional(),
+        limit: z.number().int().min(1).max(500).default(50),
+      }),
+    )
+    .query(({ ctx, input }) => listPredictions(ctx.deps, input)),
+});

@@ -1,0 +1,66 @@
+/**
+ * What devices send back: predictions (with an embedding for drift detection) and the labels people give them
+ * (ground truth). Ids are made on the device, so a batch sent twice changes nothing.
+ */
+import { z } from 'zod';
+import { labelSchema, projectSlugSchema } from './dataset';
+import { modelNameSchema } from './model-manifest';
+
+export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'] as const;
+export type InferenceBackend = (typeof INFERENCE_BACKENDS)[number];
+
+export const PREDICTION_SOURCES = ['camera', 'file', 'drop', 'paste'] as const;
+export type PredictionSource = (typeof PREDICTION_SOURCES)[number];
+
+/** At most this many events per sync call; the outbox sends larger queues in several batches. */
+export const MAX_SYNC_BATCH = 500;
+/** Longest embedding accepted (the reference CNN's is 128). */
+export const MAX_EMBEDDING_SIZE = 2048;
+
+const clientTime = z.iso.datetime({ offset: true, message: 'createdAt must be an ISO 8601 date-time' });
+
+export const predictionEventSchema = z.object({
+  /** uuid made on the device: the idempotency key. */
+  id: z.uuid('id must be a uuid made on the device'),
+  model: modelNameSchema,
+  version: z.number().int().positive('version must be a positive model version'),
+  backend: z.enum(INFERENCE_BACKENDS, { error: () => `backend must be one of: ${INFERENCE_BACKENDS.join(', ')}` }),
+  latencyMs: z.number().min(0, 'latencyMs must be >= 0').max(600_000),
+  /** The most probable classes, best first. */
+  top: z
+    .array(z.object({ label: labelSchema, probability: z.number().min(0).max(1) }))
+    .min(1, 'top must hold at least one class')
+    .max(1000),
+  /** Output of the model's embedding layer (the penultimate one) for this image. */
+  embedding: z.array(z.number()).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
+  source: z.enum(PREDICTION_SOURCES, { error: () => `source must be one of: ${PREDICTION_SOURCES.join(', ')}` }),
+  createdAt: clientTime,
+});
+export type PredictionEvent = z.infer<typeof predictionEventSchema>;
+
+export const correctionEventSchema = z.object({
+  id: z.uuid('id must be a uuid made on the device'),
+  predictionId: z.uuid('predictionId must be the id of a synced prediction'),
+  /** The right label: the predicted one to confirm it, another to correct it. */
+  label: labelSchema,
+  createdAt: clientTime,
+});
+export type CorrectionEvent = z.infer<typeof correctionEventSchema>;
+
+export const syncPredictionsInputSchema = z.object({
+  project: projectSlugSchema,
+  predictions: z.array(predictionEventSchema).max(MAX_SYNC_BATCH, `predictions: at most ${MAX_SYNC_BATCH} per call`),
+});
+export const syncCorrectionsInputSchema = z.object({
+  project: projectSlugSchema,
+  corrections: z.array(correctionEventSchema).max(MAX_SYNC_BATCH, `corrections: at most ${MAX_SYNC_BATCH} per call`),
+});
+export type SyncPredictionsInput = z.infer<typeof syncPredictionsInputSchema>;
+export type SyncCorrectionsInput = z.infer<typeof syncCorrectionsInputSchema>;
+
+/** What a sync call answers: how many events were new and how many the hub already had. */
+export interface SyncResult {
+  received: number;
+  inserted: number;
+  duplicates: number;
+}
