@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
 
 const webRoot = path.resolve(import.meta.dirname, 'web-client');
@@ -7,7 +8,37 @@ const webRoot = path.resolve(import.meta.dirname, 'web-client');
 // One config: Vite builds the web apps (web-client/ -> web-client/dist), Vitest runs every *.test.ts.
 export default defineConfig({
   root: webRoot,
-  plugins: [svelte()],
+  plugins: [
+    svelte(),
+    // The PWA: a Workbox service worker (web-client/src/sw.ts) precaching the app shell, and the web app manifest.
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'src',
+      filename: 'sw.ts',
+      injectRegister: false,
+      manifest: {
+        name: 'Edgeloop',
+        short_name: 'Edgeloop',
+        description: 'Classify images on this device, offline too, and help the model learn.',
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        background_color: '#f6f8f8',
+        theme_color: '#0f4c5c',
+        icons: [
+          { src: '/icon-192.png', sizes: '192x192', type: 'image/png' },
+          { src: '/icon-512.png', sizes: '512x512', type: 'image/png' },
+          { src: '/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      injectManifest: {
+        globPatterns: ['**/*.{js,css,html,wasm,png,svg,webmanifest}'],
+        // The tfjs backends and their wasm binaries are a few MiB; they must be cached to classify offline.
+        maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
+      },
+    }),
+  ],
+  worker: { format: 'es' },
   build: {
     outDir: path.join(webRoot, 'dist'),
     emptyOutDir: true,
@@ -15,7 +46,7 @@ export default defineConfig({
       input: { app: path.join(webRoot, 'index.html'), admin: path.join(webRoot, 'admin/index.html') },
     },
   },
-  server: { proxy: { '/trpc': 'http://127.0.0.1:8787' } },
+  server: { proxy: { '/trpc': 'http://127.0.0.1:8787', '/cdn': 'http://127.0.0.1:8787' } },
   test: {
     root: import.meta.dirname,
     include: ['{hub,shared,training,web-client}/**/*.test.ts'],

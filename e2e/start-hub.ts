@@ -1,14 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from '../hub/test/free-port';
 
 const repo = path.resolve(import.meta.dirname, '..');
 
+/** The model the PWA tests run: trained on the demo project and promoted to production before any test. */
+export const E2E_MODEL = { project: 'fashion-mnist', model: 'fashion-cnn' };
+
 /**
  * Starts the real hub (`edgeloop serve`) on embedded defaults in a fresh data directory, with the
- * demo project from the sample shipped in the repo, and waits until its first dataset version exists.
+ * demo project from the sample shipped in the repo, waits until its first dataset version exists, then trains a
+ * small model through the queue and promotes it to production (`edgeloop publish`, as CI would).
  * Tests read the URL and the admin token from EDGELOOP_E2E_URL / EDGELOOP_E2E_TOKEN.
  */
 export default async function startHub(): Promise<() => Promise<void>> {
@@ -29,6 +34,13 @@ export default async function startHub(): Promise<() => Promise<void>> {
   }
   process.env.EDGELOOP_E2E_URL = `http://127.0.0.1:${port}`;
   process.env.EDGELOOP_E2E_TOKEN = fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+  await promisify(execFile)(
+    process.execPath,
+    [path.join(repo, 'hub/bin/edgeloop.js'), 'publish', E2E_MODEL.project, '--model', E2E_MODEL.model, '--epochs', '8', '--seed', '7', '--promote', 'production', '--reason', 'e2e model'],
+    { env: { ...process.env, EDGELOOP_HUB_URL: process.env.EDGELOOP_E2E_URL, EDGELOOP_TOKEN: process.env.EDGELOOP_E2E_TOKEN }, timeout: 240_000 },
+  ).catch((error: Error & { stderr?: string }) => {
+    throw new Error(`publishing the e2e model failed: ${error.stderr ?? error.message}`);
+  });
   return async () => {
     hub.kill('SIGTERM');
     await new Promise((r) => hub.once('exit', r));

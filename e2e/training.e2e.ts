@@ -16,10 +16,10 @@ test('an engineer trains from the admin, watches it live, publishes and promotes
   await expect(page.getByRole('img', { name: 'Confusion matrix' }).locator('rect')).toHaveCount(100);
   await expect(page.getByRole('cell', { name: 'uint8' })).toBeVisible();
 
-  await page.getByLabel('Model name').fill('fashion-cnn');
+  await page.getByLabel('Model name').fill('fashion-admin');
   await page.getByRole('button', { name: 'Publish as a model version' }).click();
-  await expect(page.getByText(/published fashion-cnn v1/)).toBeVisible();
-  await page.getByRole('button', { name: 'fashion-cnn' }).click();
+  await expect(page.getByText(/published fashion-admin v1/)).toBeVisible();
+  await page.getByRole('button', { name: 'fashion-admin' }).click();
   await page.getByLabel('Reason').fill('first model from the admin');
   await page.getByRole('button', { name: 'Promote to production' }).click();
   await expect(page.getByText('production → v1')).toBeVisible();

@@ -1,0 +1,64 @@
+/** What the PWA tests share: test images from the shipped sample, a typed hub client, and opening the app. */
+import path from 'node:path';
+import type { AppRouter } from '@edgeloop/hub/router';
+import { type Page, expect } from '@playwright/test';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import { FASHION_MNIST_LABELS } from '../hub/src/demo';
+import { readIdxImages, readIdxLabels } from '../hub/src/datasets/idx';
+import { encodeGreyscalePng } from '../hub/src/images/png';
+import { E2E_MODEL } from './start-hub';
+
+const SAMPLE = path.resolve(import.meta.dirname, '../hub/fixtures/fashion-mnist-sample');
+
+export interface TestImage {
+  name: string;
+  label: string;
+  png: Buffer;
+}
+
+/** Images of the sample's test split (never trained on), `perClass` of each of `labels`, as PNG files. */
+export async function testImages(labels: string[], perClass: number): Promise<TestImage[]> {
+  const images = await readIdxImages(`${SAMPLE}/t10k-images-idx3-ubyte.gz`);
+  const classes = await readIdxLabels(`${SAMPLE}/t10k-labels-idx1-ubyte.gz`);
+  const out: TestImage[] = [];
+  for (const label of labels) {
+    const wanted = FASHION_MNIST_LABELS.indexOf(label);
+    for (let i = 0, found = 0; i < images.count && found < perClass; i++) {
+      if (classes[i] !== wanted) continue;
+      found++;
+      const pixels = images.pixels.subarray(i * 784, (i + 1) * 784);
+      out.push({ name: `test-${i}-${label.replace(/\W/g, '')}.png`, label, png: Buffer.from(encodeGreyscalePng(pixels, 28, 28)) });
+    }
+  }
+  return out;
+}
+
+export function hub(token = process.env.EDGELOOP_E2E_TOKEN!) {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${process.env.EDGELOOP_E2E_URL}/trpc`, headers: { authorization: `Bearer ${token}` } })],
+  });
+}
+
+export async function newToken(role: 'labeler' | 'device', name: string): Promise<string> {
+  return (await hub().auth.createToken.mutate({ name, role })).secret;
+}
+
+/** Opens the PWA through a link naming the project, model, token (and backend), and waits for the model. */
+export async function openApp(page: Page, options: { token?: string; backend?: string } = {}): Promise<void> {
+  const query = new URLSearchParams({ project: E2E_MODEL.project, model: E2E_MODEL.model, ...options });
+  await page.goto(`/?${query}`);
+  await expect(page.getByLabel('App status')).toHaveText('ready', { timeout: 30_000 });
+}
+
+/** Picks an image in the file picker and waits for its prediction; returns the top label and the shown latency. */
+export async function classify(page: Page, image: TestImage): Promise<{ label: string; latency: string; id: string }> {
+  const result = page.getByRole('region', { name: 'Prediction', exact: true });
+  const before = (await result.count()) ? await result.getAttribute('data-id') : null;
+  await page.locator('input[type=file]').setInputFiles({ name: image.name, mimeType: 'image/png', buffer: image.png });
+  await expect(result).not.toHaveAttribute('data-id', before ?? '-', { timeout: 30_000 });
+  return {
+    id: (await result.getAttribute('data-id'))!,
+    label: (await page.getByLabel('Top class').textContent())!,
+    latency: (await page.getByLabel('Latency').textContent())!,
+  };
+}

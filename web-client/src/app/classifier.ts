@@ -1,0 +1,113 @@
+/**
+ * The page's handle on an inference worker, and the choice of backend: the fastest one measured on this device
+ * for this kind of model, remembered; until it is known, wasm (it starts in milliseconds) serves while a second
+ * worker measures every backend in the background.
+ */
+import {
+  type BackendMeasurement,
+  type ClassifyResult,
+  INFERENCE_BACKENDS,
+  type InferenceBackendName,
+  type InferenceReply,
+  type InferenceRequest,
+  type LoadResult,
+  type ModelPayload,
+} from './inference-protocol';
+import { readValue, writeValue } from './local-db';
+import type { VerifiedModel } from './model-store';
+import type { BackendPreference } from './settings';
+
+type RequestBody = InferenceRequest extends infer R ? (R extends InferenceRequest ? Omit<R, 'id'> : never) : never;
+
+export class InferenceWorker {
+  private readonly worker = new Worker(new URL('./inference.worker.ts', import.meta.url), { type: 'module', name: 'edgeloop-inference' });
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private nextId = 1;
+
+  constructor() {
+    this.worker.onmessage = (event: MessageEvent<InferenceReply>) => {
+      const reply = event.data;
+      const waiting = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.ok) waiting?.resolve(reply.result);
+      else waiting?.reject(new Error(reply.error));
+    };
+    this.worker.onerror = (event) => {
+      for (const waiting of this.pending.values()) waiting.reject(new Error(`inference worker failed: ${event.message}`));
+      this.pending.clear();
+    };
+  }
+
+  private call<T>(request: RequestBody): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  load(model: VerifiedModel, backends: InferenceBackendName[]): Promise<LoadResult> {
+    return this.call({ type: 'load', model: payloadOf(model), backends });
+  }
+
+  classify(rgba: Uint8ClampedArray): Promise<ClassifyResult> {
+    return this.call({ type: 'classify', rgba });
+  }
+
+  measure(backends: InferenceBackendName[], runs: number): Promise<BackendMeasurement[]> {
+    return this.call({ type: 'measure', backends, runs });
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+  }
+}
+
+function payloadOf(model: VerifiedModel): ModelPayload {
+  return { modelJson: model.modelJson, weights: model.weights, embeddingLayer: model.manifest.embeddingLayer, preprocessing: model.manifest.preprocessing };
+}
+
+/** Measurements are kept per architecture and input size: a new version of the same network runs alike. */
+function choiceKey(model: VerifiedModel): string {
+  const p = model.manifest.preprocessing;
+  return `backend-choice:${model.manifest.architecture}/${p.height}x${p.width}/${p.color}`;
+}
+
+export interface BackendChoice {
+  backend: InferenceBackendName;
+  measurements: BackendMeasurement[];
+  measuredAt: string;
+}
+
+export function readBackendChoice(model: VerifiedModel): Promise<BackendChoice | undefined> {
+  return readValue<BackendChoice>(choiceKey(model));
+}
+
+/** Backends to try, best first: the preferred one, then the rest in webgpu, webgl, wasm, cpu order. */
+export function backendOrder(preference: BackendPreference, choice: BackendChoice | undefined): InferenceBackendName[] {
+  const first = preference !== 'auto' ? preference : (choice?.backend ?? 'wasm');
+  return [first, ...INFERENCE_BACKENDS.filter((b) => b !== first)];
+}
+
+/** The working backend with the lowest median latency; ties go to the earlier one in webgpu, webgl, wasm, cpu order. */
+export function fastest(measurements: BackendMeasurement[]): InferenceBackendName | null {
+  let best: BackendMeasurement | null = null;
+  for (const m of measurements) if (m.works && (!best || m.medianMs! < best.medianMs!)) best = m;
+  return best?.backend ?? null;
+}
+
+/** Measures every backend in a worker of its own (the serving worker keeps answering), and remembers the fastest. */
+export async function measureBackends(model: VerifiedModel, runs = 15): Promise<BackendChoice | null> {
+  const worker = new InferenceWorker();
+  try {
+    await worker.load(model, ['cpu']);
+    const measurements = await worker.measure([...INFERENCE_BACKENDS], runs);
+    const backend = fastest(measurements);
+    if (!backend) return null;
+    const choice: BackendChoice = { backend, measurements, measuredAt: new Date().toISOString() };
+    await writeValue(choiceKey(model), choice);
+    return choice;
+  } finally {
+    worker.terminate();
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The inference worker: TensorFlow.js off the page's main thread. It loads a verified model on the first backend
+ * that works (webgpu, webgl, wasm, cpu, in the order asked), classifies RGBA pixels with the shared preprocessing,
+ * and can time the model on each backend so the page keeps the fastest.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { channelsOf, pixelsToModelInput } from '@edgeloop/shared';
+import type {
+  BackendMeasurement,
+  ClassifyResult,
+  InferenceBackendName,
+  InferenceReply,
+  InferenceRequest,
+  LoadResult,
+  ModelPayload,
+} from './inference-protocol';
+
+// Threads would need cross-origin isolation the hub does not ask for (and without this flag setBackend('wasm') can
+// hang in a minified build), so only the single-threaded binaries are shipped.
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': wasmPlainUrl,
+  'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmSimdUrl, // never fetched with threads off; setWasmPaths wants every name
+});
+// Keep small ops on the GPU instead of copying them back to the CPU.
+tf.env().set('WEBGPU_CPU_FORWARD', false);
+
+interface Loaded {
+  payload: ModelPayload;
+  /** One call gives both outputs: [probabilities [1, classes], embedding [1, d]]. */
+  model: tfl.LayersModel;
+  backend: InferenceBackendName;
+}
+
+let loaded: Loaded | null = null;
+
+/** setBackend resolves false (and getBackend still names it) when e.g. no WebGPU adapter exists: check both. */
+async function useBackend(name: InferenceBackendName): Promise<void> {
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`${name} is not available in this browser`);
+  await tf.ready();
+  if (tf.getBackend() !== name) throw new Error(`${name} did not initialise`);
+}
+
+async function buildModel(payload: ModelPayload): Promise<tfl.LayersModel> {
+  const base = await tfl.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: payload.modelJson.modelTopology,
+      weightSpecs: payload.modelJson.weightsManifest.flatMap((group) => group.weights) as tf.io.WeightsManifestEntry[],
+      weightData: payload.weights,
+    }),
+  );
+  return tfl.model({ inputs: base.inputs, outputs: [base.outputs[0]!, base.getLayer(payload.embeddingLayer).output as tfl.SymbolicTensor] });
+}
+
+async function load(payload: ModelPayload, backends: InferenceBackendName[]): Promise<LoadResult> {
+  const started = performance.now();
+  const failed: LoadResult['failed'] = [];
+  for (const backend of backends) {
+    try {
+      await useBackend(backend);
+      const model = await buildModel(payload);
+      const previous = loaded;
+      loaded = { payload, model, backend };
+      // The old model goes only now: a request that arrives meanwhile still has a model to run on.
+      if (previous) previous.model.dispose();
+      await classifyPixels(new Uint8ClampedArray(payload.preprocessing.height * payload.preprocessing.width * 4)); // warm-up: compile shaders now, not on the first image
+      return { backend, failed, adapter: await adapterInfo(backend), milliseconds: performance.now() - started };
+    } catch (error) {
+      failed.push({ backend, error: (error as Error).message });
+    }
+  }
+  throw new Error(`no backend could run the model: ${failed.map((f) => `${f.backend}: ${f.error}`).join('; ')}`);
+}
+
+async function adapterInfo(backend: InferenceBackendName): Promise<string | null> {
+  if (backend !== 'webgpu') return null;
+  const adapter = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string; description?: string } }).adapterInfo;
+  return adapter ? [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ') || 'webgpu adapter' : 'webgpu adapter';
+}
+
+async function classifyPixels(rgba: Uint8ClampedArray): Promise<ClassifyResult> {
+  if (!loaded) throw new Error('no model is loaded yet');
+  const { model, payload, backend } = loaded;
+  const p = payload.preprocessing;
+  const channels = channelsOf(p.color);
+  const started = performance.now();
+  const input = pixelsToModelInput(rgba, 4, p);
+  const [probabilities, embedding] = tf.tidy(() => model.predict(tf.tensor4d(input, [1, p.height, p.width, channels])) as tf.Tensor[]); // [1, classes], [1, d]
+  try {
+    // data(), not dataSync(): WebGPU cannot read back synchronously.
+    const [probs, emb] = await Promise.all([probabilities!.data(), embedding!.data()]);
+    return { probabilities: Array.from(probs), embedding: Array.from(emb), backend, latencyMs: performance.now() - started };
+  } finally {
+    probabilities!.dispose();
+    embedding!.dispose();
+  }
+}
+
+/** Times the loaded model on each backend, then reloads it on the backend it was on. */
+async function measure(backends: InferenceBackendName[], runs: number): Promise<BackendMeasurement[]> {
+  if (!loaded) throw new Error('no model is loaded yet');
+  const { payload, backend: serving } = loaded;
+  const rgba = new Uint8ClampedArray(payload.preprocessing.height * payload.preprocessing.width * 4).map((_, i) => (i * 37) % 256);
+  const results: BackendMeasurement[] = [];
+  for (const backend of backends) {
+    try {
+      const firstMs = (await load(payload, [backend])).milliseconds;
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) times.push((await classifyPixels(rgba)).latencyMs);
+      times.sort((a, b) => a - b);
+      results.push({ backend, works: true, firstMs, medianMs: times[Math.floor(times.length / 2)]! });
+    } catch (error) {
+      results.push({ backend, works: false, error: (error as Error).message });
+    }
+  }
+  await load(payload, [serving]);
+  return results;
+}
+
+async function handle(request: InferenceRequest): Promise<unknown> {
+  switch (request.type) {
+    case 'load':
+      return load(request.model, request.backends);
+    case 'classify':
+      return classifyPixels(request.rgba);
+    case 'measure':
+      return measure(request.backends, request.runs);
+  }
+}
+
+// One request at a time, in arrival order: a model switch happens between two classifications, never during one.
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (event: MessageEvent<InferenceRequest>) => {
+  const request = event.data;
+  queue = queue.then(async () => {
+    let reply: InferenceReply;
+    try {
+      reply = { id: request.id, ok: true, result: await handle(request) };
+    } catch (error) {
+      reply = { id: request.id, ok: false, error: (error as Error).message };
+    }
+    self.postMessage(reply);
+  });
+};

@@ -1,0 +1,54 @@
+/**
+ * The device's own database (IndexedDB): the outbox of events waiting for the hub, the history of predictions
+ * made here (what a labeler works through, offline too), and small settings/state values.
+ * Used by the page and by the service worker (Background Sync), so it imports nothing from the DOM.
+ */
+import type { CorrectionEvent, PredictionEvent } from '@edgeloop/shared';
+import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+
+/** `refused`: the hub refused this event (the reason); it stays on the device and is not sent again. */
+export type OutboxEntry =
+  | { id: string; kind: 'prediction'; project: string; queuedAt: number; event: PredictionEvent; refused?: string }
+  | { id: string; kind: 'correction'; project: string; queuedAt: number; event: CorrectionEvent; refused?: string };
+
+export interface HistoryEntry {
+  id: string;
+  project: string;
+  model: string;
+  version: number;
+  top: PredictionEvent['top'];
+  backend: string;
+  latencyMs: number;
+  createdAt: string;
+  /** A small JPEG data URL, kept on this device only. */
+  thumbnail: string;
+  /** The label a person gave it here, if any. */
+  groundTruth?: { label: string; at: string };
+}
+
+interface EdgeloopDb extends DBSchema {
+  outbox: { key: string; value: OutboxEntry; indexes: { queuedAt: number } };
+  history: { key: string; value: HistoryEntry; indexes: { createdAt: string } };
+  kv: { key: string; value: unknown };
+}
+
+let opened: Promise<IDBPDatabase<EdgeloopDb>> | undefined;
+
+export function localDb(): Promise<IDBPDatabase<EdgeloopDb>> {
+  opened ??= openDB<EdgeloopDb>('edgeloop', 1, {
+    upgrade(db) {
+      db.createObjectStore('outbox', { keyPath: 'id' }).createIndex('queuedAt', 'queuedAt');
+      db.createObjectStore('history', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
+      db.createObjectStore('kv');
+    },
+  });
+  return opened;
+}
+
+export async function readValue<T>(key: string): Promise<T | undefined> {
+  return (await (await localDb()).get('kv', key)) as T | undefined;
+}
+
+export async function writeValue(key: string, value: unknown): Promise<void> {
+  await (await localDb()).put('kv', value, key);
+}

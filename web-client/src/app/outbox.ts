@@ -1,0 +1,105 @@
+/**
+ * The outbox: every prediction and correction is written here first, then sent to the hub in batches whenever
+ * the device is online. An entry is deleted only after the hub acknowledged it, and the hub ignores ids it already
+ * has, so a sync cut off at any point (request lost, response lost, tab closed) loses nothing and duplicates
+ * nothing: the next flush simply sends the rest again.
+ */
+import { type CorrectionEvent, MAX_SYNC_BATCH, type PredictionEvent } from '@edgeloop/shared';
+import { type OutboxEntry, localDb } from './local-db';
+
+/** Where batches go: the hub's feedback API (or, in tests, a hub called in-process). */
+export interface OutboxSender {
+  predictions(project: string, events: PredictionEvent[]): Promise<unknown>;
+  corrections(project: string, events: CorrectionEvent[]): Promise<unknown>;
+}
+
+/** Raised by a sender when the hub refused the events themselves (not the network): they are kept, set aside. */
+export class RefusedByHub extends Error {
+  override name = 'RefusedByHub';
+}
+
+export async function enqueue(entry: { kind: 'prediction'; project: string; event: PredictionEvent } | { kind: 'correction'; project: string; event: CorrectionEvent }): Promise<void> {
+  const db = await localDb();
+  await db.put('outbox', { ...entry, id: `${entry.kind}:${entry.event.id}`, queuedAt: Date.now() } as OutboxEntry);
+}
+
+export interface OutboxCounts {
+  waiting: number;
+  /** Kept on the device because the hub refused them (the message says why). */
+  refused: { id: string; reason: string }[];
+}
+
+export async function outboxCounts(): Promise<OutboxCounts> {
+  const all = await (await localDb()).getAll('outbox');
+  return { waiting: all.filter((e) => !e.refused).length, refused: all.filter((e) => e.refused).map((e) => ({ id: e.id, reason: e.refused! })) };
+}
+
+let running: Promise<number> | undefined;
+
+/**
+ * Sends everything waiting, oldest first, predictions before the corrections that refer to them. Resolves with the
+ * number of events the hub acknowledged; rejects (keeping the rest queued) when the hub cannot be reached.
+ * One flush at a time per device: across tabs and the service worker through a Web Lock where there is one.
+ */
+export function flushOutbox(sender: OutboxSender, batchSize = 100): Promise<number> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  // request() resolves with what the callback's promise resolves with (the DOM typings nest the promise).
+  if (locks) return locks.request('edgeloop-outbox', () => flushAll(sender, batchSize)) as unknown as Promise<number>;
+  running = (running ?? Promise.resolve(0)).catch(() => 0).then(() => flushAll(sender, batchSize));
+  return running;
+}
+
+async function flushAll(sender: OutboxSender, batchSize: number): Promise<number> {
+  const size = Math.min(batchSize, MAX_SYNC_BATCH);
+  let sent = 0;
+  for (;;) {
+    const batch = await nextBatch(size);
+    if (batch.length === 0) return sent;
+    sent += await sendBatch(sender, batch);
+  }
+}
+
+async function nextBatch(size: number): Promise<OutboxEntry[]> {
+  const db = await localDb();
+  const batch: OutboxEntry[] = [];
+  let cursor = await db.transaction('outbox').store.index('queuedAt').openCursor();
+  while (cursor && batch.length < size) {
+    const entry = cursor.value;
+    if (!entry.refused) batch.push(entry);
+    cursor = await cursor.continue();
+  }
+  return batch;
+}
+
+/** Sends one batch; on a refusal, sends its events one by one so only the refused ones are set aside. */
+async function sendBatch(sender: OutboxSender, batch: OutboxEntry[]): Promise<number> {
+  try {
+    await send(sender, batch);
+  } catch (error) {
+    if (!(error instanceof RefusedByHub)) throw error;
+    if (batch.length === 1) {
+      await setAside(batch[0]!, error.message);
+      return 0;
+    }
+    let sent = 0;
+    for (const entry of batch) sent += await sendBatch(sender, [entry]);
+    return sent;
+  }
+  const tx = (await localDb()).transaction('outbox', 'readwrite');
+  await Promise.all([...batch.map((e) => tx.store.delete(e.id)), tx.done]);
+  return batch.length;
+}
+
+async function send(sender: OutboxSender, batch: OutboxEntry[]): Promise<void> {
+  for (const project of new Set(batch.map((e) => e.project))) {
+    const mine = batch.filter((e) => e.project === project);
+    const predictions = mine.flatMap((e) => (e.kind === 'prediction' ? [e.event] : []));
+    const corrections = mine.flatMap((e) => (e.kind === 'correction' ? [e.event] : []));
+    if (predictions.length) await sender.predictions(project, predictions);
+    if (corrections.length) await sender.corrections(project, corrections);
+  }
+}
+
+async function setAside(entry: OutboxEntry, reason: string): Promise<void> {
+  await (await localDb()).put('outbox', { ...entry, refused: reason });
+}

@@ -1,0 +1,38 @@
+/**
+ * The service worker: serves the app shell (pages, scripts, the wasm binaries) from the precache so the app opens
+ * with no network at all, and flushes the feedback outbox on Background Sync when the device is back online.
+ * Model files are not handled here: the page verifies them and keeps them in a cache of its own.
+ */
+import { clientsClaim } from 'workbox-core';
+import { type PrecacheEntry, cleanupOutdatedCaches, precacheAndRoute } from 'workbox-precaching';
+import { flushOutbox } from './app/outbox';
+import { OUTBOX_SYNC_TAG } from './app/outbox-sync';
+import { loadSettings } from './app/settings';
+import { hubSender } from './app/sync-client';
+
+// The DOM typings have no service-worker scope; these are the parts used here.
+interface ExtendableEvent extends Event {
+  waitUntil(work: Promise<unknown>): void;
+}
+interface SyncEvent extends ExtendableEvent {
+  tag: string;
+}
+declare const self: {
+  __WB_MANIFEST: (PrecacheEntry | string)[];
+  skipWaiting(): Promise<void>;
+  addEventListener(type: 'install', listener: (event: ExtendableEvent) => void): void;
+  addEventListener(type: 'sync', listener: (event: SyncEvent) => void): void;
+};
+
+self.addEventListener('install', () => void self.skipWaiting());
+clientsClaim();
+cleanupOutdatedCaches();
+// Any query string (?project=...&token=...) still opens the precached page.
+precacheAndRoute(self.__WB_MANIFEST, { ignoreURLParametersMatching: [/.*/] });
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== OUTBOX_SYNC_TAG) return;
+  event.waitUntil(
+    loadSettings().then((settings) => (settings.token ? flushOutbox(hubSender(settings.token)) : 0)),
+  );
+});
