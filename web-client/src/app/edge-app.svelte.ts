@@ -18,6 +18,7 @@ import { hubSender } from './sync-client';
 const TOP_K = 5;
 const UPDATE_CHECK_MS = 60_000;
 const SYNC_MS = 30_000;
+const RETRY_FIRST_MS = 1_000;
 
 export interface Prediction {
   id: string;
@@ -52,6 +53,8 @@ export class EdgeApp {
   private worker: InferenceWorker | null = null;
   private verified: VerifiedModel | null = null;
   private updating: Promise<void> | null = null;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private retryMs = RETRY_FIRST_MS;
 
   get ref(): ChannelRef {
     return { project: this.settings.project, model: this.settings.model, channel: this.settings.channel };
@@ -259,12 +262,17 @@ export class EdgeApp {
       await this.refreshLocal();
       return;
     }
+    clearTimeout(this.retry);
     try {
       await flushOutbox(hubSender(this.settings.token));
       this.syncProblem = '';
+      this.retryMs = RETRY_FIRST_MS;
     } catch (error) {
       this.syncProblem = this.online ? `sync failed, will retry: ${(error as Error).message}` : '';
       void requestBackgroundSync();
+      // Retry soon, then less and less often (the periodic sync still runs).
+      this.retry = setTimeout(() => void this.sync(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, SYNC_MS);
     }
     await this.refreshLocal();
   }

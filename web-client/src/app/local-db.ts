@@ -6,10 +6,14 @@
 import type { CorrectionEvent, PredictionEvent } from '@edgeloop/shared';
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 
-/** `refused`: the hub refused this event (the reason); it stays on the device and is not sent again. */
-export type OutboxEntry =
-  | { id: string; kind: 'prediction'; project: string; queuedAt: number; event: PredictionEvent; refused?: string }
-  | { id: string; kind: 'correction'; project: string; queuedAt: number; event: CorrectionEvent; refused?: string };
+/**
+ * `seq`: the key IndexedDB assigns, increasing in the order events were queued (a correction always after its
+ * prediction). `refused`: the hub refused this event (the reason); it stays on the device and is not sent again.
+ */
+export type OutboxEntry = { seq?: number; id: string; project: string; queuedAt: number; refused?: string } & (
+  | { kind: 'prediction'; event: PredictionEvent }
+  | { kind: 'correction'; event: CorrectionEvent }
+);
 
 export interface HistoryEntry {
   id: string;
@@ -27,7 +31,7 @@ export interface HistoryEntry {
 }
 
 interface EdgeloopDb extends DBSchema {
-  outbox: { key: string; value: OutboxEntry; indexes: { queuedAt: number } };
+  outbox: { key: number; value: OutboxEntry; indexes: { id: string } };
   history: { key: string; value: HistoryEntry; indexes: { createdAt: string } };
   kv: { key: string; value: unknown };
 }
@@ -37,7 +41,7 @@ let opened: Promise<IDBPDatabase<EdgeloopDb>> | undefined;
 export function localDb(): Promise<IDBPDatabase<EdgeloopDb>> {
   opened ??= openDB<EdgeloopDb>('edgeloop', 1, {
     upgrade(db) {
-      db.createObjectStore('outbox', { keyPath: 'id' }).createIndex('queuedAt', 'queuedAt');
+      db.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true }).createIndex('id', 'id', { unique: true });
       db.createObjectStore('history', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
       db.createObjectStore('kv');
     },

@@ -20,7 +20,7 @@ export class RefusedByHub extends Error {
 
 export async function enqueue(entry: { kind: 'prediction'; project: string; event: PredictionEvent } | { kind: 'correction'; project: string; event: CorrectionEvent }): Promise<void> {
   const db = await localDb();
-  await db.put('outbox', { ...entry, id: `${entry.kind}:${entry.event.id}`, queuedAt: Date.now() } as OutboxEntry);
+  await db.add('outbox', { ...entry, id: `${entry.kind}:${entry.event.id}`, queuedAt: Date.now() } as OutboxEntry);
 }
 
 export interface OutboxCounts {
@@ -62,7 +62,7 @@ async function flushAll(sender: OutboxSender, batchSize: number): Promise<number
 async function nextBatch(size: number): Promise<OutboxEntry[]> {
   const db = await localDb();
   const batch: OutboxEntry[] = [];
-  let cursor = await db.transaction('outbox').store.index('queuedAt').openCursor();
+  let cursor = await db.transaction('outbox').store.openCursor();
   while (cursor && batch.length < size) {
     const entry = cursor.value;
     if (!entry.refused) batch.push(entry);
@@ -86,7 +86,7 @@ async function sendBatch(sender: OutboxSender, batch: OutboxEntry[]): Promise<nu
     return sent;
   }
   const tx = (await localDb()).transaction('outbox', 'readwrite');
-  await Promise.all([...batch.map((e) => tx.store.delete(e.id)), tx.done]);
+  await Promise.all([...batch.map((e) => tx.store.delete(e.seq!)), tx.done]);
   return batch.length;
 }
 
