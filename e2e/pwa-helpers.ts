@@ -13,6 +13,8 @@ const SAMPLE = path.resolve(import.meta.dirname, '../hub/fixtures/fashion-mnist-
 export interface TestImage {
   name: string;
   label: string;
+  /** 28 x 28 grey bytes, and the same as a PNG file. */
+  pixels: Uint8Array;
   png: Buffer;
 }
 
@@ -27,7 +29,7 @@ export async function testImages(labels: string[], perClass: number): Promise<Te
       if (classes[i] !== wanted) continue;
       found++;
       const pixels = images.pixels.subarray(i * 784, (i + 1) * 784);
-      out.push({ name: `test-${i}-${label.replace(/\W/g, '')}.png`, label, png: Buffer.from(encodeGreyscalePng(pixels, 28, 28)) });
+      out.push({ name: `test-${i}-${label.replace(/\W/g, '')}.png`, label, pixels, png: Buffer.from(encodeGreyscalePng(pixels, 28, 28)) });
     }
   }
   return out;

@@ -46,6 +46,10 @@ export class InferenceWorker {
     });
   }
 
+  prepare(backends: InferenceBackendName[]): Promise<InferenceBackendName | null> {
+    return this.call({ type: 'prepare', backends });
+  }
+
   load(model: VerifiedModel, backends: InferenceBackendName[]): Promise<LoadResult> {
     return this.call({ type: 'load', model: payloadOf(model), backends });
   }
@@ -79,9 +83,11 @@ export interface BackendChoice {
   measuredAt: string;
 }
 
-export function readBackendChoice(model: VerifiedModel): Promise<BackendChoice | undefined> {
-  return readValue<BackendChoice>(choiceKey(model));
+/** The choice for this model's kind, or (no model yet) the one made last on this device. */
+export function readBackendChoice(model: VerifiedModel | null): Promise<BackendChoice | undefined> {
+  return readValue<BackendChoice>(model ? choiceKey(model) : LAST_CHOICE);
 }
+const LAST_CHOICE = 'backend-choice:last';
 
 /** Backends to try, best first: the preferred one, then the rest in webgpu, webgl, wasm, cpu order. */
 export function backendOrder(preference: BackendPreference, choice: BackendChoice | undefined): InferenceBackendName[] {
@@ -105,7 +111,7 @@ export async function measureBackends(model: VerifiedModel, runs = 15): Promise<
     const backend = fastest(measurements);
     if (!backend) return null;
     const choice: BackendChoice = { backend, measurements, measuredAt: new Date().toISOString() };
-    await writeValue(choiceKey(model), choice);
+    await Promise.all([writeValue(choiceKey(model), choice), writeValue(LAST_CHOICE, choice)]);
     return choice;
   } finally {
     worker.terminate();

@@ -12,6 +12,8 @@ export interface ModelPayload {
 }
 
 export type InferenceRequest =
+  /** Start a backend before the model is there (the first of `backends` that works). */
+  | { id: number; type: 'prepare'; backends: InferenceBackendName[] }
   /** Load (or reload) the model on the first backend of `backends` that works. */
   | { id: number; type: 'load'; model: ModelPayload; backends: InferenceBackendName[] }
   /** RGBA pixels at the model's input size (height * width * 4 bytes). */

@@ -3,12 +3,6 @@
  * that works (webgpu, webgl, wasm, cpu, in the order asked), classifies RGBA pixels with the shared preprocessing,
  * and can time the model on each backend so the page keeps the fastest.
  */
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-webgl';
-import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { channelsOf, pixelsToModelInput } from '@edgeloop/shared';
@@ -22,17 +16,31 @@ import type {
   ModelPayload,
 } from './inference-protocol';
 
-// Threads would need cross-origin isolation the hub does not ask for (and without this flag setBackend('wasm') can
-// hang in a minified build), so only the single-threaded binaries are shipped.
-tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlainUrl,
-  'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmSimdUrl, // never fetched with threads off; setWasmPaths wants every name
-});
-// Keep small ops on the GPU instead of copying them back to the CPU.
-tf.env().set('WEBGPU_CPU_FORWARD', false);
-
+/** Backends are imported when first used: a device that runs on wasm never downloads or parses the GPU ones. */
+const BACKEND_MODULES: Record<InferenceBackendName, () => Promise<unknown>> = {
+  webgpu: async () => {
+    await import('@tensorflow/tfjs-backend-webgpu');
+    // Keep small ops on the GPU instead of copying them back to the CPU.
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+  },
+  webgl: () => import('@tensorflow/tfjs-backend-webgl'),
+  cpu: () => import('@tensorflow/tfjs-backend-cpu'),
+  wasm: async () => {
+    const [{ setWasmPaths }, plain, simd] = await Promise.all([
+      import('@tensorflow/tfjs-backend-wasm'),
+      import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'),
+      import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'),
+    ]);
+    // Threads would need cross-origin isolation the hub does not ask for (and without this flag setBackend('wasm')
+    // can hang in a minified build), so only the single-threaded binaries are shipped.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    setWasmPaths({
+      'tfjs-backend-wasm.wasm': plain.default,
+      'tfjs-backend-wasm-simd.wasm': simd.default,
+      'tfjs-backend-wasm-threaded-simd.wasm': simd.default, // never fetched with threads off; setWasmPaths wants every name
+    });
+  },
+};
 interface Loaded {
   payload: ModelPayload;
   /** One call gives both outputs: [probabilities [1, classes], embedding [1, d]]. */
@@ -44,6 +52,7 @@ let loaded: Loaded | null = null;
 
 /** setBackend resolves false (and getBackend still names it) when e.g. no WebGPU adapter exists: check both. */
 async function useBackend(name: InferenceBackendName): Promise<void> {
+  await BACKEND_MODULES[name]();
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`${name} is not available in this browser`);
   await tf.ready();
@@ -126,8 +135,23 @@ async function measure(backends: InferenceBackendName[], runs: number): Promise<
   return results;
 }
 
+/** Starts the first backend that works before the model arrives, so the two overlap. */
+async function prepare(backends: InferenceBackendName[]): Promise<InferenceBackendName | null> {
+  for (const backend of backends) {
+    try {
+      await useBackend(backend);
+      return backend;
+    } catch {
+      // load() tries them again and reports why each failed.
+    }
+  }
+  return null;
+}
+
 async function handle(request: InferenceRequest): Promise<unknown> {
   switch (request.type) {
+    case 'prepare':
+      return prepare(request.backends);
     case 'load':
       return load(request.model, request.backends);
     case 'classify':

@@ -39,8 +39,6 @@ export interface VerifiedModel {
   modelJson: { modelTopology: object; weightsManifest: { paths: string[]; weights: unknown[] }[] };
   /** The shards, concatenated in manifest order. */
   weights: ArrayBuffer;
-  /** Bytes fetched from the network for this load (0 when everything came from the cache). */
-  downloadedBytes: number;
 }
 
 interface HubKey {
@@ -100,12 +98,12 @@ async function readManifest(text: string, key: HubKey, pointer: ChannelPointer):
 }
 
 /** The file's bytes from the cache, else the network; only bytes that match the manifest are returned or cached. */
-async function verifiedFile(url: string, file: PublishedFile, offline: boolean): Promise<{ bytes: ArrayBuffer; downloaded: number }> {
+async function verifiedFile(url: string, file: PublishedFile, offline: boolean): Promise<ArrayBuffer> {
   const cache = await caches.open(MODEL_CACHE);
   const cached = await cache.match(url);
   if (cached) {
     const bytes = await cached.arrayBuffer();
-    if (bytes.byteLength === file.bytes && (await sha256Hex(bytes)) === file.sha256) return { bytes, downloaded: 0 };
+    if (bytes.byteLength === file.bytes && (await sha256Hex(bytes)) === file.sha256) return bytes;
     await cache.delete(url);
   }
   if (offline) throw new ModelRefused(`${file.path} is not in this device's cache`);
@@ -117,27 +115,26 @@ async function verifiedFile(url: string, file: PublishedFile, offline: boolean):
     throw new ModelRefused(`${file.path} does not match the signed manifest (sha256 ${sha256.slice(0, 12)}…, ${bytes.byteLength} bytes; expected ${file.sha256.slice(0, 12)}…, ${file.bytes} bytes)`);
   }
   await cache.put(url, new Response(bytes, { headers: { 'content-type': response.headers.get('content-type') ?? 'application/octet-stream' } }));
-  return { bytes, downloaded: bytes.byteLength };
+  return bytes;
 }
 
 async function assemble(ref: ChannelRef, manifest: ModelManifest, manifestUrl: string, offline: boolean): Promise<VerifiedModel> {
   const variant = manifest.variants.find((v) => v.format === manifest.recommended) ?? manifest.variants[0]!;
   const files = await Promise.all([variant.modelJson, ...variant.shards].map((file) => verifiedFile(new URL(file.path, manifestUrl).href, file, offline)));
   const [modelJson, ...shards] = files;
-  const weights = new Uint8Array(shards.reduce((n, s) => n + s.bytes.byteLength, 0));
+  const weights = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
   let offset = 0;
   for (const shard of shards) {
-    weights.set(new Uint8Array(shard.bytes), offset);
-    offset += shard.bytes.byteLength;
+    weights.set(new Uint8Array(shard), offset);
+    offset += shard.byteLength;
   }
   return {
     ref,
     version: manifest.version,
     manifest,
     variant,
-    modelJson: JSON.parse(new TextDecoder().decode(modelJson!.bytes)),
+    modelJson: JSON.parse(new TextDecoder().decode(modelJson)),
     weights: weights.buffer,
-    downloadedBytes: files.reduce((n, f) => n + f.downloaded, 0),
   };
 }
 
@@ -174,7 +171,6 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   const manifestText = await manifestResponse.text();
   const manifest = await readManifest(manifestText, key, pointer);
   const model = await assemble(ref, manifest, manifestUrl, false);
-  model.downloadedBytes += pointerText.length + manifestText.length;
   await writeValue(storedKey(ref), { pointerUrl, pointer: pointerText, manifestUrl, manifest: manifestText } satisfies StoredModel);
   return model;
 }

@@ -1,0 +1,187 @@
+/**
+ * PWA benchmark in headless Chromium against the real hub with a trained, promoted reference CNN:
+ * cold time to first prediction (nothing cached: download + verify + init + infer), warm time (offline, from the
+ * caches), bytes downloaded, and median per-image latency per backend; beside stock tfjs measured in the same run
+ * (tf.min.js on the page's main thread, tf.loadLayersModel of the float32 model.json, default backend, no checks).
+ *   npm run build:web && npx tsx e2e/pwa.bench.ts [--runs n]
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Browser, type Page, chromium } from '@playwright/test';
+import { modelManifestSchema, signedEnvelopeSchema } from '@edgeloop/shared';
+import { FASHION_MNIST_LABELS } from '../hub/src/demo';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium';
+import { type TestImage, classify, hub, openApp, testImages } from './pwa-helpers';
+import startHub, { E2E_MODEL } from './start-hub';
+
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+const RUNS = Number(args.runs);
+const PER_IMAGE = 20;
+const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+const repo = path.resolve(import.meta.dirname, '..');
+const TFJS_BUNDLE = createRequire(path.join(repo, 'training/package.json')).resolve('@tensorflow/tfjs/dist/tf.min.js');
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const ms = (value: number) => `${Math.round(value).toLocaleString('en')} ms`;
+const kib = (bytes: number) => `${Math.round(bytes / 1024).toLocaleString('en')} KiB`;
+
+/**
+ * A pass-through proxy in front of the hub that counts the bytes of every response (body and headers): what the
+ * browser downloaded, whichever of its page, workers or service worker asked.
+ */
+async function countingProxy(target: string): Promise<{ url: string; bytes(): number; close(): void }> {
+  let bytes = 0;
+  const server = http.createServer((req, res) => {
+    const upstream = http.request(new URL(req.url!, target), { method: req.method, headers: req.headers }, (response) => {
+      bytes += Object.entries(response.headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 0);
+      res.writeHead(response.statusCode!, response.headers);
+      response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      response.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bytes: () => bytes, close: () => server.close() };
+}
+let proxy: Awaited<ReturnType<typeof countingProxy>>;
+
+/** Time to first prediction from navigation start, as if the image had been given at once: ready + inference. */
+async function firstPredictionMs(page: Page): Promise<number> {
+  const mark = (name: string) => page.evaluate((n) => performance.getEntriesByName(n)[0]!.startTime, name);
+  return (await mark('edgeloop:model-ready')) + (await mark('edgeloop:first-prediction')) - (await mark('edgeloop:classify-start'));
+}
+
+async function coldAndWarm(browser: Browser, image: TestImage) {
+  const cold: number[] = [];
+  const warm: number[] = [];
+  let coldBytes = 0;
+  let warmBytes = 0;
+  for (let run = 0; run < RUNS; run++) {
+    const context = await browser.newContext({ baseURL: proxy.url });
+    const start = proxy.bytes();
+    const page = await context.newPage();
+    await openApp(page);
+    await classify(page, image);
+    cold.push(await firstPredictionMs(page));
+    // Include what the service worker precaches in the background.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForTimeout(1000);
+    coldBytes = proxy.bytes() - start;
+    // Warm: the service worker and the model cache hold everything; no network at all.
+    await context.setOffline(true);
+    const before = proxy.bytes();
+    await page.reload();
+    await page.getByLabel('App status').filter({ hasText: 'ready' }).waitFor({ timeout: 30_000 });
+    await classify(page, image);
+    warm.push(await firstPredictionMs(page));
+    warmBytes = proxy.bytes() - before;
+    await context.close();
+  }
+  return { cold: median(cold), warm: median(warm), coldBytes, warmBytes };
+}
+
+/** Per-image latency the worker reports, over real images classified through the app, per backend. */
+async function perImage(browser: Browser, images: TestImage[]) {
+  const context = await browser.newContext({ baseURL: proxy.url });
+  const page = await context.newPage();
+  const out: Record<string, number | string> = {};
+  for (const backend of BACKENDS) {
+    await openApp(page, { backend });
+    const used = await page.getByLabel('Backend in use').textContent();
+    if (used !== `backend: ${backend}`) {
+      out[backend] = `not available (${used})`;
+      continue;
+    }
+    const latencies: number[] = [];
+    for (const image of images) latencies.push(Number((await classify(page, image)).latency.split(' ')[0]));
+    out[backend] = median(latencies);
+  }
+  await context.close();
+  return out;
+}
+
+/** Stock tfjs on a bare page of the same origin: load the float32 model.json and predict the same images. */
+async function stockTfjs(browser: Browser, images: TestImage[], modelJsonUrl: string) {
+  const pixels = images.map((image) => Array.from(image.pixels));
+  const page = `<!doctype html><script src="/__baseline/tf.min.js"></script><script>
+    (async () => {
+      const model = await tf.loadLayersModel(${JSON.stringify(modelJsonUrl)});
+      const images = ${JSON.stringify(pixels)};
+      const predict = async (p) => { const t0 = performance.now(); const y = tf.tidy(() => model.predict(tf.tensor4d(p.map((v) => v / 255), [1, 28, 28, 1]))); await y.data(); y.dispose(); return performance.now() - t0; };
+      await predict(images[0]);
+      performance.mark('baseline:first-prediction');
+      const times = [];
+      for (const p of images) times.push(await predict(p));
+      window.baseline = { backend: tf.getBackend(), times };
+    })();
+  </script>`;
+  const context = await browser.newContext({ baseURL: proxy.url });
+  const start = proxy.bytes();
+  await context.route('**/__baseline/', (route) => route.fulfill({ contentType: 'text/html', body: page }));
+  await context.route('**/__baseline/tf.min.js', (route) => route.fulfill({ path: TFJS_BUNDLE, contentType: 'text/javascript' }));
+  const tab = await context.newPage();
+  const errors: string[] = [];
+  tab.on('pageerror', (error) => errors.push(error.message));
+  tab.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+  await tab.goto('/__baseline/');
+  await tab.waitForFunction(() => (window as unknown as { baseline?: unknown }).baseline, undefined, { timeout: 60_000 }).catch((error: Error) => {
+    throw new Error(`stock tfjs page failed: ${errors.join('; ') || error.message}`);
+  });
+  const result = await tab.evaluate(() => ({
+    first: performance.getEntriesByName('baseline:first-prediction')[0]!.startTime,
+    ...(window as unknown as { baseline: { backend: string; times: number[] } }).baseline,
+  }));
+  // tf.min.js is served by the test from disk, not through the proxy: add its size.
+  const downloaded = proxy.bytes() - start + fs.statSync(TFJS_BUNDLE).size;
+  await context.close();
+  return { cold: result.first, backend: result.backend, perImage: median(result.times), bytes: downloaded };
+}
+
+async function float32ModelJsonUrl(): Promise<{ url: string; recommended: string; recommendedBytes: number }> {
+  const base = proxy.url;
+  const channel = await hub().registry.channel.query(E2E_MODEL);
+  const envelope = signedEnvelopeSchema.parse(await (await fetch(base + channel.version.manifestUrl)).json());
+  const manifest = modelManifestSchema.parse(JSON.parse(envelope.payload));
+  const float32 = manifest.variants.find((v) => v.format === 'float32')!;
+  const recommended = manifest.variants.find((v) => v.format === manifest.recommended)!;
+  return { url: new URL(float32.modelJson.path, base + channel.version.manifestUrl).href, recommended: recommended.format, recommendedBytes: recommended.bytes };
+}
+
+async function main(): Promise<void> {
+  const stop = await startHub();
+  proxy = await countingProxy(process.env.EDGELOOP_E2E_URL!);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const images = await testImages(FASHION_MNIST_LABELS, PER_IMAGE / 10);
+    const model = await float32ModelJsonUrl();
+    console.log(`reference CNN (${model.recommended}, ${kib(model.recommendedBytes)}) in headless Chromium ${browser.version()}, median of ${RUNS} runs; per image: median of ${images.length} images\n`);
+
+    const baseline = await stockTfjs(browser, images, model.url);
+    const app = await coldAndWarm(browser, images[0]!);
+    const latency = await perImage(browser, images);
+    const measured = Object.values(latency).filter((v): v is number => typeof v === 'number');
+
+    console.log('| measure | Edgeloop PWA | stock tfjs (same run) | goal |\n|---|---|---|---|');
+    console.log(`| cold time to first prediction (no cache) | ${ms(app.cold)} | ${ms(baseline.cold)} | <= 2,000 ms |`);
+    console.log(`| warm time to first prediction (offline, cached) | ${ms(app.warm)} | - (cannot start offline) | <= 500 ms |`);
+    console.log(`| bytes downloaded, cold | ${kib(app.coldBytes)} (app shell with the service worker's precache, ${model.recommended} model) | ${kib(baseline.bytes)} (tf.min.js, float32 model) | |`);
+    console.log(`| bytes downloaded, warm | ${kib(app.warmBytes)} | - | |`);
+    for (const backend of BACKENDS) {
+      const value = latency[backend]!;
+      const stock = baseline.backend === backend ? `${baseline.perImage.toFixed(2)} ms (its default backend)` : '';
+      console.log(`| per-image median, ${backend} | ${typeof value === 'number' ? `${value.toFixed(2)} ms` : value} | ${stock} | |`);
+    }
+    console.log(`| per-image median, best backend | ${Math.min(...measured).toFixed(2)} ms | ${baseline.perImage.toFixed(2)} ms (${baseline.backend}) | <= 5 ms |`);
+  } finally {
+    await browser.close();
+    proxy.close();
+    await stop();
+  }
+}
+
+await main();
