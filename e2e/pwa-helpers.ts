@@ -35,6 +35,13 @@ export async function testImages(labels: string[], perClass: number): Promise<Te
   return out;
 }
 
+/** The same picture with one pixel changed: a new image as far as the hub's content addressing goes. */
+export function variantOf(image: TestImage): TestImage {
+  const pixels = Uint8Array.from(image.pixels);
+  pixels[0] = (pixels[0]! + 1) % 256;
+  return { ...image, name: `variant-${image.name}`, pixels, png: Buffer.from(encodeGreyscalePng(pixels, 28, 28)) };
+}
+
 export function hub(token = process.env.EDGELOOP_E2E_TOKEN!) {
   return createTRPCClient<AppRouter>({
     links: [httpLink({ url: `${process.env.EDGELOOP_E2E_URL}/trpc`, headers: { authorization: `Bearer ${token}` } })],

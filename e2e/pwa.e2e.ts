@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { classify, hub, newToken, openApp, testImages } from './pwa-helpers';
+import { classify, hub, newToken, openApp, testImages, variantOf } from './pwa-helpers';
 import { FASHION_MNIST_LABELS } from '../hub/src/demo';
 import { E2E_MODEL } from './start-hub';
 
@@ -42,15 +42,20 @@ test('works offline: opens from its caches, classifies, queues predictions and l
   await expect(page.getByLabel('App status')).toHaveText('ready', { timeout: 30_000 });
   await expect(page.getByLabel('Connection')).toHaveText('offline');
 
-  const images = await testImages(['Trouser', 'Bag', 'Sandal'], 1);
+  const [trouser, bag, sandal] = await testImages(['Trouser', 'Bag', 'Sandal'], 1);
+  const newImage = variantOf(trouser!); // not in the dataset yet
   const ids: string[] = [];
-  for (const image of images) ids.push((await classify(page, image)).id);
-  // Confirm one prediction here, correct another in the labeling queue.
+  for (const image of [newImage, bag!, sandal!]) ids.push((await classify(page, image)).id);
+  // Confirm one prediction here; in the labeling queue, correct another and share its image for training.
   await page.getByRole('button', { name: /^Confirm / }).click();
   await expect(page.getByText(/^Labelled /)).toBeVisible();
   await page.getByRole('button', { name: 'Label' }).click();
+  await page.getByLabel('add the images I label to the training data').check();
   const first = page.getByRole('listitem', { name: `Prediction ${ids[0]}` });
   await first.getByLabel('Right label').selectOption('Dress');
+  await expect(first).toHaveCount(0); // labelled: it leaves the queue of unlabelled predictions
+  await page.getByLabel('only those without a label').uncheck();
+  await expect(first.getByLabel('Image sharing')).toHaveText('image waiting to upload');
   await expect(page.getByLabel('Outbox')).toHaveText('5 waiting to sync');
   const mine = async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).filter((p) => ids.includes(p.id));
   expect(await mine()).toEqual([]);
@@ -72,6 +77,13 @@ test('works offline: opens from its caches, classifies, queues predictions and l
   expect(received.find((p) => p.id === ids[0])!.groundTruth).toMatchObject({ label: 'Dress', labeledBy: 'offline-labeler' });
   expect(received.find((p) => p.id === ids[2])!.groundTruth).toMatchObject({ label: received.find((p) => p.id === ids[2])!.label });
   expect(received.find((p) => p.id === ids[1])!.groundTruth).toBeNull();
+
+  // The shared image went to the working set with the label the labeler gave it, through a presigned upload.
+  await expect(first.getByLabel('Image sharing')).toHaveText('image uploaded');
+  const dresses = await hub().items.list.query({ project: E2E_MODEL.project, label: 'Dress', limit: 1000 });
+  const shared = dresses.items.filter((item) => item.source === 'upload');
+  expect(shared).toHaveLength(1);
+  await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 }); // leave the working set as it was
 });
 
 test('refuses a tampered shard and keeps the last good model, then picks up a newly promoted one', async ({ browser }) => {

@@ -3,8 +3,9 @@
  * predictions and labels going into the outbox, syncing, and picking up newly promoted models.
  */
 import type { PredictionEvent, PredictionSource, Role } from '@edgeloop/shared';
-import type { AppRouter } from '@edgeloop/hub/router';
-import { createTRPCClient, httpLink } from '@trpc/client';
+import { TRPCClientError } from '@trpc/client';
+import { hubClient } from '../hub-client';
+import { uploadImage } from '../upload-image';
 import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
 import { toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
@@ -52,6 +53,8 @@ export class EdgeApp {
   lastPrediction = $state<Prediction | null>(null);
   classifyProblem = $state('');
   history = $state<HistoryEntry[]>([]);
+  /** A labeler's consent: images labelled from now on are added to the project's training data. */
+  shareImages = $state(false);
 
   private worker: InferenceWorker | null = null;
   private verified: VerifiedModel | null = null;
@@ -116,8 +119,7 @@ export class EdgeApp {
   private async identify(): Promise<void> {
     if (!this.settings.token || !this.online) return;
     try {
-      const client = createTRPCClient<AppRouter>({ links: [httpLink({ url: '/trpc', headers: { authorization: `Bearer ${this.settings.token}` } })] });
-      this.role = (await client.auth.whoami.query()).role;
+      this.role = (await hubClient(this.settings.token).auth.whoami.query()).role;
       await writeValue('role', this.role);
     } catch (error) {
       this.syncProblem = `token: ${(error as Error).message}`;
@@ -237,19 +239,34 @@ export class EdgeApp {
     };
     this.lastPrediction = { id: event.id, top, backend: result.backend, latencyMs: result.latencyMs, thumbnail: pixels.thumbnail, version: model.version };
     markOnce('edgeloop:first-prediction');
-    const entry: HistoryEntry = { id: event.id, project: model.ref.project, model: event.model, version: event.version, top, backend: event.backend, latencyMs: event.latencyMs, createdAt: event.createdAt, thumbnail: pixels.thumbnail };
+    const entry: HistoryEntry = {
+      id: event.id,
+      project: model.ref.project,
+      model: event.model,
+      version: event.version,
+      top,
+      backend: event.backend,
+      latencyMs: event.latencyMs,
+      createdAt: event.createdAt,
+      thumbnail: pixels.thumbnail,
+      ...(pixels.original ? { image: pixels.original } : {}),
+    };
     await (await localDb()).put('history', entry);
     await enqueue({ kind: 'prediction', project: model.ref.project, event });
     await this.afterEnqueue();
   }
 
-  /** A labeler confirms (the predicted label) or corrects a prediction; works offline like everything else. */
+  /**
+   * A labeler confirms (the predicted label) or corrects a prediction; works offline like everything else. With
+   * `shareImages` on, the image also goes to the project's working set with that label, for the next training data.
+   */
   async label(predictionId: string, label: string): Promise<void> {
     const db = await localDb();
     const entry = await db.get('history', predictionId);
     if (!entry) return;
     const at = new Date().toISOString();
-    await db.put('history', { ...entry, groundTruth: { label, at } });
+    const share = this.shareImages && entry.image ? { share: { state: 'waiting' as const } } : {};
+    await db.put('history', { ...entry, groundTruth: { label, at }, ...share });
     await enqueue({ kind: 'correction', project: entry.project, event: { id: crypto.randomUUID(), predictionId, label, createdAt: at } });
     await this.afterEnqueue();
   }
@@ -269,6 +286,7 @@ export class EdgeApp {
     clearTimeout(this.retry);
     try {
       await flushOutbox(hubSender(this.settings.token));
+      await this.uploadSharedImages();
       this.syncProblem = '';
       this.retryMs = RETRY_FIRST_MS;
     } catch (error) {
@@ -279,6 +297,24 @@ export class EdgeApp {
       this.retryMs = Math.min(this.retryMs * 2, SYNC_MS);
     }
     await this.refreshLocal();
+  }
+
+  /** Uploads the images labelers shared (presigned PUT straight to the object store); failures stay waiting. */
+  private async uploadSharedImages(): Promise<void> {
+    const db = await localDb();
+    const client = hubClient(this.settings.token);
+    for (const entry of await db.getAll('history')) {
+      if (entry.share?.state !== 'waiting' || !entry.image || !entry.groundTruth) continue;
+      let share: HistoryEntry['share'];
+      try {
+        await uploadImage(client, entry.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
+        share = { state: 'uploaded' };
+      } catch (error) {
+        const code = error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined;
+        share = code === 'CONFLICT' ? { state: 'already in the dataset' } : { state: 'waiting', error: (error as Error).message };
+      }
+      await db.put('history', { ...entry, share });
+    }
   }
 
   async refreshLocal(): Promise<void> {

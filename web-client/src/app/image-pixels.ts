@@ -1,11 +1,13 @@
 /** Images from the camera, a file, a drop or a paste, as the RGBA pixels the model's preprocessing takes. */
-import type { Preprocessing } from '@edgeloop/shared';
+import { IMAGE_CONTENT_TYPES, MAX_IMAGE_BYTES, type Preprocessing } from '@edgeloop/shared';
 
 export interface ModelPixels {
   /** height * width * 4 bytes at the model's input size. */
   rgba: Uint8ClampedArray;
-  /** A small JPEG data URL for this device's history (never sent unless a person agrees). */
+  /** A small JPEG data URL for this device's history. */
   thumbnail: string;
+  /** The image in a format the hub accepts (a camera frame as JPEG), kept on the device; null if too large. */
+  original: Blob | null;
 }
 
 const THUMBNAIL_SIZE = 96;
@@ -33,10 +35,19 @@ export async function toModelPixels(source: Blob | HTMLVideoElement, p: Preproce
     const thumb = context(Math.max(1, Math.round(bitmap.width * scale)), Math.max(1, Math.round(bitmap.height * scale)));
     thumb.drawImage(bitmap, 0, 0, thumb.canvas.width, thumb.canvas.height);
     const blob = await thumb.canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
-    return { rgba, thumbnail: await dataUrl(blob) };
+    return { rgba, thumbnail: await dataUrl(blob), original: await original(source, bitmap) };
   } finally {
     bitmap.close();
   }
+}
+
+/** Files keep their bytes when the hub accepts their type; anything else (camera frames, GIFs) becomes a JPEG. */
+async function original(source: Blob | HTMLVideoElement, bitmap: ImageBitmap): Promise<Blob | null> {
+  if (source instanceof Blob && (IMAGE_CONTENT_TYPES as readonly string[]).includes(source.type)) return source.size <= MAX_IMAGE_BYTES ? source : null;
+  const frame = context(bitmap.width, bitmap.height);
+  frame.drawImage(bitmap, 0, 0);
+  const jpeg = await frame.canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
+  return jpeg.size <= MAX_IMAGE_BYTES ? jpeg : null;
 }
 
 function dataUrl(blob: Blob): Promise<string> {

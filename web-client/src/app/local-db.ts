@@ -28,6 +28,10 @@ export interface HistoryEntry {
   thumbnail: string;
   /** The label a person gave it here, if any. */
   groundTruth?: { label: string; at: string };
+  /** The image as it was classified; it leaves the device only if a labeler shares it for training. */
+  image?: Blob;
+  /** A labeler shared the image with its label for training: still to upload (with the last error), or done. */
+  share?: { state: 'waiting' | 'uploaded' | 'already in the dataset'; error?: string };
 }
 
 interface EdgeloopDb extends DBSchema {
