@@ -139,6 +139,10 @@ test('is an installable PWA that fits a phone', async ({ page, request }) => {
   await classify(page, image!);
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
   await page.screenshot({ path: 'test-results/pwa-phone.png', fullPage: true });
+  await page.getByRole('button', { name: 'Label' }).click();
+  await expect(page.getByRole('listitem')).toHaveCount(1);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: 'test-results/pwa-phone-label.png', fullPage: true });
   await page.getByRole('button', { name: 'Settings' }).click();
   await expect(page.getByRole('table', { name: 'Backend measurements' })).toBeVisible({ timeout: 60_000 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);

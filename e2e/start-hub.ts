@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../hub/test/free-port';
+import { CHROMIUM } from './chromium';
 
 const repo = path.resolve(import.meta.dirname, '..');
 
@@ -17,7 +18,7 @@ export const E2E_MODEL = { project: 'fashion-mnist', model: 'fashion-cnn' };
  * Tests read the URL and the admin token from EDGELOOP_E2E_URL / EDGELOOP_E2E_TOKEN.
  */
 export default async function startHub(): Promise<() => Promise<void>> {
-  if (!fs.existsSync('/usr/bin/chromium')) throw new Error('e2e needs Debian chromium: apt-get install chromium');
+  if (!fs.existsSync(CHROMIUM)) throw new Error('e2e needs Debian chromium: apt-get install chromium');
   if (!fs.existsSync(path.join(repo, 'web-client/dist/admin/index.html'))) throw new Error('build the web apps first: npm run build:web');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-e2e-'));
   const port = await freePort();

@@ -13,7 +13,7 @@ import { type HistoryEntry, localDb, readValue, writeValue } from './local-db';
 import { type ChannelRef, ModelRefused, type VerifiedModel, fetchChannelModel, loadCachedModel } from './model-store';
 import { type OutboxCounts, enqueue, flushOutbox, outboxCounts } from './outbox';
 import { requestBackgroundSync } from './outbox-sync';
-import { type Settings, fromQuery, loadSettings, saveSettings } from './settings';
+import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
 import { hubSender } from './sync-client';
 
 const TOP_K = 5;
@@ -75,7 +75,13 @@ export class EdgeApp {
   }
 
   async start(): Promise<void> {
-    const { settings, problems } = fromQuery(await loadSettings(), new URLSearchParams(location.search));
+    const query = new URLSearchParams(location.search);
+    const { settings, problems } = fromQuery(await loadSettings(), query);
+    if (query.has('token')) {
+      // Kept on the device now: keep the secret out of the address bar, history and screenshots.
+      query.delete('token');
+      history.replaceState(null, '', `${location.pathname}${query.size ? `?${query}` : ''}`);
+    }
     this.settings = settings;
     this.settingsProblems = problems;
     // The worker parses TensorFlow.js and starts a backend while the model is read and verified.
@@ -98,8 +104,10 @@ export class EdgeApp {
     void this.sync();
   }
 
-  /** Changes settings and reopens the model if the channel changed. */
-  async applySettings(next: Settings): Promise<void> {
+  /** Changes settings and reopens the model if the channel changed; refuses invalid ones, saying why. */
+  async applySettings(next: Settings): Promise<boolean> {
+    this.settingsProblems = settingsProblems(next);
+    if (this.settingsProblems.length) return false;
     const reopen = next.project !== this.settings.project || next.model !== this.settings.model || next.channel !== this.settings.channel;
     const rebackend = next.backend !== this.settings.backend;
     this.settings = { ...next, token: next.token.trim() };
@@ -113,6 +121,7 @@ export class EdgeApp {
       await this.loadIntoWorker(this.verified);
     }
     void this.sync();
+    return true;
   }
 
   /** The token's role (which decides whether labeling is offered); remembered for offline use. */

@@ -29,26 +29,35 @@ export async function saveSettings(settings: Settings): Promise<void> {
   await writeValue(KEY, { ...settings });
 }
 
-/** Settings from the page's query string over the stored ones; invalid values are reported, not stored. */
+const FIELDS = { project: projectSlugSchema, model: modelNameSchema, channel: channelNameSchema } as const;
+
+/** What is wrong with each field, in words that name it and what it may be. */
+export function settingsProblems(settings: Partial<Settings>): string[] {
+  const problems: string[] = [];
+  for (const [name, schema] of Object.entries(FIELDS)) {
+    const value = settings[name as keyof typeof FIELDS];
+    if (value === undefined || value === '') continue;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) problems.push(`${name}: ${parsed.error.issues[0]!.message}`);
+  }
+  if (settings.backend !== undefined && !(BACKEND_PREFERENCES as readonly string[]).includes(settings.backend)) {
+    problems.push(`backend must be one of: ${BACKEND_PREFERENCES.join(', ')}`);
+  }
+  return problems;
+}
+
+/** Settings from the page's query string over the stored ones; invalid values are reported, not taken. */
 export function fromQuery(stored: Settings, query: URLSearchParams): { settings: Settings; problems: string[] } {
   const settings = { ...stored };
   const problems: string[] = [];
-  const take = (name: 'project' | 'model' | 'channel', check: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }) => {
+  for (const name of ['project', 'model', 'channel', 'backend'] as const) {
     const value = query.get(name);
-    if (value === null) return;
-    const parsed = check.safeParse(value);
-    if (parsed.success) settings[name] = value;
-    else problems.push(`${name}: ${parsed.error!.issues[0]!.message}`);
-  };
-  take('project', projectSlugSchema);
-  take('model', modelNameSchema);
-  take('channel', channelNameSchema);
+    if (value === null) continue;
+    const problem = settingsProblems({ [name]: value });
+    if (problem.length) problems.push(...problem);
+    else Object.assign(settings, { [name]: value });
+  }
   const token = query.get('token');
   if (token !== null) settings.token = token.trim();
-  const backend = query.get('backend');
-  if (backend !== null) {
-    if ((BACKEND_PREFERENCES as readonly string[]).includes(backend)) settings.backend = backend as BackendPreference;
-    else problems.push(`backend must be one of: ${BACKEND_PREFERENCES.join(', ')}`);
-  }
   return { settings, problems };
 }
