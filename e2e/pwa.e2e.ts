@@ -86,27 +86,38 @@ test('works offline: opens from its caches, classifies, queues predictions and l
   await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 }); // leave the working set as it was
 });
 
-test('refuses a tampered shard and keeps the last good model, then picks up a newly promoted one', async ({ browser }) => {
+test('refuses a tampered manifest or shard and a replayed pointer, keeping the last good model, and picks up a newly promoted one', async ({ browser }) => {
   test.setTimeout(120_000);
   // The CDN is intercepted here, so the service worker stays out of this test (it is not what is under test).
   const context = await browser.newContext({ serviceWorkers: 'block' });
   const page = await context.newPage();
   await openApp(page);
   await expect(page.getByLabel('Model in use')).toContainText('v1');
+  const pointerUrl = `/cdn/${E2E_MODEL.project}/${E2E_MODEL.model}/channels/production.json`;
+  const oldPointer = await (await fetch(process.env.EDGELOOP_E2E_URL + pointerUrl)).text();
 
   const { versions } = await hub().registry.versions.query(E2E_MODEL);
   const v1 = versions.find((v) => v.version === 1)!;
   const next = await hub().registry.publish.mutate({ runId: v1.runId, model: E2E_MODEL.model });
-  // Every weight shard of the new version arrives with one byte flipped, as from a compromised CDN.
-  await context.route(`**/cdn/${E2E_MODEL.project}/${E2E_MODEL.model}/v${next.version}/**/*.bin`, async (route) => {
+  const versionDir = `**/cdn/${E2E_MODEL.project}/${E2E_MODEL.model}/v${next.version}`;
+  // As from a compromised CDN: first the manifest arrives altered, then every weight shard with one byte flipped.
+  await context.route(`${versionDir}/manifest.*.json`, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, body: (await response.text()).replace('float32', 'float16') });
+  });
+  await hub().registry.promote.mutate({ ...E2E_MODEL, channel: 'production', version: next.version, reason: 'e2e: tampered delivery' });
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('button', { name: 'Check for a new model' }).click();
+  await expect(page.getByRole('alert')).toContainText(`manifest of v${next.version}: sha256`);
+  await expect(page.getByRole('alert')).toContainText('still using v1');
+
+  await context.unrouteAll();
+  await context.route(`${versionDir}/**/*.bin`, async (route) => {
     const response = await route.fetch();
     const body = Buffer.from(await response.body());
     body[body.length >> 1]! ^= 0xff;
     await route.fulfill({ response, body });
   });
-  await hub().registry.promote.mutate({ ...E2E_MODEL, channel: 'production', version: next.version, reason: 'e2e: tampered delivery' });
-
-  await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByRole('button', { name: 'Check for a new model' }).click();
   await expect(page.getByRole('alert')).toContainText(`does not match the signed manifest`);
   await expect(page.getByRole('alert')).toContainText('still using v1');
@@ -122,6 +133,13 @@ test('refuses a tampered shard and keeps the last good model, then picks up a ne
   await expect(page.getByLabel('Model in use')).toContainText(`v${next.version}`, { timeout: 30_000 });
   await expect(page.getByRole('alert')).toHaveCount(0);
   expect((await classify(page, bag!)).latency).toMatch(new RegExp(`model v${next.version}$`));
+
+  // A validly signed but older pointer (v1's) served again would roll the device back: refused.
+  await context.route(`**${pointerUrl}`, (route) => route.fulfill({ contentType: 'application/json', body: oldPointer }));
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('button', { name: 'Check for a new model' }).click();
+  await expect(page.getByRole('alert')).toContainText('an old pointer replayed');
+  await expect(page.getByLabel('Model in use')).toContainText(`v${next.version}`);
   await context.close();
 });
 

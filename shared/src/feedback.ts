@@ -17,7 +17,10 @@ export const MAX_SYNC_BATCH = 500;
 /** Longest embedding accepted (the reference CNN's is 128). */
 export const MAX_EMBEDDING_SIZE = 2048;
 
-const clientTime = z.iso.datetime({ offset: true, message: 'createdAt must be an ISO 8601 date-time' });
+/** The device's clock: an ISO 8601 date-time in a range a device clock can plausibly be in. */
+const clientTime = z.iso
+  .datetime({ offset: true, message: 'createdAt must be an ISO 8601 date-time' })
+  .refine((value) => Date.parse(value) >= Date.UTC(2000, 0, 1) && Date.parse(value) < Date.UTC(2200, 0, 1), 'createdAt must be between 2000 and 2200');
 
 export const predictionEventSchema = z.object({
   /** uuid made on the device: the idempotency key. */

@@ -19,12 +19,11 @@ interface SyncEvent extends ExtendableEvent {
 }
 declare const self: {
   __WB_MANIFEST: (PrecacheEntry | string)[];
-  skipWaiting(): Promise<void>;
-  addEventListener(type: 'install', listener: (event: ExtendableEvent) => void): void;
   addEventListener(type: 'sync', listener: (event: SyncEvent) => void): void;
 };
 
-self.addEventListener('install', () => void self.skipWaiting());
+// The first install controls the open page at once. A later version waits until the app's tabs are closed: an
+// open page keeps the scripts it started with, which the new version's precache would otherwise remove.
 clientsClaim();
 cleanupOutdatedCaches();
 // Any query string (?project=...&token=...) still opens the precached page.

@@ -104,6 +104,8 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     expect(badVersion.message).toBe('predictions.0.version: model "pets" of "pets" has no version 9');
     const badBackend = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [{ ...prediction(), backend: 'gpu' as 'webgpu' }] }));
     expect(badBackend.message).toContain('backend must be one of: webgpu, webgl, wasm, cpu, tensorflow');
+    const badClock = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [prediction({ createdAt: '0001-01-01T00:00:00Z' })] }));
+    expect(badClock.message).toBe('predictions.0.createdAt: createdAt must be between 2000 and 2200');
     const unknown = await rejection(labeler.feedback.syncCorrections({ project: 'pets', corrections: [{ id: crypto.randomUUID(), predictionId: crypto.randomUUID(), label: 'cat', createdAt: '2026-11-20T10:00:00Z' }] }));
     expect(unknown.message).toMatch(/^corrections\.0\.predictionId: "pets" has no prediction [0-9a-f-]{36}; sync the prediction first$/);
     // The good event of the refused batch was not stored: the device keeps it and resends it.

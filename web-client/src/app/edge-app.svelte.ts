@@ -7,11 +7,11 @@ import { TRPCClientError } from '@trpc/client';
 import { hubClient } from '../hub-client';
 import { uploadImage } from '../upload-image';
 import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
-import { toModelPixels } from './image-pixels';
+import { type ModelPixels, toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import { type HistoryEntry, localDb, readValue, writeValue } from './local-db';
-import { type ChannelRef, ModelRefused, type VerifiedModel, fetchChannelModel, loadCachedModel } from './model-store';
-import { type OutboxCounts, enqueue, flushOutbox, outboxCounts } from './outbox';
+import { type ChannelRef, ModelRefused, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { requestBackgroundSync } from './outbox-sync';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
 import { hubSender } from './sync-client';
@@ -20,6 +20,8 @@ const TOP_K = 5;
 const UPDATE_CHECK_MS = 60_000;
 const SYNC_MS = 30_000;
 const RETRY_FIRST_MS = 1_000;
+
+const refKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
 
 /** User Timing marks (visible in the browser's performance tools; the PWA benchmark reads them): the first of each. */
 function markOnce(name: string): void {
@@ -58,9 +60,19 @@ export class EdgeApp {
 
   private worker: InferenceWorker | null = null;
   private verified: VerifiedModel | null = null;
-  private updating: Promise<void> | null = null;
+  /** The update check in flight, for which channel. */
+  private updating: { key: string; done: Promise<void> } | null = null;
+  /** Model switches and classifications take turns, so a result is always read with the model that produced it. */
+  private turn: Promise<unknown> = Promise.resolve();
+  private uploadingImages = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private retryMs = RETRY_FIRST_MS;
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(work, work);
+    this.turn = result.catch(() => {});
+    return result;
+  }
 
   get ref(): ChannelRef {
     return { project: this.settings.project, model: this.settings.model, channel: this.settings.channel };
@@ -110,15 +122,18 @@ export class EdgeApp {
     if (this.settingsProblems.length) return false;
     const reopen = next.project !== this.settings.project || next.model !== this.settings.model || next.channel !== this.settings.channel;
     const rebackend = next.backend !== this.settings.backend;
+    const newCredentials = next.token.trim() !== this.settings.token || next.project !== this.settings.project;
     this.settings = { ...next, token: next.token.trim() };
     await saveSettings(this.settings);
+    // What the hub refused under the old token or project may be accepted now.
+    if (newCredentials) await requeueRefused();
     void this.identify();
     if (reopen) {
       this.verified = null;
       this.model = null;
       await this.openModel();
     } else if (rebackend && this.verified) {
-      await this.loadIntoWorker(this.verified);
+      await this.useModel(this.verified);
     }
     void this.sync();
     return true;
@@ -147,51 +162,67 @@ export class EdgeApp {
       this.modelProblem = `cached model refused: ${(error as Error).message}`;
     }
     if (model) {
-      await this.useModel(model);
-      void this.checkForUpdate();
-      return;
+      try {
+        await this.useModel(model);
+        void this.checkForUpdate();
+        return;
+      } catch (error) {
+        this.modelProblem = `the cached model does not run here: ${(error as Error).message}`;
+      }
     }
     await this.checkForUpdate();
     if (!this.verified) this.status = this.online ? 'no model' : 'offline, and no model is cached on this device yet';
   }
 
-  /** Reads the channel; downloads, verifies and switches to a newly promoted version. Keeps the model on refusal. */
+  /**
+   * Reads the channel; downloads, verifies and switches to a newly promoted version, and remembers it once it runs.
+   * On a refusal (or a version that does not run) the model in use stays, here and after a restart.
+   */
   checkForUpdate(): Promise<void> {
     if (!this.configured || !this.online) return Promise.resolve();
-    this.updating ??= (async () => {
-      const current = this.verified?.version ?? null;
+    const ref = this.ref;
+    const key = refKey(ref);
+    if (this.updating?.key === key) return this.updating.done;
+    const done = (async () => {
+      const current = this.verified && refKey(this.verified.ref) === key ? this.verified.version : null;
       try {
-        const next = await fetchChannelModel(this.ref, current);
-        if (next) await this.useModel(next);
+        const next = await fetchChannelModel(ref, current);
+        if (refKey(this.ref) !== key) return; // the settings moved to another channel meanwhile
+        if (next) {
+          await this.useModel(next);
+          await rememberModel(next);
+        }
         this.modelProblem = '';
       } catch (error) {
+        if (refKey(this.ref) !== key) return;
         const message = (error as Error).message;
-        this.modelProblem = error instanceof ModelRefused ? `model refused: ${message}${current ? `; still using v${current}` : ''}` : `could not check for a new model: ${message}`;
-      } finally {
-        this.updating = null;
+        this.modelProblem = error instanceof ModelRefused ? `model refused: ${message}${current ? `; still using v${current}` : ''}` : `could not switch to the new model: ${message}`;
       }
-    })();
-    return this.updating;
+    })().finally(() => {
+      if (this.updating?.key === key) this.updating = null;
+    });
+    this.updating = { key, done };
+    return done;
   }
 
-  private async useModel(model: VerifiedModel): Promise<void> {
-    await this.loadIntoWorker(model);
-    this.verified = model;
-    this.model = {
-      version: model.version,
-      format: model.variant.format,
-      bytes: model.variant.bytes,
-      labels: model.manifest.labels,
-      architecture: model.manifest.architecture,
-    };
-    this.status = 'ready';
-    markOnce('edgeloop:model-ready');
+  /** Loads the model into the worker and, once it ran there, makes it the one predictions are read with. */
+  private useModel(model: VerifiedModel): Promise<void> {
+    return this.exclusive(async () => {
+      await this.loadIntoWorker(model);
+      this.verified = model;
+      this.model = {
+        version: model.version,
+        format: model.variant.format,
+        bytes: model.variant.bytes,
+        labels: model.manifest.labels,
+        architecture: model.manifest.architecture,
+      };
+      this.status = 'ready';
+      markOnce('edgeloop:model-ready');
+    });
   }
 
-  /**
-   * Loads into the serving worker on the preferred backend. The worker finishes the classification in flight
-   * first, so a switch never interrupts one. With no measurement yet, one runs in the background.
-   */
+  /** Loads into the serving worker on the preferred backend; with no measurement yet, one runs in the background. */
   private async loadIntoWorker(model: VerifiedModel): Promise<void> {
     const choice = await readBackendChoice(model);
     this.measurements = choice?.measurements ?? null;
@@ -201,11 +232,14 @@ export class EdgeApp {
 
   private async measure(model: VerifiedModel): Promise<BackendChoice | null> {
     const choice = await measureBackends(model).catch(() => null);
-    if (!choice || this.verified !== model) return choice;
-    this.measurements = choice.measurements;
-    if (this.settings.backend === 'auto' && choice.backend !== this.loadResult?.backend) {
-      this.loadResult = await this.worker!.load(model, backendOrder('auto', choice));
-    }
+    if (!choice) return null;
+    await this.exclusive(async () => {
+      if (this.verified !== model) return; // another model came meanwhile; it reads the stored choice itself
+      this.measurements = choice.measurements;
+      if (this.settings.backend === 'auto' && choice.backend !== this.loadResult?.backend) {
+        this.loadResult = await this.worker!.load(model, backendOrder('auto', choice));
+      }
+    });
     return choice;
   }
 
@@ -215,22 +249,21 @@ export class EdgeApp {
   }
 
   async classify(source: Blob | HTMLVideoElement, how: PredictionSource): Promise<void> {
-    const model = this.verified;
-    if (!model || !this.worker) {
-      this.classifyProblem = 'no model is loaded yet';
-      return;
-    }
     this.classifyProblem = '';
     markOnce('edgeloop:classify-start');
-    let pixels;
-    let result: ClassifyResult;
+    let run: { model: VerifiedModel; pixels: ModelPixels; result: ClassifyResult };
     try {
-      pixels = await toModelPixels(source, model.manifest.preprocessing);
-      result = await this.worker.classify(pixels.rgba);
+      run = await this.exclusive(async () => {
+        const model = this.verified;
+        if (!model || !this.worker) throw new Error('no model is loaded yet');
+        const pixels = await toModelPixels(source, model.manifest.preprocessing);
+        return { model, pixels, result: await this.worker.classify(pixels.rgba) };
+      });
     } catch (error) {
       this.classifyProblem = (error as Error).message;
       return;
     }
+    const { model, pixels, result } = run;
     const top = result.probabilities
       .map((probability, i) => ({ label: model.manifest.labels[i]!, probability }))
       .sort((a, b) => b.probability - a.probability)
@@ -260,8 +293,7 @@ export class EdgeApp {
       thumbnail: pixels.thumbnail,
       ...(pixels.original ? { image: pixels.original } : {}),
     };
-    await (await localDb()).put('history', entry);
-    await enqueue({ kind: 'prediction', project: model.ref.project, event });
+    await enqueue({ kind: 'prediction', project: model.ref.project, event }, entry);
     await this.afterEnqueue();
   }
 
@@ -270,13 +302,14 @@ export class EdgeApp {
    * `shareImages` on, the image also goes to the project's working set with that label, for the next training data.
    */
   async label(predictionId: string, label: string): Promise<void> {
-    const db = await localDb();
-    const entry = await db.get('history', predictionId);
+    const entry = await (await localDb()).get('history', predictionId);
     if (!entry) return;
     const at = new Date().toISOString();
     const share = this.shareImages && entry.image ? { share: { state: 'waiting' as const } } : {};
-    await db.put('history', { ...entry, groundTruth: { label, at }, ...share });
-    await enqueue({ kind: 'correction', project: entry.project, event: { id: crypto.randomUUID(), predictionId, label, createdAt: at } });
+    await enqueue(
+      { kind: 'correction', project: entry.project, event: { id: crypto.randomUUID(), predictionId, label, createdAt: at } },
+      { ...entry, groundTruth: { label, at }, ...share },
+    );
     await this.afterEnqueue();
   }
 
@@ -310,19 +343,29 @@ export class EdgeApp {
 
   /** Uploads the images labelers shared (presigned PUT straight to the object store); failures stay waiting. */
   private async uploadSharedImages(): Promise<void> {
-    const db = await localDb();
-    const client = hubClient(this.settings.token);
-    for (const entry of await db.getAll('history')) {
-      if (entry.share?.state !== 'waiting' || !entry.image || !entry.groundTruth) continue;
-      let share: HistoryEntry['share'];
-      try {
-        await uploadImage(client, entry.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
-        share = { state: 'uploaded' };
-      } catch (error) {
-        const code = error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined;
-        share = code === 'CONFLICT' ? { state: 'already in the dataset' } : { state: 'waiting', error: (error as Error).message };
+    if (this.uploadingImages) return;
+    this.uploadingImages = true;
+    try {
+      const db = await localDb();
+      const client = hubClient(this.settings.token);
+      for (const entry of await db.getAll('history')) {
+        if (entry.share?.state !== 'waiting' || !entry.image || !entry.groundTruth) continue;
+        let share: HistoryEntry['share'];
+        try {
+          await uploadImage(client, entry.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
+          share = { state: 'uploaded' };
+        } catch (error) {
+          const code = error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined;
+          share = code === 'CONFLICT' ? { state: 'already in the dataset' } : { state: 'waiting', error: (error as Error).message };
+        }
+        // Patch the entry as it is now: a label given during the upload must stay.
+        const tx = db.transaction('history', 'readwrite');
+        const current = await tx.store.get(entry.id);
+        if (current) await tx.store.put({ ...current, share });
+        await tx.done;
       }
-      await db.put('history', { ...entry, share });
+    } finally {
+      this.uploadingImages = false;
     }
   }
 

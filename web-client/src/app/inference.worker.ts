@@ -73,20 +73,23 @@ async function buildModel(payload: ModelPayload): Promise<tfl.LayersModel> {
 async function load(payload: ModelPayload, backends: InferenceBackendName[]): Promise<LoadResult> {
   const started = performance.now();
   const failed: LoadResult['failed'] = [];
+  const previous = loaded;
   for (const backend of backends) {
     try {
       await useBackend(backend);
-      const model = await buildModel(payload);
-      const previous = loaded;
-      loaded = { payload, model, backend };
-      // The old model goes only now: a request that arrives meanwhile still has a model to run on.
-      if (previous) previous.model.dispose();
-      await classifyPixels(new Uint8ClampedArray(payload.preprocessing.height * payload.preprocessing.width * 4)); // warm-up: compile shaders now, not on the first image
+      loaded = { payload, model: await buildModel(payload), backend };
+      // Warm-up: compile shaders now, not on the first image, and prove the model runs before the old one goes.
+      await classifyPixels(new Uint8ClampedArray(payload.preprocessing.height * payload.preprocessing.width * 4));
+      previous?.model.dispose();
       return { backend, failed, adapter: await adapterInfo(backend), milliseconds: performance.now() - started };
     } catch (error) {
+      if (loaded && loaded !== previous) loaded.model.dispose();
+      loaded = previous;
       failed.push({ backend, error: (error as Error).message });
     }
   }
+  // The model that ran before keeps running, on its own backend.
+  if (previous) await tf.setBackend(previous.backend);
   throw new Error(`no backend could run the model: ${failed.map((f) => `${f.backend}: ${f.error}`).join('; ')}`);
 }
 

@@ -39,6 +39,8 @@ export interface VerifiedModel {
   modelJson: { modelTopology: object; weightsManifest: { paths: string[]; weights: unknown[] }[] };
   /** The shards, concatenated in manifest order. */
   weights: ArrayBuffer;
+  /** The signed texts it was verified from, for rememberModel. */
+  signed: StoredModel;
 }
 
 interface HubKey {
@@ -118,7 +120,8 @@ async function verifiedFile(url: string, file: PublishedFile, offline: boolean):
   return bytes;
 }
 
-async function assemble(ref: ChannelRef, manifest: ModelManifest, manifestUrl: string, offline: boolean): Promise<VerifiedModel> {
+async function assemble(ref: ChannelRef, manifest: ModelManifest, signed: StoredModel, offline: boolean): Promise<VerifiedModel> {
+  const { manifestUrl } = signed;
   const variant = manifest.variants.find((v) => v.format === manifest.recommended) ?? manifest.variants[0]!;
   const files = await Promise.all([variant.modelJson, ...variant.shards].map((file) => verifiedFile(new URL(file.path, manifestUrl).href, file, offline)));
   const [modelJson, ...shards] = files;
@@ -135,6 +138,7 @@ async function assemble(ref: ChannelRef, manifest: ModelManifest, manifestUrl: s
     variant,
     modelJson: JSON.parse(new TextDecoder().decode(modelJson)),
     weights: weights.buffer,
+    signed,
   };
 }
 
@@ -144,13 +148,19 @@ export async function loadCachedModel(ref: ChannelRef): Promise<VerifiedModel | 
   const key = await readValue<HubKey>('hub-key');
   if (!stored || !key) return null;
   const pointer = await readPointer(stored.pointer, key, ref);
-  return assemble(ref, await readManifest(stored.manifest, key, pointer), stored.manifestUrl, true);
+  return assemble(ref, await readManifest(stored.manifest, key, pointer), stored, true);
+}
+
+/** Makes `model` the channel's model on this device: call it once the model runs. */
+export async function rememberModel(model: VerifiedModel): Promise<void> {
+  await writeValue(storedKey(model.ref), model.signed);
 }
 
 /**
  * Reads the channel pointer from the CDN. Resolves null when it still points to `currentVersion`; otherwise
- * downloads and verifies that version and remembers it as the channel's model. Throws ModelRefused when a check
- * fails: nothing of the refused version is remembered, so the current model stays.
+ * downloads and verifies that version (rememberModel makes it the channel's model once it runs). Throws
+ * ModelRefused when a check fails, including a validly signed pointer older than the one this device trusts
+ * (a replayed pointer would roll devices back); a rollback in the hub signs a new pointer, so it passes.
  */
 export async function fetchChannelModel(ref: ChannelRef, currentVersion: number | null): Promise<VerifiedModel | null> {
   let key = await hubKey(false);
@@ -164,13 +174,16 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   if (envelopeKeyId && envelopeKeyId !== key.keyId) key = await hubKey(true);
   const pointer = await readPointer(pointerText, key, ref);
   if (pointer.version === currentVersion) return null;
+  const trusted = await readValue<StoredModel>(storedKey(ref));
+  const trustedMovedAt = trusted ? channelPointerSchema.parse(JSON.parse(signedEnvelopeSchema.parse(JSON.parse(trusted.pointer)).payload)).movedAt : null;
+  if (trustedMovedAt && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt)) {
+    throw new ModelRefused(`channel pointer for v${pointer.version} was moved at ${pointer.movedAt}, before the one this device has (${trustedMovedAt}): an old pointer replayed`);
+  }
 
   const manifestUrl = new URL(pointer.manifestPath, pointerUrl).href;
   const manifestResponse = await fetch(manifestUrl);
   if (!manifestResponse.ok) throw new ModelRefused(`manifest of v${pointer.version}: HTTP ${manifestResponse.status}`);
   const manifestText = await manifestResponse.text();
   const manifest = await readManifest(manifestText, key, pointer);
-  const model = await assemble(ref, manifest, manifestUrl, false);
-  await writeValue(storedKey(ref), { pointerUrl, pointer: pointerText, manifestUrl, manifest: manifestText } satisfies StoredModel);
-  return model;
+  return assemble(ref, manifest, { pointerUrl, pointer: pointerText, manifestUrl, manifest: manifestText }, false);
 }

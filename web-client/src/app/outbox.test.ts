@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import type { CorrectionEvent, PredictionEvent } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
-import { type OutboxSender, RefusedByHub, enqueue, flushOutbox, outboxCounts } from './outbox';
+import { type OutboxSender, RefusedByHub, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 
 let n = 0;
 function prediction(): PredictionEvent {
@@ -81,9 +81,11 @@ describe('outbox', () => {
     expect(await flushOutbox(hub.sender, 10)).toBe(2);
     expect(hub.stored.has(good.id) && hub.stored.has(bad.id)).toBe(true);
     expect(await outboxCounts()).toEqual({ waiting: 0, refused: [{ id: 'correction:10000000-0000-4000-8000-000000000002', reason: 'label: "bad" is not a label of this project' }] });
-    // A refused event is not sent again.
+    // A refused event is not sent again, until the device asks for it (a new token or project).
     hub.calls.length = 0;
     expect(await flushOutbox(hub.sender)).toBe(0);
     expect(hub.calls).toEqual([]);
+    await requeueRefused();
+    expect(await outboxCounts()).toEqual({ waiting: 1, refused: [] });
   });
 });

@@ -5,7 +5,7 @@
  * nothing: the next flush simply sends the rest again.
  */
 import { type CorrectionEvent, MAX_SYNC_BATCH, type PredictionEvent } from '@edgeloop/shared';
-import { type OutboxEntry, localDb } from './local-db';
+import { type HistoryEntry, type OutboxEntry, localDb } from './local-db';
 
 /** Where batches go: the hub's feedback API (or, in tests, a hub called in-process). */
 export interface OutboxSender {
@@ -18,9 +18,29 @@ export class RefusedByHub extends Error {
   override name = 'RefusedByHub';
 }
 
-export async function enqueue(entry: { kind: 'prediction'; project: string; event: PredictionEvent } | { kind: 'correction'; project: string; event: CorrectionEvent }): Promise<void> {
-  const db = await localDb();
-  await db.add('outbox', { ...entry, id: `${entry.kind}:${entry.event.id}`, queuedAt: Date.now() } as OutboxEntry);
+/** Queues an event; `history` (the device's own record of it) is written in the same transaction, or neither is. */
+export async function enqueue(
+  entry: { kind: 'prediction'; project: string; event: PredictionEvent } | { kind: 'correction'; project: string; event: CorrectionEvent },
+  history?: HistoryEntry,
+): Promise<void> {
+  const tx = (await localDb()).transaction(['outbox', 'history'], 'readwrite');
+  await Promise.all([
+    tx.objectStore('outbox').add({ ...entry, id: `${entry.kind}:${entry.event.id}`, queuedAt: Date.now() } as OutboxEntry),
+    history && tx.objectStore('history').put(history),
+    tx.done,
+  ]);
+}
+
+/** Sends the events the hub refused again (after the token or project changed). */
+export async function requeueRefused(): Promise<void> {
+  const tx = (await localDb()).transaction('outbox', 'readwrite');
+  for (const entry of await tx.store.getAll()) {
+    if (entry.refused) {
+      const { refused: _refused, ...again } = entry;
+      await tx.store.put(again);
+    }
+  }
+  await tx.done;
 }
 
 export interface OutboxCounts {

@@ -3,8 +3,11 @@ import type { AppRouter } from '@edgeloop/hub/router';
 import { TRPCClientError, createTRPCClient, httpLink } from '@trpc/client';
 import { type OutboxSender, RefusedByHub } from './outbox';
 
-/** Refusals about the events themselves; anything else (offline, 5xx, a missing token) is retried later. */
-const REFUSALS = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE']);
+/**
+ * Refusals about the events themselves. Anything else is retried later: offline, 5xx, and what the token or the
+ * settings get wrong (401, 403, an unknown project), which a person can fix without the events being lost.
+ */
+const REFUSALS = new Set(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE']);
 
 export function hubSender(token: string): OutboxSender {
   const feedback = createTRPCClient<AppRouter>({
