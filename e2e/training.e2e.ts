@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { classify, testImages } from './pwa-helpers';
 
 test('an engineer trains from the admin, watches it live, publishes and promotes the model', async ({ page }) => {
   test.setTimeout(180_000);
@@ -24,6 +25,22 @@ test('an engineer trains from the admin, watches it live, publishes and promotes
   await page.getByRole('button', { name: 'Promote to production' }).click();
   await expect(page.getByText('production → v1')).toBeVisible();
   await expect(page.getByText(/promote production v1: first model from the admin/)).toBeVisible();
+
+  // A link for a device: the PWA opens on the promoted model with a new labeler token, and its prediction comes back.
+  await page.getByLabel('Device role').selectOption('labeler');
+  await page.getByLabel('Device name').fill('admin-made-phone');
+  await page.getByRole('button', { name: 'Create a link with a new token' }).click();
+  const device = await page.context().newPage();
+  await device.goto(await page.getByLabel('Device link').inputValue());
+  await expect(device.getByLabel('App status')).toHaveText('ready', { timeout: 30_000 });
+  await expect(device.getByLabel('Model in use')).toContainText('fashion-admin v1');
+  const [trouser] = await testImages(['Trouser'], 1);
+  await classify(device, trouser!);
+  await expect(async () => {
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect(page.getByRole('table', { name: 'Predictions from devices' })).toContainText('admin-made-phone', { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+
   await page.screenshot({ path: 'test-results/admin-training.png', fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
