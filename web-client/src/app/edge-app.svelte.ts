@@ -196,7 +196,7 @@ export class EdgeApp {
       } catch (error) {
         if (refKey(this.ref) !== key) return;
         const message = (error as Error).message;
-        this.modelProblem = error instanceof ModelRefused ? `model refused: ${message}${current ? `; still using v${current}` : ''}` : `could not switch to the new model: ${message}`;
+        this.modelProblem = error instanceof ModelRefused ? `model refused: ${message}${current ? `; still using v${current}` : ''}` : `could not update the model: ${message}`;
       }
     })().finally(() => {
       if (this.updating?.key === key) this.updating = null;

@@ -71,13 +71,17 @@ async function hubKey(refresh: boolean): Promise<HubKey> {
   return key;
 }
 
-async function openEnvelope(text: string, key: HubKey, what: string): Promise<string> {
-  let envelope: SignedEnvelope;
+function envelopeOf(text: string): SignedEnvelope | null {
   try {
-    envelope = signedEnvelopeSchema.parse(JSON.parse(text));
+    return signedEnvelopeSchema.parse(JSON.parse(text));
   } catch {
-    throw new ModelRefused(`${what} is not a signed envelope`);
+    return null;
   }
+}
+
+async function openEnvelope(text: string, key: HubKey, what: string): Promise<string> {
+  const envelope = envelopeOf(text);
+  if (!envelope) throw new ModelRefused(`${what} is not a signed envelope`);
   if (envelope.keyId !== key.keyId) throw new ModelRefused(`${what} is signed by key ${envelope.keyId}, not the hub's key ${key.keyId}`);
   if (!(await verifyEnvelope(key.publicKey, envelope))) throw new ModelRefused(`${what}: the signature does not verify`);
   return envelope.payload;
@@ -170,12 +174,12 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   if (response.status === 404) throw new ModelRefused(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
   if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
   const pointerText = await response.text();
-  const envelopeKeyId = (JSON.parse(pointerText) as { keyId?: string }).keyId;
-  if (envelopeKeyId && envelopeKeyId !== key.keyId) key = await hubKey(true);
+  // A new signing key (rotation) is fetched from the hub itself, never taken from the CDN.
+  if (envelopeOf(pointerText)?.keyId !== key.keyId) key = await hubKey(true);
   const pointer = await readPointer(pointerText, key, ref);
   if (pointer.version === currentVersion) return null;
   const trusted = await readValue<StoredModel>(storedKey(ref));
-  const trustedMovedAt = trusted ? channelPointerSchema.parse(JSON.parse(signedEnvelopeSchema.parse(JSON.parse(trusted.pointer)).payload)).movedAt : null;
+  const trustedMovedAt = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)).movedAt : null;
   if (trustedMovedAt && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt)) {
     throw new ModelRefused(`channel pointer for v${pointer.version} was moved at ${pointer.movedAt}, before the one this device has (${trustedMovedAt}): an old pointer replayed`);
   }
