@@ -1,8 +1,7 @@
 /** What the PWA tests share: test images from the shipped sample, a typed hub client, and opening the app. */
 import path from 'node:path';
-import type { AppRouter } from '@edgeloop/hub/router';
 import { type Page, expect } from '@playwright/test';
-import { createTRPCClient, httpLink } from '@trpc/client';
+import { remoteHub } from '../hub/src/cli/remote-hub';
 import { FASHION_MNIST_LABELS } from '../hub/src/demo';
 import { readIdxImages, readIdxLabels } from '../hub/src/datasets/idx';
 import { encodeGreyscalePng } from '../hub/src/images/png';
@@ -42,10 +41,9 @@ export function variantOf(image: TestImage): TestImage {
   return { ...image, name: `variant-${image.name}`, pixels, png: Buffer.from(encodeGreyscalePng(pixels, 28, 28)) };
 }
 
+/** The hub the tests run against, as the CLI reaches it (admin token unless another is given). */
 export function hub(token = process.env.EDGELOOP_E2E_TOKEN!) {
-  return createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${process.env.EDGELOOP_E2E_URL}/trpc`, headers: { authorization: `Bearer ${token}` } })],
-  });
+  return remoteHub({ hub: process.env.EDGELOOP_E2E_URL, token });
 }
 
 export async function newToken(role: 'labeler' | 'device', name: string): Promise<string> {

@@ -99,7 +99,7 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     const good = prediction();
     const badLabel = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [good, prediction({ top: [{ label: 'horse', probability: 1 }] })] }));
     expect(badLabel.code).toBe('BAD_REQUEST');
-    expect(badLabel.message).toBe('predictions.1.top.0.label: "horse" is not a label of this project; valid labels: cat, dog, bird');
+    expect(badLabel.message).toBe('predictions.1.top.0.label "horse" is not a label of project "pets"; valid labels: cat, dog, bird');
     const badVersion = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [prediction({ version: 9 })] }));
     expect(badVersion.message).toBe('predictions.0.version: model "pets" of "pets" has no version 9');
     const badBackend = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [{ ...prediction(), backend: 'gpu' as 'webgpu' }] }));

@@ -3,15 +3,11 @@
  * device-made id, so an outbox may resend any batch (after a lost response, a crash, a second tab) safely.
  */
 import type { SyncCorrectionsInput, SyncPredictionsInput, SyncResult } from '@edgeloop/shared';
-import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt } from 'drizzle-orm';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { getProject } from '../datasets/project.service';
+import { assertKnownLabel, getProject } from '../datasets/project.service';
 import { badRequest } from '../errors';
-
-function checkLabel(labels: readonly string[], label: string, field: string): void {
-  if (!labels.includes(label)) throw badRequest(`${field}: "${label}" is not a label of this project; valid labels: ${labels.join(', ')}`);
-}
 
 export async function syncPredictions(deps: HubDeps, caller: Caller, input: SyncPredictionsInput): Promise<SyncResult> {
   const project = await getProject(deps, input.project);
@@ -29,7 +25,7 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
   const values = input.predictions.map((p, i) => {
     const modelVersionId = versionIds.get(`${p.model}@${p.version}`);
     if (!modelVersionId) throw badRequest(`predictions.${i}.version: model "${p.model}" of "${project.slug}" has no version ${p.version}`);
-    p.top.forEach((t, k) => checkLabel(project.labels, t.label, `predictions.${i}.top.${k}.label`));
+    p.top.forEach((t, k) => assertKnownLabel(project, t.label, `predictions.${i}.top.${k}.label`));
     return {
       id: p.id,
       projectId: project.id,
@@ -58,7 +54,7 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
   );
   const values = input.corrections.map((c, i) => {
     if (!known.has(c.predictionId)) throw badRequest(`corrections.${i}.predictionId: "${project.slug}" has no prediction ${c.predictionId}; sync the prediction first`);
-    checkLabel(project.labels, c.label, `corrections.${i}.label`);
+    assertKnownLabel(project, c.label, `corrections.${i}.label`);
     return { id: c.id, predictionId: c.predictionId, label: c.label, labeledBy: caller.name, createdAt: new Date(c.createdAt) };
   });
   const inserted = await deps.db.insert(corrections).values(values).onConflictDoNothing({ target: corrections.id }).returning({ id: corrections.id });
@@ -116,8 +112,8 @@ export async function listPredictions(
     .where(
       and(
         eq(predictions.projectId, project.id),
-        input.uncorrected ? isNull(latest.predictionId) : sql`true`,
-        input.before ? lt(predictions.createdAt, new Date(input.before)) : sql`true`,
+        input.uncorrected ? isNull(latest.predictionId) : undefined,
+        input.before ? lt(predictions.createdAt, new Date(input.before)) : undefined,
       ),
     )
     .orderBy(desc(predictions.createdAt), desc(predictions.id))

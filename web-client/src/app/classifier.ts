@@ -6,7 +6,7 @@
 import {
   type BackendMeasurement,
   type ClassifyResult,
-  INFERENCE_BACKENDS,
+  BROWSER_BACKENDS,
   type InferenceBackendName,
   type InferenceReply,
   type InferenceRequest,
@@ -92,7 +92,7 @@ const LAST_CHOICE = 'backend-choice:last';
 /** Backends to try, best first: the preferred one, then the rest in webgpu, webgl, wasm, cpu order. */
 export function backendOrder(preference: BackendPreference, choice: BackendChoice | undefined): InferenceBackendName[] {
   const first = preference !== 'auto' ? preference : (choice?.backend ?? 'wasm');
-  return [first, ...INFERENCE_BACKENDS.filter((b) => b !== first)];
+  return [first, ...BROWSER_BACKENDS.filter((b) => b !== first)];
 }
 
 /** The working backend with the lowest median latency; ties go to the earlier one in webgpu, webgl, wasm, cpu order. */
@@ -107,7 +107,7 @@ export async function measureBackends(model: VerifiedModel, runs = 15): Promise<
   const worker = new InferenceWorker();
   try {
     await worker.load(model, ['cpu']);
-    const measurements = await worker.measure([...INFERENCE_BACKENDS], runs);
+    const measurements = await worker.measure([...BROWSER_BACKENDS], runs);
     const backend = fastest(measurements);
     if (!backend) return null;
     const choice: BackendChoice = { backend, measurements, measuredAt: new Date().toISOString() };

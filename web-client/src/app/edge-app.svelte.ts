@@ -28,15 +28,6 @@ function markOnce(name: string): void {
   if (performance.getEntriesByName(name).length === 0) performance.mark(name);
 }
 
-export interface Prediction {
-  id: string;
-  top: { label: string; probability: number }[];
-  backend: string;
-  latencyMs: number;
-  thumbnail: string;
-  version: number;
-}
-
 export class EdgeApp {
   settings = $state<Settings>({ project: '', model: '', channel: 'production', token: '', backend: 'auto' });
   /** Problems with the link's query string or the stored settings. */
@@ -52,7 +43,8 @@ export class EdgeApp {
   online = $state(navigator.onLine);
   outbox = $state<OutboxCounts>({ waiting: 0, refused: [] });
   syncProblem = $state('');
-  lastPrediction = $state<Prediction | null>(null);
+  /** The newest prediction made here, as kept in the device's history. */
+  lastPrediction = $state<HistoryEntry | null>(null);
   classifyProblem = $state('');
   history = $state<HistoryEntry[]>([]);
   /** A labeler's consent: images labelled from now on are added to the project's training data. */
@@ -152,7 +144,6 @@ export class EdgeApp {
 
   /** Cached model first (works offline, starts fast), else the channel's model from the network. */
   private async openModel(): Promise<void> {
-    this.worker ??= new InferenceWorker();
     this.status = 'loading the model';
     this.modelProblem = '';
     let model: VerifiedModel | null = null;
@@ -279,8 +270,6 @@ export class EdgeApp {
       source: how,
       createdAt: new Date().toISOString(),
     };
-    this.lastPrediction = { id: event.id, top, backend: result.backend, latencyMs: result.latencyMs, thumbnail: pixels.thumbnail, version: model.version };
-    markOnce('edgeloop:first-prediction');
     const entry: HistoryEntry = {
       id: event.id,
       project: model.ref.project,
@@ -293,6 +282,8 @@ export class EdgeApp {
       thumbnail: pixels.thumbnail,
       ...(pixels.original ? { image: pixels.original } : {}),
     };
+    this.lastPrediction = entry;
+    markOnce('edgeloop:first-prediction');
     await enqueue({ kind: 'prediction', project: model.ref.project, event }, entry);
     await this.afterEnqueue();
   }

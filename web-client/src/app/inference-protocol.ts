@@ -1,8 +1,9 @@
 /** Messages between the page and the inference worker. Every request carries an id its reply repeats. */
-import type { Preprocessing } from '@edgeloop/shared';
+import type { InferenceBackend, Preprocessing } from '@edgeloop/shared';
 
-export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
-export type InferenceBackendName = (typeof INFERENCE_BACKENDS)[number];
+/** The inference backends a browser has, in the order they are preferred (a subset of what the hub records). */
+export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const satisfies readonly InferenceBackend[];
+export type InferenceBackendName = (typeof BROWSER_BACKENDS)[number];
 
 export interface ModelPayload {
   modelJson: { modelTopology: object; weightsManifest: { paths: string[]; weights: unknown[] }[] };

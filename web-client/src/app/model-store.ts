@@ -49,9 +49,8 @@ interface HubKey {
   cdnBaseUrl: string;
 }
 
-/** What is remembered of the last verified model of a channel: the signed texts and where they came from. */
+/** What is remembered of the last verified model of a channel: the signed texts, and where the files are. */
 interface StoredModel {
-  pointerUrl: string;
   pointer: string;
   manifestUrl: string;
   manifest: string;
@@ -189,5 +188,5 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   if (!manifestResponse.ok) throw new ModelRefused(`manifest of v${pointer.version}: HTTP ${manifestResponse.status}`);
   const manifestText = await manifestResponse.text();
   const manifest = await readManifest(manifestText, key, pointer);
-  return assemble(ref, manifest, { pointerUrl, pointer: pointerText, manifestUrl, manifest: manifestText }, false);
+  return assemble(ref, manifest, { pointer: pointerText, manifestUrl, manifest: manifestText }, false);
 }

@@ -4,9 +4,10 @@
  * `/?project=fashion-mnist&model=fashion-cnn&token=...` sets them on first open.
  */
 import { channelNameSchema, modelNameSchema, projectSlugSchema } from '@edgeloop/shared';
+import { BROWSER_BACKENDS } from './inference-protocol';
 import { readValue, writeValue } from './local-db';
 
-export const BACKEND_PREFERENCES = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export const BACKEND_PREFERENCES = ['auto', ...BROWSER_BACKENDS] as const;
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 
 export interface Settings {
