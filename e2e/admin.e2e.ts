@@ -13,6 +13,11 @@ test('an admin signs in with the bootstrap token and sees the demo dataset versi
   const version = page.locator('article.version').last(); // the oldest: the demo import
   await expect(version).toContainText('3,000 items');
   await expect(version.locator('.row[title^="Ankle boot"]')).toHaveCount(2); // train and test
+
+  // Committing an unchanged working set makes no version, and says so.
+  await page.getByRole('button', { name: 'Commit 3,000 items as a version' }).click();
+  await expect(page.getByLabel('Commit result')).toContainText('Nothing changed since version');
+  await expect(page.locator('article.version')).toHaveCount(1);
 });
 
 test('the hub answers an API call with bad input with a 400 naming the field', async ({ request }) => {

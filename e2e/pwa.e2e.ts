@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { classify, hub, newToken, openApp, testImages, variantOf } from './pwa-helpers';
 import { FASHION_MNIST_LABELS } from '../hub/src/demo';
+import { encodeGreyscalePng } from '../hub/src/images/png';
 import { E2E_MODEL } from './start-hub';
 
 test('classifies known Fashion-MNIST test images on WebGPU, as the hub does, and the hub receives each prediction', async ({ page }) => {
@@ -82,6 +83,102 @@ test('works offline: opens from its caches, classifies, queues predictions and l
   await expect(first.getByLabel('Image sharing')).toHaveText('image uploaded');
   const dresses = await hub().items.list.query({ project: E2E_MODEL.project, label: 'Dress', limit: 1000 });
   const shared = dresses.items.filter((item) => item.source === 'upload');
+  expect(shared).toHaveLength(1);
+  await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 }); // leave the working set as it was
+});
+
+test('says offline when the hub cannot be reached though the browser reports a network, and syncs once it answers again', async ({ browser }) => {
+  test.setTimeout(90_000);
+  // What Chromium 150's offline emulation and a network without a route to the hub look like: navigator.onLine stays
+  // true and no offline event fires. The network is cut by routing (the service worker stays out so routes see all).
+  const context = await browser.newContext({ serviceWorkers: 'block' });
+  await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'onLine', { get: () => true, configurable: true }));
+  const page = await context.newPage();
+  await openApp(page, { token: await newToken('labeler', 'no-route-labeler') });
+  await expect(page.getByLabel('Connection')).toHaveText('online');
+
+  await context.route(/\/(trpc|cdn|healthz)/, (route) => route.abort('internetdisconnected'));
+  const [shirt] = await testImages(['Shirt'], 1);
+  const { id } = await classify(page, shirt!);
+  await expect(page.getByLabel('Connection')).toHaveText('offline');
+  await expect(page.getByLabel('Outbox')).toHaveText('1 waiting to sync');
+  await expect(page.getByText(/sync failed/)).toHaveCount(0); // the connection indicator says it; no error to read
+
+  await context.unrouteAll();
+  await expect(page.getByLabel('Connection')).toHaveText('online', { timeout: 15_000 });
+  await expect(page.getByLabel('Outbox')).toHaveText('0 waiting to sync', { timeout: 15_000 });
+  expect((await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).some((p) => p.id === id)).toBe(true);
+  await context.close();
+});
+
+test('a revoked token is not retried: the app says so, keeps the events, and sends them once a new token is set', async ({ page }) => {
+  test.setTimeout(90_000);
+  const created = await hub().auth.createToken.mutate({ name: 'soon-revoked-device', role: 'device' });
+  await openApp(page, { token: created.secret });
+  await hub().auth.revokeToken.mutate({ id: created.token.id });
+  let syncCalls = 0;
+  page.on('request', (request) => request.url().includes('feedback.syncPredictions') && syncCalls++);
+
+  const [sneaker] = await testImages(['Sneaker'], 1);
+  const { id } = await classify(page, sneaker!);
+  await expect(page.getByLabel('Token problem')).toContainText('does not accept this token');
+  await expect(page.getByLabel('Outbox')).toHaveText('1 waiting to sync');
+  await page.waitForTimeout(4_000); // a retrying app would have sent again by now (its first retry is after 1 s)
+  expect(syncCalls).toBe(1);
+
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByLabel('API token (device or labeler)').fill(await newToken('device', 'replacement-device'));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByLabel('Outbox')).toHaveText('0 waiting to sync', { timeout: 15_000 });
+  await expect(page.getByLabel('Token problem')).toHaveCount(0);
+  const received = (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).find((p) => p.id === id);
+  expect(received?.sentBy).toBe('replacement-device');
+});
+
+test('each state says what it is: a bad link, an unknown project or model, nothing promoted, no token', async ({ page }) => {
+  test.setTimeout(90_000);
+  const token = await newToken('labeler', 'states-labeler');
+  const status = page.getByLabel('App status');
+  await page.goto(`/?project=Not%20A%20Slug&model=${E2E_MODEL.model}`);
+  await expect(page.getByRole('alert')).toContainText('Some settings were not taken: project:');
+
+  await page.goto(`/?project=no-such-project&model=${E2E_MODEL.model}&token=${token}`);
+  await expect(status).toHaveText('the hub has no project "no-such-project": check the link or the project in Settings');
+  await page.goto(`/?project=${E2E_MODEL.project}&model=no-such-model`);
+  await expect(status).toHaveText(`project "${E2E_MODEL.project}" has no model "no-such-model": check the link or the model in Settings`);
+  await page.goto(`/?project=${E2E_MODEL.project}&model=${E2E_MODEL.model}&channel=never-promoted`);
+  await expect(status).toContainText(`no never-promoted model for ${E2E_MODEL.project}/${E2E_MODEL.model} yet`);
+  await expect(page.getByRole('alert')).toHaveCount(0); // not promoted yet is not a refused model
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await expect(page.getByText('Backends are measured once a model is loaded.')).toBeVisible();
+
+  // Without a token, predictions wait on the device, and the app says why.
+  await page.getByLabel('API token (device or labeler)').fill('');
+  await page.getByLabel('Channel').fill('production');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Classify' }).click();
+  await expect(status).toHaveText('ready', { timeout: 30_000 });
+  const [coat] = await testImages(['Coat'], 1);
+  await classify(page, coat!);
+  await expect(page.getByLabel('Outbox note')).toHaveText('kept on this device until a token is set in Settings');
+});
+
+test('a labeler sharing a picture larger than the hub keeps sends it shrunk on the device, and says so', async ({ page }) => {
+  test.setTimeout(90_000);
+  await openApp(page, { token: await newToken('labeler', 'big-picture-labeler') });
+  // 6000 x 6000, as a phone camera takes them (one colour, so the file itself stays small).
+  const big = encodeGreyscalePng(new Uint8Array(6000 * 6000).fill(128), 6000, 6000);
+  await page.locator('input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: big });
+  await page.getByRole('button', { name: 'Label' }).click();
+  await page.getByLabel('add the images I label to the training data').check();
+  await expect(page.getByText('Images larger than 4096×4096 pixels or 10 MB are shrunk on this device before they are sent.')).toBeVisible();
+  const entry = page.getByRole('listitem').first();
+  await entry.getByLabel('Right label').selectOption('Bag');
+  await page.getByLabel('only those without a label').uncheck();
+  await expect(entry.getByLabel('Image sharing')).toHaveText('image uploaded', { timeout: 30_000 });
+  await expect(entry.getByLabel('Image note')).toHaveText('shrunk from 6000×6000 to 4096×4096');
+  const bags = await hub().items.list.query({ project: E2E_MODEL.project, label: 'Bag', limit: 1000 });
+  const shared = bags.items.filter((item) => item.source === 'upload');
   expect(shared).toHaveLength(1);
   await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 }); // leave the working set as it was
 });

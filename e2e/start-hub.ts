@@ -19,6 +19,8 @@ export const E2E_MODEL = { project: 'fashion-mnist', model: 'fashion-cnn' };
  */
 export default async function startHub(): Promise<() => Promise<void>> {
   if (!fs.existsSync(CHROMIUM)) throw new Error('e2e needs Debian chromium: apt-get install chromium');
+  // Debian's Chromium moves between versions: the log says which one these results are for.
+  console.log(`e2e browser: ${(await promisify(execFile)(CHROMIUM, ['--version'])).stdout.trim()} (${CHROMIUM})`);
   if (!fs.existsSync(path.join(repo, 'web-client/dist/admin/index.html'))) throw new Error('build the web apps first: npm run build:web');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-e2e-'));
   const port = await freePort();

@@ -10,8 +10,9 @@ import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, rea
 import { type ModelPixels, toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import { type HistoryEntry, localDb, readValue, writeValue } from './local-db';
-import { type ChannelRef, ModelRefused, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
-import { type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
+import { watchConnectivity } from './connectivity';
+import { type ChannelRef, ModelRefused, NoModelYet, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { requestBackgroundSync } from './outbox-sync';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
 import { hubSender } from './sync-client';
@@ -20,6 +21,11 @@ const TOP_K = 5;
 const UPDATE_CHECK_MS = 60_000;
 const SYNC_MS = 30_000;
 const RETRY_FIRST_MS = 1_000;
+
+const TOKEN_NOT_ACCEPTED = 'the hub does not accept this token (wrong or revoked): events are kept on this device; set a new token in Settings';
+
+/** The tRPC error code the hub answered with, if it answered. */
+const hubCode = (error: unknown) => (error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined);
 
 const refKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
 
@@ -40,9 +46,12 @@ export class EdgeApp {
   modelProblem = $state('');
   loadResult = $state<LoadResult | null>(null);
   measurements = $state<BackendMeasurement[] | null>(null);
+  /** Whether the hub answers (not just whether the browser thinks it has a network). */
   online = $state(navigator.onLine);
   outbox = $state<OutboxCounts>({ waiting: 0, refused: [] });
   syncProblem = $state('');
+  /** Set when the hub refused this token or project: events stay on the device and nothing is retried until Settings change. */
+  credentialsProblem = $state('');
   /** The newest prediction made here, as kept in the device's history. */
   lastPrediction = $state<HistoryEntry | null>(null);
   classifyProblem = $state('');
@@ -50,6 +59,7 @@ export class EdgeApp {
   /** A labeler's consent: images labelled from now on are added to the project's training data. */
   shareImages = $state(false);
 
+  private connection: ReturnType<typeof watchConnectivity> | null = null;
   private worker: InferenceWorker | null = null;
   private verified: VerifiedModel | null = null;
   /** The update check in flight, for which channel. */
@@ -93,12 +103,13 @@ export class EdgeApp {
     void this.worker.prepare(backendOrder(settings.backend, await readBackendChoice(null)));
     await saveSettings(settings);
     this.role = (await readValue<Role>('role')) ?? null;
-    addEventListener('online', () => {
-      this.online = true;
+    this.connection = watchConnectivity((online) => {
+      this.online = online;
+      if (!online) return;
+      void this.identify();
       void this.sync();
       void this.checkForUpdate();
     });
-    addEventListener('offline', () => (this.online = false));
     setInterval(() => void this.sync(), SYNC_MS);
     setInterval(() => document.visibilityState === 'visible' && void this.checkForUpdate(), UPDATE_CHECK_MS);
     await this.refreshLocal();
@@ -118,7 +129,10 @@ export class EdgeApp {
     this.settings = { ...next, token: next.token.trim() };
     await saveSettings(this.settings);
     // What the hub refused under the old token or project may be accepted now.
-    if (newCredentials) await requeueRefused();
+    if (newCredentials) {
+      this.credentialsProblem = '';
+      await requeueRefused();
+    }
     void this.identify();
     if (reopen) {
       this.verified = null;
@@ -138,7 +152,8 @@ export class EdgeApp {
       this.role = (await hubClient(this.settings.token).auth.whoami.query()).role;
       await writeValue('role', this.role);
     } catch (error) {
-      this.syncProblem = `token: ${(error as Error).message}`;
+      this.connection?.failed(error);
+      if (hubCode(error) === 'UNAUTHORIZED') this.credentialsProblem = TOKEN_NOT_ACCEPTED;
     }
   }
 
@@ -162,7 +177,7 @@ export class EdgeApp {
       }
     }
     await this.checkForUpdate();
-    if (!this.verified) this.status = this.online ? 'no model' : 'offline, and no model is cached on this device yet';
+    if (!this.verified && !this.online) this.status = 'offline, and no model is cached on this device yet';
   }
 
   /**
@@ -186,14 +201,44 @@ export class EdgeApp {
         this.modelProblem = '';
       } catch (error) {
         if (refKey(this.ref) !== key) return;
+        this.connection?.failed(error);
         const message = (error as Error).message;
-        this.modelProblem = error instanceof ModelRefused ? `model refused: ${message}${current ? `; still using v${current}` : ''}` : `could not update the model: ${message}`;
+        if (error instanceof NoModelYet) {
+          this.modelProblem = '';
+          if (!this.verified) this.status = await this.whyNoModel(ref);
+        } else if (error instanceof ModelRefused) {
+          this.modelProblem = `model refused: ${message}${current ? `; still using v${current}` : ''}`;
+        } else if (!this.connection?.online) {
+          this.modelProblem = ''; // the connection indicator says it; the cached model (if any) stays in use
+        } else {
+          this.modelProblem = `could not update the model: ${message}`;
+        }
       }
     })().finally(() => {
       if (this.updating?.key === key) this.updating = null;
     });
     this.updating = { key, done };
     return done;
+  }
+
+  /**
+   * The channel has no pointer on the CDN: say whether the project, the model or just a promotion is missing. Only the
+   * hub knows which, and it answers callers with a token; without one the plain fact is all there is.
+   */
+  private async whyNoModel(ref: ChannelRef): Promise<string> {
+    const fallback = `no ${ref.channel} model for ${ref.project}/${ref.model} yet: it appears here once an engineer promotes a version to ${ref.channel} in the hub (check the project and model names in Settings)`;
+    if (!this.settings.token) return fallback;
+    try {
+      await hubClient(this.settings.token).registry.channel.query(ref);
+      return fallback;
+    } catch (error) {
+      if (hubCode(error) === 'FORBIDDEN') return `this device's token is not for project "${ref.project}": check the link or Settings`;
+      if (hubCode(error) !== 'NOT_FOUND') return fallback;
+      const message = (error as Error).message;
+      if (/^no project/.test(message)) return `the hub has no project "${ref.project}": check the link or the project in Settings`;
+      if (/has no registered model/.test(message)) return `project "${ref.project}" has no model "${ref.model}": check the link or the model in Settings`;
+      return fallback;
+    }
   }
 
   /** Loads the model into the worker and, once it ran there, makes it the one predictions are read with. */
@@ -280,7 +325,8 @@ export class EdgeApp {
       latencyMs: event.latencyMs,
       createdAt: event.createdAt,
       thumbnail: pixels.thumbnail,
-      ...(pixels.original ? { image: pixels.original } : {}),
+      ...(pixels.original.image ? { image: pixels.original.image } : {}),
+      ...(pixels.original.note ? { imageNote: pixels.original.note } : {}),
     };
     this.lastPrediction = entry;
     markOnce('edgeloop:first-prediction');
@@ -296,7 +342,8 @@ export class EdgeApp {
     const entry = await (await localDb()).get('history', predictionId);
     if (!entry) return;
     const at = new Date().toISOString();
-    const share = this.shareImages && entry.image ? { share: { state: 'waiting' as const } } : {};
+    // An image that could not be kept for sharing says so instead of silently not uploading.
+    const share = !this.shareImages ? {} : entry.image ? { share: { state: 'waiting' as const } } : { share: { state: 'not sent' as const, error: entry.imageNote } };
     await enqueue(
       { kind: 'correction', project: entry.project, event: { id: crypto.randomUUID(), predictionId, label, createdAt: at } },
       { ...entry, groundTruth: { label, at }, ...share },
@@ -312,7 +359,8 @@ export class EdgeApp {
 
   /** Sends the outbox now; what cannot be sent stays queued (Background Sync retries when back online). */
   async sync(): Promise<void> {
-    if (!this.settings.token) {
+    // Without a token, or with one the hub refused, events wait on the device until Settings change.
+    if (!this.settings.token || this.credentialsProblem) {
       await this.refreshLocal();
       return;
     }
@@ -323,7 +371,14 @@ export class EdgeApp {
       this.syncProblem = '';
       this.retryMs = RETRY_FIRST_MS;
     } catch (error) {
-      this.syncProblem = this.online ? `sync failed, will retry: ${(error as Error).message}` : '';
+      if (error instanceof CredentialsRefused) {
+        this.syncProblem = '';
+        this.credentialsProblem = error.message;
+        await this.refreshLocal();
+        return;
+      }
+      this.connection?.failed(error);
+      this.syncProblem = this.connection?.online ? `sync failed, will retry: ${(error as Error).message}` : '';
       void requestBackgroundSync();
       // Retry soon, then less and less often (the periodic sync still runs).
       this.retry = setTimeout(() => void this.sync(), this.retryMs);
@@ -346,8 +401,7 @@ export class EdgeApp {
           await uploadImage(client, entry.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
           share = { state: 'uploaded' };
         } catch (error) {
-          const code = error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined;
-          share = code === 'CONFLICT' ? { state: 'already in the dataset' } : { state: 'waiting', error: (error as Error).message };
+          share = hubCode(error) === 'CONFLICT' ? { state: 'already in the dataset' } : { state: 'waiting', error: (error as Error).message };
         }
         // Patch the entry as it is now: a label given during the upload must stay.
         const tx = db.transaction('history', 'readwrite');

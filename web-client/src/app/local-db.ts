@@ -28,10 +28,12 @@ export interface HistoryEntry {
   thumbnail: string;
   /** The label a person gave it here, if any. */
   groundTruth?: { label: string; at: string };
-  /** The image as it was classified; it leaves the device only if a labeler shares it for training. */
+  /** The image as it was classified (shrunk to what the hub accepts); it leaves the device only if a labeler shares it. */
   image?: Blob;
-  /** A labeler shared the image with its label for training: still to upload (with the last error), or done. */
-  share?: { state: 'waiting' | 'uploaded' | 'already in the dataset'; error?: string };
+  /** What was done to the image for sharing (shrunk, re-encoded) or why there is none, in words. */
+  imageNote?: string;
+  /** A labeler shared the image with its label for training: still to upload (with the last error), done, or not possible. */
+  share?: { state: 'waiting' | 'uploaded' | 'already in the dataset' | 'not sent'; error?: string };
 }
 
 interface EdgeloopDb extends DBSchema {

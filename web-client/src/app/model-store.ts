@@ -23,6 +23,11 @@ export class ModelRefused extends Error {
   override name = 'ModelRefused';
 }
 
+/** The channel has no published pointer: nothing promoted to it yet (or no such project or model). */
+export class NoModelYet extends Error {
+  override name = 'NoModelYet';
+}
+
 export interface ChannelRef {
   project: string;
   model: string;
@@ -170,7 +175,7 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   const pointerUrl = new URL(`${key.cdnBaseUrl.replace(/\/$/, '')}/${ref.project}/${ref.model}/channels/${ref.channel}.json`, location.href).href;
   // The pointer has a short max-age: revalidate so a promotion shows at once.
   const response = await fetch(pointerUrl, { cache: 'no-cache' });
-  if (response.status === 404) throw new ModelRefused(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
+  if (response.status === 404) throw new NoModelYet(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
   if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
   const pointerText = await response.text();
   // A new signing key (rotation) is fetched from the hub itself, never taken from the CDN.

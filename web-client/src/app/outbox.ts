@@ -18,6 +18,14 @@ export class RefusedByHub extends Error {
   override name = 'RefusedByHub';
 }
 
+/**
+ * Raised by a sender when the hub refused the caller, not the events: an unknown or revoked token, a token of another
+ * project, a project the hub does not have. Nothing is set aside; everything waits until the settings change.
+ */
+export class CredentialsRefused extends Error {
+  override name = 'CredentialsRefused';
+}
+
 /** Queues an event; `history` (the device's own record of it) is written in the same transaction, or neither is. */
 export async function enqueue(
   entry: { kind: 'prediction'; project: string; event: PredictionEvent } | { kind: 'correction'; project: string; event: CorrectionEvent },

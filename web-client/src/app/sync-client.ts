@@ -1,21 +1,31 @@
 /** The hub's feedback API as the outbox's sender: the page and the service worker both sync through this. */
 import type { AppRouter } from '@edgeloop/hub/router';
 import { TRPCClientError, createTRPCClient, httpLink } from '@trpc/client';
-import { type OutboxSender, RefusedByHub } from './outbox';
+import { reachabilityFetch } from './connectivity';
+import { CredentialsRefused, type OutboxSender, RefusedByHub } from './outbox';
 
-/**
- * Refusals about the events themselves. Anything else is retried later: offline, 5xx, and what the token or the
- * settings get wrong (401, 403, an unknown project), which a person can fix without the events being lost.
- */
+/** Refusals about the events themselves: those are set aside. */
 const REFUSALS = new Set(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE']);
+/**
+ * Refusals of the token or the settings (401, 403, an unknown project): no retry helps until a person changes them;
+ * the events wait on the device meanwhile. Anything else (offline, 5xx) is retried later.
+ */
+const CREDENTIAL_REFUSALS: Record<string, (message: string) => string> = {
+  UNAUTHORIZED: () => 'the hub does not accept this token (wrong or revoked): events are kept on this device; set a new token in Settings',
+  FORBIDDEN: (message) => `the hub refused this token: ${message}; events are kept on this device; set another token or project in Settings`,
+  NOT_FOUND: (message) => `${message}: events are kept on this device; check the project in Settings`,
+};
 
 export function hubSender(token: string): OutboxSender {
   const feedback = createTRPCClient<AppRouter>({
-    links: [httpLink({ url: '/trpc', headers: () => ({ authorization: `Bearer ${token}` }) })],
+    links: [httpLink({ url: '/trpc', fetch: reachabilityFetch, headers: () => ({ authorization: `Bearer ${token}` }) })],
   }).feedback;
   const refusal = (error: unknown) => {
-    if (error instanceof TRPCClientError && REFUSALS.has((error.data as { code?: string } | undefined)?.code ?? '')) return new RefusedByHub(error.message);
-    return error;
+    if (!(error instanceof TRPCClientError)) return error;
+    const code = (error.data as { code?: string } | undefined)?.code ?? '';
+    if (REFUSALS.has(code)) return new RefusedByHub(error.message);
+    const credentials = CREDENTIAL_REFUSALS[code];
+    return credentials ? new CredentialsRefused(credentials(error.message)) : error;
   };
   return {
     predictions: (project, predictions) => feedback.syncPredictions.mutate({ project, predictions }).catch((e: unknown) => Promise.reject(refusal(e))),

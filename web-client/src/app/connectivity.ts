@@ -1,0 +1,79 @@
+/**
+ * Whether the hub can be reached: what the user needs to know, and what decides when to sync and check for models.
+ * `navigator.onLine` alone is not it: it stays true on a network with no route to the hub (and under some
+ * browsers' offline emulation). Here a request that gets no answer means offline until a request gets one (a probe
+ * of the hub runs every few seconds meanwhile) or the browser reports a change.
+ */
+
+/** How often the hub is probed while it cannot be reached. */
+export const PROBE_MS = 5_000;
+
+type Listener = (reachable: boolean) => void;
+const listeners = new Set<Listener>();
+
+/** Tells every listener what a request just showed. */
+function report(reachable: boolean): void {
+  for (const listener of listeners) listener(reachable);
+}
+
+/**
+ * `fetch` that reports reachability: any HTTP answer means the hub (or the CDN in front of it) answered; a rejected
+ * fetch (no route, no network, connection reset) means it did not. Aborted requests say nothing either way.
+ */
+export const reachabilityFetch: typeof fetch = async (input, init) => {
+  try {
+    const response = await fetch(input, init);
+    report(true);
+    return response;
+  } catch (error) {
+    if (!init?.signal?.aborted) report(false);
+    throw error;
+  }
+};
+
+/** True for an error raised because no answer came back (fetch's TypeError, or a tRPC client error wrapping one). */
+export function isUnreachable(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof TypeError || e.name === 'TypeError') return true;
+  }
+  return false;
+}
+
+/** Asks the hub whether it is there; the answer is reported like any other request's. */
+export async function probeHub(): Promise<boolean> {
+  try {
+    return (await reachabilityFetch('/healthz', { cache: 'no-store' })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Follows reachability for a page: `onChange` is called when it flips. While unreachable it probes the hub every
+ * PROBE_MS; the browser's `online` event starts a probe at once (it is a hint, not proof), its `offline` event is
+ * believed (no network at all).
+ */
+export function watchConnectivity(onChange: (online: boolean) => void): { readonly online: boolean; failed(error: unknown): void } {
+  let online = navigator.onLine;
+  let probe: ReturnType<typeof setInterval> | undefined;
+  const set = (next: boolean) => {
+    if (next === online) return;
+    online = next;
+    clearInterval(probe);
+    probe = next ? undefined : setInterval(() => void probeHub(), PROBE_MS);
+    onChange(next);
+  };
+  listeners.add(set);
+  addEventListener('online', () => void probeHub());
+  addEventListener('offline', () => set(false));
+  if (!online) probe = setInterval(() => void probeHub(), PROBE_MS);
+  void probeHub();
+  return {
+    get online() {
+      return online;
+    },
+    failed(error) {
+      if (isUnreachable(error)) set(false);
+    },
+  };
+}
