@@ -183,6 +183,33 @@ test('a labeler sharing a picture larger than the hub keeps sends it shrunk on t
   await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 }); // leave the working set as it was
 });
 
+test('one poisoned event does not block the outbox: the hub rejects it alone, the app sets it aside and says why', async ({ page }) => {
+  test.setTimeout(90_000);
+  await openApp(page, { token: await newToken('device', 'poisoned-device') });
+  // An event no hub takes (an embedding value beyond float32), as an old app version or a bug might have queued it.
+  await page.evaluate(async (project) => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open('edgeloop', 1);
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const id = crypto.randomUUID();
+    const event = { id, model: 'fashion-cnn', version: 1, backend: 'wasm', latencyMs: 1, top: [{ label: 'Bag', probability: 1 }], embedding: [1e300], source: 'file', createdAt: new Date().toISOString() };
+    await new Promise((resolve, reject) => {
+      const tx = db.transaction('outbox', 'readwrite');
+      tx.objectStore('outbox').add({ id: `prediction:${id}`, kind: 'prediction', project, event, queuedAt: Date.now() });
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+  }, E2E_MODEL.project);
+  const [pullover] = await testImages(['Pullover'], 1);
+  const { id } = await classify(page, pullover!);
+  await expect(page.getByLabel('Outbox')).toHaveText('0 waiting to sync', { timeout: 15_000 });
+  await expect(page.getByLabel('Refused events')).toContainText('1 event(s) refused by the hub, kept on this device:');
+  await expect(page.getByLabel('Refused events')).toContainText('embedding');
+  expect((await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).some((p) => p.id === id)).toBe(true);
+});
+
 test('refuses a tampered manifest or shard and a replayed pointer, keeping the last good model, and picks up a newly promoted one', async ({ browser }) => {
   test.setTimeout(120_000);
   // The CDN is intercepted here, so the service worker stays out of this test (it is not what is under test).

@@ -31,14 +31,6 @@ export const reachabilityFetch: typeof fetch = async (input, init) => {
   }
 };
 
-/** True for an error raised because no answer came back (fetch's TypeError, or a tRPC client error wrapping one). */
-export function isUnreachable(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (e instanceof TypeError || e.name === 'TypeError') return true;
-  }
-  return false;
-}
-
 /** Asks the hub whether it is there; the answer is reported like any other request's. */
 export async function probeHub(): Promise<boolean> {
   try {
@@ -51,9 +43,10 @@ export async function probeHub(): Promise<boolean> {
 /**
  * Follows reachability for a page: `onChange` is called when it flips. While unreachable it probes the hub every
  * PROBE_MS; the browser's `online` event starts a probe at once (it is a hint, not proof), its `offline` event is
- * believed (no network at all).
+ * believed (no network at all). Requests made through reachabilityFetch report themselves; for any other failed request
+ * call `failed()`, which probes.
  */
-export function watchConnectivity(onChange: (online: boolean) => void): { readonly online: boolean; failed(error: unknown): void } {
+export function watchConnectivity(onChange: (online: boolean) => void): { readonly online: boolean; failed(): Promise<boolean> } {
   let online = navigator.onLine;
   let probe: ReturnType<typeof setInterval> | undefined;
   const set = (next: boolean) => {
@@ -72,8 +65,7 @@ export function watchConnectivity(onChange: (online: boolean) => void): { readon
     get online() {
       return online;
     },
-    failed(error) {
-      if (isUnreachable(error)) set(false);
-    },
+    /** A request failed for a reason the caller cannot tell (network, CDN, a bug): asks the hub; resolves with whether it answered. */
+    failed: probeHub,
   };
 }

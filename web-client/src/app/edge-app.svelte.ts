@@ -152,7 +152,7 @@ export class EdgeApp {
       this.role = (await hubClient(this.settings.token).auth.whoami.query()).role;
       await writeValue('role', this.role);
     } catch (error) {
-      this.connection?.failed(error);
+      if (hubCode(error) === undefined) void this.connection?.failed();
       if (hubCode(error) === 'UNAUTHORIZED') this.credentialsProblem = TOKEN_NOT_ACCEPTED;
     }
   }
@@ -177,7 +177,9 @@ export class EdgeApp {
       }
     }
     await this.checkForUpdate();
-    if (!this.verified && !this.online) this.status = 'offline, and no model is cached on this device yet';
+    if (this.verified) return;
+    if (!this.online) this.status = 'offline, and no model is cached on this device yet';
+    else if (this.status === 'loading the model') this.status = 'no model could be loaded';
   }
 
   /**
@@ -201,15 +203,14 @@ export class EdgeApp {
         this.modelProblem = '';
       } catch (error) {
         if (refKey(this.ref) !== key) return;
-        this.connection?.failed(error);
         const message = (error as Error).message;
         if (error instanceof NoModelYet) {
           this.modelProblem = '';
           if (!this.verified) this.status = await this.whyNoModel(ref);
         } else if (error instanceof ModelRefused) {
           this.modelProblem = `model refused: ${message}${current ? `; still using v${current}` : ''}`;
-        } else if (!this.connection?.online) {
-          this.modelProblem = ''; // the connection indicator says it; the cached model (if any) stays in use
+        } else if (!(await this.connection?.failed())) {
+          this.modelProblem = ''; // offline: the connection indicator says it; the cached model (if any) stays in use
         } else {
           this.modelProblem = `could not update the model: ${message}`;
         }
@@ -377,8 +378,8 @@ export class EdgeApp {
         await this.refreshLocal();
         return;
       }
-      this.connection?.failed(error);
-      this.syncProblem = this.connection?.online ? `sync failed, will retry: ${(error as Error).message}` : '';
+      const online = await this.connection?.failed();
+      this.syncProblem = online ? `sync failed, will retry: ${(error as Error).message}` : '';
       void requestBackgroundSync();
       // Retry soon, then less and less often (the periodic sync still runs).
       this.retry = setTimeout(() => void this.sync(), this.retryMs);

@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
-import type { CorrectionEvent, PredictionEvent } from '@edgeloop/shared';
+import type { CorrectionEvent, PredictionEvent, SyncResult } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
+import { localDb } from './local-db';
 import { type OutboxSender, RefusedByHub, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 
 let n = 0;
@@ -19,19 +20,26 @@ function prediction(): PredictionEvent {
   };
 }
 
-/** Receives batches like the hub: keeps each id once. `failNext` drops a call before or after it is stored. */
+/**
+ * Receives batches like the hub: keeps each id once, answers per event (rejecting the label "bad"). `failNext` drops a
+ * call before or after it is stored, or refuses the whole call (as the hub does with a body over its limit).
+ */
 function receiver() {
   const stored = new Map<string, PredictionEvent | CorrectionEvent>();
   const calls: string[][] = [];
   let failNext: 'request-lost' | 'response-lost' | 'refuse' | null = null;
-  const take = async (events: (PredictionEvent | CorrectionEvent)[]) => {
+  const take = async (events: (PredictionEvent | CorrectionEvent)[]): Promise<SyncResult> => {
     const failure = failNext;
     failNext = null;
     if (failure === 'request-lost') throw new TypeError('Failed to fetch');
-    if (failure === 'refuse' || events.some((e) => 'label' in e && e.label === 'bad')) throw new RefusedByHub('label: "bad" is not a label of this project');
+    if (failure === 'refuse') throw new RefusedByHub('request body larger than the limit');
     calls.push(events.map((e) => e.id));
-    for (const e of events) stored.set(e.id, e);
+    const rejected = events.flatMap((e, index) => ('label' in e && e.label === 'bad' ? [{ id: e.id, index, reason: `corrections.${index}.label: "bad" is not a label of this project` }] : []));
+    const accepted = events.filter((e) => !rejected.some((r) => r.id === e.id));
+    const inserted = accepted.filter((e) => !stored.has(e.id)).length;
+    for (const e of accepted) stored.set(e.id, e);
     if (failure === 'response-lost') throw new TypeError('network connection lost');
+    return { received: events.length, inserted, duplicates: accepted.length - inserted, rejected };
   };
   const sender: OutboxSender = { predictions: (_p, events) => take(events), corrections: (_p, events) => take(events) };
   return { sender, stored, calls, fail: (how: typeof failNext) => (failNext = how) };
@@ -70,22 +78,34 @@ describe('outbox', () => {
     expect((await outboxCounts()).waiting).toBe(0);
   });
 
-  it('sets aside only the events the hub refuses, keeping them on the device with the reason', async () => {
+  it('sets aside only the events the hub rejects, keeping them on the device with the reason', async () => {
     const hub = receiver();
     const good = prediction();
-    const bad = prediction();
+    const other = prediction();
     await enqueue({ kind: 'prediction', project: 'p', event: good });
     await enqueue({ kind: 'correction', project: 'p', event: { id: '10000000-0000-4000-8000-000000000002', predictionId: good.id, label: 'bad', createdAt: good.createdAt } });
-    await enqueue({ kind: 'prediction', project: 'p', event: bad });
+    await enqueue({ kind: 'correction', project: 'p', event: { id: '10000000-0000-4000-8000-000000000003', predictionId: good.id, label: 'a', createdAt: good.createdAt } });
+    await enqueue({ kind: 'prediction', project: 'p', event: other });
 
-    expect(await flushOutbox(hub.sender, 10)).toBe(2);
-    expect(hub.stored.has(good.id) && hub.stored.has(bad.id)).toBe(true);
-    expect(await outboxCounts()).toEqual({ waiting: 0, refused: [{ id: 'correction:10000000-0000-4000-8000-000000000002', reason: 'label: "bad" is not a label of this project' }] });
+    expect(await flushOutbox(hub.sender, 10)).toBe(3);
+    expect([...hub.stored.keys()].sort()).toEqual([good.id, other.id, '10000000-0000-4000-8000-000000000003'].sort());
+    expect(await outboxCounts()).toEqual({ waiting: 0, refused: [{ id: 'correction:10000000-0000-4000-8000-000000000002', reason: 'corrections.0.label: "bad" is not a label of this project' }] });
     // A refused event is not sent again, until the device asks for it (a new token or project).
     hub.calls.length = 0;
     expect(await flushOutbox(hub.sender)).toBe(0);
     expect(hub.calls).toEqual([]);
     await requeueRefused();
     expect(await outboxCounts()).toEqual({ waiting: 1, refused: [] });
+  });
+
+  it('when the hub refuses a whole call, sends its events one by one and sets aside only those refused alone', async () => {
+    await (await localDb()).clear('outbox');
+    const hub = receiver();
+    const events = Array.from({ length: 3 }, prediction);
+    for (const event of events) await enqueue({ kind: 'prediction', project: 'p', event });
+    hub.fail('refuse');
+    expect(await flushOutbox(hub.sender, 10)).toBe(3);
+    expect(hub.calls).toEqual(events.map((e) => [e.id]));
+    expect(await outboxCounts()).toEqual({ waiting: 0, refused: [] });
   });
 });

@@ -4,14 +4,17 @@
  * has, so a sync cut off at any point (request lost, response lost, tab closed) loses nothing and duplicates
  * nothing: the next flush simply sends the rest again.
  */
-import { type CorrectionEvent, MAX_SYNC_BATCH, type PredictionEvent } from '@edgeloop/shared';
+import { type CorrectionEvent, MAX_SYNC_BATCH, type PredictionEvent, type SyncResult } from '@edgeloop/shared';
 import { type HistoryEntry, type OutboxEntry, localDb } from './local-db';
 
-/** Where batches go: the hub's feedback API (or, in tests, a hub called in-process). */
+/** Where batches go: the hub's feedback API (or, in tests, a hub called in-process). It answers per event. */
 export interface OutboxSender {
-  predictions(project: string, events: PredictionEvent[]): Promise<unknown>;
-  corrections(project: string, events: CorrectionEvent[]): Promise<unknown>;
+  predictions(project: string, events: PredictionEvent[]): Promise<SyncResult>;
+  corrections(project: string, events: CorrectionEvent[]): Promise<SyncResult>;
 }
+
+type PredictionEntry = Extract<OutboxEntry, { kind: 'prediction' }>;
+type CorrectionEntry = Extract<OutboxEntry, { kind: 'correction' }>;
 
 /** Raised by a sender when the hub refused the events themselves (not the network): they are kept, set aside. */
 export class RefusedByHub extends Error {
@@ -99,10 +102,14 @@ async function nextBatch(size: number): Promise<OutboxEntry[]> {
   return batch;
 }
 
-/** Sends one batch; on a refusal, sends its events one by one so only the refused ones are set aside. */
+/**
+ * Sends one batch. The hub answers per event: the ones it rejects (with the reason) are set aside, the rest are done.
+ * A refusal of the whole call (too large, say) is retried event by event, so only the refused ones are set aside.
+ */
 async function sendBatch(sender: OutboxSender, batch: OutboxEntry[]): Promise<number> {
+  let rejected: Map<OutboxEntry, string>;
   try {
-    await send(sender, batch);
+    rejected = await send(sender, batch);
   } catch (error) {
     if (!(error instanceof RefusedByHub)) throw error;
     if (batch.length === 1) {
@@ -114,18 +121,27 @@ async function sendBatch(sender: OutboxSender, batch: OutboxEntry[]): Promise<nu
     return sent;
   }
   const tx = (await localDb()).transaction('outbox', 'readwrite');
-  await Promise.all([...batch.map((e) => tx.store.delete(e.seq!)), tx.done]);
-  return batch.length;
+  await Promise.all([
+    ...batch.map((e) => (rejected.has(e) ? tx.store.put({ ...e, refused: rejected.get(e)! }) : tx.store.delete(e.seq!))),
+    tx.done,
+  ]);
+  return batch.length - rejected.size;
 }
 
-async function send(sender: OutboxSender, batch: OutboxEntry[]): Promise<void> {
+/** Sends a batch per project and kind; resolves with the events the hub rejected and why. */
+async function send(sender: OutboxSender, batch: OutboxEntry[]): Promise<Map<OutboxEntry, string>> {
+  const rejected = new Map<OutboxEntry, string>();
+  const note = (entries: OutboxEntry[], result: SyncResult) => {
+    // A hub older than per-event answers has no `rejected`: it refuses whole calls instead (handled by the caller).
+    for (const r of result.rejected ?? []) if (entries[r.index]) rejected.set(entries[r.index]!, r.reason);
+  };
   for (const project of new Set(batch.map((e) => e.project))) {
-    const mine = batch.filter((e) => e.project === project);
-    const predictions = mine.flatMap((e) => (e.kind === 'prediction' ? [e.event] : []));
-    const corrections = mine.flatMap((e) => (e.kind === 'correction' ? [e.event] : []));
-    if (predictions.length) await sender.predictions(project, predictions);
-    if (corrections.length) await sender.corrections(project, corrections);
+    const predictions = batch.filter((e): e is PredictionEntry => e.project === project && e.kind === 'prediction');
+    const corrections = batch.filter((e): e is CorrectionEntry => e.project === project && e.kind === 'correction');
+    if (predictions.length) note(predictions, await sender.predictions(project, predictions.map((e) => e.event)));
+    if (corrections.length) note(corrections, await sender.corrections(project, corrections.map((e) => e.event)));
   }
+  return rejected;
 }
 
 async function setAside(entry: OutboxEntry, reason: string): Promise<void> {
