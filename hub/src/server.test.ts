@@ -13,6 +13,7 @@ describe('hub HTTP server', () => {
 
   beforeAll(async () => {
     hub = await createTestHub('pglite');
+    await (await hub.as('admin')).projects.create({ slug: 'x', labels: ['a', 'b'] }); // a device token needs a project
     fs.mkdirSync(path.join(webRoot, 'admin'));
     fs.writeFileSync(path.join(webRoot, 'admin/index.html'), '<h1>admin</h1>');
     const server = createHubServer(hub.deps, { webRoot });
