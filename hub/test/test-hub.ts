@@ -36,6 +36,8 @@ export interface TestHub {
    */
   as(role: Role, options?: TokenOptions): Promise<ReturnType<typeof callerFactory>>;
   anonymous(): ReturnType<typeof callerFactory>;
+  /** A tRPC caller holding this secret (null caller when the hub does not accept it). */
+  withSecret(secret: string): Promise<ReturnType<typeof callerFactory>>;
   secretFor(role: Role, options?: TokenOptions): Promise<string>;
   close(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
       return callerFactory({ deps, caller });
     },
     anonymous: () => callerFactory({ deps, caller: null }),
+    withSecret: async (secret) => callerFactory({ deps, caller: await authenticate(deps, secret) }),
     async close() {
       await queue.stop({ graceful: false, wait: true });
       await s3.close();
