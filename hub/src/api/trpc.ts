@@ -1,6 +1,7 @@
-import { PROJECT_SCOPED_ROLES, type Role } from '@edgeloop/shared';
+import type { Role } from '@edgeloop/shared';
 import { TRPCError, initTRPC } from '@trpc/server';
 import { ZodError } from 'zod';
+import { isProjectScopedRole } from '../auth/token.service';
 import type { Caller, HubDeps } from '../deps';
 import { HubError } from '../errors';
 
@@ -118,11 +119,12 @@ function authorisedProcedure(project: ProjectSource, roles: Role[]) {
  * Refuses a call on a project outside the caller's scope with FORBIDDEN (not NOT_FOUND: the token is what is wrong,
  * and a client must not retry). The answer depends on the scope alone, decided before any project is looked up, so it
  * is the same whether the other project exists or not; an id that resolves to no project is refused the same way.
+ * The raw value is what is checked, so the input schema must take that field as it comes (no transform).
  */
 async function assertProjectInScope(deps: HubDeps, caller: Caller, source: ProjectSource, getRawInput: () => Promise<unknown>): Promise<void> {
   if (caller.projects === null) {
     // Tokens from before scopes have none; for these roles that would mean every project, so they are refused instead.
-    if ((PROJECT_SCOPED_ROLES as readonly Role[]).includes(caller.role)) {
+    if (isProjectScopedRole(caller.role)) {
       throw new TRPCError({
         code: 'FORBIDDEN',
         message: `this ${caller.role} token has no project scope (it was made before tokens had projects); create a new one with its project(s) and revoke this one`,
