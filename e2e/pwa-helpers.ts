@@ -46,8 +46,9 @@ export function hub(token = process.env.EDGELOOP_E2E_TOKEN!) {
   return remoteHub({ hub: process.env.EDGELOOP_E2E_URL, token });
 }
 
+/** A new token of `role`, scoped to the e2e model's project. */
 export async function newToken(role: 'labeler' | 'device', name: string): Promise<string> {
-  return (await hub().auth.createToken.mutate({ name, role })).secret;
+  return (await hub().auth.createToken.mutate({ name, role, projects: [E2E_MODEL.project] })).secret;
 }
 
 /** Opens the PWA through a link naming the project, model, token (and backend), and waits for the model. */

@@ -17,9 +17,16 @@ export interface HubDeps {
   cacheDir: string;
 }
 
-/** Who is calling: the token's id, name and role. `createdBy` columns record the name. */
+/** Who is calling: the token's id, name, role and project scope. `createdBy` columns record the name. */
 export interface Caller {
   tokenId: string | null;
   name: string;
   role: Role;
+  /**
+   * Slugs of the projects this token may act on; null = every project. Slugs, not ids, because every procedure names
+   * its project by slug, so the scope check in trpc.ts compares strings before any lookup and answers the same whether
+   * or not another project exists. The token row stores ids and authenticate() maps them to the current slugs on each
+   * request, so this stays right even if slugs (immutable today) ever become renamable.
+   */
+  projects: string[] | null;
 }

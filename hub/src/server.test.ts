@@ -13,6 +13,7 @@ describe('hub HTTP server', () => {
 
   beforeAll(async () => {
     hub = await createTestHub('pglite');
+    await (await hub.as('admin')).projects.create({ slug: 'shop', labels: ['a', 'b'] }); // a device token needs a project
     fs.mkdirSync(path.join(webRoot, 'admin'));
     fs.writeFileSync(path.join(webRoot, 'admin/index.html'), '<h1>admin</h1>');
     const server = createHubServer(hub.deps, { webRoot });
@@ -37,6 +38,18 @@ describe('hub HTTP server', () => {
     const device = await get('items.list', { project: 'x' }, await hub.secretFor('device'));
     expect(device.status).toBe(403);
     expect(device.body.error!.message).toBe('role "device" may not call this; allowed roles: admin, engineer, labeler');
+  });
+
+  it('refuses a project-scoped token on another project, each call of a batch on its own', async () => {
+    const device = await hub.secretFor('device', { projects: ['shop'] });
+    expect((await get('projects.get', { project: 'shop' }, device)).status).toBe(200);
+    expect(await get('projects.get', { project: 'other' }, device)).toMatchObject({ status: 403, body: { error: { message: 'this token acts in project(s) shop only; it may not act on "other"' } } });
+    const batch = await fetch(`${base}/trpc/projects.get,projects.get?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { project: 'shop' }, 1: { project: 'other' } }))}`, {
+      headers: { authorization: `Bearer ${device}` },
+    });
+    const [inScope, outOfScope] = (await batch.json()) as { result?: { data: { slug: string } }; error?: { data: { code: string } } }[];
+    expect(inScope!.result!.data.slug).toBe('shop');
+    expect(outOfScope!.error!.data.code).toBe('FORBIDDEN');
   });
 
   it('answers bad input with 400 naming the field, and never sends a stack', async () => {

@@ -7,7 +7,8 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import { appRouter } from '../src/api/app.router';
 import { createCallerFactory } from '../src/api/trpc';
-import { authenticate, createToken } from '../src/auth/token.service';
+import { authenticate, createToken, isProjectScopedRole } from '../src/auth/token.service';
+import { listProjects } from '../src/datasets/project.service';
 import { type DatabaseHandle, type QueueConnection, openPglite, openPostgres } from '../src/db/database';
 import type { HubDeps } from '../src/deps';
 import { openJobQueue } from '../src/jobs/job-queue';
@@ -28,11 +29,21 @@ export interface TestHub {
   s3: EmbeddedS3;
   /** For a second queue client on the same database, as another worker process would have. */
   queueConnection: QueueConnection;
-  /** A tRPC caller holding a real token of `role`. */
-  as(role: Role): Promise<ReturnType<typeof callerFactory>>;
+  /**
+   * A tRPC caller holding a real token of `role`, named `test-<role>`. Its scope: `projects` when given; otherwise
+   * device, labeler and ci tokens get every project that exists at the call (so create projects first), and
+   * admin and engineer tokens act on every project.
+   */
+  as(role: Role, options?: TokenOptions): Promise<ReturnType<typeof callerFactory>>;
   anonymous(): ReturnType<typeof callerFactory>;
-  secretFor(role: Role): Promise<string>;
+  /** A tRPC caller holding this secret (null caller when the hub does not accept it). */
+  withSecret(secret: string): Promise<ReturnType<typeof callerFactory>>;
+  secretFor(role: Role, options?: TokenOptions): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface TokenOptions {
+  projects?: string[];
 }
 
 const callerFactory = createCallerFactory(appRouter);
@@ -53,21 +64,25 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
     cdnBaseUrl: '/cdn',
     cacheDir: path.join(tmp, 'cache'),
   };
-  const secrets = new Map<Role, string>();
-  const secretFor = async (role: Role) => {
-    if (!secrets.has(role)) secrets.set(role, (await createToken(deps, { name: `test-${role}`, role, createdBy: 'test' })).secret);
-    return secrets.get(role)!;
+  // One token per role and scope, made on first use.
+  const secrets = new Map<string, string>();
+  const secretFor = async (role: Role, options: TokenOptions = {}) => {
+    const projects = options.projects ?? (isProjectScopedRole(role) ? (await listProjects(deps)).map((p) => p.slug) : null);
+    const key = JSON.stringify([role, projects]);
+    if (!secrets.has(key)) secrets.set(key, (await createToken(deps, { name: `test-${role}`, role, createdBy: 'test', projects })).secret);
+    return secrets.get(key)!;
   };
   return {
     deps,
     s3,
     queueConnection: database.queueConnection,
     secretFor,
-    async as(role) {
-      const caller = await authenticate(deps, await secretFor(role));
+    async as(role, options) {
+      const caller = await authenticate(deps, await secretFor(role, options));
       return callerFactory({ deps, caller });
     },
     anonymous: () => callerFactory({ deps, caller: null }),
+    withSecret: async (secret) => callerFactory({ deps, caller: await authenticate(deps, secret) }),
     async close() {
       await queue.stop({ graceful: false, wait: true });
       await s3.close();

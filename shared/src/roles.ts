@@ -6,3 +6,9 @@ export const roleSchema = z.enum(ROLES, {
   error: () => `role must be one of: ${ROLES.join(', ')}`,
 });
 export type Role = z.infer<typeof roleSchema>;
+
+/**
+ * Roles whose tokens act within named projects only: each such token lists its project(s). Engineer tokens may
+ * list projects too (none = every project); admin tokens always act on every project.
+ */
+export const PROJECT_SCOPED_ROLES = ['labeler', 'device', 'ci'] as const satisfies readonly Role[];

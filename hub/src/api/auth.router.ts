@@ -1,12 +1,20 @@
-import { ROLES, roleSchema } from '@edgeloop/shared';
+import { ROLES, projectSlugSchema, roleSchema } from '@edgeloop/shared';
 import { z } from 'zod';
-import { createToken, listTokens, revokeToken } from '../auth/token.service';
-import { procedureFor, router } from './trpc';
+import { MAX_TOKEN_PROJECTS, createToken, listTokens, revokeToken } from '../auth/token.service';
+import { noProject, procedureFor, router } from './trpc';
 
 export const authRouter = router({
-  whoami: procedureFor(...ROLES).query(({ ctx }) => ({ name: ctx.caller.name, role: ctx.caller.role })),
+  /** projects: the token's scope (slugs); null = every project. */
+  whoami: procedureFor(noProject, ...ROLES).query(({ ctx }) => ({ name: ctx.caller.name, role: ctx.caller.role, projects: ctx.caller.projects })),
+  /** projects: required for device, labeler and ci tokens, optional for engineer ones, refused for admin ones. */
   createToken: procedureFor('admin')
-    .input(z.object({ name: z.string().min(1, 'name must not be empty').max(100), role: roleSchema }))
+    .input(
+      z.object({
+        name: z.string().min(1, 'name must not be empty').max(100),
+        role: roleSchema,
+        projects: z.array(projectSlugSchema).min(1, 'projects: name at least one project, or leave projects out').max(MAX_TOKEN_PROJECTS, `projects: at most ${MAX_TOKEN_PROJECTS} per token`).optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => createToken(ctx.deps, { ...input, createdBy: ctx.caller.name })),
   listTokens: procedureFor('admin').query(({ ctx }) => listTokens(ctx.deps)),
   revokeToken: procedureFor('admin')

@@ -1,9 +1,9 @@
 import { imageContentTypeSchema, labelSchema, sha256Schema, splitSchema } from '@edgeloop/shared';
 import { z } from 'zod';
 import { listItems, removeItem, updateItem } from '../datasets/item.service';
-import { completeUpload, createUpload } from '../datasets/upload.service';
+import { completeUpload, createUpload, projectOfUpload } from '../datasets/upload.service';
 import { projectInput as project } from './inputs';
-import { procedureFor, router } from './trpc';
+import { procedureFor, projectOf, router } from './trpc';
 
 export const itemRouter = router({
   list: procedureFor('admin', 'engineer', 'labeler')
@@ -35,7 +35,7 @@ export const itemRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => createUpload(ctx.deps, ctx.caller, input)),
-  completeUpload: procedureFor('admin', 'engineer', 'labeler')
+  completeUpload: procedureFor(projectOf('uploadId', projectOfUpload), 'admin', 'engineer', 'labeler')
     .input(z.object({ uploadId: z.uuid('uploadId must be the id createUpload returned') }))
     .mutation(({ ctx, input }) => completeUpload(ctx.deps, ctx.caller, input)),
 });

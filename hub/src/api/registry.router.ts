@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { getChannel, listModelVersions, listModels, promote, rollback } from '../registry/channel.service';
 import { predict } from '../registry/predict.service';
 import { publishRun } from '../registry/publish.service';
+import { projectOfRun } from '../training/run.service';
 import { signingKey } from '../registry/signing';
 import { projectInput as project } from './inputs';
-import { procedureFor, publicProcedure, router } from './trpc';
+import { procedureFor, projectOf, publicProcedure, router } from './trpc';
 
 const model = modelNameSchema;
 const channel = channelNameSchema;
@@ -17,7 +18,7 @@ export const registryRouter = router({
     const key = await signingKey(ctx.deps);
     return { keyId: key.id, algorithm: 'Ed25519' as const, publicKey: key.publicKeyRaw, publicKeyPem: key.publicKeyPem, cdnBaseUrl: ctx.deps.cdnBaseUrl };
   }),
-  publish: procedureFor('admin', 'engineer', 'ci')
+  publish: procedureFor(projectOf('runId', projectOfRun), 'admin', 'engineer', 'ci')
     .input(z.object({ runId: z.uuid('runId must be a run id (uuid)'), model, maxQuantizationDrop: z.number().min(0).max(100).optional() }))
     .mutation(({ ctx, input }) => publishRun(ctx.deps, ctx.caller, input)),
   models: procedureFor('admin', 'engineer', 'ci').input(z.object({ project })).query(({ ctx, input }) => listModels(ctx.deps, input)),

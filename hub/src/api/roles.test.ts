@@ -1,34 +1,64 @@
-import { ROLES, type Role } from '@edgeloop/shared';
+import crypto from 'node:crypto';
+import { PROJECT_SCOPED_ROLES, ROLES, type Role } from '@edgeloop/shared';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../../test/test-hub';
-import { authenticate } from '../auth/token.service';
+import { authenticate, hashSecret } from '../auth/token.service';
+import { apiTokens } from '../db/schema';
+import { encodeGreyscalePng } from '../images/png';
 import { appRouter } from './app.router';
 import type { ProcedureMeta } from './trpc';
 
-type AnyProcedure = { _def: { meta?: ProcedureMeta } };
+type AnyProcedure = { _def: { meta?: ProcedureMeta; inputs: { shape?: Record<string, unknown> }[] } };
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, AnyProcedure>);
 const PUBLIC_PROCEDURES = ['health', 'registry.publicKey'];
+/** Procedures that name no project; each limits its answer to the caller's projects (tested below). */
+const NO_PROJECT_PROCEDURES = ['auth.whoami', 'projects.list'];
+/** Roles a token may be scoped to projects with (admin tokens never are). */
+const SCOPABLE_ROLES: readonly Role[] = ROLES.filter((role) => role !== 'admin');
 
-async function callPath(caller: unknown, path: string): Promise<unknown> {
+async function callPath(caller: unknown, path: string, input: unknown = {}): Promise<unknown> {
   const fn = path.split('.').reduce<any>((node, key) => node[key], caller);
-  return fn({});
+  return fn(input);
 }
 
-async function errorCode(call: Promise<unknown>): Promise<string | null> {
+async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string } | null> {
   try {
     await call;
     return null;
   } catch (error) {
-    if (error instanceof TRPCError) return error.code;
+    if (error instanceof TRPCError) return { code: error.code, message: error.message };
     throw error;
   }
 }
+const errorCode = async (call: Promise<unknown>) => (await refusal(call))?.code ?? null;
 
-describe('every procedure x every role', () => {
+const A = 'scope-a';
+const B = 'scope-b';
+
+describe('every procedure x every role x project scope', () => {
   let hub: TestHub;
+  /** Per project: a queued run and an upload in progress, for the procedures keyed by id. */
+  const fixtures: Record<string, { runId: string; uploadId: string }> = {};
+  /** An input that names project `slug` in every way a procedure may look for it. */
+  const inputFor = (slug: string) => ({ project: slug, slug, runId: fixtures[slug]!.runId, uploadId: fixtures[slug]!.uploadId });
+
   beforeAll(async () => {
     hub = await createTestHub('pglite');
+    const admin = await hub.as('admin');
+    for (const [i, slug] of [A, B].entries()) {
+      await admin.projects.create({ slug, labels: ['cat', 'dog'] });
+      const bytes = Buffer.from(await encodeGreyscalePng(new Uint8Array(16).fill(i), 4, 4));
+      const item = { project: slug, bytes: bytes.length, contentType: 'image/png' as const, label: 'cat' };
+      const ticket = await admin.items.createUpload({ ...item, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
+      await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(bytes), headers: ticket.headers });
+      await admin.items.completeUpload({ uploadId: ticket.uploadId });
+      const { version } = await admin.datasets.commit({ project: slug, message: 'one image' });
+      const run = await admin.runs.create({ project: slug, datasetVersion: version.id });
+      // Left open: nothing is PUT, so completing it fails after the authorisation check and leaves it there.
+      const open = await admin.items.createUpload({ ...item, sha256: 'f'.repeat(64) });
+      fixtures[slug] = { runId: run.id, uploadId: open.uploadId };
+    }
   });
   afterAll(() => hub.close());
 
@@ -42,6 +72,23 @@ describe('every procedure x every role', () => {
     }
   });
 
+  it('has every procedure a scoped token may call declare how its project is found, in a field its input has', () => {
+    let checked = 0;
+    for (const [path, procedure] of procedures) {
+      const { roles, project } = procedure._def.meta!;
+      if (roles === 'public' || !roles.some((role) => SCOPABLE_ROLES.includes(role))) continue;
+      expect(project, `${path} declares no project source`).toBeDefined();
+      if (project!.kind === 'none') {
+        expect(NO_PROJECT_PROCEDURES, `${path} names no project: it must filter to the caller's projects and be listed here`).toContain(path);
+      } else {
+        const fields = procedure._def.inputs.flatMap((schema) => Object.keys(schema.shape ?? {}));
+        expect(fields, `${path} finds its project in input field "${project!.field}", which its input does not have`).toContain(project!.field);
+      }
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
   it('refuses anonymous callers everywhere but the public procedures', async () => {
     for (const [path, procedure] of procedures) {
       if (procedure._def.meta?.roles === 'public') continue;
@@ -50,22 +97,110 @@ describe('every procedure x every role', () => {
   });
 
   it('refuses a role the procedure does not allow, and lets allowed roles through the role check', async () => {
-    const callers = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await hub.as(role)] as const))) as Record<Role, unknown>;
+    const callers = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await hub.as(role, role === 'admin' ? {} : { projects: [A] })] as const))) as Record<Role, unknown>;
     let refused = 0;
     for (const [path, procedure] of procedures) {
       const roles = procedure._def.meta!.roles;
       for (const role of ROLES) {
-        const code = await errorCode(callPath(callers[role], path));
+        const code = await errorCode(callPath(callers[role], path, inputFor(A)));
         if (roles !== 'public' && !roles.includes(role)) {
           expect(code, `${role} -> ${path}`).toBe('FORBIDDEN');
           refused++;
         } else {
-          // With empty input an allowed call may fail validation, but never on the role.
+          // An allowed call may fail validation or in the service, but never on the role.
           expect(['FORBIDDEN', 'UNAUTHORIZED'], `${role} -> ${path}`).not.toContain(code);
         }
       }
     }
     expect(refused).toBeGreaterThan(20);
+  });
+
+  it('refuses a token scoped to project A on project B for every procedure and role, and lets it act on A', async () => {
+    let refused = 0;
+    for (const role of SCOPABLE_ROLES) {
+      const scoped = await hub.as(role, { projects: [A] });
+      for (const [path, procedure] of procedures) {
+        const { roles, project } = procedure._def.meta!;
+        if (roles === 'public' || !roles.includes(role) || project!.kind === 'none') continue;
+        const outside = await refusal(callPath(scoped, path, inputFor(B)));
+        expect(outside?.code, `${role} on ${B} -> ${path}`).toBe('FORBIDDEN');
+        expect(outside?.message, `${role} on ${B} -> ${path}`).toMatch(/^this token acts in project\(s\) scope-a only; /);
+        refused++;
+        const inside = await errorCode(callPath(scoped, path, inputFor(A)));
+        expect(['FORBIDDEN', 'UNAUTHORIZED'], `${role} on ${A} -> ${path}: ${inside}`).not.toContain(inside);
+      }
+    }
+    expect(refused).toBeGreaterThan(40);
+  });
+
+  it('answers an out-of-scope project or id the same whether or not it exists', async () => {
+    const device = await hub.as('device', { projects: [A] });
+    const existing = await refusal(device.registry.channel({ project: B, model: 'm' }));
+    const missing = await refusal(device.registry.channel({ project: 'no-such-project', model: 'm' }));
+    expect(existing).toEqual({ code: 'FORBIDDEN', message: `this token acts in project(s) ${A} only; it may not act on "${B}"` });
+    expect(missing).toEqual({ code: 'FORBIDDEN', message: existing!.message.replace(B, 'no-such-project') });
+
+    const ci = await hub.as('ci', { projects: [A] });
+    const otherRun = await refusal(ci.runs.get({ runId: fixtures[B]!.runId }));
+    const noRun = crypto.randomUUID();
+    expect(otherRun?.code).toBe('FORBIDDEN');
+    expect(await refusal(ci.runs.get({ runId: noRun }))).toEqual({ code: 'FORBIDDEN', message: otherRun!.message.replace(fixtures[B]!.runId, noRun) });
+    expect(await refusal(ci.runs.get({ runId: 'not-a-uuid' }))).toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('lists only the projects in scope, and whoami says the scope', async () => {
+    const device = await hub.as('device', { projects: [A] });
+    expect((await device.projects.list()).map((p) => p.slug)).toEqual([A]);
+    expect(await device.auth.whoami()).toEqual({ name: 'test-device', role: 'device', projects: [A] });
+    const engineer = await hub.as('engineer');
+    expect((await engineer.projects.list()).map((p) => p.slug)).toEqual([A, B]);
+    expect((await engineer.auth.whoami()).projects).toBeNull();
+    const both = await hub.as('labeler', { projects: [B, A] });
+    expect((await both.auth.whoami()).projects).toEqual([A, B]);
+    expect((await both.projects.list()).map((p) => p.slug)).toEqual([A, B]);
+  });
+
+  it('keeps a scoped engineer from creating projects outside its scope', async () => {
+    const engineer = await hub.as('engineer', { projects: [A] });
+    expect(await errorCode(engineer.projects.create({ slug: 'elsewhere', labels: ['x', 'y'] }))).toBe('FORBIDDEN');
+  });
+
+  it('refuses device, labeler and ci tokens from before scopes (no project scope) on every procedure', async () => {
+    for (const role of PROJECT_SCOPED_ROLES) {
+      // What the migration leaves for a token made before scopes: project_ids null.
+      const secret = `elt_legacy-${role}-${crypto.randomUUID()}`;
+      await hub.deps.db.insert(apiTokens).values({ name: `old-${role}`, role, secretHash: hashSecret(secret), createdBy: 'test' });
+      const legacy = await hub.withSecret(secret);
+      const answer = await refusal(legacy.auth.whoami());
+      expect(answer).toEqual({ code: 'FORBIDDEN', message: `this ${role} token has no project scope (it was made before tokens had projects); create a new one with its project(s) and revoke this one` });
+      for (const [path, procedure] of procedures) {
+        const roles = procedure._def.meta!.roles;
+        if (roles === 'public' || !roles.includes(role)) continue;
+        expect(await errorCode(callPath(legacy, path, inputFor(A))), `old ${role} -> ${path}`).toBe('FORBIDDEN');
+      }
+    }
+  });
+
+  it('creates tokens only with a scope that fits the role, naming the field and the valid values', async () => {
+    const admin = await hub.as('admin');
+    const refused = async (input: Parameters<typeof admin.auth.createToken>[0]) => refusal(admin.auth.createToken(input));
+    expect(await refused({ name: 'd', role: 'device' })).toEqual({
+      code: 'BAD_REQUEST',
+      message: `projects: a device token must name the project(s) it acts in (--project <slug>[,<slug>...]); known projects: ${A}, ${B}`,
+    });
+    expect(await refused({ name: 'a', role: 'admin', projects: [A] })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^projects: admin tokens act on every project/) });
+    expect(await refused({ name: 'c', role: 'ci', projects: ['nope'] })).toEqual({ code: 'BAD_REQUEST', message: `projects: no project "nope"; known projects: ${A}, ${B}` });
+    expect(await refused({ name: 'c', role: 'ci', projects: ['Bad Slug'] })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^projects\.0: slug must be/) });
+    expect(await refused({ name: 'c', role: 'ci', projects: [] })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^projects: /) });
+    expect(await refused({ name: 'c', role: 'ci', projects: Array.from({ length: 101 }, (_, i) => `p${i}`) })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^projects: /) });
+
+    const { token } = await admin.auth.createToken({ name: 'shop-tablet', role: 'device', projects: [B, A, B] });
+    expect(token.projects).toEqual([A, B]);
+    const { token: engineer } = await admin.auth.createToken({ name: 'everything', role: 'engineer' });
+    expect(engineer.projects).toBeNull();
+    const listed = await admin.auth.listTokens();
+    expect(listed.find((t) => t.id === token.id)!.projects).toEqual([A, B]);
+    expect(listed.find((t) => t.id === engineer.id)!.projects).toBeNull();
   });
 
   it('refuses a revoked token', async () => {

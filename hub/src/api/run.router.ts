@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { RUN_METRIC_NAMES } from '../training/run-metrics';
-import { cancelRun, createRun, getRun, listRuns } from '../training/run.service';
+import { cancelRun, createRun, getRun, listRuns, projectOfRun } from '../training/run.service';
 import { SWEEP_STRATEGIES, bestOfSweep, createSweep } from '../training/sweep.service';
 import { projectInput as project, versionInput } from './inputs';
-import { procedureFor, router } from './trpc';
+import { procedureFor, projectOf, router } from './trpc';
 
 const runId = z.uuid('runId must be a run id (uuid)');
+const ofRun = projectOf('runId', projectOfRun);
 const configObject = z.record(z.string(), z.unknown()).optional();
 const metric = z.enum(RUN_METRIC_NAMES, { error: () => `metric must be one of: ${RUN_METRIC_NAMES.join(', ')}` });
 
@@ -16,10 +17,10 @@ export const runRouter = router({
   list: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ project, limit: z.number().int().min(1).max(500).default(50), sweepId: z.uuid().optional() }))
     .query(({ ctx, input }) => listRuns(ctx.deps, input)),
-  get: procedureFor('admin', 'engineer', 'ci')
+  get: procedureFor(ofRun, 'admin', 'engineer', 'ci')
     .input(z.object({ runId, logLines: z.number().int().min(0).max(5000).default(200) }))
     .query(({ ctx, input }) => getRun(ctx.deps, input.runId, { logLines: input.logLines })),
-  cancel: procedureFor('admin', 'engineer', 'ci')
+  cancel: procedureFor(ofRun, 'admin', 'engineer', 'ci')
     .input(z.object({ runId }))
     .mutation(({ ctx, input }) => cancelRun(ctx.deps, ctx.caller, input.runId)),
   sweep: procedureFor('admin', 'engineer')

@@ -1,6 +1,7 @@
 import type { Role } from '@edgeloop/shared';
 import { TRPCError, initTRPC } from '@trpc/server';
 import { ZodError } from 'zod';
+import { isProjectScopedRole } from '../auth/token.service';
 import type { Caller, HubDeps } from '../deps';
 import { HubError } from '../errors';
 
@@ -10,9 +11,28 @@ export interface Context {
   caller: Caller | null;
 }
 
-/** Every procedure declares the roles allowed to call it; the role-matrix test reads this. */
+/**
+ * How the scope check finds the project a call acts on. Every procedure has one (procedureFor defaults to
+ * the `project` field), and the role x project matrix test checks each against the procedure's input.
+ * - input: the raw input's `field` is the project's slug;
+ * - lookup: the raw input's `field` is an id (a run, an upload) and `lookup` gives its project's slug, or null when
+ *   there is no such thing (answered like any other project: the caller cannot tell);
+ * - none: the call names no project and the procedure itself limits its answer to `ctx.caller.projects`.
+ */
+export type ProjectSource =
+  | { kind: 'input'; field: string }
+  | { kind: 'lookup'; field: string; lookup: (deps: HubDeps, id: string) => Promise<string | null> }
+  | { kind: 'none' };
+
+export const projectIn = (field = 'project'): ProjectSource => ({ kind: 'input', field });
+export const projectOf = (field: string, lookup: (deps: HubDeps, id: string) => Promise<string | null>): ProjectSource => ({ kind: 'lookup', field, lookup });
+export const noProject: ProjectSource = { kind: 'none' };
+
+/** Every procedure declares the roles allowed to call it and where its project is found; the role-matrix test reads this. */
 export interface ProcedureMeta {
   roles: readonly Role[] | 'public';
+  /** Absent on public procedures only. */
+  project?: ProjectSource;
 }
 
 const t = initTRPC
@@ -64,12 +84,23 @@ const mapErrors = t.middleware(async ({ ctx, next, path }) => {
 
 export const publicProcedure = t.procedure.meta({ roles: 'public' }).use(mapErrors);
 
-/** A procedure only the given roles may call. The check runs before input validation. */
-export function procedureFor(...roles: Role[]) {
+/**
+ * A procedure only the given roles may call, on the projects their token is scoped to. Both checks run before
+ * input validation. The project is read from the raw input's `project` field unless a source is given first:
+ * `procedureFor(projectOf('runId', projectOfRun), 'admin', 'engineer')`.
+ */
+export function procedureFor(...roles: Role[]): ReturnType<typeof authorisedProcedure>;
+export function procedureFor(project: ProjectSource, ...roles: Role[]): ReturnType<typeof authorisedProcedure>;
+export function procedureFor(...args: (ProjectSource | Role)[]) {
+  const [first, ...rest] = args;
+  return typeof first === 'object' ? authorisedProcedure(first, rest as Role[]) : authorisedProcedure(projectIn(), args as Role[]);
+}
+
+function authorisedProcedure(project: ProjectSource, roles: Role[]) {
   return t.procedure
-    .meta({ roles })
+    .meta({ roles, project })
     .use(mapErrors)
-    .use(({ ctx, next }) => {
+    .use(async ({ ctx, next, getRawInput }) => {
       if (!ctx.caller) {
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or invalid API token: send Authorization: Bearer <token>' });
       }
@@ -79,6 +110,37 @@ export function procedureFor(...roles: Role[]) {
           message: `role "${ctx.caller.role}" may not call this; allowed roles: ${roles.join(', ')}`,
         });
       }
+      await assertProjectInScope(ctx.deps, ctx.caller, project, getRawInput);
       return next({ ctx: { ...ctx, caller: ctx.caller } });
     });
+}
+
+/**
+ * Refuses a call on a project outside the caller's scope with FORBIDDEN (not NOT_FOUND: the token is what is wrong,
+ * and a client must not retry). The answer depends on the scope alone, decided before any project is looked up, so it
+ * is the same whether the other project exists or not; an id that resolves to no project is refused the same way.
+ * The raw value is what is checked, so the input schema must take that field as it comes (no transform).
+ */
+async function assertProjectInScope(deps: HubDeps, caller: Caller, source: ProjectSource, getRawInput: () => Promise<unknown>): Promise<void> {
+  if (caller.projects === null) {
+    // Tokens from before scopes have none; for these roles that would mean every project, so they are refused instead.
+    if (isProjectScopedRole(caller.role)) {
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: `this ${caller.role} token has no project scope (it was made before tokens had projects); create a new one with its project(s) and revoke this one`,
+      });
+    }
+    return;
+  }
+  if (source.kind === 'none') return;
+  const raw = await getRawInput();
+  const value = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[source.field] : undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `${source.field}: required (this token acts in named projects only)` });
+  }
+  const slug = source.kind === 'lookup' ? await source.lookup(deps, value) : value;
+  if (slug !== null && caller.projects.includes(slug)) return;
+  const scope = caller.projects.length > 0 ? `project(s) ${caller.projects.join(', ')} only` : 'no project any more (its projects were deleted)';
+  const asked = source.kind === 'lookup' ? `${source.field} ${JSON.stringify(value.slice(0, 80))} is not in them` : `it may not act on ${JSON.stringify(value.slice(0, 80))}`;
+  throw new TRPCError({ code: 'FORBIDDEN', message: `this token acts in ${scope}; ${asked}` });
 }

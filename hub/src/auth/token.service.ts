@@ -1,11 +1,16 @@
 import crypto from 'node:crypto';
-import { type Role, roleSchema } from '@edgeloop/shared';
-import { and, desc, eq, isNull } from 'drizzle-orm';
-import { apiTokens } from '../db/schema';
+import { PROJECT_SCOPED_ROLES, type Role, projectSlugSchema, roleSchema } from '@edgeloop/shared';
+import { and, asc, desc, eq, isNull } from 'drizzle-orm';
+import { projectSlugsById, projectsBySlug } from '../datasets/project.service';
+import { apiTokens, projects as projectsTable } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
 
 const TOKEN_PREFIX = 'elt_';
+/** A token lists at most this many projects; more is a sign an engineer (unscoped) token is wanted. */
+export const MAX_TOKEN_PROJECTS = 100;
+
+export const isProjectScopedRole = (role: Role): boolean => (PROJECT_SCOPED_ROLES as readonly Role[]).includes(role);
 
 export interface TokenSummary {
   id: string;
@@ -15,26 +20,61 @@ export interface TokenSummary {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** Slugs of the projects the token may act on; null = every project (admin, unscoped engineer, or a token from before scopes). */
+  projects: string[] | null;
 }
 
 export function hashSecret(secret: string): string {
   return crypto.createHash('sha256').update(secret).digest('hex');
 }
 
-/** Makes a token; the secret is returned once and only its hash is stored. */
+/**
+ * Makes a token; the secret is returned once and only its hash is stored. `projects` (slugs) is the token's scope:
+ * required for device, labeler and ci tokens, optional for engineer ones (left out = every project), refused for admin ones.
+ */
 export async function createToken(
   deps: HubDeps,
-  input: { name: string; role: Role; createdBy: string },
+  input: { name: string; role: Role; createdBy: string; projects?: readonly string[] | null },
 ): Promise<{ token: TokenSummary; secret: string }> {
   const role = roleSchema.parse(input.role);
   const name = input.name.trim();
   if (!name) throw badRequest('name must not be empty');
+  const projectIds = await scopeFor(deps, role, input.projects ?? null);
   const secret = TOKEN_PREFIX + crypto.randomBytes(32).toString('base64url');
   const [row] = await deps.db
     .insert(apiTokens)
-    .values({ name, role, secretHash: hashSecret(secret), createdBy: input.createdBy, createdAt: deps.now() })
+    .values({ name, role, secretHash: hashSecret(secret), createdBy: input.createdBy, createdAt: deps.now(), projectIds })
     .returning();
-  return { token: toSummary(row!), secret };
+  return { token: toSummary(row!, await projectSlugsById(deps, projectIds ?? [])), secret };
+}
+
+/** Checks a requested scope against the role and the known projects; returns the project ids to store (null = every project). */
+async function scopeFor(deps: HubDeps, role: Role, requested: readonly string[] | null): Promise<string[] | null> {
+  if (requested === null) {
+    if (isProjectScopedRole(role)) {
+      throw badRequest(`projects: a ${role} token must name the project(s) it acts in (--project <slug>[,<slug>...]); ${await knownProjects(deps)}`);
+    }
+    return null;
+  }
+  if (role === 'admin') throw badRequest('projects: admin tokens act on every project and take no projects; create an engineer token to limit one to projects');
+  const slugs = [...new Set(requested)];
+  if (slugs.length === 0) throw badRequest('projects: name at least one project slug');
+  if (slugs.length > MAX_TOKEN_PROJECTS) throw badRequest(`projects: at most ${MAX_TOKEN_PROJECTS} projects per token (got ${slugs.length}); use an engineer token without projects for more`);
+  for (const slug of slugs) {
+    if (!projectSlugSchema.safeParse(slug).success) throw badRequest(`projects: ${JSON.stringify(slug.slice(0, 80))} is not a project slug (2-63 characters of a-z, 0-9 and -)`);
+  }
+  const found = await projectsBySlug(deps, slugs);
+  const unknown = slugs.filter((slug) => !found.some((p) => p.slug === slug));
+  if (unknown.length > 0) throw badRequest(`projects: no project ${unknown.map((s) => `"${s}"`).join(', ')}; ${await knownProjects(deps)}`);
+  return found.map((p) => p.id);
+}
+
+/** "known projects: a, b, c" (the first 20), for errors that must list the valid values. */
+async function knownProjects(deps: HubDeps): Promise<string> {
+  const rows = await deps.db.select({ slug: projectsTable.slug }).from(projectsTable).orderBy(asc(projectsTable.slug)).limit(21);
+  if (rows.length === 0) return 'there are no projects yet: create one first';
+  const shown = rows.slice(0, 20).map((r) => r.slug).join(', ');
+  return `known projects: ${shown}${rows.length > 20 ? ', ...' : ''}`;
 }
 
 /** The caller a bearer secret stands for, or null for an unknown or revoked token. */
@@ -44,13 +84,17 @@ export async function authenticate(deps: HubDeps, secret: string): Promise<Calle
     .update(apiTokens)
     .set({ lastUsedAt: deps.now() })
     .where(and(eq(apiTokens.secretHash, hashSecret(secret)), isNull(apiTokens.revokedAt)))
-    .returning({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role });
-  return row ? { tokenId: row.id, name: row.name, role: roleSchema.parse(row.role) } : null;
+    .returning({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, projectIds: apiTokens.projectIds });
+  if (!row) return null;
+  // Slugs are looked up on every request, so the scope always names the projects as they are now.
+  const projects = row.projectIds ? slugsOf(row.projectIds, await projectSlugsById(deps, row.projectIds)) : null;
+  return { tokenId: row.id, name: row.name, role: roleSchema.parse(row.role), projects };
 }
 
 export async function listTokens(deps: HubDeps): Promise<TokenSummary[]> {
   const rows = await deps.db.select().from(apiTokens).orderBy(desc(apiTokens.createdAt));
-  return rows.map(toSummary);
+  const slugs = await projectSlugsById(deps, [...new Set(rows.flatMap((r) => r.projectIds ?? []))]);
+  return rows.map((row) => toSummary(row, slugs));
 }
 
 export async function revokeToken(deps: HubDeps, id: string): Promise<TokenSummary> {
@@ -60,7 +104,7 @@ export async function revokeToken(deps: HubDeps, id: string): Promise<TokenSumma
     .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
     .returning();
   if (!row) throw notFound(`no active token with id ${id}`);
-  return toSummary(row);
+  return toSummary(row, await projectSlugsById(deps, row.projectIds ?? []));
 }
 
 export async function countActiveAdminTokens(deps: HubDeps): Promise<number> {
@@ -71,7 +115,12 @@ export async function countActiveAdminTokens(deps: HubDeps): Promise<number> {
   return rows.length;
 }
 
-function toSummary(row: typeof apiTokens.$inferSelect): TokenSummary {
+/** The slugs of a stored scope, sorted; projects deleted since are left out (the scope only ever shrinks). */
+function slugsOf(projectIds: readonly string[], slugById: Map<string, string>): string[] {
+  return projectIds.flatMap((id) => slugById.get(id) ?? []).sort();
+}
+
+function toSummary(row: typeof apiTokens.$inferSelect, slugById: Map<string, string>): TokenSummary {
   return {
     id: row.id,
     name: row.name,
@@ -80,5 +129,6 @@ function toSummary(row: typeof apiTokens.$inferSelect): TokenSummary {
     createdAt: row.createdAt.toISOString(),
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
     revokedAt: row.revokedAt?.toISOString() ?? null,
+    projects: row.projectIds ? slugsOf(row.projectIds, slugById) : null,
   };
 }

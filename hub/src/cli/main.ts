@@ -1,9 +1,9 @@
 import os from 'node:os';
-import { ROLES, SPLITS, type Split, roleSchema, splitSchema } from '@edgeloop/shared';
+import { ROLES, type Role, SPLITS, type Split, roleSchema, splitSchema } from '@edgeloop/shared';
 import { TRPCClientError } from '@trpc/client';
 import { Command, Option } from 'commander';
 import { ZodError } from 'zod';
-import { createToken, listTokens, revokeToken } from '../auth/token.service';
+import { createToken, isProjectScopedRole, listTokens, revokeToken } from '../auth/token.service';
 import { importFolder } from '../datasets/import-folder';
 import { importIdx, mnistStylePairs } from '../datasets/import-idx';
 import type { IngestResult } from '../datasets/ingest.service';
@@ -34,6 +34,12 @@ function printImport(result: IngestResult): void {
   console.log(`added ${result.added} items, skipped ${result.duplicates} duplicates, wrote ${result.objectsWritten} new objects`);
 }
 
+/** A token's scope as the CLI shows it. */
+function scopeText(token: { role: Role; projects: string[] | null }): string {
+  if (token.projects === null) return isProjectScopedRole(token.role) ? 'none: refused, made before scopes (replace it)' : 'all projects';
+  return token.projects.length > 0 ? token.projects.join(', ') : 'none: its projects were deleted';
+}
+
 const program = new Command('edgeloop')
   .description('Edgeloop hub: serve, manage tokens, import and version datasets, train, publish and promote models.\nReads the same environment as the hub (HUB_DATA_DIR, DATABASE_URL, S3_*).')
   .showHelpAfterError();
@@ -46,10 +52,12 @@ token
   .description('create a token; its secret is printed once')
   .addOption(new Option('--role <role>', 'role of the token').choices(ROLES).makeOptionMandatory())
   .requiredOption('--name <name>', 'who or what uses it, e.g. "github-ci"')
-  .action((opts: { role: string; name: string }) =>
+  .option('--project <slugs>', 'comma-separated project slugs the token may act on: required for device, labeler and ci tokens, optional for engineer ones (none = every project)')
+  .action((opts: { role: string; name: string; project?: string }) =>
     withHub(async ({ deps }) => {
-      const { token: created, secret } = await createToken(deps, { name: opts.name, role: roleSchema.parse(opts.role), createdBy: who });
-      console.error(`created ${created.role} token "${created.name}" (${created.id}); the secret is shown only now:`);
+      const projects = opts.project?.split(',').map((slug) => slug.trim()).filter(Boolean);
+      const { token: created, secret } = await createToken(deps, { name: opts.name, role: roleSchema.parse(opts.role), createdBy: who, projects });
+      console.error(`created ${created.role} token "${created.name}" (${created.id}) for ${scopeText(created)}; the secret is shown only now:`);
       console.log(secret);
     }),
   );
@@ -58,7 +66,7 @@ token
   .description('list tokens (never their secrets)')
   .action(() =>
     withHub(async ({ deps }) => {
-      console.table((await listTokens(deps)).map(({ id, name, role, createdAt, lastUsedAt, revokedAt }) => ({ id, name, role, createdAt, lastUsedAt, revokedAt })));
+      console.table((await listTokens(deps)).map((t) => ({ id: t.id, name: t.name, role: t.role, projects: scopeText(t), createdAt: t.createdAt, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt })));
     }),
   );
 token

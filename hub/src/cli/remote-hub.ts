@@ -13,7 +13,7 @@ export function remoteHub(options: RemoteOptions) {
   const env = loadEnv();
   const url = (options.hub ?? env.EDGELOOP_HUB_URL).replace(/\/$/, '');
   const token = options.token ?? env.EDGELOOP_TOKEN;
-  if (!token) throw new HubError('UNAUTHORIZED', 'give --token or set EDGELOOP_TOKEN (create one with: edgeloop token create --role ci --name <who>)');
+  if (!token) throw new HubError('UNAUTHORIZED', 'give --token or set EDGELOOP_TOKEN (create one with: edgeloop token create --role ci --name <who> --project <slug>)');
   return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc`, headers: { authorization: `Bearer ${token}` } })] });
 }
 

@@ -1,5 +1,5 @@
 import { labelSetSchema, projectSlugSchema } from '@edgeloop/shared';
-import { asc, count, eq } from 'drizzle-orm';
+import { asc, count, eq, inArray } from 'drizzle-orm';
 import { datasetVersions, items, projects } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { badRequest, conflict, notFound } from '../errors';
@@ -49,9 +49,28 @@ export async function getProjectById(deps: HubDeps, id: string): Promise<Project
   return row;
 }
 
-export async function listProjects(deps: HubDeps): Promise<ProjectSummary[]> {
+/** The slugs of the projects with these ids, by id; ids of projects that no longer exist are absent. */
+export async function projectSlugsById(deps: HubDeps, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await deps.db.select({ id: projects.id, slug: projects.slug }).from(projects).where(inArray(projects.id, [...ids]));
+  return new Map(rows.map((r) => [r.id, r.slug]));
+}
+
+/** The projects with these slugs (unknown slugs are absent). */
+export async function projectsBySlug(deps: HubDeps, slugs: readonly string[]): Promise<Project[]> {
+  if (slugs.length === 0) return [];
+  return deps.db.select().from(projects).where(inArray(projects.slug, [...slugs]));
+}
+
+/** Every project, or only those named in `scope` (a caller's project scope; null = every project). */
+export async function listProjects(deps: HubDeps, scope: readonly string[] | null = null): Promise<ProjectSummary[]> {
+  if (scope?.length === 0) return [];
   const [rows, itemCounts, versionCounts] = await Promise.all([
-    deps.db.select().from(projects).orderBy(asc(projects.slug)),
+    deps.db
+      .select()
+      .from(projects)
+      .where(scope ? inArray(projects.slug, [...scope]) : undefined)
+      .orderBy(asc(projects.slug)),
     deps.db.select({ projectId: items.projectId, n: count() }).from(items).groupBy(items.projectId),
     deps.db.select({ projectId: datasetVersions.projectId, n: count() }).from(datasetVersions).groupBy(datasetVersions.projectId),
   ]);

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { type ImageContentType, MAX_IMAGE_BYTES, type Split, objectKeyForSha256 } from '@edgeloop/shared';
 import { and, eq } from 'drizzle-orm';
-import { blobs, items, uploads } from '../db/schema';
+import { z } from 'zod';
+import { blobs, items, projects, uploads } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { HubError, badRequest, conflict, notFound } from '../errors';
 import { decodeImage } from '../images/decode';
@@ -45,6 +46,7 @@ export async function createUpload(
       label: input.label,
       split: input.split,
       createdBy: caller.name,
+      createdByTokenId: caller.tokenId,
       createdAt: deps.now(),
       expiresAt,
     })
@@ -57,6 +59,13 @@ export async function createUpload(
   return { uploadId: row!.id, url, headers: { 'content-type': input.contentType }, expiresAt: expiresAt.toISOString() };
 }
 
+/** The slug of the project an upload in progress belongs to, or null when there is no such upload (any string is safe to pass). */
+export async function projectOfUpload(deps: HubDeps, uploadId: string): Promise<string | null> {
+  if (!z.uuid().safeParse(uploadId).success) return null;
+  const [row] = await deps.db.select({ slug: projects.slug }).from(uploads).innerJoin(projects, eq(projects.id, uploads.projectId)).where(eq(uploads.id, uploadId));
+  return row?.slug ?? null;
+}
+
 /**
  * Step 2: the hub reads the staged bytes and accepts the item only if size, sha256 and image decoding
  * all check out. Success or failure, the staged object and the upload record are removed.
@@ -67,7 +76,9 @@ export async function completeUpload(
   input: { uploadId: string },
 ): Promise<{ sha256: string; label: string; split: Split; project: string }> {
   const [upload] = await deps.db.select().from(uploads).where(eq(uploads.id, input.uploadId));
-  if (!upload || (upload.createdBy !== caller.name && caller.role !== 'admin')) {
+  // Owned by the token that started it: names are not unique, so two tokens called "phone" are still strangers.
+  const owner = upload !== undefined && upload.createdByTokenId !== null && upload.createdByTokenId === caller.tokenId;
+  if (!upload || (!owner && caller.role !== 'admin')) {
     throw notFound(`no upload ${input.uploadId} in progress`);
   }
   const discard = async () => {

@@ -3,6 +3,7 @@ import { MAX_IMAGE_BYTES } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { eq } from 'drizzle-orm';
+import { createToken } from '../auth/token.service';
 import { uploads } from '../db/schema';
 import { encodeGreyscalePng } from '../images/png';
 
@@ -115,5 +116,15 @@ describe.each(DATABASES)('browser uploads through presigned URLs on $kind', ({ k
     const engineer = await hub.as('engineer');
     await expect(engineer.items.completeUpload({ uploadId: ticket.uploadId })).rejects.toThrow(/no upload .* in progress/);
     await expect((await hub.as('admin')).items.completeUpload({ uploadId: ticket.uploadId })).resolves.toMatchObject({ label: 'circle' });
+  });
+
+  it.skipIf(skip)('keeps two tokens with the same name from completing each other\'s uploads', async () => {
+    const phone = async () => hub.withSecret((await createToken(hub.deps, { name: 'phone', role: 'labeler', createdBy: 'test', projects: ['shapes'] })).secret);
+    const [mine, theirs] = [await phone(), await phone()];
+    const bytes = await png(80);
+    const ticket = await mine.items.createUpload({ project: 'shapes', sha256: sha256(bytes), bytes: bytes.length, contentType: 'image/png', label: 'square' });
+    expect((await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(bytes), headers: ticket.headers })).status).toBe(200);
+    await expect(theirs.items.completeUpload({ uploadId: ticket.uploadId })).rejects.toThrow(/no upload .* in progress/);
+    await expect(mine.items.completeUpload({ uploadId: ticket.uploadId })).resolves.toMatchObject({ label: 'square' });
   });
 });

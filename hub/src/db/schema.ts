@@ -15,6 +15,11 @@ export const apiTokens = pgTable(
     createdAt: createdAt(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * The projects (ids, so a renamed or re-created slug never widens a scope) the token may act on; null = every project.
+     * Required for device, labeler and ci tokens, never set for admin ones (token.service). Tokens from before scopes have null.
+     */
+    projectIds: uuid('project_ids').array(),
   },
   (t) => [check('api_tokens_role', sql`${t.role} in ('admin', 'engineer', 'labeler', 'device', 'ci')`)],
 );
@@ -96,6 +101,8 @@ export const uploads = pgTable('uploads', {
   label: text('label').notNull(),
   split: text('split').notNull(),
   createdBy: text('created_by').notNull(),
+  /** Who may complete it: the token, not its name (names are not unique). Null only for uploads started before this column. */
+  createdByTokenId: uuid('created_by_token_id').references(() => apiTokens.id),
   createdAt: createdAt(),
   expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
 });

@@ -1,8 +1,9 @@
 /** Training runs: queue, list, inspect, cancel. The training itself happens in training.job.ts on a worker. */
 import { and, asc, desc, eq } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Preprocessing } from '@edgeloop/shared';
 import { type ModelConfig, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
-import { runEpochs, runLogs, runs } from '../db/schema';
+import { projects, runEpochs, runLogs, runs } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { getProject, getProjectById } from '../datasets/project.service';
 import { getVersion } from '../datasets/version.service';
@@ -79,6 +80,13 @@ export async function createRun(deps: HubDeps, caller: Caller, input: CreateRunI
   const [queued] = await deps.db.update(runs).set({ jobId }).where(eq(runs.id, row!.id)).returning();
   deps.log.info(`run ${row!.id} queued on ${version.id.slice(0, 12)} by ${caller.name}`);
   return toRunSummary(queued!, project.slug, []);
+}
+
+/** The slug of the project a run belongs to, or null when there is no such run (any string is safe to pass). */
+export async function projectOfRun(deps: HubDeps, runId: string): Promise<string | null> {
+  if (!z.uuid().safeParse(runId).success) return null;
+  const [row] = await deps.db.select({ slug: projects.slug }).from(runs).innerJoin(projects, eq(projects.id, runs.projectId)).where(eq(runs.id, runId));
+  return row?.slug ?? null;
 }
 
 export async function requireRun(deps: HubDeps, runId: string): Promise<RunRow> {
