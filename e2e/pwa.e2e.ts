@@ -113,7 +113,7 @@ test('says offline when the hub cannot be reached though the browser reports a n
 
 test('a revoked token is not retried: the app says so, keeps the events, and sends them once a new token is set', async ({ page }) => {
   test.setTimeout(90_000);
-  const created = await hub().auth.createToken.mutate({ name: 'soon-revoked-device', role: 'device' });
+  const created = await hub().auth.createToken.mutate({ name: 'soon-revoked-device', role: 'device', projects: [E2E_MODEL.project] });
   await openApp(page, { token: created.secret });
   await hub().auth.revokeToken.mutate({ id: created.token.id });
   let syncCalls = 0;
@@ -142,8 +142,9 @@ test('each state says what it is: a bad link, an unknown project or model, nothi
   await page.goto(`/?project=Not%20A%20Slug&model=${E2E_MODEL.model}`);
   await expect(page.getByRole('alert')).toContainText('Some settings were not taken: project:');
 
+  // A token acts in its own project(s) only; the hub does not say whether another project exists.
   await page.goto(`/?project=no-such-project&model=${E2E_MODEL.model}&token=${token}`);
-  await expect(status).toHaveText('the hub has no project "no-such-project": check the link or the project in Settings');
+  await expect(status).toHaveText(`this device's token is not for project "no-such-project": check the link or Settings`);
   await page.goto(`/?project=${E2E_MODEL.project}&model=no-such-model`);
   await expect(status).toHaveText(`project "${E2E_MODEL.project}" has no model "no-such-model": check the link or the model in Settings`);
   await page.goto(`/?project=${E2E_MODEL.project}&model=${E2E_MODEL.model}&channel=never-promoted`);
