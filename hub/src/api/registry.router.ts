@@ -28,7 +28,16 @@ export const registryRouter = router({
     .input(z.object({ project, model, channel, version: z.number().int().positive('version must be a positive version number'), reason }))
     .mutation(({ ctx, input }) => promote(ctx.deps, ctx.caller, input)),
   rollback: procedureFor('admin', 'engineer')
-    .input(z.object({ project, model, channel, reason }))
+    .input(
+      z.object({
+        project,
+        model,
+        channel,
+        reason,
+        /** The version the caller was told the rollback goes to (registry.rollbackTarget); refused if it would now go elsewhere. */
+        to: z.number().int().positive('to must be a positive version number').optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => rollback(ctx.deps, ctx.caller, input)),
   /** Where a rollback of the channel would go (`to` null, with the reason, when there is nothing earlier): asked before rolling back. */
   rollbackTarget: procedureFor('admin', 'engineer')

@@ -42,7 +42,7 @@ export async function promote(deps: HubDeps, caller: Caller, input: ModelRef & {
  * rollback pops, so rolling back twice walks back two promotes (v1 -> v2 -> v3, rollback: v2, rollback: v1) and
  * never forward again.
  */
-export async function rollback(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; reason: string }) {
+export async function rollback(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; reason: string; to?: number }) {
   const { model } = await requireModel(deps, input);
   return moveChannel(
     deps,
@@ -52,6 +52,10 @@ export async function rollback(deps: HubDeps, caller: Caller, input: ModelRef & 
     async (tx) => {
       const step = await rollbackStep(tx, model.id, input);
       const [target] = await tx.select().from(modelVersions).where(eq(modelVersions.id, step.toVersionId));
+      // The caller was shown where the rollback goes; if the channel moved since, it would go elsewhere.
+      if (input.to !== undefined && target!.version !== input.to) {
+        throw conflict(`channel "${input.channel}" moved since: a rollback would now go to v${target!.version}, not v${input.to}; check and roll back again`);
+      }
       return target!;
     },
     'rollback',
