@@ -371,7 +371,7 @@ function authenticate(
     throw new S3Error(403, 'SignatureDoesNotMatch', 'The credential scope does not match the request date or service');
   }
   if (scopeRegion !== options.region) {
-    throw new S3Error(403, 'AuthorizationHeaderMalformed', `the region '${scopeRegion}' is wrong; expecting '${options.region}'`);
+    throw new S3Error(403, 'AuthorizationHeaderMalformed', `region ${scopeRegion} in the credential scope is wrong; expecting ${options.region}`);
   }
   if (!signedHeaders.includes('host')) throw new S3Error(403, 'SignatureDoesNotMatch', 'The host header must be signed');
   const parts: CanonicalParts = { method, path: rawPath, query: signedQuery, headers, signedHeaders, payloadHash };
