@@ -93,6 +93,9 @@ describe.each(DATABASES)('channel moves on $kind', ({ kind, skip }) => {
     await engineer.registry.promote({ ...ref('walk'), version: 2, reason: 'second' });
     await engineer.registry.promote({ ...ref('walk'), version: 3, reason: 'third' });
     expect(await target()).toEqual({ channel: 'production', from: 3, to: 2, reason: null });
+    // Promoting where it already points is no move: nothing for a rollback to undo.
+    await engineer.registry.promote({ ...ref('walk'), version: 3, reason: 'again' });
+    expect(await target()).toEqual({ channel: 'production', from: 3, to: 2, reason: null });
     expect(await versions()).toMatchObject({ version: 3, rollbackTo: 2 });
 
     expect((await back('v3 regressed')).version.version).toBe(2);

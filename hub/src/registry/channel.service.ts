@@ -123,11 +123,13 @@ async function moveChannel(
 ) {
   // The signing key may need the database; PGlite has one connection, so fetch it before holding a transaction.
   await signingKey(deps);
-  const { from, target } = await deps.db.transaction(async (tx) => {
+  const { from, target, moved } = await deps.db.transaction(async (tx) => {
     await lockChannel(tx, modelId, ref.channel);
     const target = await chooseTarget(tx);
     const movedAt = deps.now();
     const [current] = await tx.select().from(channels).where(and(eq(channels.modelId, modelId), eq(channels.name, ref.channel)));
+    // Promoting the version the channel already points to changes nothing, and leaves no step for a rollback to undo.
+    if (current?.modelVersionId === target.id) return { from: current.modelVersionId, target, moved: false };
     await tx
       .insert(channels)
       .values({ modelId, name: ref.channel, modelVersionId: target.id, movedBy: caller.name, movedAt })
@@ -142,10 +144,10 @@ async function moveChannel(
       movedBy: caller.name,
       at: movedAt,
     });
-    return { from: current?.modelVersionId ?? null, target };
+    return { from: current?.modelVersionId ?? null, target, moved: true };
   });
   await publishPointer(deps, ref, modelId);
-  deps.log.info(`${ref.project}/${ref.model}: ${action} ${ref.channel} -> v${target.version} by ${caller.name} (${reason})`);
+  if (moved) deps.log.info(`${ref.project}/${ref.model}: ${action} ${ref.channel} -> v${target.version} by ${caller.name} (${reason})`);
   return { channel: ref.channel, action, fromVersionId: from, version: toVersionSummary(deps, target, ref.project, ref.model), pointerUrl: cdnUrl(deps.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)) };
 }
 
