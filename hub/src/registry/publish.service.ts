@@ -160,10 +160,10 @@ async function existingVersion(deps: HubDeps, projectId: string, model: string, 
   return row?.version ?? null;
 }
 
-/** The gate decisions a version was published with, as kept in its formats column. */
+/** The gate decisions a version was published with, as kept in its formats column (jsonb keeps no key order). */
 function gateOf(row: typeof modelVersions.$inferSelect): GateDecision[] {
-  return Object.values(row.formats).map((f) => {
-    const { bytes: _bytes, ...decision } = f as GateDecision & { bytes: number | null };
+  return MODEL_FORMATS.filter((format) => row.formats[format]).map((format) => {
+    const { bytes: _bytes, ...decision } = row.formats[format] as GateDecision & { bytes: number | null };
     return decision;
   });
 }
