@@ -33,7 +33,8 @@ export interface Hub {
 export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LEVEL)): Promise<Hub> {
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.dataDir });
   let embeddedS3: EmbeddedS3 | null = null;
-  let publicOrigin = new URL(env.HUB_PUBLIC_URL ?? `http://${env.HUB_HOST}:${env.HUB_PORT}`).origin;
+  // Until the hub listens (and knows its port when HUB_PORT is 0), the configured address.
+  let publicOrigin = new URL(env.HUB_PUBLIC_URL ?? `http://${env.HUB_HOST.includes(':') ? `[${env.HUB_HOST}]` : env.HUB_HOST}:${env.HUB_PORT}`).origin;
   try {
     let store: ObjectStore;
     if (env.S3_ENDPOINT) {

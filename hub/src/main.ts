@@ -19,7 +19,7 @@ export async function serve(): Promise<void> {
   await ensureBootstrapAdmin(deps, env.dataDir);
   const server = createHubServer(deps, { webRoot: WEB_ROOT, s3: hub.s3Route });
   const address = await listen(server, env.HUB_PORT, env.HUB_HOST);
-  const url = env.HUB_PUBLIC_URL ?? `http://${address.address}:${address.port}`;
+  const url = env.HUB_PUBLIC_URL ?? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   hub.setPublicOrigin(url);
   deps.log.info(`hub listening on ${url} (admin app: ${url}/admin/, API: ${url}/trpc)`);
   if (!env.HUB_PUBLIC_URL && ['0.0.0.0', '::'].includes(address.address)) {
