@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import path from 'node:path';
 import { type DatabaseHandle, openDatabase } from './db/database';
 import { openJobQueue } from './jobs/job-queue';
@@ -7,11 +8,21 @@ import { type Logger, createLogger } from './logger';
 import { type EmbeddedS3, startEmbeddedS3 } from './storage/embedded-s3';
 import { type ObjectStore, createS3ObjectStore } from './storage/object-store';
 
+/** The path under the hub's origin where the embedded store's presigned URLs point. */
+export const S3_ROUTE = '/s3';
+
 export interface Hub {
   deps: HubDeps;
   database: DatabaseHandle;
   /** Set when the hub runs its own S3 server (no S3_ENDPOINT configured). */
   embeddedS3: EmbeddedS3 | null;
+  /**
+   * The embedded store's API under the hub's own `/s3/` path, where its presigned URLs point (clients never see
+   * the loopback port); null with an external S3, whose presigned URLs are its own.
+   */
+  s3Route: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
+  /** The origin clients reach the hub at, once it listens, when HUB_PUBLIC_URL does not say it. */
+  setPublicOrigin(origin: string): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +33,8 @@ export interface Hub {
 export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LEVEL)): Promise<Hub> {
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.dataDir });
   let embeddedS3: EmbeddedS3 | null = null;
+  // Until the hub listens (and knows its port when HUB_PORT is 0), the configured address.
+  let publicOrigin = new URL(env.HUB_PUBLIC_URL ?? `http://${env.HUB_HOST.includes(':') ? `[${env.HUB_HOST}]` : env.HUB_HOST}:${env.HUB_PORT}`).origin;
   try {
     let store: ObjectStore;
     if (env.S3_ENDPOINT) {
@@ -33,13 +46,14 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
         forcePathStyle: env.S3_FORCE_PATH_STYLE,
       });
     } else {
-      embeddedS3 = await startEmbeddedS3({ directory: path.join(env.dataDir, 's3'), bucket: env.S3_BUCKET, port: env.EMBEDDED_S3_PORT });
+      embeddedS3 = await startEmbeddedS3({ directory: path.join(env.dataDir, 's3'), bucket: env.S3_BUCKET, port: env.EMBEDDED_S3_PORT, region: env.S3_REGION });
       store = createS3ObjectStore({
         endpoint: embeddedS3.endpoint,
         region: env.S3_REGION,
         bucket: embeddedS3.bucket,
         credentials: embeddedS3.credentials,
         forcePathStyle: true,
+        presignEndpoint: () => `${publicOrigin}${S3_ROUTE}`,
       });
     }
     log.info(
@@ -56,10 +70,15 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
       cdnBaseUrl: env.CDN_BASE_URL ?? '/cdn',
       cacheDir: path.join(env.dataDir, 'cache'),
     };
+    const embedded = embeddedS3;
     return {
       deps,
       database,
       embeddedS3,
+      s3Route: embedded ? (req, res) => embedded.handle(req, res, { basePath: S3_ROUTE, host: new URL(publicOrigin).host }) : null,
+      setPublicOrigin(origin) {
+        if (!env.HUB_PUBLIC_URL) publicOrigin = new URL(origin).origin;
+      },
       async close() {
         await queue.stop({ graceful: false, wait: true });
         await embeddedS3?.close();

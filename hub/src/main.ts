@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureBootstrapAdmin } from './auth/bootstrap';
 import { ensureDemoProject } from './demo';
 import { loadEnv } from './env';
+import { startHousekeeping } from './housekeeping';
 import { openHub } from './hub';
 import { progressLogger } from './progress';
 import { createHubServer, listen } from './server';
@@ -16,10 +17,15 @@ export async function serve(): Promise<void> {
   const hub = await openHub(env);
   const { deps } = hub;
   await ensureBootstrapAdmin(deps, env.dataDir);
-  const server = createHubServer(deps, { webRoot: WEB_ROOT });
+  const server = createHubServer(deps, { webRoot: WEB_ROOT, s3: hub.s3Route });
   const address = await listen(server, env.HUB_PORT, env.HUB_HOST);
-  const url = env.HUB_PUBLIC_URL ?? `http://${address.address}:${address.port}`;
+  const url = env.HUB_PUBLIC_URL ?? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  hub.setPublicOrigin(url);
   deps.log.info(`hub listening on ${url} (admin app: ${url}/admin/, API: ${url}/trpc)`);
+  if (!env.HUB_PUBLIC_URL && ['0.0.0.0', '::'].includes(address.address)) {
+    deps.log.warn(`upload URLs name ${url}, which devices cannot reach: set HUB_PUBLIC_URL to the address they use (e.g. http://192.168.1.20:${address.port})`);
+  }
+  const housekeeping = startHousekeeping(deps);
 
   // Training runs in worker threads, so an in-process worker leaves the hub's event loop free.
   const worker = env.TRAINING_WORKER ? await startTrainingWorker(deps) : null;
@@ -32,6 +38,7 @@ export async function serve(): Promise<void> {
     server.closeAllConnections();
     server.close();
     await worker?.stop();
+    await housekeeping.stop();
     await hub.close();
     process.exit(0);
   };

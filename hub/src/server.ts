@@ -20,8 +20,14 @@ const STATIC_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** One port: tRPC under /trpc, published models under /cdn, the built web apps (web-client/dist) for everything else. */
-export function createHubServer(deps: HubDeps, options: { webRoot: string }): http.Server {
+/**
+ * One port: tRPC under /trpc, published models under /cdn, the embedded object store's presigned traffic under /s3
+ * (when `s3` is given), the built web apps (web-client/dist) for everything else.
+ */
+export function createHubServer(
+  deps: HubDeps,
+  options: { webRoot: string; s3?: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null },
+): http.Server {
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
@@ -34,6 +40,7 @@ export function createHubServer(deps: HubDeps, options: { webRoot: string }): ht
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
     if (url.pathname.startsWith('/trpc/')) return trpc(req, res);
+    if (options.s3 && url.pathname.startsWith('/s3/')) return options.s3(req, res);
     if (url.pathname.startsWith('/cdn/')) {
       serveCdn(deps, url.pathname, req, res).catch((error: Error) => {
         deps.log.error(`cdn ${url.pathname}: ${error.message}`);

@@ -1,6 +1,6 @@
 import { channelNameSchema, modelNameSchema } from '@edgeloop/shared';
 import { z } from 'zod';
-import { getChannel, listModelVersions, listModels, promote, rollback } from '../registry/channel.service';
+import { getChannel, listModelVersions, listModels, promote, rollback, rollbackTarget } from '../registry/channel.service';
 import { predict } from '../registry/predict.service';
 import { publishRun } from '../registry/publish.service';
 import { projectOfRun } from '../training/run.service';
@@ -29,8 +29,21 @@ export const registryRouter = router({
     .input(z.object({ project, model, channel, version: z.number().int().positive('version must be a positive version number'), reason }))
     .mutation(({ ctx, input }) => promote(ctx.deps, ctx.caller, input)),
   rollback: procedureFor('admin', 'engineer')
-    .input(z.object({ project, model, channel, reason }))
+    .input(
+      z.object({
+        project,
+        model,
+        channel,
+        reason,
+        /** The version the caller was told the rollback goes to (registry.rollbackTarget); refused if it would now go elsewhere. */
+        to: z.number().int().positive('to must be a positive version number').optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => rollback(ctx.deps, ctx.caller, input)),
+  /** Where a rollback of the channel would go (`to` null, with the reason, when there is nothing earlier): asked before rolling back. */
+  rollbackTarget: procedureFor('admin', 'engineer')
+    .input(z.object({ project, model, channel: channel.default('production') }))
+    .query(({ ctx, input }) => rollbackTarget(ctx.deps, input)),
   /** Devices and labelers read where a channel points; so may everyone else. */
   channel: procedureFor('admin', 'engineer', 'ci', 'labeler', 'device')
     .input(z.object({ project, model, channel: channel.default('production') }))

@@ -110,8 +110,11 @@ export function addTrainingCommands(program: Command): void {
     const hub = remoteHub(opts);
     const runId = opts.run ?? (await trainAndWait(hub, project, opts));
     const published = await hub.registry.publish.mutate({ runId, model: opts.model, ...(opts.maxDrop ? { maxQuantizationDrop: Number(opts.maxDrop) } : {}) });
-    for (const g of published.gate) console.error(`${g.format}: accuracy ${(g.accuracy * 100).toFixed(2)}% (drop ${g.drop.toFixed(2)} points) ${g.published ? 'published' : `refused: ${g.reason}`}`);
-    console.error(`published ${project}/${opts.model} v${published.version}: ${published.manifestUrl}`);
+    if (published.existing) console.error(`run ${runId} is already published as v${published.version} of ${project}/${opts.model}: ${published.manifestUrl}`);
+    else {
+      for (const g of published.gate) console.error(`${g.format}: accuracy ${(g.accuracy * 100).toFixed(2)}% (drop ${g.drop.toFixed(2)} points) ${g.published ? 'published' : `refused: ${g.reason}`}`);
+      console.error(`published ${project}/${opts.model} v${published.version}: ${published.manifestUrl}`);
+    }
     if (opts.promote) {
       await hub.registry.promote.mutate({ project, model: opts.model, channel: opts.promote, version: published.version, reason: opts.reason });
       console.error(`${opts.promote} -> v${published.version}`);
@@ -127,11 +130,25 @@ export function addTrainingCommands(program: Command): void {
       console.log(`${opts.channel} -> v${moved.version.version}`);
     });
 
-  remoteOptions(program.command('rollback <project> <model>').description('move a channel back to where it pointed before its last move'))
+  remoteOptions(
+    program
+      .command('rollback <project> <model>')
+      .description('undo the channel\'s latest promote not yet undone; names the target version, and moves only with --yes'),
+  )
     .option('--channel <name>', 'channel', 'production')
     .requiredOption('--reason <why>', 'why, for the channel history')
-    .action(async (project: string, model: string, opts: RemoteOptions & { channel: string; reason: string }) => {
-      const moved = await remoteHub(opts).registry.rollback.mutate({ project, model, channel: opts.channel, reason: opts.reason });
+    .option('--yes', 'roll back without asking (the target is printed first)')
+    .action(async (project: string, model: string, opts: RemoteOptions & { channel: string; reason: string; yes?: boolean }) => {
+      const hub = remoteHub(opts);
+      const target = await hub.registry.rollbackTarget.query({ project, model, channel: opts.channel });
+      if (target.to === null) throw new Error(`cannot roll back ${opts.channel} of ${project}/${model}: ${target.reason}`);
+      if (!opts.yes) {
+        console.error(`a rollback would move ${opts.channel} of ${project}/${model} from v${target.from} to v${target.to}; run again with --yes to do it`);
+        process.exitCode = 1;
+        return;
+      }
+      console.error(`rolling back ${opts.channel} from v${target.from} to v${target.to}`);
+      const moved = await hub.registry.rollback.mutate({ project, model, channel: opts.channel, reason: opts.reason, to: target.to });
       console.log(`${opts.channel} -> v${moved.version.version}`);
     });
 }

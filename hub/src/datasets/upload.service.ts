@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { type ImageContentType, MAX_IMAGE_BYTES, type Split, objectKeyForSha256 } from '@edgeloop/shared';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, lt } from 'drizzle-orm';
 import { z } from 'zod';
 import { blobs, items, projects, uploads } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
@@ -9,6 +9,8 @@ import { decodeImage } from '../images/decode';
 import { type Project, assertKnownLabel, getProject, getProjectById } from './project.service';
 
 const UPLOAD_TTL_SECONDS = 15 * 60;
+/** An expired upload is removed this long after its expiry, so a PUT that started just before it can finish. */
+const EXPIRED_UPLOAD_GRACE_MS = 10 * 60 * 1000;
 
 const stagingKey = (uploadId: string) => `uploads/${uploadId}`;
 
@@ -129,5 +131,22 @@ async function assertNotInProject(deps: HubDeps, project: Project, sha256: strin
     .where(and(eq(items.projectId, project.id), eq(items.sha256, sha256)));
   if (existing) {
     throw conflict(`duplicate item: project "${project.slug}" already has an image with sha256 ${sha256} (label "${existing.label}")`);
+  }
+}
+
+/**
+ * Removes uploads abandoned before completion: their rows and staged objects, once expired (plus a grace period).
+ * The hub runs this at start and every few minutes. The object goes first, so an interrupted pass leaves the row
+ * for the next one. Returns how many uploads were removed.
+ */
+export async function expireUploads(deps: HubDeps): Promise<number> {
+  const before = new Date(deps.now().getTime() - EXPIRED_UPLOAD_GRACE_MS);
+  let removed = 0;
+  for (;;) {
+    const expired = await deps.db.select({ id: uploads.id }).from(uploads).where(lt(uploads.expiresAt, before)).limit(200);
+    if (expired.length === 0) return removed;
+    for (const { id } of expired) await deps.store.delete(stagingKey(id));
+    await deps.db.delete(uploads).where(inArray(uploads.id, expired.map((e) => e.id)));
+    removed += expired.length;
   }
 }

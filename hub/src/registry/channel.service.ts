@@ -1,14 +1,14 @@
 /**
  * Channels (production, staging, ...) are mutable pointers to model versions. Every move is an event with who and
- * why; rollback moves a channel back to where it pointed before its last move. Each move republishes the channel's
- * signed pointer file, which the CDN serves with a short max-age.
+ * why; rollback undoes the latest promote not yet undone. Each move republishes the channel's signed pointer file,
+ * which the CDN serves with a short max-age.
  */
-import { and, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { type ChannelPointer, POINTER_CACHE_CONTROL } from '@edgeloop/shared';
-import { channelEvents, channels, modelVersions, registeredModels } from '../db/schema';
+import { channelEvents, channels, modelVersions, projects, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../datasets/project.service';
-import { conflict, notFound } from '../errors';
+import { HubError, conflict, notFound } from '../errors';
 import { cdnUrl, channelPointerKey, modelDir } from './cdn-paths';
 import { type ModelVersionSummary, toVersionSummary } from './publish.service';
 import { signPayload, signingKey } from './signing';
@@ -34,35 +34,102 @@ async function requireVersion(deps: HubDeps, modelId: string, ref: ModelRef, ver
 export async function promote(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; version: number; reason: string }) {
   const { model } = await requireModel(deps, input);
   const target = await requireVersion(deps, model.id, input, input.version);
-  return moveChannel(deps, caller, input, model.id, target, 'promote', input.reason);
+  return moveChannel(deps, caller, input, model.id, () => Promise.resolve(target), 'promote', input.reason);
 }
 
-export async function rollback(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; reason: string }) {
+/**
+ * Rollback undoes the latest promote not yet undone: the channel's history is a stack where a promote pushes and a
+ * rollback pops, so rolling back twice walks back two promotes (v1 -> v2 -> v3, rollback: v2, rollback: v1) and
+ * never forward again.
+ */
+export async function rollback(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; reason: string; to?: number }) {
   const { model } = await requireModel(deps, input);
-  const [last] = await deps.db
-    .select()
-    .from(channelEvents)
-    .where(and(eq(channelEvents.modelId, model.id), eq(channelEvents.channel, input.channel)))
-    .orderBy(desc(channelEvents.id))
-    .limit(1);
-  if (!last) throw notFound(`channel "${input.channel}" of "${input.model}" has never been promoted`);
-  if (!last.fromVersionId) throw conflict(`channel "${input.channel}" has no earlier version to roll back to`);
-  const [target] = await deps.db.select().from(modelVersions).where(eq(modelVersions.id, last.fromVersionId));
-  return moveChannel(deps, caller, input, model.id, target!, 'rollback', input.reason);
+  return moveChannel(
+    deps,
+    caller,
+    input,
+    model.id,
+    async (tx) => {
+      const step = await rollbackStep(tx, model.id, input);
+      const [target] = await tx.select().from(modelVersions).where(eq(modelVersions.id, step.toVersionId));
+      // The caller was shown where the rollback goes; if the channel moved since, it would go elsewhere.
+      if (input.to !== undefined && target!.version !== input.to) {
+        throw conflict(`channel "${input.channel}" moved since: a rollback would now go to v${target!.version}, not v${input.to}; check and roll back again`);
+      }
+      return target!;
+    },
+    'rollback',
+    input.reason,
+  );
 }
 
+type Tx = Parameters<Parameters<HubDeps['db']['transaction']>[0]>[0];
+type Reader = HubDeps['db'] | Tx;
+
+/** The promote the next rollback undoes, found by replaying the channel's history as a stack. */
+async function rollbackStep(db: Reader, modelId: string, ref: ModelRef & { channel: string }): Promise<{ fromVersionId: string; toVersionId: string }> {
+  const events = await db
+    .select({ action: channelEvents.action, fromVersionId: channelEvents.fromVersionId, toVersionId: channelEvents.toVersionId })
+    .from(channelEvents)
+    .where(and(eq(channelEvents.modelId, modelId), eq(channelEvents.channel, ref.channel)))
+    .orderBy(asc(channelEvents.id));
+  if (events.length === 0) throw notFound(`channel "${ref.channel}" of "${ref.model}" has never been promoted`);
+  const promotes: (typeof events)[number][] = [];
+  for (const event of events) {
+    if (event.action === 'promote') promotes.push(event);
+    else promotes.pop();
+  }
+  const undone = promotes.at(-1);
+  if (!undone?.fromVersionId) {
+    throw conflict(`channel "${ref.channel}" of "${ref.model}" has no earlier version to roll back to: every promote before it has been rolled back already`);
+  }
+  return { fromVersionId: undone.toVersionId, toVersionId: undone.fromVersionId };
+}
+
+/** Where a rollback of the channel would go, named before it happens; `to` is null when there is nothing to go back to. */
+export async function rollbackTarget(deps: HubDeps, input: ModelRef & { channel: string }): Promise<{ channel: string; from: number | null; to: number | null; reason: string | null }> {
+  const { model } = await requireModel(deps, input);
+  const versionNumbers = await versionNumbersOf(deps, model.id);
+  const [current] = await deps.db.select().from(channels).where(and(eq(channels.modelId, model.id), eq(channels.name, input.channel)));
+  const from = current ? versionNumbers.get(current.modelVersionId)! : null;
+  try {
+    const step = await rollbackStep(deps.db, model.id, input);
+    return { channel: input.channel, from, to: versionNumbers.get(step.toVersionId)!, reason: null };
+  } catch (error) {
+    if (error instanceof HubError) return { channel: input.channel, from, to: null, reason: error.message };
+    throw error;
+  }
+}
+
+async function versionNumbersOf(deps: HubDeps, modelId: string): Promise<Map<string, number>> {
+  const rows = await deps.db.select({ id: modelVersions.id, version: modelVersions.version }).from(modelVersions).where(eq(modelVersions.modelId, modelId));
+  return new Map(rows.map((r) => [r.id, r.version]));
+}
+
+/**
+ * Moves are serialised per channel by a transaction-scoped advisory lock (across hub processes sharing the database),
+ * so the target is chosen from the channel's committed history. The pointer file is written after the commit, from
+ * the channel row as committed, under the same lock: whichever writer comes last reads the last committed move, so
+ * the pointer can never end on an older move than the database.
+ */
 async function moveChannel(
   deps: HubDeps,
   caller: Caller,
   ref: ModelRef & { channel: string },
   modelId: string,
-  target: typeof modelVersions.$inferSelect,
+  chooseTarget: (tx: Tx) => Promise<typeof modelVersions.$inferSelect>,
   action: 'promote' | 'rollback',
   reason: string,
 ) {
-  const movedAt = deps.now();
-  const from = await deps.db.transaction(async (tx) => {
-    const [current] = await tx.select().from(channels).where(and(eq(channels.modelId, modelId), eq(channels.name, ref.channel))).for('update');
+  // The signing key may need the database; PGlite has one connection, so fetch it before holding a transaction.
+  await signingKey(deps);
+  const { from, target, moved } = await deps.db.transaction(async (tx) => {
+    await lockChannel(tx, modelId, ref.channel);
+    const target = await chooseTarget(tx);
+    const movedAt = deps.now();
+    const [current] = await tx.select().from(channels).where(and(eq(channels.modelId, modelId), eq(channels.name, ref.channel)));
+    // Promoting the version the channel already points to changes nothing, and leaves no step for a rollback to undo.
+    if (current?.modelVersionId === target.id) return { from: current.modelVersionId, target, moved: false };
     await tx
       .insert(channels)
       .values({ modelId, name: ref.channel, modelVersionId: target.id, movedBy: caller.name, movedAt })
@@ -77,28 +144,67 @@ async function moveChannel(
       movedBy: caller.name,
       at: movedAt,
     });
-    return current?.modelVersionId ?? null;
+    return { from: current?.modelVersionId ?? null, target, moved: true };
   });
-  await writePointer(deps, ref, target, movedAt);
-  deps.log.info(`${ref.project}/${ref.model}: ${action} ${ref.channel} -> v${target.version} by ${caller.name} (${reason})`);
+  await publishPointer(deps, ref, modelId);
+  if (moved) deps.log.info(`${ref.project}/${ref.model}: ${action} ${ref.channel} -> v${target.version} by ${caller.name} (${reason})`);
   return { channel: ref.channel, action, fromVersionId: from, version: toVersionSummary(deps, target, ref.project, ref.model), pointerUrl: cdnUrl(deps.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)) };
 }
 
-async function writePointer(deps: HubDeps, ref: ModelRef & { channel: string }, target: typeof modelVersions.$inferSelect, movedAt: Date) {
-  const pointer: ChannelPointer = {
-    format: 'edgeloop.channel/v1',
-    project: ref.project,
-    model: ref.model,
-    channel: ref.channel,
-    version: target.version,
-    // Relative to the pointer's directory (<model>/channels/), so it resolves under any CDN base URL.
-    manifestPath: `../${target.manifestKey.slice(modelDir(ref.project, ref.model).length)}`,
-    manifestSha256: target.manifestSha256,
-    movedAt: movedAt.toISOString(),
-  };
-  const envelope = signPayload(await signingKey(deps), JSON.stringify(pointer));
-  const key = channelPointerKey(ref.project, ref.model, ref.channel);
-  await deps.store.put(key, new TextEncoder().encode(JSON.stringify(envelope)), { contentType: 'application/json', cacheControl: POINTER_CACHE_CONTROL });
+/** One lock per (model, channel), held until the transaction ends. */
+async function lockChannel(tx: Tx, modelId: string, channel: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`edgeloop.channel/${modelId}/${channel}`}, 0))`);
+}
+
+/**
+ * Writes the channel's signed pointer file from the channel row as committed. Returns whether the file changed:
+ * the pointer is a pure function of the row (Ed25519 signatures are deterministic), so an up-to-date file is kept.
+ */
+async function publishPointer(deps: HubDeps, ref: ModelRef & { channel: string }, modelId: string): Promise<boolean> {
+  const key = await signingKey(deps);
+  return deps.db.transaction(async (tx) => {
+    await lockChannel(tx, modelId, ref.channel);
+    const [row] = await tx
+      .select({ version: modelVersions.version, manifestKey: modelVersions.manifestKey, manifestSha256: modelVersions.manifestSha256, movedAt: channels.movedAt })
+      .from(channels)
+      .innerJoin(modelVersions, eq(modelVersions.id, channels.modelVersionId))
+      .where(and(eq(channels.modelId, modelId), eq(channels.name, ref.channel)));
+    if (!row) return false;
+    const pointer: ChannelPointer = {
+      format: 'edgeloop.channel/v1',
+      project: ref.project,
+      model: ref.model,
+      channel: ref.channel,
+      version: row.version,
+      // Relative to the pointer's directory (<model>/channels/), so it resolves under any CDN base URL.
+      manifestPath: `../${row.manifestKey.slice(modelDir(ref.project, ref.model).length)}`,
+      manifestSha256: row.manifestSha256,
+      movedAt: row.movedAt.toISOString(),
+    };
+    const bytes = new TextEncoder().encode(JSON.stringify(signPayload(key, JSON.stringify(pointer))));
+    const objectKey = channelPointerKey(ref.project, ref.model, ref.channel);
+    const existing = await deps.store.get(objectKey);
+    if (existing && Buffer.from(existing).equals(bytes)) return false;
+    await deps.store.put(objectKey, bytes, { contentType: 'application/json', cacheControl: POINTER_CACHE_CONTROL });
+    return true;
+  });
+}
+
+/**
+ * Rewrites every channel's pointer file from the database, at hub start: a crash between a move's commit and its
+ * pointer write, or a pointer file lost from the store, heals here. Returns how many files were (re)written.
+ */
+export async function rebuildChannelPointers(deps: HubDeps): Promise<number> {
+  const rows = await deps.db
+    .select({ project: projects.slug, model: registeredModels.name, modelId: channels.modelId, channel: channels.name })
+    .from(channels)
+    .innerJoin(registeredModels, eq(registeredModels.id, channels.modelId))
+    .innerJoin(projects, eq(projects.id, registeredModels.projectId));
+  let written = 0;
+  for (const row of rows) {
+    if (await publishPointer(deps, { project: row.project, model: row.model, channel: row.channel }, row.modelId)) written++;
+  }
+  return written;
 }
 
 /** Where a channel points now, with the URLs a device needs. */
@@ -118,7 +224,10 @@ export async function getChannel(deps: HubDeps, input: ModelRef & { channel: str
   };
 }
 
-export async function listModelVersions(deps: HubDeps, input: ModelRef): Promise<{ versions: ModelVersionSummary[]; channels: { name: string; version: number; movedBy: string; movedAt: string }[]; history: unknown[] }> {
+export async function listModelVersions(
+  deps: HubDeps,
+  input: ModelRef,
+): Promise<{ versions: ModelVersionSummary[]; channels: { name: string; version: number; movedBy: string; movedAt: string; rollbackTo: number | null }[]; history: unknown[] }> {
   const { model } = await requireModel(deps, input);
   const rows = await deps.db.select().from(modelVersions).where(eq(modelVersions.modelId, model.id)).orderBy(desc(modelVersions.version));
   const byId = new Map(rows.map((r) => [r.id, r.version]));
@@ -126,7 +235,22 @@ export async function listModelVersions(deps: HubDeps, input: ModelRef): Promise
   const events = await deps.db.select().from(channelEvents).where(eq(channelEvents.modelId, model.id)).orderBy(desc(channelEvents.id)).limit(100);
   return {
     versions: rows.map((r) => toVersionSummary(deps, r, input.project, input.model)),
-    channels: channelRows.map((c) => ({ name: c.name, version: byId.get(c.modelVersionId)!, movedBy: c.movedBy, movedAt: c.movedAt.toISOString() })),
+    channels: await Promise.all(
+      channelRows.map(async (c) => ({
+        name: c.name,
+        version: byId.get(c.modelVersionId)!,
+        movedBy: c.movedBy,
+        movedAt: c.movedAt.toISOString(),
+        // Where a rollback would go, so the admin can name it on the button; null when there is nothing before.
+        rollbackTo: await rollbackStep(deps.db, model.id, { ...input, channel: c.name }).then(
+          (step) => byId.get(step.toVersionId)!,
+          (error: unknown) => {
+            if (error instanceof HubError) return null;
+            throw error;
+          },
+        ),
+      })),
+    ),
     history: events.map((e) => ({
       channel: e.channel,
       action: e.action,

@@ -24,6 +24,7 @@ describe('train through the queue, publish, promote, load with tf.loadLayersMode
   let server: http.Server;
   let base: string;
   let versionId: string;
+  let firstRunId: string;
 
   beforeAll(async () => {
     hub = await createTestHub('pglite');
@@ -110,14 +111,12 @@ describe('train through the queue, publish, promote, load with tf.loadLayersMode
     expect(served.top).toHaveLength(3);
     expect(served.top[0]!.label).toBe(FASHION_MNIST_LABELS[predicted[0]!]);
 
-    // A second version, promoted, then rolled back: the channel returns to v1 and the history says who and why.
-    await engineer.registry.publish({ runId: run.id, model: 'fashion-cnn' });
-    await engineer.registry.promote({ project: 'fashion', model: 'fashion-cnn', channel: 'production', version: 2, reason: 'try v2' });
-    const back = await engineer.registry.rollback({ project: 'fashion', model: 'fashion-cnn', channel: 'production', reason: 'v2 regressed' });
-    expect(back.version.version).toBe(1);
-    const history = await engineer.registry.versions({ project: 'fashion', model: 'fashion-cnn' });
-    expect(history.channels).toEqual([expect.objectContaining({ name: 'production', version: 1 })]);
-    expect(history.history[0]).toMatchObject({ action: 'rollback', from: 2, to: 1, reason: 'v2 regressed', movedBy: 'test-engineer' });
+    // Publishing the same run again made an identical v2 without a word; it answers with the version it already made.
+    const again = await engineer.registry.publish({ runId: run.id, model: 'fashion-cnn' });
+    expect(again).toMatchObject({ id: published.id, version: 1, existing: true, manifestUrl: published.manifestUrl });
+    expect(again.gate.map((g) => [g.format, g.published])).toEqual(published.gate.map((g) => [g.format, g.published]));
+    expect((await engineer.registry.versions({ project: 'fashion', model: 'fashion-cnn' })).versions.map((v) => v.version)).toEqual([1]);
+    firstRunId = run.id;
   });
 
   it('refuses bad configs with the field and its valid values, and cancels a running run', async () => {
@@ -144,6 +143,27 @@ describe('train through the queue, publish, promote, load with tf.loadLayersMode
     expect(channel).toMatchObject({ version: { version: 1 }, movedBy: 'test-ci' });
 
     await expect(cli(['rollback', 'fashion', 'cli-cnn', '--reason', 'no'], token)).rejects.toMatchObject({ stderr: expect.stringMatching(/not allowed|FORBIDDEN|role/i) });
+
+    // The same run again is not a new version; another run is v2.
+    const run = channel.version.runId;
+    const again = await cli(['publish', 'fashion', '--model', 'cli-cnn', '--run', run], token);
+    expect([again.stdout.trim(), again.stderr]).toEqual(['1', expect.stringContaining(`run ${run} is already published as v1`)]);
+    const second = await cli(['publish', 'fashion', '--model', 'cli-cnn', '--run', firstRunId, '--promote', 'production', '--reason', 'better'], token);
+    expect(second.stdout.trim()).toBe('2');
+
+    // A rollback names its target and moves only with --yes; the history says who and why.
+    const engineerToken = await hub.secretFor('engineer');
+    await expect(cli(['rollback', 'fashion', 'cli-cnn', '--reason', 'v2 regressed'], engineerToken)).rejects.toMatchObject({
+      stderr: expect.stringContaining('a rollback would move production of fashion/cli-cnn from v2 to v1; run again with --yes'),
+    });
+    const back = await cli(['rollback', 'fashion', 'cli-cnn', '--reason', 'v2 regressed', '--yes'], engineerToken);
+    expect([back.stdout.trim(), back.stderr]).toEqual(['production -> v1', expect.stringContaining('rolling back production from v2 to v1')]);
+    const history = await (await hub.as('engineer')).registry.versions({ project: 'fashion', model: 'cli-cnn' });
+    expect(history.channels).toEqual([expect.objectContaining({ name: 'production', version: 1, rollbackTo: null })]);
+    expect(history.history[0]).toMatchObject({ action: 'rollback', from: 2, to: 1, reason: 'v2 regressed', movedBy: 'test-engineer' });
+    await expect(cli(['rollback', 'fashion', 'cli-cnn', '--reason', 'again', '--yes'], engineerToken)).rejects.toMatchObject({
+      stderr: expect.stringContaining('cannot roll back production of fashion/cli-cnn'),
+    });
     await expect(cli(['publish', 'fashion', '--model', 'cli-cnn'])).rejects.toMatchObject({ stderr: expect.stringContaining('give --token or set EDGELOOP_TOKEN') });
   });
 });

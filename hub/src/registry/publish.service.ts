@@ -4,7 +4,7 @@
  * Nothing under a version is ever rewritten: every file name carries its content hash.
  */
 import crypto from 'node:crypto';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import {
   IMMUTABLE_CACHE_CONTROL,
   MODEL_FORMATS,
@@ -73,10 +73,22 @@ export function gateEncodings(accuracies: Partial<Record<ModelFormat, number>>, 
   });
 }
 
-export async function publishRun(deps: HubDeps, caller: Caller, input: PublishInput): Promise<ModelVersionSummary & { gate: GateDecision[] }> {
+export type PublishResult = ModelVersionSummary & {
+  gate: GateDecision[];
+  /** True when the run was already published as this version of the model: nothing new was made. */
+  existing: boolean;
+};
+
+export async function publishRun(deps: HubDeps, caller: Caller, input: PublishInput): Promise<PublishResult> {
   const run = await requireRun(deps, input.runId);
   if (run.status !== 'succeeded' || !run.artifactPrefix || !run.evaluation) throw conflict(`run ${run.id} is ${run.status}; only a succeeded run can be published`);
   const project = await getProjectById(deps, run.projectId);
+  // Publishing is idempotent per (model, run): the same run again answers with the version it already made.
+  const already = await existingVersion(deps, project.id, input.model, run.id);
+  if (already) {
+    deps.log.info(`publish ${run.id}: already published as ${project.slug}/${input.model} v${already.version}`);
+    return { ...toVersionSummary(deps, already, project.slug, input.model), gate: gateOf(already), existing: true };
+  }
   const modelConfig = run.modelConfig as unknown as ModelConfig;
   const evaluation = run.evaluation as Record<ModelFormat, { accuracy: number }>;
   const maxDrop = input.maxQuantizationDrop ?? (run.trainConfig as unknown as TrainConfig).maxQuantizationDrop;
@@ -124,11 +136,36 @@ export async function publishRun(deps: HubDeps, caller: Caller, input: PublishIn
       .values({ modelId: registered.id, version, runId: run.id, manifestKey, manifestSha256, recommended, formats, metrics: manifest.metrics, createdBy: caller.name })
       .returning();
   } catch (error) {
-    if (String((error as { code?: string }).code ?? (error as Error).message).match(/23505|unique/)) throw conflict(`version ${version} of ${input.model} was published concurrently; publish again`);
+    if (String((error as { code?: string }).code ?? (error as Error).message).match(/23505|unique/)) {
+      // Two publishes of the same run at once: the one that lost the version number answers with the winner's.
+      const winner = await existingVersion(deps, project.id, input.model, run.id);
+      if (winner) return { ...toVersionSummary(deps, winner, project.slug, input.model), gate: gateOf(winner), existing: true };
+      throw conflict(`version ${version} of ${input.model} was published concurrently; publish again`);
+    }
     throw error;
   }
   deps.log.info(`published ${project.slug}/${input.model} v${version} from run ${run.id} (${variants.map((v) => `${v.format} ${v.bytes} B`).join(', ')})`);
-  return { ...toVersionSummary(deps, row!, project.slug, input.model), gate };
+  return { ...toVersionSummary(deps, row!, project.slug, input.model), gate, existing: false };
+}
+
+/** The version of `model` that `runId` was published as, if any (the earliest, should there be several). */
+async function existingVersion(deps: HubDeps, projectId: string, model: string, runId: string) {
+  const [row] = await deps.db
+    .select({ version: modelVersions })
+    .from(modelVersions)
+    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
+    .where(and(eq(registeredModels.projectId, projectId), eq(registeredModels.name, model), eq(modelVersions.runId, runId)))
+    .orderBy(asc(modelVersions.version))
+    .limit(1);
+  return row?.version ?? null;
+}
+
+/** The gate decisions a version was published with, as kept in its formats column (jsonb keeps no key order). */
+function gateOf(row: typeof modelVersions.$inferSelect): GateDecision[] {
+  return MODEL_FORMATS.filter((format) => row.formats[format]).map((format) => {
+    const { bytes: _bytes, ...decision } = row.formats[format] as GateDecision & { bytes: number | null };
+    return decision;
+  });
 }
 
 async function ensureRegisteredModel(deps: HubDeps, projectId: string, name: string, createdBy: string) {

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3';
 import { type ObjectStore, createS3ObjectStore } from './object-store';
-import { signRequestHeaders } from './signature-v4';
+import { UNSIGNED_PAYLOAD, signRequestHeaders } from './signature-v4';
 
 describe('embedded S3 API server', () => {
   let s3: EmbeddedS3;
@@ -97,6 +99,112 @@ describe('embedded S3 API server', () => {
     expect(preflight.status).toBe(200);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
     expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT');
+  });
+
+  /** A PUT of `bytes` zero bytes, streamed from one reused buffer; resolves at the response with how much had been sent by then. */
+  function streamPut(url: URL, headers: Record<string, string>, bytes: number): Promise<{ status: number; body: string; sentAtResponse: number }> {
+    const chunk = Buffer.alloc(1024 * 1024);
+    let sent = 0;
+    const body = Readable.from(
+      (function* () {
+        while (sent < bytes) {
+          const part = chunk.subarray(0, Math.min(chunk.length, bytes - sent));
+          sent += part.length;
+          yield part;
+        }
+      })(),
+    );
+    return new Promise((resolve, reject) => {
+      const request = http.request(url, { method: 'PUT', headers: { ...headers, 'content-length': String(bytes) } }, (response) => {
+        const sentAtResponse = sent;
+        const parts: Buffer[] = [];
+        response.on('data', (p: Buffer) => parts.push(p));
+        response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(parts).toString('utf8'), sentAtResponse }));
+      });
+      // Once refused, the server drops the connection: writing the rest then fails, which is the point.
+      request.on('error', (error) => (request.headersSent && sent > 0 ? undefined : reject(error)));
+      body.pipe(request);
+    });
+  }
+
+  const signedHeaders = (url: URL, options: { secret?: string; region?: string; now?: Date; payload?: Uint8Array } = {}) => {
+    const headers = signRequestHeaders({
+      method: 'PUT',
+      host: url.host,
+      path: url.pathname,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: options.payload ?? new Uint8Array(),
+      accessKeyId: s3.credentials.accessKeyId,
+      secretAccessKey: options.secret ?? s3.credentials.secretAccessKey,
+      region: options.region ?? 'us-east-1',
+      now: options.now,
+    });
+    delete headers.host;
+    return headers;
+  };
+
+  it('refuses a 100 MB body with a bad signature from its headers, without reading or holding the body', async () => {
+    const url = new URL(`${s3.endpoint}/edgeloop/big.bin`);
+    let peak = 0;
+    const baseline = process.memoryUsage().arrayBuffers;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline)), 5);
+    try {
+      const refused = await streamPut(url, signedHeaders(url, { secret: 'not-the-secret' }), 100 * 1024 * 1024);
+      expect([refused.status, refused.body]).toEqual([403, expect.stringContaining('SignatureDoesNotMatch')]);
+      // Buffered, the whole body was read before the answer; now the answer comes while the client is still sending.
+      expect(refused.sentAtResponse).toBeLessThan(40 * 1024 * 1024);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(peak).toBeLessThan(48 * 1024 * 1024);
+    expect(await store.head('big.bin')).toBeNull();
+  });
+
+  it('streams large bodies to disk and checks their length and sha256 as they arrive', async () => {
+    const url = new URL(`${s3.endpoint}/edgeloop/large/ok.bin`);
+    const bytes = 3 * 1024 * 1024 + 5;
+    const zeros = new Uint8Array(bytes);
+    const ok = await streamPut(url, signedHeaders(url, { payload: zeros }), bytes);
+    expect(ok.status).toBe(200);
+    expect(await store.head('large/ok.bin')).toEqual({ bytes, contentType: 'application/octet-stream' });
+    expect(Buffer.from((await store.get('large/ok.bin'))!).equals(Buffer.from(zeros))).toBe(true);
+
+    const wrongHash = new URL(`${s3.endpoint}/edgeloop/large/bad.bin`);
+    const swapped = await streamPut(wrongHash, signedHeaders(wrongHash, { payload: new Uint8Array(bytes).fill(1) }), bytes);
+    expect([swapped.status, swapped.body]).toEqual([400, expect.stringContaining('XAmzContentSHA256Mismatch')]);
+    expect(await store.head('large/bad.bin')).toBeNull();
+    const left = fs.readdirSync(path.join(directory, 'buckets', 'edgeloop', 'large'));
+    expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+
+    const unsigned = new URL(`${s3.endpoint}/edgeloop/large/unsigned.bin`);
+    const headers = { ...signedHeaders(unsigned), 'x-amz-content-sha256': UNSIGNED_PAYLOAD };
+    // The payload hash is part of what is signed: changing it breaks the signature...
+    expect((await streamPut(unsigned, headers, 10)).status).toBe(403);
+    // ...while an UNSIGNED-PAYLOAD signature skips the body check.
+    const presigned = await store.presignPut('large/presigned.bin', { contentType: 'application/octet-stream', bytes, expiresInSeconds: 60 });
+    const put = await fetch(presigned, { method: 'PUT', body: zeros, headers: { 'content-type': 'application/octet-stream' } });
+    expect(put.status).toBe(200);
+    // A presigned PUT is for exactly the size it names.
+    const shorter = await fetch(presigned, { method: 'PUT', body: zeros.subarray(1), headers: { 'content-type': 'application/octet-stream' } });
+    expect(shorter.status).toBe(403);
+  });
+
+  it('refuses a signature scoped to another region, and dates in the future', async () => {
+    const url = new URL(`${s3.endpoint}/edgeloop/region.txt`);
+    const wrongRegion = await streamPut(url, signedHeaders(url, { region: 'eu-west-1' }), 0);
+    expect([wrongRegion.status, wrongRegion.body]).toEqual([403, expect.stringContaining('region eu-west-1 in the credential scope is wrong; expecting us-east-1')]);
+
+    const future = await streamPut(url, signedHeaders(url, { now: new Date(Date.now() + 20 * 60 * 1000) }), 0);
+    expect([future.status, future.body]).toEqual([403, expect.stringContaining('RequestTimeTooSkewed')]);
+
+    await store.put('doc2.txt', new TextEncoder().encode('x'), { contentType: 'text/plain' });
+    // Dated an hour ahead with an hour's expiry, this URL would stay valid for two hours from now.
+    const signedAhead = await getSignedUrl(sdk, new GetObjectCommand({ Bucket: 'edgeloop', Key: 'doc2.txt' }), { expiresIn: 3600, signingDate: new Date(Date.now() + 3600 * 1000) });
+    const ahead = await fetch(signedAhead);
+    expect([ahead.status, await ahead.text()]).toEqual([403, expect.stringContaining('X-Amz-Date is in the future')]);
+    const otherRegion = new S3Client({ endpoint: s3.endpoint, region: 'eu-west-1', credentials: s3.credentials, forcePathStyle: true });
+    const regionUrl = await getSignedUrl(otherRegion, new GetObjectCommand({ Bucket: 'edgeloop', Key: 'doc2.txt' }), { expiresIn: 60 });
+    expect((await fetch(regionUrl)).status).toBe(403);
   });
 
   it('keeps credentials across restarts so presigned URLs stay valid', async () => {

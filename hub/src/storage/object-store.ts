@@ -45,6 +45,12 @@ export interface S3Config {
   bucket: string;
   credentials: S3Credentials;
   forcePathStyle: boolean;
+  /**
+   * Where presigned URLs point, when not at `endpoint`: the embedded store's are made for the hub's public origin
+   * (`<origin>/s3`), which clients can reach and which outlives the embedded server's loopback port. Read when a URL
+   * is made, since the hub learns its port only once listening.
+   */
+  presignEndpoint?: () => string;
 }
 
 export function createS3ObjectStore(config: S3Config): ObjectStore {
@@ -61,6 +67,16 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
   });
   const Bucket = config.bucket;
   const leanPut = createLeanPut(config, agentOptions);
+  // Presigning is local computation: a client per presign endpoint, made on first use.
+  let presigner: { endpoint: string; client: S3Client } | null = null;
+  const presignClient = () => {
+    if (!config.presignEndpoint) return client;
+    const endpoint = config.presignEndpoint();
+    if (presigner?.endpoint !== endpoint) {
+      presigner = { endpoint, client: new S3Client({ endpoint, region: config.region, credentials: config.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' }) };
+    }
+    return presigner.client;
+  };
 
   return {
     put: leanPut,
@@ -96,7 +112,7 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
     presignPut(key, { contentType, bytes, expiresInSeconds }) {
       const command = new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: bytes });
       // Signing content-type and content-length makes S3 refuse any other type or size.
-      return getSignedUrl(client, command, {
+      return getSignedUrl(presignClient(), command, {
         expiresIn: expiresInSeconds,
         signableHeaders: new Set(['content-type', 'content-length']),
       });
@@ -107,7 +123,7 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
         Key: key,
         ...(downloadName ? { ResponseContentDisposition: `attachment; filename="${downloadName}"` } : {}),
       });
-      return getSignedUrl(client, command, { expiresIn: expiresInSeconds });
+      return getSignedUrl(presignClient(), command, { expiresIn: expiresInSeconds });
     },
   };
 }
