@@ -23,8 +23,8 @@ test('classifies known Fashion-MNIST test images on WebGPU, as the hub does, and
   expect(shown.filter((s) => s.predicted === s.truth).length, JSON.stringify(shown)).toBeGreaterThanOrEqual(21);
 
   // The hub receives every prediction once, sent by this token, made on webgpu.
-  await expect.poll(async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).filter((p) => shown.some((s) => s.id === p.id)).length).toBe(images.length);
-  const received = (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).filter((p) => shown.some((s) => s.id === p.id));
+  await expect.poll(async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).predictions.filter((p) => shown.some((s) => s.id === p.id)).length).toBe(images.length);
+  const received = (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).predictions.filter((p) => shown.some((s) => s.id === p.id));
   expect(new Set(received.map((p) => p.backend))).toEqual(new Set(['webgpu']));
   expect(new Set(received.map((p) => p.sentBy))).toEqual(new Set(['webgpu-labeler']));
 });
@@ -57,7 +57,7 @@ test('works offline: opens from its caches, classifies, queues predictions and l
   await page.getByLabel('only those without a label').uncheck();
   await expect(first.getByLabel('Image sharing')).toHaveText('image waiting to upload');
   await expect(page.getByLabel('Outbox')).toHaveText('5 waiting to sync');
-  const mine = async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).filter((p) => ids.includes(p.id));
+  const mine = async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).predictions.filter((p) => ids.includes(p.id));
   expect(await mine()).toEqual([]);
 
   // Back online, the first sync is cut off after the hub stored the batch: the device never hears back.

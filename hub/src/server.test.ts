@@ -40,7 +40,7 @@ describe('hub HTTP server', () => {
   });
 
   it('answers bad input with 400 naming the field, and never sends a stack', async () => {
-    const { status, body } = await get('items.list', { project: 'x', limit: 5000 }, await hub.secretFor('engineer'));
+    const { status, body } = await get('items.list', { project: 'xx', limit: 5000 }, await hub.secretFor('engineer'));
     expect(status).toBe(400);
     expect(body.error!.message).toMatch(/^limit: /);
     expect(body.error!.data.fieldErrors).toHaveProperty('limit');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText } from './text';
 
 export const SPLITS = ['train', 'val', 'test'] as const;
 export const splitSchema = z.enum(SPLITS, { error: () => `split must be one of: ${SPLITS.join(', ')}` });
@@ -27,7 +28,8 @@ export const labelSchema = z
   .string()
   .min(1, 'label must not be empty')
   .max(64, 'label must be at most 64 characters')
-  .regex(/^[^\s/\\][^/\\]*$/, 'label must not start with whitespace or contain / or \\');
+  .regex(/^[^\s/\\][^/\\]*$/, 'label must not start with whitespace or contain / or \\')
+  .refine(isStorableText, 'label must not contain NUL (\\u0000) or lone surrogate characters');
 
 export const labelSetSchema = z
   .array(labelSchema)

@@ -3,3 +3,4 @@ export * from './dataset';
 export * from './preprocess';
 export * from './model-manifest';
 export * from './feedback';
+export * from './text';
