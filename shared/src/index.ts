@@ -4,3 +4,4 @@ export * from './preprocess';
 export * from './model-manifest';
 export * from './feedback';
 export * from './text';
+export * from './api-limits';

@@ -4,6 +4,7 @@ import { TRPCError, initTRPC } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { Caller, HubDeps } from '../deps';
 import { HubError } from '../errors';
+import { bodyLimitFor, bodyTooLargeMessage } from './limits';
 
 export interface Context {
   deps: HubDeps;
@@ -27,7 +28,14 @@ const t = initTRPC
       return {
         ...shape,
         // Stacks stay in the hub's log, never in responses. A readable "field: problem" line instead of the JSON dump tRPC puts in the message by default.
-        message: error.code === 'INTERNAL_SERVER_ERROR' ? logInternal(ctx?.deps, path, error) : zodError ? describeZodError(zodError) : shape.message,
+        message:
+          error.code === 'INTERNAL_SERVER_ERROR'
+            ? logInternal(ctx?.deps, path, error)
+            : zodError
+              ? describeZodError(zodError)
+              : error.code === 'PAYLOAD_TOO_LARGE' && error.message === 'PAYLOAD_TOO_LARGE' // tRPC's own words when a streamed body passes the limit
+                ? bodyTooLargeMessage(bodyLimitFor(path ? [path] : []))
+                : shape.message,
         data: { ...data, fieldErrors: zodError ? fieldErrors(zodError) : null, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) },
       };
     },
