@@ -129,4 +129,22 @@ describe('hub HTTP limits', () => {
       expect(((await response.json()) as Answer['body']).error!.message).toMatch(new RegExp(`^a batch may hold at most ${MAX_BATCH_CALLS} calls; this one has (1200|11|20)$`));
     }
   });
+
+  it('answers a rate-limited predict with 429 and data.retryAfterSeconds', async () => {
+    const secret = await hub.secretFor('labeler');
+    const call = () =>
+      fetch(`http://127.0.0.1:${port}/trpc/registry.predict`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ project: 'pets', model: 'none', imageBase64: 'aGVsbG8=' }),
+      });
+    let response = await call();
+    for (let i = 0; i < 40 && response.status !== 429; i++) response = await call();
+    expect(response.status).toBe(429);
+    const body = (await response.json()) as { error: { message: string; data: { code: string; retryAfterSeconds: number } } };
+    expect(body.error.data.code).toBe('TOO_MANY_REQUESTS');
+    expect(body.error.data.retryAfterSeconds).toBeGreaterThan(0);
+    expect(body.error.data.retryAfterSeconds).toBeLessThanOrEqual(0.2);
+    expect(body.error.message).toMatch(/^registry\.predict: at most 20 calls at once and 5 per second per token; retry in 0\.\d s$/);
+  });
 });

@@ -45,6 +45,6 @@ export const registryRouter = router({
         topK: z.number().int().min(1).max(1000).default(5),
       }),
     )
-    .mutation(({ ctx, input }) => predict(ctx.deps, input)),
+    .mutation(({ ctx, input }) => predict(ctx.deps, ctx.caller, input)),
 });
 

@@ -1,4 +1,4 @@
-import { labelSetSchema, projectSlugSchema } from '@edgeloop/shared';
+import { DEFAULT_MAX_IMAGE_PIXELS, labelSetSchema, maxImagePixelsSchema, projectSlugSchema } from '@edgeloop/shared';
 import { asc, count, eq } from 'drizzle-orm';
 import { datasetVersions, items, projects } from '../db/schema';
 import type { HubDeps } from '../deps';
@@ -9,6 +9,7 @@ export interface ProjectSummary {
   slug: string;
   name: string;
   labels: string[];
+  maxImagePixels: number;
   itemCount: number;
   versionCount: number;
   createdBy: string;
@@ -19,13 +20,14 @@ export type Project = typeof projects.$inferSelect;
 
 export async function createProject(
   deps: HubDeps,
-  input: { slug: string; name?: string; labels: string[]; createdBy: string },
+  input: { slug: string; name?: string; labels: string[]; maxImagePixels?: number; createdBy: string },
 ): Promise<Project> {
   const slug = projectSlugSchema.parse(input.slug);
   const labels = labelSetSchema.parse(input.labels);
+  const maxImagePixels = maxImagePixelsSchema.parse(input.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
   const [row] = await deps.db
     .insert(projects)
-    .values({ slug, name: input.name?.trim() || slug, labels, createdBy: input.createdBy, createdAt: deps.now() })
+    .values({ slug, name: input.name?.trim() || slug, labels, maxImagePixels, createdBy: input.createdBy, createdAt: deps.now() })
     .onConflictDoNothing({ target: projects.slug })
     .returning();
   if (!row) throw conflict(`a project with slug "${slug}" already exists`);
@@ -62,6 +64,7 @@ export async function listProjects(deps: HubDeps): Promise<ProjectSummary[]> {
     slug: project.slug,
     name: project.name,
     labels: project.labels,
+    maxImagePixels: project.maxImagePixels,
     itemCount: itemsOf.get(project.id) ?? 0,
     versionCount: versionsOf.get(project.id) ?? 0,
     createdBy: project.createdBy,

@@ -1,0 +1,1 @@
+ALTER TABLE "projects" ADD COLUMN "max_image_pixels" integer DEFAULT 16777216 NOT NULL;
