@@ -24,8 +24,8 @@ test('classifies known Fashion-MNIST test images on WebGPU, as the hub does, and
   expect(shown.filter((s) => s.predicted === s.truth).length, JSON.stringify(shown)).toBeGreaterThanOrEqual(21);
 
   // The hub receives every prediction once, sent by this token, made on webgpu.
-  await expect.poll(async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).filter((p) => shown.some((s) => s.id === p.id)).length).toBe(images.length);
-  const received = (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).filter((p) => shown.some((s) => s.id === p.id));
+  await expect.poll(async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).predictions.filter((p) => shown.some((s) => s.id === p.id)).length).toBe(images.length);
+  const received = (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).predictions.filter((p) => shown.some((s) => s.id === p.id));
   expect(new Set(received.map((p) => p.backend))).toEqual(new Set(['webgpu']));
   expect(new Set(received.map((p) => p.sentBy))).toEqual(new Set(['webgpu-labeler']));
 });
@@ -58,7 +58,7 @@ test('works offline: opens from its caches, classifies, queues predictions and l
   await page.getByLabel('only those without a label').uncheck();
   await expect(first.getByLabel('Image sharing')).toHaveText('image waiting to upload');
   await expect(page.getByLabel('Outbox')).toHaveText('5 waiting to sync');
-  const mine = async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).filter((p) => ids.includes(p.id));
+  const mine = async () => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).predictions.filter((p) => ids.includes(p.id));
   expect(await mine()).toEqual([]);
 
   // Back online, the first sync is cut off after the hub stored the batch: the device never hears back.
@@ -107,7 +107,7 @@ test('says offline when the hub cannot be reached though the browser reports a n
   await context.unrouteAll();
   await expect(page.getByLabel('Connection')).toHaveText('online', { timeout: 15_000 });
   await expect(page.getByLabel('Outbox')).toHaveText('0 waiting to sync', { timeout: 15_000 });
-  expect((await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).some((p) => p.id === id)).toBe(true);
+  expect((await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).predictions.some((p) => p.id === id)).toBe(true);
   await context.close();
 });
 
@@ -131,7 +131,7 @@ test('a revoked token is not retried: the app says so, keeps the events, and sen
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByLabel('Outbox')).toHaveText('0 waiting to sync', { timeout: 15_000 });
   await expect(page.getByLabel('Token problem')).toHaveCount(0);
-  const received = (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).find((p) => p.id === id);
+  const received = (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).predictions.find((p) => p.id === id);
   expect(received?.sentBy).toBe('replacement-device');
 });
 
@@ -208,7 +208,7 @@ test('one poisoned event does not block the outbox: the hub rejects it alone, th
   await expect(page.getByLabel('Outbox')).toHaveText('0 waiting to sync', { timeout: 15_000 });
   await expect(page.getByLabel('Refused events')).toContainText('1 event(s) refused by the hub, kept on this device:');
   await expect(page.getByLabel('Refused events')).toContainText('embedding');
-  expect((await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).some((p) => p.id === id)).toBe(true);
+  expect((await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 50 })).predictions.some((p) => p.id === id)).toBe(true);
 });
 
 test('refuses a tampered manifest or shard and a replayed pointer, keeping the last good model, and picks up a newly promoted one', async ({ browser }) => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../test/test-hub';
 import { createHubServer, listen } from './server';
@@ -53,7 +54,7 @@ describe('hub HTTP server', () => {
   });
 
   it('answers bad input with 400 naming the field, and never sends a stack', async () => {
-    const { status, body } = await get('items.list', { project: 'x', limit: 5000 }, await hub.secretFor('engineer'));
+    const { status, body } = await get('items.list', { project: 'xx', limit: 5000 }, await hub.secretFor('engineer'));
     expect(status).toBe(400);
     expect(body.error!.message).toMatch(/^limit: /);
     expect(body.error!.data.fieldErrors).toHaveProperty('limit');
@@ -70,5 +71,24 @@ describe('hub HTTP server', () => {
     expect((await fetch(`${base}/..%2f..%2fetc/passwd`)).status).not.toBe(200);
     expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(400);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it("hides an internal error's text behind an id the hub logs with it", async () => {
+    const lines: string[] = [];
+    const log = hub.deps.log;
+    hub.deps.log = { ...log, error: (line: string) => lines.push(line) };
+    // A real failure of the database under the hub: its message names the query and its parameters.
+    await hub.deps.db.execute(sql`alter table projects rename to projects_away`);
+    try {
+      const { status, body } = await get('datasets.list', { project: 'pets' }, await hub.secretFor('engineer'));
+      expect(status).toBe(500);
+      const id = /^internal error \(logged as ([0-9a-f]{8})\)$/.exec(body.error!.message)?.[1];
+      expect(id, body.error!.message).toBeDefined();
+      expect(JSON.stringify(body)).not.toMatch(/select|projects|params/i);
+      expect(lines.find((line) => line.includes(`[${id}]`))).toMatch(/^datasets\.list \[[0-9a-f]{8}\]: .*Failed query: select/s);
+    } finally {
+      await hub.deps.db.execute(sql`alter table projects_away rename to projects`);
+      hub.deps.log = log;
+    }
   });
 });

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appRouter } from './api/app.router';
+import { MAX_BATCH_CALLS, batchTooLargeMessage, bodyLimitFor, bodyTooLargeMessage } from './api/limits';
 import { authenticate } from './auth/token.service';
 import { serveCdn } from './cdn/cdn-route';
 import type { HubDeps } from './deps';
@@ -28,18 +29,29 @@ export function createHubServer(
   deps: HubDeps,
   options: { webRoot: string; s3?: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null },
 ): http.Server {
-  const trpc = createHTTPHandler({
-    router: appRouter,
-    basePath: '/trpc/',
-    async createContext({ req }) {
-      const header = req.headers.authorization ?? '';
-      const secret = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-      return { deps, caller: secret ? await authenticate(deps, secret) : null };
-    },
-  });
+  // One tRPC handler per body limit; tRPC stops reading a body at its handler's limit and answers 413.
+  const handlers = new Map<number, ReturnType<typeof createHTTPHandler>>();
+  const trpcWithLimit = (maxBodySize: number) => {
+    let handler = handlers.get(maxBodySize);
+    if (!handler) {
+      handler = createHTTPHandler({
+        router: appRouter,
+        basePath: TRPC_PREFIX,
+        maxBodySize,
+        maxBatchSize: MAX_BATCH_CALLS,
+        async createContext({ req }) {
+          const header = req.headers.authorization ?? '';
+          const secret = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+          return { deps, caller: secret ? await authenticate(deps, secret) : null };
+        },
+      });
+      handlers.set(maxBodySize, handler);
+    }
+    return handler;
+  };
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
-    if (url.pathname.startsWith('/trpc/')) return trpc(req, res);
+    if (url.pathname.startsWith(TRPC_PREFIX)) return serveTrpc(req, res, url, trpcWithLimit);
     if (options.s3 && url.pathname.startsWith('/s3/')) return options.s3(req, res);
     if (url.pathname.startsWith('/cdn/')) {
       serveCdn(deps, url.pathname, req, res).catch((error: Error) => {
@@ -54,6 +66,36 @@ export function createHubServer(
     }
     serveStatic(options.webRoot, url.pathname, res);
   });
+}
+
+const TRPC_PREFIX = '/trpc/';
+
+/**
+ * Refuses an oversized batch, or a body whose declared length is over the limit, before reading a byte of it (Node
+ * discards the unread body); any other body is limited by tRPC while it streams in.
+ */
+function serveTrpc(req: http.IncomingMessage, res: http.ServerResponse, url: URL, trpcWithLimit: (maxBodySize: number) => ReturnType<typeof createHTTPHandler>): void {
+  let path = url.pathname.slice(TRPC_PREFIX.length);
+  try {
+    path = decodeURIComponent(path); // tRPC splits the decoded path: "%2C" separates calls too
+  } catch {
+    // tRPC answers the malformed path itself
+  }
+  const procedures = url.searchParams.get('batch') === '1' ? path.split(',') : [path];
+  if (procedures.length > MAX_BATCH_CALLS) return refuse(res, 'BAD_REQUEST', batchTooLargeMessage(procedures.length));
+  const limit = bodyLimitFor(procedures);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return refuse(res, 'PAYLOAD_TOO_LARGE', bodyTooLargeMessage(limit, declared));
+  void trpcWithLimit(limit)(req, res);
+}
+
+const REFUSALS = { BAD_REQUEST: { status: 400, rpc: -32600 }, PAYLOAD_TOO_LARGE: { status: 413, rpc: -32013 } } as const;
+
+/** An error in tRPC's shape, so tRPC clients read the message and data.code as for any other error. */
+function refuse(res: http.ServerResponse, code: keyof typeof REFUSALS, message: string): void {
+  const { status, rpc } = REFUSALS[code];
+  const body = JSON.stringify({ error: { message, code: rpc, data: { code, httpStatus: status, path: null, fieldErrors: null } } });
+  res.writeHead(status, { 'content-type': 'application/json' }).end(body);
 }
 
 function serveStatic(root: string, pathname: string, res: http.ServerResponse): void {

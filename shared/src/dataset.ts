@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText } from './text';
 
 export const SPLITS = ['train', 'val', 'test'] as const;
 export const splitSchema = z.enum(SPLITS, { error: () => `split must be one of: ${SPLITS.join(', ')}` });
@@ -17,6 +18,16 @@ export type ImageContentType = z.infer<typeof imageContentTypeSchema>;
 /** Largest single image upload, bytes. */
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 
+/** Largest image a project accepts by default (width x height), checked from the header before any decoding. */
+export const DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096;
+/** The most a project may set maxImagePixels to: a decoded 8192 x 8192 RGBA image is 256 MiB. */
+export const MAX_IMAGE_PIXELS_CAP = 8192 * 8192;
+export const maxImagePixelsSchema = z
+  .number()
+  .int('maxImagePixels must be an integer')
+  .min(64 * 64, 'maxImagePixels must be at least 4096 (64 x 64)')
+  .max(MAX_IMAGE_PIXELS_CAP, `maxImagePixels must be at most ${MAX_IMAGE_PIXELS_CAP} (8192 x 8192)`);
+
 export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters');
 
 export const projectSlugSchema = z
@@ -27,7 +38,8 @@ export const labelSchema = z
   .string()
   .min(1, 'label must not be empty')
   .max(64, 'label must be at most 64 characters')
-  .regex(/^[^\s/\\][^/\\]*$/, 'label must not start with whitespace or contain / or \\');
+  .regex(/^[^\s/\\][^/\\]*$/, 'label must not start with whitespace or contain / or \\')
+  .refine(isStorableText, 'label must not contain NUL (\\u0000) or lone surrogate characters');
 
 export const labelSetSchema = z
   .array(labelSchema)

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { labelSchema, projectSlugSchema } from './dataset';
 import { modelNameSchema } from './model-manifest';
+import { float32Schema } from './text';
 
 export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'] as const;
 export type InferenceBackend = (typeof INFERENCE_BACKENDS)[number];
@@ -12,10 +13,20 @@ export type InferenceBackend = (typeof INFERENCE_BACKENDS)[number];
 export const PREDICTION_SOURCES = ['camera', 'file', 'drop', 'paste'] as const;
 export type PredictionSource = (typeof PREDICTION_SOURCES)[number];
 
-/** At most this many events per sync call; the outbox sends larger queues in several batches. */
-export const MAX_SYNC_BATCH = 500;
+/**
+ * At most this many events per sync call; the outbox sends larger queues in several batches. With the bounds below a
+ * full batch of the largest events stays under the hub's body limit for a sync call (see MAX_SYNC_BODY_BYTES).
+ */
+export const MAX_SYNC_BATCH = 100;
 /** Longest embedding accepted (the reference CNN's is 128). */
 export const MAX_EMBEDDING_SIZE = 2048;
+/** Most classes a prediction event may list (devices send their top 5). */
+export const MAX_TOP_CLASSES = 20;
+/**
+ * The hub's request body limit for a prediction sync call. The largest valid event is about 60 KB of JSON (2048
+ * embedding values of up to 24 characters, 20 classes with 64-character labels), so MAX_SYNC_BATCH of them fit.
+ */
+export const MAX_SYNC_BODY_BYTES = 8 * 1024 * 1024;
 
 /** The device's clock: an ISO 8601 date-time in a range a device clock can plausibly be in. */
 const clientTime = z.iso
@@ -33,9 +44,9 @@ export const predictionEventSchema = z.object({
   top: z
     .array(z.object({ label: labelSchema, probability: z.number().min(0).max(1) }))
     .min(1, 'top must hold at least one class')
-    .max(1000),
-  /** Output of the model's embedding layer (the penultimate one) for this image. */
-  embedding: z.array(z.number()).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
+    .max(MAX_TOP_CLASSES, `top must hold at most ${MAX_TOP_CLASSES} classes`),
+  /** Output of the model's embedding layer (the penultimate one) for this image; stored as float32. */
+  embedding: z.array(float32Schema).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
   source: z.enum(PREDICTION_SOURCES, { error: () => `source must be one of: ${PREDICTION_SOURCES.join(', ')}` }),
   createdAt: clientTime,
 });
@@ -50,20 +61,39 @@ export const correctionEventSchema = z.object({
 });
 export type CorrectionEvent = z.infer<typeof correctionEventSchema>;
 
+/**
+ * A sync call's envelope. Only the envelope is checked as a whole: each event is checked on its own (with
+ * predictionEventSchema / correctionEventSchema), so one bad event is rejected alone and the rest are stored.
+ * The events are typed for clients but may be anything on the wire.
+ */
 export const syncPredictionsInputSchema = z.object({
   project: projectSlugSchema,
-  predictions: z.array(predictionEventSchema).max(MAX_SYNC_BATCH, `predictions: at most ${MAX_SYNC_BATCH} per call`),
+  predictions: z.array(z.custom<z.input<typeof predictionEventSchema>>()).max(MAX_SYNC_BATCH, `predictions: at most ${MAX_SYNC_BATCH} per call`),
 });
 export const syncCorrectionsInputSchema = z.object({
   project: projectSlugSchema,
-  corrections: z.array(correctionEventSchema).max(MAX_SYNC_BATCH, `corrections: at most ${MAX_SYNC_BATCH} per call`),
+  corrections: z.array(z.custom<z.input<typeof correctionEventSchema>>()).max(MAX_SYNC_BATCH, `corrections: at most ${MAX_SYNC_BATCH} per call`),
 });
 export type SyncPredictionsInput = z.infer<typeof syncPredictionsInputSchema>;
 export type SyncCorrectionsInput = z.infer<typeof syncCorrectionsInputSchema>;
 
-/** What a sync call answers: how many events were new and how many the hub already had. */
+/** An event the hub refused, and why; it was not stored and sending it again changes nothing. */
+export interface RejectedEvent {
+  /** The event's id, when it had a valid one. */
+  id: string | null;
+  /** Its position in the batch. */
+  index: number;
+  /** What is wrong with it, naming the field, e.g. `top.0.label "horse" is not a label of project "pets"; ...`. */
+  reason: string;
+}
+
+/**
+ * What a sync call answers, per event: each was stored now (inserted), was already there (duplicates), or was
+ * rejected with a reason. received = inserted + duplicates + rejected.length.
+ */
 export interface SyncResult {
   received: number;
   inserted: number;
   duplicates: number;
+  rejected: RejectedEvent[];
 }

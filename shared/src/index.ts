@@ -3,3 +3,5 @@ export * from './dataset';
 export * from './preprocess';
 export * from './model-manifest';
 export * from './feedback';
+export * from './text';
+export * from './api-limits';

@@ -1,4 +1,4 @@
-import { ROLES, projectSlugSchema, roleSchema } from '@edgeloop/shared';
+import { ROLES, projectSlugSchema, roleSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
 import { MAX_TOKEN_PROJECTS, createToken, listTokens, revokeToken } from '../auth/token.service';
 import { noProject, procedureFor, router } from './trpc';
@@ -10,7 +10,7 @@ export const authRouter = router({
   createToken: procedureFor('admin')
     .input(
       z.object({
-        name: z.string().min(1, 'name must not be empty').max(100),
+        name: text(100).min(1, 'name must not be empty'),
         role: roleSchema,
         projects: z.array(projectSlugSchema).min(1, 'projects: name at least one project, or leave projects out').max(MAX_TOKEN_PROJECTS, `projects: at most ${MAX_TOKEN_PROJECTS} per token`).optional(),
       }),

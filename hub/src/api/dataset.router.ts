@@ -1,3 +1,4 @@
+import { text } from '@edgeloop/shared';
 import { z } from 'zod';
 import { commitVersion, diffVersions, exportVersionUrl, getVersion, listVersions } from '../datasets/version.service';
 import { projectInput as project, versionInput as version } from './inputs';
@@ -5,7 +6,7 @@ import { procedureFor, router } from './trpc';
 
 export const datasetRouter = router({
   commit: procedureFor('admin', 'engineer', 'ci')
-    .input(z.object({ project, message: z.string().min(1, 'message must not be empty').max(2000) }))
+    .input(z.object({ project, message: text(2000).min(1, 'message must not be empty') }))
     .mutation(({ ctx, input }) => commitVersion(ctx.deps, { ...input, createdBy: ctx.caller.name })),
   list: procedureFor('admin', 'engineer', 'ci').input(z.object({ project })).query(({ ctx, input }) => listVersions(ctx.deps, input.project)),
   get: procedureFor('admin', 'engineer', 'ci')

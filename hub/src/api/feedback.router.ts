@@ -18,7 +18,13 @@ export const feedbackRouter = router({
       z.object({
         project,
         uncorrected: z.boolean().default(false),
-        before: z.iso.datetime({ offset: true, message: 'before must be an ISO 8601 date-time' }).optional(),
+        /** The `next` cursor of the previous page. */
+        before: z
+          .object({
+            createdAt: z.iso.datetime({ offset: true, message: 'before.createdAt must be an ISO 8601 date-time' }),
+            id: z.uuid('before.id must be a prediction id (uuid)'),
+          })
+          .optional(),
         limit: z.number().int().min(1).max(500).default(50),
       }),
     )

@@ -1,3 +1,4 @@
+import { labelSetSchema, maxImagePixelsSchema, projectSlugSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
 import { createProject, getProject, listProjects } from '../datasets/project.service';
 import { projectInput } from './inputs';
@@ -10,13 +11,21 @@ export const projectRouter = router({
     .input(z.object({ project: projectInput }))
     .query(async ({ ctx, input }) => {
       const project = await getProject(ctx.deps, input.project);
-      return { slug: project.slug, name: project.name, labels: project.labels, createdAt: project.createdAt.toISOString() };
+      return { slug: project.slug, name: project.name, labels: project.labels, maxImagePixels: project.maxImagePixels, createdAt: project.createdAt.toISOString() };
     }),
   /** A project-scoped engineer token may not make projects outside its scope (and every slug in it is taken). */
   create: procedureFor(projectIn('slug'), 'admin', 'engineer')
-    .input(z.object({ slug: z.string(), name: z.string().max(200).optional(), labels: z.array(z.string()) }))
+    .input(
+      z.object({
+        slug: projectSlugSchema,
+        name: text(200).optional(),
+        labels: labelSetSchema,
+        /** Largest image (width x height) the project accepts; DEFAULT_MAX_IMAGE_PIXELS (4096 x 4096) when not given. */
+        maxImagePixels: maxImagePixelsSchema.optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const project = await createProject(ctx.deps, { ...input, createdBy: ctx.caller.name });
-      return { slug: project.slug, name: project.name, labels: project.labels };
+      return { slug: project.slug, name: project.name, labels: project.labels, maxImagePixels: project.maxImagePixels };
     }),
 });

@@ -1,4 +1,4 @@
-import { channelNameSchema, modelNameSchema } from '@edgeloop/shared';
+import { channelNameSchema, modelNameSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
 import { getChannel, listModelVersions, listModels, promote, rollback, rollbackTarget } from '../registry/channel.service';
 import { predict } from '../registry/predict.service';
@@ -10,7 +10,7 @@ import { procedureFor, projectOf, publicProcedure, router } from './trpc';
 
 const model = modelNameSchema;
 const channel = channelNameSchema;
-const reason = z.string().min(1, 'reason must say why (it is kept in the channel history)').max(1000);
+const reason = text(1000).min(1, 'reason must say why (it is kept in the channel history)');
 
 export const registryRouter = router({
   /** What a device needs to find and trust published models: the key manifests and pointers are signed with, and the CDN. */
@@ -59,6 +59,6 @@ export const registryRouter = router({
         topK: z.number().int().min(1).max(1000).default(5),
       }),
     )
-    .mutation(({ ctx, input }) => predict(ctx.deps, input)),
+    .mutation(({ ctx, input }) => predict(ctx.deps, ctx.caller, input)),
 });
 

@@ -1,9 +1,11 @@
+import crypto from 'node:crypto';
 import type { Role } from '@edgeloop/shared';
 import { TRPCError, initTRPC } from '@trpc/server';
 import { ZodError } from 'zod';
 import { isProjectScopedRole } from '../auth/token.service';
 import type { Caller, HubDeps } from '../deps';
 import { HubError } from '../errors';
+import { bodyLimitFor, bodyTooLargeMessage } from './limits';
 
 export interface Context {
   deps: HubDeps;
@@ -39,14 +41,22 @@ const t = initTRPC
   .context<Context>()
   .meta<ProcedureMeta>()
   .create({
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error, ctx, path }) {
       const zodError = error.cause instanceof ZodError ? error.cause : null;
       const { stack: _stack, ...data } = shape.data;
+      const retryAfterSeconds = error.cause instanceof HubError ? error.cause.retryAfterSeconds : undefined;
       return {
         ...shape,
         // Stacks stay in the hub's log, never in responses. A readable "field: problem" line instead of the JSON dump tRPC puts in the message by default.
-        message: zodError ? describeZodError(zodError) : shape.message,
-        data: { ...data, fieldErrors: zodError ? fieldErrors(zodError) : null },
+        message:
+          error.code === 'INTERNAL_SERVER_ERROR'
+            ? logInternal(ctx?.deps, path, error)
+            : zodError
+              ? describeZodError(zodError)
+              : error.code === 'PAYLOAD_TOO_LARGE' && error.message === 'PAYLOAD_TOO_LARGE' // tRPC's own words when a streamed body passes the limit
+                ? bodyTooLargeMessage(bodyLimitFor(path ? [path] : []))
+                : shape.message,
+        data: { ...data, fieldErrors: zodError ? fieldErrors(zodError) : null, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) },
       };
     },
   });
@@ -61,11 +71,23 @@ function fieldErrors(error: ZodError): Record<string, string[]> {
   return out;
 }
 
+/**
+ * An unexpected error's text (a failed query with its parameters, a driver message, a stack) goes to the hub's log
+ * under a short id; the client gets only the id, which an operator can find in the log.
+ */
+function logInternal(deps: HubDeps | undefined, path: string | undefined, error: TRPCError): string {
+  const id = crypto.randomBytes(4).toString('hex');
+  const detail = `${path ?? 'request'} [${id}]: ${error.cause?.stack ?? error.stack ?? error.message}`;
+  if (deps) deps.log.error(detail);
+  else process.stderr.write(`${new Date().toISOString()} error ${detail}\n`);
+  return `internal error (logged as ${id})`;
+}
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Turns service errors into tRPC errors; anything unexpected is logged and hidden behind a 500. */
-const mapErrors = t.middleware(async ({ ctx, next, path }) => {
+/** Turns service errors into tRPC errors; anything unexpected stays a 500, logged and hidden by the error formatter. */
+const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok) {
     const cause = result.error.cause;
@@ -74,9 +96,6 @@ const mapErrors = t.middleware(async ({ ctx, next, path }) => {
     }
     if (cause instanceof ZodError) {
       throw new TRPCError({ code: 'BAD_REQUEST', message: describeZodError(cause), cause });
-    }
-    if (result.error.code === 'INTERNAL_SERVER_ERROR') {
-      ctx.deps.log.error(`${path}: ${result.error.cause?.stack ?? result.error.message}`);
     }
   }
   return result;

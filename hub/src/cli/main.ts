@@ -80,9 +80,11 @@ project
   .description('create a project')
   .requiredOption('--labels <labels>', 'comma-separated class labels, e.g. "cat,dog"')
   .option('--name <name>', 'display name')
-  .action((slug: string, opts: { labels: string; name?: string }) =>
+  .option('--max-image-pixels <pixels>', 'largest image (width x height) the project accepts; default 16777216 (4096 x 4096)', Number)
+  .action((slug: string, opts: { labels: string; name?: string; maxImagePixels?: number }) =>
     withHub(async ({ deps }) => {
-      const created = await createProject(deps, { slug, name: opts.name, labels: opts.labels.split(',').map((l) => l.trim()), createdBy: who });
+      const labels = opts.labels.split(',').map((l) => l.trim());
+      const created = await createProject(deps, { slug, name: opts.name, labels, maxImagePixels: opts.maxImagePixels, createdBy: who });
       console.log(`created project ${created.slug} with labels: ${created.labels.join(', ')}`);
     }),
   );

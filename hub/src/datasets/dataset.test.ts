@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { solidPng } from '../../test/image-bomb';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { FASHION_MNIST_LABELS, SAMPLE_DIR } from '../demo';
 import { importFolder } from './import-folder';
@@ -96,6 +97,9 @@ describe.each(DATABASES)('dataset versioning on $kind', ({ kind, skip }) => {
     fs.rmSync(path.join(folder, 'Hat'), { recursive: true });
     fs.writeFileSync(path.join(folder, 'Bag', 'broken.png'), (await tinyPng(12)).subarray(0, 40));
     await expect(importFolder(hub.deps, project, folder)).rejects.toThrow(/broken\.png is not a decodable PNG, JPEG or WebP image/);
+    fs.rmSync(path.join(folder, 'Bag', 'broken.png'));
+    fs.writeFileSync(path.join(folder, 'Bag', 'bomb.png'), await solidPng(16_000, 16_000));
+    await expect(importFolder(hub.deps, project, folder)).rejects.toThrow(/bomb\.png is 16000 x 16000 = 256000000 pixels; the project accepts at most 16777216 \(maxImagePixels\)$/);
     const after = await hub.as('engineer').then((c) => c.items.list({ project: 'fashion', limit: 1 }));
     expect(after.total).toBe(before.total);
   });

@@ -32,7 +32,7 @@ export async function importFolder(
   // Decode everything first: a corrupt file fails the import before any object or row is written.
   const decoded = await mapConcurrent(files, DECODE_CONCURRENCY, async ({ file, label, split }) => {
     const bytes = await fs.readFile(file);
-    const info = await decodeImage(bytes, file);
+    const info = await decodeImage(bytes, file, project.maxImagePixels);
     return { bytes, ...info, label, split, source: 'folder' as const };
   });
   return ingestCandidates(deps, project, inBatches(decoded), { total: files.length, onProgress: options.onProgress });

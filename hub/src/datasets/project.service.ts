@@ -1,4 +1,5 @@
-import { labelSetSchema, projectSlugSchema } from '@edgeloop/shared';
+import { DEFAULT_MAX_IMAGE_PIXELS, labelSetSchema, maxImagePixelsSchema, projectSlugSchema, text } from '@edgeloop/shared';
+import { z } from 'zod';
 import { asc, count, eq, inArray } from 'drizzle-orm';
 import { datasetVersions, items, projects } from '../db/schema';
 import type { HubDeps } from '../deps';
@@ -9,6 +10,7 @@ export interface ProjectSummary {
   slug: string;
   name: string;
   labels: string[];
+  maxImagePixels: number;
   itemCount: number;
   versionCount: number;
   createdBy: string;
@@ -19,13 +21,15 @@ export type Project = typeof projects.$inferSelect;
 
 export async function createProject(
   deps: HubDeps,
-  input: { slug: string; name?: string; labels: string[]; createdBy: string },
+  input: { slug: string; name?: string; labels: string[]; maxImagePixels?: number; createdBy: string },
 ): Promise<Project> {
-  const slug = projectSlugSchema.parse(input.slug);
-  const labels = labelSetSchema.parse(input.labels);
+  // The router checks these too; the CLI calls this directly.
+  const { slug, name, labels, maxImagePixels } = z
+    .object({ slug: projectSlugSchema, name: text(200), labels: labelSetSchema, maxImagePixels: maxImagePixelsSchema })
+    .parse({ slug: input.slug, name: input.name?.trim() || input.slug, labels: input.labels, maxImagePixels: input.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS });
   const [row] = await deps.db
     .insert(projects)
-    .values({ slug, name: input.name?.trim() || slug, labels, createdBy: input.createdBy, createdAt: deps.now() })
+    .values({ slug, name, labels, maxImagePixels, createdBy: input.createdBy, createdAt: deps.now() })
     .onConflictDoNothing({ target: projects.slug })
     .returning();
   if (!row) throw conflict(`a project with slug "${slug}" already exists`);
@@ -81,6 +85,7 @@ export async function listProjects(deps: HubDeps, scope: readonly string[] | nul
     slug: project.slug,
     name: project.name,
     labels: project.labels,
+    maxImagePixels: project.maxImagePixels,
     itemCount: itemsOf.get(project.id) ?? 0,
     versionCount: versionsOf.get(project.id) ?? 0,
     createdBy: project.createdBy,

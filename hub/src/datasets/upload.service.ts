@@ -98,11 +98,11 @@ export async function completeUpload(
     const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
     if (bytes.length !== upload.bytes) throw badRequest(`bytes: declared ${upload.bytes}, received ${bytes.length}`);
     if (sha256 !== upload.sha256) throw badRequest(`sha256: declared ${upload.sha256}, received bytes hash to ${sha256}`);
-    const image = await decodeImage(bytes, `upload ${upload.id}`);
+    const project = await getProjectById(deps, upload.projectId);
+    const image = await decodeImage(bytes, `upload ${upload.id}`, project.maxImagePixels);
     if (image.contentType !== upload.contentType) {
       throw badRequest(`contentType: declared ${upload.contentType}, but the bytes are ${image.contentType}`);
     }
-    const project = await getProjectById(deps, upload.projectId);
     await assertNotInProject(deps, project, sha256);
     await deps.store.put(objectKeyForSha256(sha256), bytes, { contentType: image.contentType });
     const now = deps.now();

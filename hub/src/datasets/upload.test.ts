@@ -1,11 +1,13 @@
 import crypto from 'node:crypto';
 import { MAX_IMAGE_BYTES } from '@edgeloop/shared';
+import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { eq } from 'drizzle-orm';
 import { createToken } from '../auth/token.service';
 import { uploads } from '../db/schema';
 import { encodeGreyscalePng } from '../images/png';
+import { solidPng } from '../../test/image-bomb';
 
 const sha256 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
 const png = async (value: number) => encodeGreyscalePng(new Uint8Array(16).fill(value), 4, 4);
@@ -60,6 +62,37 @@ describe.each(DATABASES)('browser uploads through presigned URLs on $kind', ({ k
     await expect(labeler.items.completeUpload({ uploadId: ticket.uploadId })).rejects.toThrow(/is not a decodable PNG, JPEG or WebP image/);
     expect(await isOpen(ticket.uploadId)).toBe(false);
     expect(await hub.deps.store.get(`uploads/${ticket.uploadId}`)).toBeNull();
+  });
+
+  it.skipIf(skip)("refuses an image above the project's pixel limit from its header, without decoding it", async () => {
+    // 250 KB on the wire, 16000 x 16000 decoded: it used to cost a gigabyte of memory to verify.
+    const bomb = await solidPng(16_000, 16_000);
+    expect(bomb.length).toBeLessThan(400_000);
+    const { ticket } = await upload(bomb);
+    const started = performance.now();
+    const refused = await labeler.items.completeUpload({ uploadId: ticket.uploadId }).catch((e: unknown) => e as TRPCError);
+    expect(refused).toBeInstanceOf(TRPCError);
+    expect((refused as TRPCError).code).toBe('PAYLOAD_TOO_LARGE');
+    expect((refused as TRPCError).message).toBe(`upload ${ticket.uploadId} is 16000 x 16000 = 256000000 pixels; the project accepts at most 16777216 (maxImagePixels)`);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await isOpen(ticket.uploadId)).toBe(false);
+
+    // A project's own limit, below the default.
+    await (await hub.as('admin')).projects.create({ slug: 'thumbs', labels: ['circle', 'square'], maxImagePixels: 64 * 64 });
+    expect(await labeler.projects.get({ project: 'thumbs' })).toMatchObject({ maxImagePixels: 4096 });
+    expect(await labeler.projects.get({ project: 'shapes' })).toMatchObject({ maxImagePixels: 4096 * 4096 });
+    const small = await solidPng(64, 64);
+    const large = await solidPng(65, 64);
+    for (const [bytes, accepted] of [[small, true], [large, false]] as const) {
+      const ticket = await labeler.items.createUpload({ project: 'thumbs', sha256: sha256(bytes), bytes: bytes.length, contentType: 'image/png', label: 'square' });
+      await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(bytes), headers: ticket.headers });
+      const done = labeler.items.completeUpload({ uploadId: ticket.uploadId });
+      if (accepted) await expect(done).resolves.toMatchObject({ project: 'thumbs' });
+      else await expect(done).rejects.toThrow(/is 65 x 64 = 4160 pixels; the project accepts at most 4096 \(maxImagePixels\)$/);
+    }
+    await expect((await hub.as('admin')).projects.create({ slug: 'huge', labels: ['a', 'b'], maxImagePixels: 1e9 })).rejects.toThrow(
+      'maxImagePixels: maxImagePixels must be at most 67108864 (8192 x 8192)',
+    );
   });
 
   it.skipIf(skip)('refuses bytes whose hash is not the declared one', async () => {

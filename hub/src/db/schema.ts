@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_IMAGE_PIXELS } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
@@ -29,6 +30,8 @@ export const projects = pgTable('projects', {
   slug: text('slug').notNull().unique(),
   name: text('name').notNull(),
   labels: jsonb('labels').$type<string[]>().notNull(),
+  /** Largest image (width x height) the project accepts; checked from the header, before decoding. */
+  maxImagePixels: integer('max_image_pixels').notNull().default(DEFAULT_MAX_IMAGE_PIXELS),
   createdBy: text('created_by').notNull(),
   createdAt: createdAt(),
 });

@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import type { PredictionEvent } from '@edgeloop/shared';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
-import { datasetVersions, modelVersions, registeredModels, runs } from '../db/schema';
+import { datasetVersions, modelVersions, predictions, registeredModels, runs } from '../db/schema';
 import { getProject } from '../datasets/project.service';
 
 const LABELS = ['cat', 'dog', 'bird'];
@@ -66,12 +67,12 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
   it.skipIf(skip)('stores each prediction once however often a batch is resent, with its embedding', async () => {
     const device = await hub.as('device');
     const batch = [prediction(), prediction({ top: [{ label: 'bird', probability: 0.99 }] })];
-    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: batch })).toEqual({ received: 2, inserted: 2, duplicates: 0 });
+    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: batch })).toEqual({ received: 2, inserted: 2, duplicates: 0, rejected: [] });
     // A lost response: the device sends the same batch again, plus a new event.
     const again = [...batch, prediction()];
-    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: again })).toEqual({ received: 3, inserted: 1, duplicates: 2 });
+    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: again })).toEqual({ received: 3, inserted: 1, duplicates: 2, rejected: [] });
 
-    const listed = await (await hub.as('labeler')).feedback.predictions({ project: 'pets', limit: 50 });
+    const { predictions: listed } = await (await hub.as('labeler')).feedback.predictions({ project: 'pets', limit: 50 });
     expect(listed.filter((p) => batch.some((b) => b.id === p.id))).toHaveLength(2);
     const bird = listed.find((p) => p.id === batch[1]!.id)!;
     expect(bird).toMatchObject({ model: 'pets', version: 1, label: 'bird', confidence: 0.99, backend: 'webgpu', sentBy: 'test-device', groundTruth: null });
@@ -84,33 +85,87 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     await device.feedback.syncPredictions({ project: 'pets', predictions: [p] });
     const first = { id: crypto.randomUUID(), predictionId: p.id, label: 'cat', createdAt: '2026-11-20T10:01:00Z' };
     const second = { id: crypto.randomUUID(), predictionId: p.id, label: 'bird', createdAt: '2026-11-20T10:02:00Z' };
-    expect(await labeler.feedback.syncCorrections({ project: 'pets', corrections: [first] })).toEqual({ received: 1, inserted: 1, duplicates: 0 });
-    expect(await labeler.feedback.syncCorrections({ project: 'pets', corrections: [first, second] })).toEqual({ received: 2, inserted: 1, duplicates: 1 });
+    expect(await labeler.feedback.syncCorrections({ project: 'pets', corrections: [first] })).toEqual({ received: 1, inserted: 1, duplicates: 0, rejected: [] });
+    expect(await labeler.feedback.syncCorrections({ project: 'pets', corrections: [first, second] })).toEqual({ received: 2, inserted: 1, duplicates: 1, rejected: [] });
 
-    const listed = await labeler.feedback.predictions({ project: 'pets', limit: 50 });
+    const { predictions: listed } = await labeler.feedback.predictions({ project: 'pets', limit: 50 });
     expect(listed.find((x) => x.id === p.id)!.groundTruth).toEqual({ label: 'bird', labeledBy: 'test-labeler', at: '2026-11-20T10:02:00.000Z' });
-    const queue = await labeler.feedback.predictions({ project: 'pets', uncorrected: true, limit: 50 });
+    const { predictions: queue } = await labeler.feedback.predictions({ project: 'pets', uncorrected: true, limit: 50 });
     expect(queue.some((x) => x.id === p.id)).toBe(false);
   });
 
-  it.skipIf(skip)('refuses bad events with the field and the valid values, and stores nothing of that batch', async () => {
+  it.skipIf(skip)('rejects each bad event alone with the field and the valid values, and stores the rest of its batch', async () => {
     const device = await hub.as('device');
     const labeler = await hub.as('labeler');
     const good = prediction();
-    const badLabel = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [good, prediction({ top: [{ label: 'horse', probability: 1 }] })] }));
-    expect(badLabel.code).toBe('BAD_REQUEST');
-    expect(badLabel.message).toBe('predictions.1.top.0.label "horse" is not a label of project "pets"; valid labels: cat, dog, bird');
-    const badVersion = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [prediction({ version: 9 })] }));
-    expect(badVersion.message).toBe('predictions.0.version: model "pets" of "pets" has no version 9');
-    const badBackend = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [{ ...prediction(), backend: 'gpu' as 'webgpu' }] }));
-    expect(badBackend.message).toContain('backend must be one of: webgpu, webgl, wasm, cpu, tensorflow');
-    const badClock = await rejection(device.feedback.syncPredictions({ project: 'pets', predictions: [prediction({ createdAt: '0001-01-01T00:00:00Z' })] }));
-    expect(badClock.message).toBe('predictions.0.createdAt: createdAt must be between 2000 and 2200');
-    const unknown = await rejection(labeler.feedback.syncCorrections({ project: 'pets', corrections: [{ id: crypto.randomUUID(), predictionId: crypto.randomUUID(), label: 'cat', createdAt: '2026-11-20T10:00:00Z' }] }));
-    expect(unknown.message).toMatch(/^corrections\.0\.predictionId: "pets" has no prediction [0-9a-f-]{36}; sync the prediction first$/);
-    // The good event of the refused batch was not stored: the device keeps it and resends it.
-    const listed = await labeler.feedback.predictions({ project: 'pets', limit: 500 });
-    expect(listed.some((p) => p.id === good.id)).toBe(false);
+    const horse = prediction({ top: [{ label: 'horse', probability: 1 }] });
+    const noVersion = prediction({ version: 9 });
+    const badBackend = { ...prediction(), backend: 'gpu' as 'webgpu' };
+    const badClock = prediction({ createdAt: '0001-01-01T00:00:00Z' });
+    const synced = await device.feedback.syncPredictions({ project: 'pets', predictions: [horse, good, noVersion, badBackend, badClock, 'garbage' as never] });
+    expect(synced).toEqual({
+      received: 6,
+      inserted: 1,
+      duplicates: 0,
+      rejected: [
+        { id: horse.id, index: 0, reason: 'top.0.label "horse" is not a label of project "pets"; valid labels: cat, dog, bird' },
+        { id: noVersion.id, index: 2, reason: 'version: model "pets" of "pets" has no version 9' },
+        { id: badBackend.id, index: 3, reason: 'backend: backend must be one of: webgpu, webgl, wasm, cpu, tensorflow' },
+        { id: badClock.id, index: 4, reason: 'createdAt: createdAt must be between 2000 and 2200' },
+        { id: null, index: 5, reason: 'event: Invalid input: expected object, received string' },
+      ],
+    });
+    const unknownPrediction = { id: crypto.randomUUID(), predictionId: crypto.randomUUID(), label: 'cat', createdAt: '2026-11-20T10:00:00Z' };
+    const badLabel = { id: crypto.randomUUID(), predictionId: good.id, label: 'horse', createdAt: '2026-11-20T10:00:00Z' };
+    const confirm = { id: crypto.randomUUID(), predictionId: good.id, label: 'dog', createdAt: '2026-11-20T10:00:00Z' };
+    const corrected = await labeler.feedback.syncCorrections({ project: 'pets', corrections: [unknownPrediction, badLabel, confirm] });
+    expect(corrected).toMatchObject({ received: 3, inserted: 1, duplicates: 0 });
+    expect(corrected.rejected).toHaveLength(2);
+    expect(corrected.rejected[0]!.reason).toMatch(/^predictionId: "pets" has no prediction [0-9a-f-]{36}; sync the prediction first$/);
+    expect(corrected.rejected[1]).toEqual({ id: badLabel.id, index: 1, reason: 'label "horse" is not a label of project "pets"; valid labels: cat, dog, bird' });
+    // Only the good events were stored; a rejected one sent again is rejected again, never half-stored.
+    const { predictions: listed } = await labeler.feedback.predictions({ project: 'pets', limit: 500 });
+    expect(listed.filter((p) => [good, horse, noVersion, badBackend, badClock].some((e) => e.id === p.id)).map((p) => p.id)).toEqual([good.id]);
+    expect(listed.find((p) => p.id === good.id)!.groundTruth!.label).toBe('dog');
+    expect((await device.feedback.syncPredictions({ project: 'pets', predictions: [horse] })).rejected).toHaveLength(1);
+  });
+
+  it.skipIf(skip)('rejects NUL in labels and embeddings outside float32, which used to fail the whole batch with a 500', async () => {
+    const device = await hub.as('device');
+    const nul = prediction({ top: [{ label: 'do\u0000g', probability: 1 }] });
+    const huge = prediction({ embedding: [0.5, 1e300] });
+    const tinyButZero = prediction({ embedding: [5e-324, 1e-40, -3.4028234663852886e38] });
+    const synced = await device.feedback.syncPredictions({ project: 'pets', predictions: [nul, huge, tinyButZero] });
+    expect(synced.inserted).toBe(1);
+    expect(synced.rejected.map((r) => [r.index, r.reason])).toEqual([
+      [0, 'top.0.label: label must not contain NUL (\\u0000) or lone surrogate characters'],
+      [1, 'embedding.1: must be a finite float32 value (between -3.4028234663852886e+38 and 3.4028234663852886e+38)'],
+    ]);
+    const [row] = await hub.deps.db.select({ embedding: predictions.embedding }).from(predictions).where(eq(predictions.id, tinyButZero.id));
+    // Stored as float32: the database hands back float32's shortest text, so compare as float32.
+    expect(row!.embedding.map(Math.fround)).toEqual([0, Math.fround(1e-40), -3.4028234663852886e38]);
+  });
+
+  it.skipIf(skip)('pages through predictions sharing one timestamp without skipping or repeating any', async () => {
+    await (await hub.as('engineer')).projects.create({ slug: 'paging', labels: LABELS });
+    await publishedVersion(hub, 'paging', 'pets', 1);
+    const device = await hub.as('device');
+    const sameInstant = '2026-11-21T08:00:00.000Z';
+    const events = Array.from({ length: 23 }, (_, i) => prediction({ createdAt: i < 20 ? sameInstant : `2026-11-21T07:59:0${i - 20}.000Z` }));
+    expect((await device.feedback.syncPredictions({ project: 'paging', predictions: events })).inserted).toBe(23);
+    const labeler = await hub.as('labeler');
+    const seen: string[] = [];
+    let before: { createdAt: string; id: string } | undefined;
+    let pages = 0;
+    do {
+      const page = await labeler.feedback.predictions({ project: 'paging', limit: 7, before });
+      seen.push(...page.predictions.map((p) => p.id));
+      before = page.next ?? undefined;
+      pages++;
+    } while (before);
+    expect(pages).toBe(4);
+    expect(seen).toHaveLength(23);
+    expect(new Set(seen)).toEqual(new Set(events.map((e) => e.id)));
   });
 
   it.skipIf(skip)('lets devices send predictions but not ground truth', async () => {

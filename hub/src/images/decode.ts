@@ -1,6 +1,6 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import type { ImageContentType } from '@edgeloop/shared';
-import { badRequest } from '../errors';
+import { HubError, badRequest } from '../errors';
 
 export interface DecodedImageInfo {
   contentType: ImageContentType;
@@ -11,15 +11,35 @@ export interface DecodedImageInfo {
 const FORMAT_TO_TYPE: Record<string, ImageContentType> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 
 /**
- * Proves that `bytes` are a whole PNG, JPEG or WebP image by decoding every pixel (a header alone can
- * hide a truncated or corrupt body). `what` names the input in the error, e.g. a file path or upload id.
+ * Refuses an image larger than `maxPixels` (width x height) from its header alone, before any pixel is decoded: a
+ * small PNG can decode to 16000 x 16000 (1 GB of memory, seconds of CPU). Returns the header's size.
  */
-export async function decodeImage(bytes: Uint8Array, what: string): Promise<DecodedImageInfo> {
+export async function assertImageWithinPixels(bytes: Uint8Array, what: string, maxPixels: number): Promise<{ width: number; height: number; format?: string }> {
+  let metadata: Metadata;
   try {
-    const { info } = await sharp(bytes, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
-    const metadata = await sharp(bytes).metadata();
-    const contentType = FORMAT_TO_TYPE[metadata.format ?? ''];
-    if (!contentType) throw new Error(`format ${metadata.format}`);
+    metadata = await sharp(bytes).metadata(); // reads the header only
+  } catch (error) {
+    throw badRequest(`${what} is not a decodable PNG, JPEG or WebP image (${(error as Error).message.split('\n')[0]})`);
+  }
+  const { width, height } = metadata;
+  if (!width || !height) throw badRequest(`${what} is not a decodable PNG, JPEG or WebP image (no size in its header)`);
+  if (width * height > maxPixels) {
+    throw new HubError('PAYLOAD_TOO_LARGE', `${what} is ${width} x ${height} = ${width * height} pixels; the project accepts at most ${maxPixels} (maxImagePixels)`);
+  }
+  return { width, height, format: metadata.format };
+}
+
+/**
+ * Proves that `bytes` are a whole PNG, JPEG or WebP image of at most `maxPixels` by decoding every pixel (a header
+ * alone can hide a truncated or corrupt body). `what` names the input in the error, e.g. a file path or upload id.
+ */
+export async function decodeImage(bytes: Uint8Array, what: string, maxPixels: number): Promise<DecodedImageInfo> {
+  const header = await assertImageWithinPixels(bytes, what, maxPixels);
+  try {
+    // limitInputPixels: sharp refuses too, should the body disagree with the header.
+    const { info } = await sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels }).raw().toBuffer({ resolveWithObject: true });
+    const contentType = FORMAT_TO_TYPE[header.format ?? ''];
+    if (!contentType) throw new Error(`format ${header.format}`);
     return { contentType, width: info.width, height: info.height };
   } catch (error) {
     throw badRequest(

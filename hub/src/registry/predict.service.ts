@@ -8,10 +8,12 @@ import { MAX_IMAGE_BYTES, type ModelManifest, channelsOf, modelManifestSchema, p
 import { selectBackend } from '@edgeloop/training';
 import { and, eq } from 'drizzle-orm';
 import { modelVersions, registeredModels } from '../db/schema';
-import type { HubDeps } from '../deps';
-import { getProject } from '../datasets/project.service';
+import type { Caller, HubDeps } from '../deps';
+import { type Project, getProject } from '../datasets/project.service';
 import { badRequest, notFound } from '../errors';
+import { assertImageWithinPixels } from '../images/decode';
 import { decodeToPixels } from '../images/to-pixels';
+import { TokenBuckets } from '../rate-limit';
 import { getChannel } from './channel.service';
 
 interface LoadedModel {
@@ -24,6 +26,11 @@ const loaded = new Map<string, Promise<LoadedModel>>();
 const LOADED_MODELS = 4;
 let backendReady: Promise<unknown> | undefined;
 
+/** Each token may predict PREDICT_BURST times at once, then PREDICT_PER_SECOND times a second: decoding and inference cost CPU. */
+export const PREDICT_BURST = 20;
+export const PREDICT_PER_SECOND = 5;
+const predictBuckets = new TokenBuckets({ burst: PREDICT_BURST, perSecond: PREDICT_PER_SECOND, what: 'registry.predict' });
+
 export interface PredictInput {
   project: string;
   model: string;
@@ -35,15 +42,19 @@ export interface PredictInput {
   topK: number;
 }
 
-export async function predict(deps: HubDeps, input: PredictInput) {
+export async function predict(deps: HubDeps, caller: Caller, input: PredictInput) {
+  predictBuckets.take(caller.tokenId ?? `name:${caller.name}`, deps.now());
   const bytes = Buffer.from(input.imageBase64, 'base64');
   if (bytes.length === 0) throw badRequest('imageBase64: empty image');
   if (bytes.length > MAX_IMAGE_BYTES) throw badRequest(`imageBase64: image is ${bytes.length} bytes; at most ${MAX_IMAGE_BYTES} are accepted`);
-  const manifestKey = await resolveManifestKey(deps, input);
+  const project = await getProject(deps, input.project);
+  // The size from the header, before the model is loaded or a pixel decoded.
+  await assertImageWithinPixels(bytes, 'imageBase64', project.maxImagePixels);
+  const manifestKey = await resolveManifestKey(deps, project, input);
   const { manifest, model } = await loadModel(deps, manifestKey);
   const p = manifest.preprocessing;
   const channels = channelsOf(p.color);
-  const pixels = await decodeToPixels(bytes, { height: p.height, width: p.width, channels }).catch((error: Error) => {
+  const pixels = await decodeToPixels(bytes, { height: p.height, width: p.width, channels }, project.maxImagePixels).catch((error: Error) => {
     throw badRequest(`imageBase64: not a decodable PNG, JPEG or WebP image (${error.message.split('\n')[0]})`);
   });
   const started = performance.now();
@@ -62,16 +73,15 @@ export async function predict(deps: HubDeps, input: PredictInput) {
   };
 }
 
-async function resolveManifestKey(deps: HubDeps, input: PredictInput): Promise<string> {
+async function resolveManifestKey(deps: HubDeps, project: Project, input: PredictInput): Promise<string> {
   if (input.version === undefined) {
     const channel = await getChannel(deps, { project: input.project, model: input.model, channel: input.channel ?? 'production' });
-    return (await versionRow(deps, input, channel.version.version)).manifestKey;
+    return (await versionRow(deps, project, input, channel.version.version)).manifestKey;
   }
-  return (await versionRow(deps, input, input.version)).manifestKey;
+  return (await versionRow(deps, project, input, input.version)).manifestKey;
 }
 
-async function versionRow(deps: HubDeps, input: PredictInput, version: number) {
-  const project = await getProject(deps, input.project);
+async function versionRow(deps: HubDeps, project: Project, input: PredictInput, version: number) {
   const [row] = await deps.db
     .select({ manifestKey: modelVersions.manifestKey })
     .from(modelVersions)

@@ -22,6 +22,10 @@ export const SWEEP_PARAMETERS = {
 export type SweepParameter = keyof typeof SWEEP_PARAMETERS;
 export const SWEEP_STRATEGIES = ['grid', 'random'] as const;
 export const MAX_SWEEP_RUNS = 64;
+/** Most values one parameter may list. */
+export const MAX_SWEEP_VALUES = 64;
+/** Largest space a random sweep may draw from (points are drawn by index, never listed). */
+export const MAX_SWEEP_SPACE = 1_000_000;
 
 export interface CreateSweepInput {
   project: string;
@@ -35,23 +39,52 @@ export interface CreateSweepInput {
   metric: RunMetric;
 }
 
-/** Every combination of the space's values, in a stable order. */
+/** Every combination of the space's values, in a stable order. Only for spaces already checked by spaceSize. */
 export function gridPoints(space: Record<string, unknown[]>): Record<string, unknown>[] {
-  return Object.entries(space).reduce<Record<string, unknown>[]>(
-    (points, [key, values]) => points.flatMap((point) => values.map((value) => ({ ...point, [key]: value }))),
-    [{}],
-  );
+  const size = Object.values(space).reduce((n, values) => n * values.length, 1);
+  return Array.from({ length: size }, (_, index) => pointAt(space, index));
+}
+
+/** The index-th point of the grid (the last parameter varies fastest), computed without listing the grid. */
+function pointAt(space: Record<string, unknown[]>, index: number): Record<string, unknown> {
+  const point: Record<string, unknown> = {};
+  const entries = Object.entries(space);
+  for (let k = entries.length - 1; k >= 0; k--) {
+    const [key, values] = entries[k]!;
+    point[key] = values[index % values.length];
+    index = Math.floor(index / values.length);
+  }
+  return Object.fromEntries(entries.map(([key]) => [key, point[key]]));
+}
+
+/**
+ * The number of points of a space: the product of its list lengths, checked before any point is made so a large
+ * space is refused at once instead of being listed (which blocked the event loop, then ran out of memory).
+ */
+export function spaceSize(space: Record<string, unknown[]>, strategy: (typeof SWEEP_STRATEGIES)[number]): number {
+  let size = 1;
+  for (const [key, values] of Object.entries(space)) {
+    if (!(key in SWEEP_PARAMETERS)) throw badRequest(`space.${key}: not a sweep parameter; valid parameters: ${Object.keys(SWEEP_PARAMETERS).join(', ')}`);
+    if (!values.length) throw badRequest(`space.${key}: give at least one value`);
+    if (values.length > MAX_SWEEP_VALUES) throw badRequest(`space.${key}: ${values.length} values; a parameter may list at most ${MAX_SWEEP_VALUES}`);
+    size *= values.length;
+  }
+  const lengths = Object.values(space).map((values) => values.length).join(' x ');
+  if (strategy === 'grid' && size > MAX_SWEEP_RUNS) {
+    throw badRequest(`space has ${size} points (${lengths}); a grid sweep may queue at most ${MAX_SWEEP_RUNS} runs (use strategy random with samples)`);
+  }
+  if (size > MAX_SWEEP_SPACE) throw badRequest(`space has ${size} points (${lengths}); a random sweep draws from at most ${MAX_SWEEP_SPACE}`);
+  return size;
 }
 
 export async function createSweep(deps: HubDeps, caller: Caller, input: CreateSweepInput): Promise<{ sweepId: string; runs: RunSummary[] }> {
   const project = await getProject(deps, input.project);
-  for (const key of Object.keys(input.space)) {
-    if (!(key in SWEEP_PARAMETERS)) throw badRequest(`space.${key}: not a sweep parameter; valid parameters: ${Object.keys(SWEEP_PARAMETERS).join(', ')}`);
-    if (!input.space[key]!.length) throw badRequest(`space.${key}: give at least one value`);
-  }
-  let points = gridPoints(input.space);
-  if (input.strategy === 'random') points = samplePoints(points, input.samples ?? Math.min(8, points.length), Number(input.train?.seed ?? 42));
-  if (points.length > MAX_SWEEP_RUNS) throw badRequest(`space has ${points.length} points; a sweep may queue at most ${MAX_SWEEP_RUNS} runs (use strategy random with samples)`);
+  const size = spaceSize(input.space, input.strategy);
+  const points =
+    input.strategy === 'random'
+      ? sampleIndices(size, input.samples ?? Math.min(8, size), Number(input.train?.seed ?? 42)).map((index) => pointAt(input.space, index))
+      : gridPoints(input.space);
+  if (points.length > MAX_SWEEP_RUNS) throw badRequest(`samples: ${points.length}; a sweep may queue at most ${MAX_SWEEP_RUNS} runs`);
   // Validate every point before queuing any, so a bad value queues nothing.
   const configs = points.map((point) => {
     const model = { ...input.model };
@@ -71,13 +104,16 @@ export async function createSweep(deps: HubDeps, caller: Caller, input: CreateSw
   return { sweepId: sweep!.id, runs: queued };
 }
 
-function samplePoints<T>(points: T[], samples: number, seed: number): T[] {
-  const pool = [...points];
+/** `samples` distinct indices below `size`, drawn reproducibly for a seed (a partial Fisher-Yates shuffle, kept sparse). */
+function sampleIndices(size: number, samples: number, seed: number): number[] {
+  const swapped = new Map<number, number>();
   let state = seed >>> 0 || 1;
-  const chosen: T[] = [];
-  while (chosen.length < samples && pool.length) {
+  const chosen: number[] = [];
+  for (let i = 0; i < Math.min(samples, size); i++) {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0; // LCG: reproducible draws for the same seed
-    chosen.push(pool.splice(state % pool.length, 1)[0]!);
+    const j = i + (state % (size - i));
+    chosen.push(swapped.get(j) ?? j);
+    swapped.set(j, swapped.get(i) ?? i);
   }
   return chosen;
 }

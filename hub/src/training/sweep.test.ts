@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../../test/test-hub';
 import { fashionSampleVersion, waitForRun } from '../../test/training-helpers';
-import { gridPoints } from './sweep.service';
+import { MAX_SWEEP_RUNS, SWEEP_PARAMETERS, gridPoints } from './sweep.service';
 import { startTrainingWorker } from './training-worker';
 
 describe('hyperparameter sweeps', () => {
@@ -43,5 +43,34 @@ describe('hyperparameter sweeps', () => {
     expect(best.best!.id).toBe(best.ranking[0]!.runId);
     const byLoss = await engineer.runs.sweepBest({ project: 'fashion', sweepId: sweep.sweepId, metric: 'valLoss' });
     expect(byLoss.ranking[0]!.value).toBeLessThanOrEqual(byLoss.ranking[1]!.value);
+  });
+
+  it('refuses a huge space by the product of its list lengths at once, without listing it', async () => {
+    const engineer = await hub.as('engineer');
+    // 64 values for each of the 9 parameters: 64^9 = 1.8e16 points. Listing them blocked the hub, then crashed it out of memory.
+    const values = Array.from({ length: 64 }, (_, i) => i + 1);
+    const huge = Object.fromEntries(Object.keys(SWEEP_PARAMETERS).map((key) => [key, values]));
+    const started = performance.now();
+    await expect(engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, space: huge })).rejects.toThrow(
+      `space has 18014398509481984 points (64 x 64 x 64 x 64 x 64 x 64 x 64 x 64 x 64); a grid sweep may queue at most ${MAX_SWEEP_RUNS} runs (use strategy random with samples)`,
+    );
+    await expect(engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, space: huge, strategy: 'random', samples: 4 })).rejects.toThrow(
+      /^space has 18014398509481984 points \(64 x .* x 64\); a random sweep draws from at most 1000000$/,
+    );
+    await expect(engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, space: { learningRate: Array.from({ length: 100_000 }, () => 0.1) } })).rejects.toThrow(
+      'space.learningRate: 100000 values; a parameter may list at most 64',
+    );
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('draws a random sample from a large space by index, reproducibly for a seed', async () => {
+    const engineer = await hub.as('engineer');
+    const space = { learningRate: [0.1, 0.01, 0.001], batchSize: [16, 32, 64], epochs: [1, 2, 3], seed: Array.from({ length: 64 }, (_, i) => i + 1) };
+    const sweep = (seed: number) => engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, space, strategy: 'random', samples: 5, train: { seed } });
+    const first = (await sweep(7)).runs.map((r) => r.train);
+    expect(first).toHaveLength(5);
+    expect(new Set(first.map((t) => JSON.stringify(t))).size).toBe(5);
+    expect((await sweep(7)).runs.map((r) => r.train)).toEqual(first);
+    expect(gridPoints(space)).toHaveLength(3 * 3 * 3 * 64);
   });
 });
