@@ -8,7 +8,7 @@ import type { ProcedureMeta } from './trpc';
 
 type AnyProcedure = { _def: { meta?: ProcedureMeta } };
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, AnyProcedure>);
-const PUBLIC_PROCEDURES = ['health', 'registry.publicKey'];
+const PUBLIC_PROCEDURES = ['health', 'registry.publicKey', 'registry.publicKeys'];
 
 async function callPath(caller: unknown, path: string): Promise<unknown> {
   const fn = path.split('.').reduce<any>((node, key) => node[key], caller);

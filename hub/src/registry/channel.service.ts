@@ -84,7 +84,7 @@ async function moveChannel(
   return { channel: ref.channel, action, fromVersionId: from, version: toVersionSummary(deps, target, ref.project, ref.model), pointerUrl: cdnUrl(deps.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)) };
 }
 
-async function writePointer(deps: HubDeps, ref: ModelRef & { channel: string }, target: typeof modelVersions.$inferSelect, movedAt: Date) {
+export async function writePointer(deps: HubDeps, ref: ModelRef & { channel: string }, target: typeof modelVersions.$inferSelect, movedAt: Date) {
   const pointer: ChannelPointer = {
     format: 'edgeloop.channel/v1',
     project: ref.project,
