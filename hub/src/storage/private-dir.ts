@@ -35,6 +35,17 @@ export function tightenPrivateTree(dir: string, log: Logger): { fixed: number; f
   ensurePrivateDir(dir);
   const marker = path.join(dir, TIGHTENED_MARKER);
   if (fs.existsSync(marker)) return { fixed: 0, failed: 0 };
+  const { fixed, failed } = makeTreeOwnerOnly(dir, (entry, error) => log.warn(`could not make ${entry} owner-only: ${error.message}`));
+  if (fixed > 0) log.warn(`${dir} was readable by other users: made ${fixed} files and directories owner-only (0700/0600)`);
+  if (failed === 0) writePrivateFileAtomic(marker, 'files under this directory were made owner-only (0700/0600) once\n');
+  return { fixed, failed };
+}
+
+/**
+ * Every directory under `dir` 0700 and every file 0600, without following symbolic links. The embedded PGlite
+ * unpacks a new database with the modes of its bundled image (666), whatever the umask: this runs after it.
+ */
+export function makeTreeOwnerOnly(dir: string, onError: (entry: string, error: Error) => void = () => {}): { fixed: number; failed: number } {
   let fixed = 0;
   let failed = 0;
   const fix = (entry: string, mode: number) => {
@@ -44,7 +55,7 @@ export function tightenPrivateTree(dir: string, log: Logger): { fixed: number; f
       fixed++;
     } catch (error) {
       failed++;
-      log.warn(`could not make ${entry} owner-only: ${(error as Error).message}`);
+      onError(entry, error as Error);
     }
   };
   const walk = (current: string) => {
@@ -58,9 +69,8 @@ export function tightenPrivateTree(dir: string, log: Logger): { fixed: number; f
       }
     }
   };
+  fix(dir, PRIVATE_DIR_MODE);
   walk(dir);
-  if (fixed > 0) log.warn(`${dir} was readable by other users: made ${fixed} files and directories owner-only (0700/0600)`);
-  if (failed === 0) writePrivateFileAtomic(marker, 'files under this directory were made owner-only (0700/0600) once\n');
   return { fixed, failed };
 }
 

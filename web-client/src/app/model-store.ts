@@ -16,7 +16,7 @@ import {
   trustedKeySetSchema,
 } from '@edgeloop/shared';
 import { readValue, writeValue } from './local-db';
-import { sha256Hex, verifyEnvelope } from './verify';
+import { envelopeProblem, sha256Hex } from './verify';
 
 const MODEL_CACHE = 'edgeloop-models-v1';
 
@@ -120,9 +120,8 @@ const trusts = (keys: HubKeys, text: string) => keys.keys.some((k) => k.keyId ==
 async function openEnvelope(text: string, keys: HubKeys, what: string): Promise<string> {
   const envelope = envelopeOf(text);
   if (!envelope) throw new ModelRefused(`${what} is not a signed envelope`);
-  const key = keys.keys.find((k) => k.keyId === envelope.keyId);
-  if (!key) throw new ModelRefused(`${what} is signed by key ${envelope.keyId}, which the hub does not trust (trusted: ${keys.keys.map((k) => k.keyId).join(', ')})`);
-  if (!(await verifyEnvelope(key.publicKey, envelope))) throw new ModelRefused(`${what}: the signature does not verify`);
+  const problem = await envelopeProblem(keys.keys, envelope);
+  if (problem) throw new ModelRefused(`${what} ${problem}`);
   return envelope.payload;
 }
 
