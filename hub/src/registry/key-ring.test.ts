@@ -58,7 +58,12 @@ describe.each(DATABASES)('signing keys outside the database, $kind', ({ kind, sk
     await hub.deps.db.insert(signingKeys).values([newer.row, older.row]);
     expect(await rowsContaining(hub, older.secret)).toEqual(['public.signing_keys.private_key_pem']);
 
-    await hub.deps.keys.ready();
+    // The hub's start, with its log: the same keys directory as hub.deps.keys.
+    const lines: string[] = [];
+    const at = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
+    await openKeyRing({ dir: hub.deps.keys.dir, db: hub.deps.db, log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } }).ready();
+    expect(lines.filter((l) => !l.startsWith('info'))).toEqual([]);
+    expect(lines).toEqual([expect.stringContaining(`moved signing key ${older.id} out of the database`), expect.stringContaining(`moved signing key ${newer.id} out of the database`)]);
 
     expect(await hub.deps.db.select().from(signingKeys)).toEqual([]);
     const dir = hub.deps.keys.dir;

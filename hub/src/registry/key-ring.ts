@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { asc, inArray } from 'drizzle-orm';
+import { asc, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { modelVersions, signingKeys } from '../db/schema';
@@ -173,9 +173,9 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
    * so two hubs starting at once migrate them once.
    */
   async function migrateLegacyRows(): Promise<void> {
-    await db.transaction(async (tx) => {
+    const moved = await db.transaction(async (tx) => {
       const rows = await tx.select().from(signingKeys).orderBy(asc(signingKeys.createdAt)).for('update');
-      if (rows.length === 0) return;
+      if (rows.length === 0) return 0;
       const ring: Ring = readRing() ?? { format: 'edgeloop.keyring/v1', keys: [] };
       const hasActive = ring.keys.some((k) => k.state === 'active');
       rows.forEach((row, i) => {
@@ -187,7 +187,16 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
       });
       writePrivateFileAtomic(ringPath, `${JSON.stringify(ring, null, 2)}\n`);
       await tx.delete(signingKeys).where(inArray(signingKeys.id, rows.map((r) => r.id)));
+      return rows.length;
     });
+    if (moved === 0) return;
+    try {
+      // Rewrites the table so the deleted rows' bytes leave its data file (WAL and backups may still hold them:
+      // rotate the key if other users could read the database before).
+      await db.execute(sql`vacuum full signing_keys`);
+    } catch (error) {
+      log.warn(`could not vacuum signing_keys after moving its keys out: ${(error as Error).message}`);
+    }
   }
 
   /** A key ring for a directory with no ring yet: the one key file an operator provisioned, or a new key. */
