@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestHub } from '../../test/test-hub';
 import { ensureBootstrapAdmin } from '../auth/bootstrap';
 import { loadEnv } from '../env';
 import { openHub } from '../hub';
@@ -77,6 +78,21 @@ describe('the data directory is owner-only', () => {
     await (await openHub(loadEnv({ HUB_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), log)).close();
     expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700); // the top directory is checked at every start
     expect(log.lines.filter((l) => l.includes('owner-only'))).toEqual([]);
+  });
+
+  it('the first admin token replaces an old world-readable admin-token file with a 0600 one', async () => {
+    const dataDir = path.join(tmp, 'token');
+    fs.mkdirSync(dataDir);
+    fs.writeFileSync(path.join(dataDir, 'admin-token'), 'an old, revoked secret\n', { mode: 0o644 });
+    const hub = await createTestHub('pglite');
+    try {
+      await ensureBootstrapAdmin(hub.deps, dataDir);
+    } finally {
+      await hub.close();
+    }
+    expect(fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8')).not.toContain('revoked');
+    expect(fs.statSync(path.join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
   });
 
   it('a SIGNING_KEYS_DIR outside the data dir is made 0700 with 0600 key files', async () => {
