@@ -101,8 +101,9 @@ const describe = (s: ChannelSignature) => `${s.project}/${s.model} ${s.channel} 
  */
 export async function retireSigningKey(deps: HubDeps, keyId: string, options: { force?: boolean } = {}): Promise<{ key: KeyInfo; broken: ChannelSignature[]; resigned: ChannelSignature[] }> {
   const known = (await deps.keys.list()).find((k) => k.id === keyId);
-  if (known?.state === 'active') return { key: await deps.keys.retire(keyId), broken: [], resigned: [] }; // throws: the active key is not retired
-  const resigned = known && known.state !== 'retired' ? await resignChannelPointers(deps) : [];
+  // An unknown key or the active one: the key ring refuses it, naming the keys there are.
+  if (!known || known.state === 'active') return { key: await deps.keys.retire(keyId), broken: [], resigned: [] };
+  const resigned = known.state === 'retired' ? [] : await resignChannelPointers(deps);
   const broken = (await channelSignatures(deps)).filter((s) => s.manifestKeyId === keyId);
   if (broken.length && !options.force) {
     throw conflict(
