@@ -223,9 +223,17 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
   const pointerText = await response.text();
   const pointer = await readPointer(pointerText, await keysFor(pointerText), ref);
-  if (pointer.version === currentVersion) return null;
   const trusted = await readValue<StoredModel>(storedKey(ref));
-  const trustedMovedAt = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)).movedAt : null;
+  const trustedPointer = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)) : null;
+  if (pointer.version === currentVersion) {
+    // The same move signed anew (a key rotation re-signs every pointer): keep the new signature, so the cached model
+    // still verifies offline once the old key is retired.
+    if (trusted && trustedPointer && trusted.pointer !== pointerText && trustedPointer.manifestSha256 === pointer.manifestSha256 && trustedPointer.movedAt === pointer.movedAt) {
+      await writeValue(storedKey(ref), { ...trusted, pointer: pointerText });
+    }
+    return null;
+  }
+  const trustedMovedAt = trustedPointer?.movedAt ?? null;
   if (trustedMovedAt && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt)) {
     throw new ModelRefused(`channel pointer for v${pointer.version} was moved at ${pointer.movedAt}, before the one this device has (${trustedMovedAt}): an old pointer replayed`);
   }
