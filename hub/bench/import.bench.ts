@@ -24,6 +24,7 @@ import { encodeGreyscalePng } from '../src/images/png';
 import { createLogger } from '../src/logger';
 import { openJobQueue } from '../src/jobs/job-queue';
 import { progressBar } from '../src/progress';
+import { openKeyRing } from '../src/registry/key-ring';
 import { startEmbeddedS3 } from '../src/storage/embedded-s3';
 import { createS3ObjectStore } from '../src/storage/object-store';
 import { postgresInstalled, startPostgresCluster } from '../test/postgres-cluster';
@@ -43,7 +44,7 @@ async function freshSetup(openDb: () => Promise<DatabaseHandle>): Promise<Setup>
   const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
   const queue = await openJobQueue(database.queueConnection);
   return {
-    deps: { db: database.db, store, queue, now: () => new Date(), log: createLogger('warn'), cdnBaseUrl: '/cdn', cacheDir: path.join(tmp, 'cache') },
+    deps: { db: database.db, store, queue, now: () => new Date(), log: createLogger('warn'), cdnBaseUrl: '/cdn', cacheDir: path.join(tmp, 'cache'), keys: openKeyRing({ dir: path.join(tmp, 'keys'), db: database.db, log: createLogger('warn') }) },
     async close() {
       await queue.stop({ graceful: false, wait: true });
       await s3.close();

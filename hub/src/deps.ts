@@ -2,6 +2,7 @@ import type { Role } from '@edgeloop/shared';
 import type { Database } from './db/database';
 import type { JobQueue } from './jobs/job-queue';
 import type { Logger } from './logger';
+import type { KeyRing } from './registry/key-ring';
 import type { ObjectStore } from './storage/object-store';
 
 /** The I/O a service may use. Injected, so services run against real PGlite/Postgres in tests without HTTP. */
@@ -15,6 +16,8 @@ export interface HubDeps {
   cdnBaseUrl: string;
   /** Local scratch space (decoded datasets, loaded models); safe to delete. */
   cacheDir: string;
+  /** The signing keys (files outside the database): the active one signs manifests and pointers. */
+  keys: KeyRing;
 }
 
 /** Who is calling: the token's id, name, role and project scope. `createdBy` columns record the name. */

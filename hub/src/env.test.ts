@@ -8,6 +8,12 @@ describe('loadEnv', () => {
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.S3_ENDPOINT).toBeUndefined();
     expect(env.dataDir).toMatch(/\.edgeloop$/);
+    expect(env.keysDir).toBe(`${env.dataDir}/keys`);
+  });
+
+  it('keeps the signing keys where SIGNING_KEYS_DIR says', () => {
+    expect(loadEnv({ HUB_DATA_DIR: '/var/lib/edgeloop', SIGNING_KEYS_DIR: '/run/secrets/edgeloop-keys' })).toMatchObject({ dataDir: '/var/lib/edgeloop', keysDir: '/run/secrets/edgeloop-keys' });
+    expect(() => loadEnv({ SIGNING_KEYS_DIR: '' })).toThrow(/SIGNING_KEYS_DIR: SIGNING_KEYS_DIR must be a directory path/);
   });
 
   it('names each bad variable and what it accepts', () => {

@@ -14,6 +14,11 @@ const envSchema = z
     HUB_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
     HUB_HOST: z.string().default('127.0.0.1'),
     HUB_DATA_DIR: z.string().default('./.edgeloop'),
+    /**
+     * Where the model signing keys live (default <HUB_DATA_DIR>/keys). Every hub process that shares a database must
+     * use the same directory (or a copy kept in step); training workers do not sign and do not need it.
+     */
+    SIGNING_KEYS_DIR: z.string().min(1, 'SIGNING_KEYS_DIR must be a directory path').optional(),
     HUB_PUBLIC_URL: z.url('HUB_PUBLIC_URL must be a URL such as http://localhost:8787').optional(),
     DATABASE_URL: z
       .string()
@@ -42,7 +47,7 @@ const envSchema = z
     path: ['S3_ENDPOINT'],
   });
 
-export type HubEnv = z.infer<typeof envSchema> & { dataDir: string };
+export type HubEnv = z.infer<typeof envSchema> & { dataDir: string; keysDir: string };
 
 export function loadEnv(source: Record<string, string | undefined> = process.env): HubEnv {
   const parsed = envSchema.safeParse(source);
@@ -50,5 +55,6 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'env'}: ${issue.message}`);
     throw new Error(`invalid environment:\n${lines.join('\n')}`);
   }
-  return { ...parsed.data, dataDir: path.resolve(parsed.data.HUB_DATA_DIR) };
+  const dataDir = path.resolve(parsed.data.HUB_DATA_DIR);
+  return { ...parsed.data, dataDir, keysDir: path.resolve(parsed.data.SIGNING_KEYS_DIR ?? path.join(dataDir, 'keys')) };
 }

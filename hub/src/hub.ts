@@ -5,8 +5,10 @@ import { openJobQueue } from './jobs/job-queue';
 import type { HubDeps } from './deps';
 import type { HubEnv } from './env';
 import { type Logger, createLogger } from './logger';
+import { openKeyRing } from './registry/key-ring';
 import { type EmbeddedS3, startEmbeddedS3 } from './storage/embedded-s3';
 import { type ObjectStore, createS3ObjectStore } from './storage/object-store';
+import { restrictUmask, tightenPrivateTree } from './storage/private-dir';
 
 /** The path under the hub's origin where the embedded store's presigned URLs point. */
 export const S3_ROUTE = '/s3';
@@ -29,8 +31,11 @@ export interface Hub {
 /**
  * Opens the hub's I/O: the database (PGlite in the data directory, or DATABASE_URL) and the object
  * store (an S3 server in-process, or S3_ENDPOINT). Everything else receives these as HubDeps.
+ * The data directory holds the database, objects, tokens and keys: it is made owner-only before anything is written.
  */
 export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LEVEL)): Promise<Hub> {
+  restrictUmask();
+  tightenPrivateTree(env.dataDir, log);
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.dataDir });
   let embeddedS3: EmbeddedS3 | null = null;
   // Until the hub listens (and knows its port when HUB_PORT is 0), the configured address.
@@ -69,6 +74,8 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
       log,
       cdnBaseUrl: env.CDN_BASE_URL ?? '/cdn',
       cacheDir: path.join(env.dataDir, 'cache'),
+      // Made or migrated on first use (the server does it at start), so workers that never sign touch no keys.
+      keys: openKeyRing({ dir: env.keysDir, db: database.db, log }),
     };
     const embedded = embeddedS3;
     return {

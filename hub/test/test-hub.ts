@@ -13,6 +13,7 @@ import { type DatabaseHandle, type QueueConnection, openPglite, openPostgres } f
 import type { HubDeps } from '../src/deps';
 import { openJobQueue } from '../src/jobs/job-queue';
 import { createLogger } from '../src/logger';
+import { openKeyRing } from '../src/registry/key-ring';
 import { type EmbeddedS3, startEmbeddedS3 } from '../src/storage/embedded-s3';
 import { createS3ObjectStore } from '../src/storage/object-store';
 
@@ -55,14 +56,16 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
   const s3 = await startEmbeddedS3({ directory: path.join(tmp, 's3'), bucket: 'edgeloop' });
   const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
   const queue = await openJobQueue(database.queueConnection);
+  const log = createLogger('silent');
   const deps: HubDeps = {
     db: database.db,
     store,
     queue,
     now: () => new Date(),
-    log: createLogger('silent'),
+    log,
     cdnBaseUrl: '/cdn',
     cacheDir: path.join(tmp, 'cache'),
+    keys: openKeyRing({ dir: path.join(tmp, 'keys'), db: database.db, log }),
   };
   // One token per role and scope, made on first use.
   const secrets = new Map<string, string>();

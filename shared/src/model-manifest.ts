@@ -85,6 +85,27 @@ export const signedEnvelopeSchema = z.object({
 });
 export type SignedEnvelope = z.infer<typeof signedEnvelopeSchema>;
 
+/**
+ * The keys a hub publishes as trusted (registry.publicKeys): an envelope verifies with the key whose keyId it
+ * names. One is active (signs new manifests and pointers); the others were rotated out but still verify what they
+ * signed, until retired. publicKey is the raw 32-byte Ed25519 key, base64 (WebCrypto importKey 'raw').
+ */
+export const trustedKeySchema = z.object({
+  keyId: z.string(),
+  algorithm: z.literal('Ed25519'),
+  publicKey: z.string(),
+  publicKeyPem: z.string(),
+  active: z.boolean(),
+});
+export type TrustedKey = z.infer<typeof trustedKeySchema>;
+export const trustedKeySetSchema = z.object({
+  keys: z.array(trustedKeySchema).min(1),
+  activeKeyId: z.string(),
+  /** Where published model files are fetched from. */
+  cdnBaseUrl: z.string(),
+});
+export type TrustedKeySet = z.infer<typeof trustedKeySetSchema>;
+
 /** Cache headers the CDN origin serves: content-hashed files never change; channel pointers do. */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 export const POINTER_CACHE_CONTROL = 'public, max-age=30, must-revalidate';

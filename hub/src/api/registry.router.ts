@@ -1,4 +1,4 @@
-import { channelNameSchema, modelNameSchema, text } from '@edgeloop/shared';
+import { type TrustedKeySet, channelNameSchema, modelNameSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
 import { getChannel, listModelVersions, listModels, promote, rollback, rollbackTarget } from '../registry/channel.service';
 import { predict } from '../registry/predict.service';
@@ -13,7 +13,19 @@ const channel = channelNameSchema;
 const reason = text(1000).min(1, 'reason must say why (it is kept in the channel history)');
 
 export const registryRouter = router({
-  /** What a device needs to find and trust published models: the key manifests and pointers are signed with, and the CDN. */
+  /**
+   * What a device needs to find and trust published models: the keys manifests and pointers may be signed with (an
+   * envelope names its key), which one signs now, and the CDN.
+   */
+  publicKeys: publicProcedure.query(async ({ ctx }): Promise<TrustedKeySet> => {
+    const keys = await ctx.deps.keys.trusted();
+    return {
+      keys: keys.map((k) => ({ keyId: k.id, algorithm: 'Ed25519' as const, publicKey: k.publicKey, publicKeyPem: k.publicKeyPem, active: k.state === 'active' })),
+      activeKeyId: keys.find((k) => k.state === 'active')!.id,
+      cdnBaseUrl: ctx.deps.cdnBaseUrl,
+    };
+  }),
+  /** The active key only: what PWAs installed before key rotation ask for (they trust one key). */
   publicKey: publicProcedure.query(async ({ ctx }) => {
     const key = await signingKey(ctx.deps);
     return { keyId: key.id, algorithm: 'Ed25519' as const, publicKey: key.publicKeyRaw, publicKeyPem: key.publicKeyPem, cdnBaseUrl: ctx.deps.cdnBaseUrl };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HubDeps } from '../deps';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, writePrivateFileAtomic } from '../storage/private-dir';
 import { countActiveAdminTokens, createToken } from './token.service';
 
 /**
@@ -10,11 +11,15 @@ import { countActiveAdminTokens, createToken } from './token.service';
 export async function ensureBootstrapAdmin(deps: HubDeps, dataDir: string): Promise<void> {
   const file = path.join(dataDir, 'admin-token');
   if ((await countActiveAdminTokens(deps)) > 0) {
-    if (fs.existsSync(file)) deps.log.info(`admin token: ${file}`);
+    if (fs.existsSync(file)) {
+      if ((fs.statSync(file).mode & 0o777) !== PRIVATE_FILE_MODE) fs.chmodSync(file, PRIVATE_FILE_MODE);
+      deps.log.info(`admin token: ${file}`);
+    }
     return;
   }
   const { secret } = await createToken(deps, { name: 'bootstrap-admin', role: 'admin', createdBy: 'hub' });
-  fs.mkdirSync(dataDir, { recursive: true });
-  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  ensurePrivateDir(dataDir);
+  // A new file replaces any old one: writing over an existing file would keep that file's (maybe loose) mode.
+  writePrivateFileAtomic(file, `${secret}\n`);
   deps.log.info(`created the first admin token and wrote it to ${file} (only its hash is stored)`);
 }

@@ -16,6 +16,7 @@ import { type Hub, openHub } from '../hub';
 import { serve } from '../main';
 import { progressBar } from '../progress';
 import { exportVersion } from './export-version';
+import { addKeyCommands } from './key-commands';
 import { addTrainingCommands } from './training-commands';
 
 const who = `cli:${os.userInfo().username}`;
@@ -179,6 +180,7 @@ program
   );
 
 addTrainingCommands(program);
+addKeyCommands(program, withHub);
 
 program.parseAsync().catch((error: Error) => {
   // Errors the user can fix print as one line; anything else keeps its stack for a bug report.

@@ -7,6 +7,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { makeTreeOwnerOnly } from '../storage/private-dir';
 import { lockDataDir } from './data-dir-lock';
 import * as schema from './schema';
 
@@ -29,6 +30,7 @@ export async function openPglite(dir: string | undefined): Promise<DatabaseHandl
   const unlock = dir ? lockDataDir(dir) : () => {};
   try {
     const client = await PGlite.create(dir ? path.join(dir, 'pgdata') : undefined);
+    if (dir) makeTreeOwnerOnly(path.join(dir, 'pgdata'));
     const db = drizzlePglite({ client, schema });
     await migratePglite(db, { migrationsFolder });
     return {

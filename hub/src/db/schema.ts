@@ -267,7 +267,11 @@ export const channelEvents = pgTable(
   (t) => [index('channel_events_model_channel').on(t.modelId, t.channel, t.id), check('channel_events_action', sql`${t.action} in ('promote', 'rollback')`)],
 );
 
-/** The hub's Ed25519 signing key for model manifests (PKCS#8 / SPKI, PEM). One active key. */
+/**
+ * Legacy: older hubs kept the Ed25519 signing key here, in plaintext. The keys now live as owner-only files
+ * (registry/key-ring.ts); at start the hub moves any row here into a key file and deletes the row, so this table
+ * stays empty. Kept declared so existing databases migrate without a destructive step.
+ */
 export const signingKeys = pgTable('signing_keys', {
   id: text('id').primaryKey(),
   publicKeyPem: text('public_key_pem').notNull(),

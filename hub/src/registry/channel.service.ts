@@ -146,7 +146,7 @@ async function moveChannel(
     });
     return { from: current?.modelVersionId ?? null, target, moved: true };
   });
-  await publishPointer(deps, ref, modelId);
+  await writeChannelPointer(deps, ref, modelId);
   if (moved) deps.log.info(`${ref.project}/${ref.model}: ${action} ${ref.channel} -> v${target.version} by ${caller.name} (${reason})`);
   return { channel: ref.channel, action, fromVersionId: from, version: toVersionSummary(deps, target, ref.project, ref.model), pointerUrl: cdnUrl(deps.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)) };
 }
@@ -160,7 +160,7 @@ async function lockChannel(tx: Tx, modelId: string, channel: string): Promise<vo
  * Writes the channel's signed pointer file from the channel row as committed. Returns whether the file changed:
  * the pointer is a pure function of the row (Ed25519 signatures are deterministic), so an up-to-date file is kept.
  */
-async function publishPointer(deps: HubDeps, ref: ModelRef & { channel: string }, modelId: string): Promise<boolean> {
+export async function writeChannelPointer(deps: HubDeps, ref: ModelRef & { channel: string }, modelId: string): Promise<boolean> {
   const key = await signingKey(deps);
   return deps.db.transaction(async (tx) => {
     await lockChannel(tx, modelId, ref.channel);
@@ -202,7 +202,7 @@ export async function rebuildChannelPointers(deps: HubDeps): Promise<number> {
     .innerJoin(projects, eq(projects.id, registeredModels.projectId));
   let written = 0;
   for (const row of rows) {
-    if (await publishPointer(deps, { project: row.project, model: row.model, channel: row.channel }, row.modelId)) written++;
+    if (await writeChannelPointer(deps, { project: row.project, model: row.model, channel: row.channel }, row.modelId)) written++;
   }
   return written;
 }

@@ -1,11 +1,10 @@
 /**
- * The hub's Ed25519 key: signs model manifests and channel pointers. Devices verify with the public key
+ * Ed25519 signatures over model manifests and channel pointers. The keys live in the key ring (key-ring.ts), as
+ * owner-only files outside the database. Devices verify with the public key whose id the envelope names
  * (raw 32 bytes, base64, for WebCrypto's importKey('raw', ..., 'Ed25519')).
  */
 import crypto from 'node:crypto';
-import { asc } from 'drizzle-orm';
 import type { SignedEnvelope } from '@edgeloop/shared';
-import { signingKeys } from '../db/schema';
 import type { HubDeps } from '../deps';
 
 export interface SigningKey {
@@ -17,40 +16,26 @@ export interface SigningKey {
   publicKeyPem: string;
 }
 
-let cached: { db: unknown; key: SigningKey } | undefined;
-
-/** The active key, made on first use. Concurrent first uses agree on the oldest row. */
-export async function signingKey(deps: HubDeps): Promise<SigningKey> {
-  if (cached?.db === deps.db) return cached.key;
-  let [row] = await deps.db.select().from(signingKeys).orderBy(asc(signingKeys.createdAt)).limit(1);
-  if (!row) {
-    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-    const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    await deps.db
-      .insert(signingKeys)
-      .values({ id: keyIdOf(publicKey), publicKeyPem, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() })
-      .onConflictDoNothing();
-    [row] = await deps.db.select().from(signingKeys).orderBy(asc(signingKeys.createdAt)).limit(1);
-  }
-  const publicKey = crypto.createPublicKey(row!.publicKeyPem);
-  const key: SigningKey = {
-    id: row!.id,
-    privateKey: crypto.createPrivateKey(row!.privateKeyPem),
-    publicKey,
-    publicKeyRaw: rawPublicKey(publicKey).toString('base64'),
-    publicKeyPem: row!.publicKeyPem,
-  };
-  cached = { db: deps.db, key };
-  return key;
+/** The active key of the hub's key ring: what new manifests and pointers are signed with. */
+export function signingKey(deps: HubDeps): Promise<SigningKey> {
+  return deps.keys.active();
 }
 
 /** The last 32 bytes of an Ed25519 SPKI DER are the raw key. */
-function rawPublicKey(publicKey: crypto.KeyObject): Buffer {
+export function rawPublicKey(publicKey: crypto.KeyObject): Buffer {
   return publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
 }
 
-function keyIdOf(publicKey: crypto.KeyObject): string {
+/** A key's id: the first 16 hex digits of the sha256 of its raw public key. */
+export function keyIdOf(publicKey: crypto.KeyObject): string {
   return crypto.createHash('sha256').update(rawPublicKey(publicKey)).digest('hex').slice(0, 16);
+}
+
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex'); // DER header of an Ed25519 SubjectPublicKeyInfo
+
+/** The KeyObject of a raw base64 Ed25519 public key. */
+export function publicKeyFromRaw(publicKeyRaw: string): crypto.KeyObject {
+  return crypto.createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(publicKeyRaw, 'base64')]), format: 'der', type: 'spki' });
 }
 
 export function signPayload(key: SigningKey, payload: string): SignedEnvelope {
@@ -59,7 +44,5 @@ export function signPayload(key: SigningKey, payload: string): SignedEnvelope {
 
 /** Verifies an envelope against a raw base64 public key; what every client does before trusting a manifest. */
 export function verifyEnvelope(publicKeyRaw: string, envelope: SignedEnvelope): boolean {
-  const spkiPrefix = Buffer.from('302a300506032b6570032100', 'hex'); // DER header of an Ed25519 SubjectPublicKeyInfo
-  const publicKey = crypto.createPublicKey({ key: Buffer.concat([spkiPrefix, Buffer.from(publicKeyRaw, 'base64')]), format: 'der', type: 'spki' });
-  return crypto.verify(null, Buffer.from(envelope.payload, 'utf8'), publicKey, Buffer.from(envelope.signature, 'base64'));
+  return crypto.verify(null, Buffer.from(envelope.payload, 'utf8'), publicKeyFromRaw(publicKeyRaw), Buffer.from(envelope.signature, 'base64'));
 }

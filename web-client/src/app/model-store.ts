@@ -9,12 +9,14 @@ import {
   type ModelVariant,
   type PublishedFile,
   type SignedEnvelope,
+  type TrustedKeySet,
   channelPointerSchema,
   modelManifestSchema,
   signedEnvelopeSchema,
+  trustedKeySetSchema,
 } from '@edgeloop/shared';
 import { readValue, writeValue } from './local-db';
-import { sha256Hex, verifyEnvelope } from './verify';
+import { envelopeProblem, sha256Hex } from './verify';
 
 const MODEL_CACHE = 'edgeloop-models-v1';
 
@@ -48,7 +50,20 @@ export interface VerifiedModel {
   signed: StoredModel;
 }
 
-interface HubKey {
+/** The keys this device trusts (the hub's published set) and the CDN base. */
+interface HubKeys {
+  keys: { keyId: string; publicKey: string }[];
+  activeKeyId: string;
+  cdnBaseUrl: string;
+  /** When the set was read from the hub (Date.now()); a retired key stops being trusted at the next read. */
+  fetchedAt: number;
+}
+
+/** How long a remembered key set is used before the hub is asked again (a retirement reaches devices this fast). */
+const KEYS_MAX_AGE_MS = 10 * 60_000;
+
+/** What devices stored before the hub published a set of keys: its one key. */
+interface LegacyHubKey {
   keyId: string;
   publicKey: string;
   cdnBaseUrl: string;
@@ -63,16 +78,37 @@ interface StoredModel {
 
 const storedKey = (ref: ChannelRef) => `model:${ref.project}/${ref.model}/${ref.channel}`;
 
-/** The hub's signing key and CDN base: fetched when online (and on key rotation), remembered for offline use. */
-async function hubKey(refresh: boolean): Promise<HubKey> {
-  const stored = await readValue<HubKey>('hub-key');
-  if (stored && !refresh) return stored;
-  const response = await fetch('/trpc/registry.publicKey', { cache: 'no-cache' });
-  if (!response.ok) throw new Error(`could not read the hub's public key: HTTP ${response.status}`);
-  const { result } = (await response.json()) as { result: { data: HubKey } };
-  const key = { keyId: result.data.keyId, publicKey: result.data.publicKey, cdnBaseUrl: result.data.cdnBaseUrl };
-  await writeValue('hub-key', key);
-  return key;
+/** The trusted keys remembered on this device (for offline use), or null before the first fetch. */
+async function storedHubKeys(): Promise<HubKeys | null> {
+  const stored = await readValue<HubKeys>('hub-keys');
+  if (stored) return stored;
+  const legacy = await readValue<LegacyHubKey>('hub-key');
+  return legacy ? { keys: [{ keyId: legacy.keyId, publicKey: legacy.publicKey }], activeKeyId: legacy.keyId, cdnBaseUrl: legacy.cdnBaseUrl, fetchedAt: 0 } : null;
+}
+
+async function fetchHubKeys(): Promise<HubKeys> {
+  const response = await fetch('/trpc/registry.publicKeys', { cache: 'no-cache' });
+  if (!response.ok) throw new Error(`could not read the hub's signing keys: HTTP ${response.status}`);
+  const set: TrustedKeySet = trustedKeySetSchema.parse(((await response.json()) as { result: { data: unknown } }).result.data);
+  const keys: HubKeys = { keys: set.keys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })), activeKeyId: set.activeKeyId, cdnBaseUrl: set.cdnBaseUrl, fetchedAt: Date.now() };
+  await writeValue('hub-keys', keys);
+  return keys;
+}
+
+/**
+ * The hub's trusted signing keys and CDN base: read from the hub itself (never from the CDN) and remembered for
+ * offline use. The remembered set serves for KEYS_MAX_AGE_MS, and whenever the hub cannot be reached; `refresh`
+ * (an envelope names a key this device does not know) insists on the hub's current set.
+ */
+async function hubKeys(refresh: boolean): Promise<HubKeys> {
+  const stored = await storedHubKeys();
+  if (stored && !refresh && Date.now() - stored.fetchedAt < KEYS_MAX_AGE_MS) return stored;
+  try {
+    return await fetchHubKeys();
+  } catch (error) {
+    if (stored && !refresh) return stored;
+    throw error;
+  }
 }
 
 function envelopeOf(text: string): SignedEnvelope | null {
@@ -83,15 +119,18 @@ function envelopeOf(text: string): SignedEnvelope | null {
   }
 }
 
-async function openEnvelope(text: string, key: HubKey, what: string): Promise<string> {
+const trusts = (keys: HubKeys, text: string) => keys.keys.some((k) => k.keyId === envelopeOf(text)?.keyId);
+
+/** The payload of an envelope signed by one of the trusted keys: the one whose id the envelope names. */
+async function openEnvelope(text: string, keys: HubKeys, what: string): Promise<string> {
   const envelope = envelopeOf(text);
   if (!envelope) throw new ModelRefused(`${what} is not a signed envelope`);
-  if (envelope.keyId !== key.keyId) throw new ModelRefused(`${what} is signed by key ${envelope.keyId}, not the hub's key ${key.keyId}`);
-  if (!(await verifyEnvelope(key.publicKey, envelope))) throw new ModelRefused(`${what}: the signature does not verify`);
+  const problem = await envelopeProblem(keys.keys, envelope);
+  if (problem) throw new ModelRefused(`${what} ${problem}`);
   return envelope.payload;
 }
 
-async function readPointer(text: string, key: HubKey, ref: ChannelRef): Promise<ChannelPointer> {
+async function readPointer(text: string, key: HubKeys, ref: ChannelRef): Promise<ChannelPointer> {
   const pointer = channelPointerSchema.parse(JSON.parse(await openEnvelope(text, key, `channel pointer ${ref.channel}`)));
   if (pointer.project !== ref.project || pointer.model !== ref.model || pointer.channel !== ref.channel) {
     throw new ModelRefused(`channel pointer is for ${pointer.project}/${pointer.model}/${pointer.channel}, not ${ref.project}/${ref.model}/${ref.channel}`);
@@ -99,7 +138,7 @@ async function readPointer(text: string, key: HubKey, ref: ChannelRef): Promise<
   return pointer;
 }
 
-async function readManifest(text: string, key: HubKey, pointer: ChannelPointer): Promise<ModelManifest> {
+async function readManifest(text: string, key: HubKeys, pointer: ChannelPointer): Promise<ModelManifest> {
   const sha256 = await sha256Hex(new TextEncoder().encode(text));
   if (sha256 !== pointer.manifestSha256) throw new ModelRefused(`manifest of v${pointer.version}: sha256 ${sha256.slice(0, 12)}… is not the one the channel pointer names`);
   const manifest = modelManifestSchema.parse(JSON.parse(await openEnvelope(text, key, `manifest of v${pointer.version}`)));
@@ -153,7 +192,7 @@ async function assemble(ref: ChannelRef, manifest: ModelManifest, signed: Stored
 /** The last verified model of this channel, from this device alone (no network). Null if there is none. */
 export async function loadCachedModel(ref: ChannelRef): Promise<VerifiedModel | null> {
   const stored = await readValue<StoredModel>(storedKey(ref));
-  const key = await readValue<HubKey>('hub-key');
+  const key = await storedHubKeys();
   if (!stored || !key) return null;
   const pointer = await readPointer(stored.pointer, key, ref);
   return assemble(ref, await readManifest(stored.manifest, key, pointer), stored, true);
@@ -171,19 +210,35 @@ export async function rememberModel(model: VerifiedModel): Promise<void> {
  * (a replayed pointer would roll devices back); a rollback in the hub signs a new pointer, so it passes.
  */
 export async function fetchChannelModel(ref: ChannelRef, currentVersion: number | null): Promise<VerifiedModel | null> {
-  let key = await hubKey(false);
+  let key = await hubKeys(false);
+  let refreshed = false;
+  // Keys are rotated and retired: an envelope naming a key this device does not know sends it to the hub (never the
+  // CDN) for the current set, once per check.
+  const keysFor = async (text: string) => {
+    if (!trusts(key, text) && !refreshed) {
+      key = await hubKeys(true);
+      refreshed = true;
+    }
+    return key;
+  };
   const pointerUrl = new URL(`${key.cdnBaseUrl.replace(/\/$/, '')}/${ref.project}/${ref.model}/channels/${ref.channel}.json`, location.href).href;
   // The pointer has a short max-age: revalidate so a promotion shows at once.
   const response = await fetch(pointerUrl, { cache: 'no-cache' });
   if (response.status === 404) throw new NoModelYet(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
   if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
   const pointerText = await response.text();
-  // A new signing key (rotation) is fetched from the hub itself, never taken from the CDN.
-  if (envelopeOf(pointerText)?.keyId !== key.keyId) key = await hubKey(true);
-  const pointer = await readPointer(pointerText, key, ref);
-  if (pointer.version === currentVersion) return null;
+  const pointer = await readPointer(pointerText, await keysFor(pointerText), ref);
   const trusted = await readValue<StoredModel>(storedKey(ref));
-  const trustedMovedAt = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)).movedAt : null;
+  const trustedPointer = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)) : null;
+  if (pointer.version === currentVersion) {
+    // The same move signed anew (a key rotation re-signs every pointer): keep the new signature, so the cached model
+    // still verifies offline once the old key is retired.
+    if (trusted && trustedPointer && trusted.pointer !== pointerText && trustedPointer.manifestSha256 === pointer.manifestSha256 && trustedPointer.movedAt === pointer.movedAt) {
+      await writeValue(storedKey(ref), { ...trusted, pointer: pointerText });
+    }
+    return null;
+  }
+  const trustedMovedAt = trustedPointer?.movedAt ?? null;
   if (trustedMovedAt && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt)) {
     throw new ModelRefused(`channel pointer for v${pointer.version} was moved at ${pointer.movedAt}, before the one this device has (${trustedMovedAt}): an old pointer replayed`);
   }
@@ -192,6 +247,6 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   const manifestResponse = await fetch(manifestUrl);
   if (!manifestResponse.ok) throw new ModelRefused(`manifest of v${pointer.version}: HTTP ${manifestResponse.status}`);
   const manifestText = await manifestResponse.text();
-  const manifest = await readManifest(manifestText, key, pointer);
+  const manifest = await readManifest(manifestText, await keysFor(manifestText), pointer);
   return assemble(ref, manifest, { pointer: pointerText, manifestUrl, manifest: manifestText }, false);
 }

@@ -1,0 +1,305 @@
+/**
+ * The hub's signing keys, kept as owner-only files outside the database (in `<data dir>/keys/`, or
+ * SIGNING_KEYS_DIR):
+ *   keyring.json   which keys exist and their state: one `active` (signs), `trusted` (rotated out, still verifies
+ *                  what it signed), `retired` (no longer published; its private key file is deleted)
+ *   <keyId>.pem    the private key (PKCS#8), 0600, written once with O_EXCL
+ * The ring file is replaced atomically (rename), and re-read when it changes, so a rotation made by the CLI
+ * reaches hub processes sharing the directory without a restart. Every hub process that signs (publish, promote,
+ * rollback: the API) must use the same keys directory; training workers never sign.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { asc, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database } from '../db/database';
+import { modelVersions, signingKeys } from '../db/schema';
+import { conflict, notFound } from '../errors';
+import type { Logger } from '../logger';
+import {
+  PRIVATE_FILE_MODE,
+  createPrivateFileAtomic,
+  ensurePrivateDir,
+  writePrivateFileAtomic,
+  writePrivateFileExclusive,
+} from '../storage/private-dir';
+import { type SigningKey, keyIdOf, publicKeyFromRaw, rawPublicKey } from './signing';
+
+export const KEY_STATES = ['active', 'trusted', 'retired'] as const;
+export type KeyState = (typeof KEY_STATES)[number];
+
+const ringEntrySchema = z.object({
+  id: z.string().regex(/^[0-9a-f]{16}$/),
+  /** Raw 32-byte Ed25519 public key, base64. */
+  publicKey: z.string(),
+  state: z.enum(KEY_STATES),
+  createdAt: z.string(),
+  retiredAt: z.string().optional(),
+});
+const ringSchema = z.object({ format: z.literal('edgeloop.keyring/v1'), keys: z.array(ringEntrySchema) }).refine(
+  (ring) => ring.keys.length === 0 || ring.keys.filter((k) => k.state === 'active').length === 1,
+  'a key ring has exactly one active key',
+);
+type Ring = z.infer<typeof ringSchema>;
+type RingEntry = z.infer<typeof ringEntrySchema>;
+
+export interface KeyInfo {
+  id: string;
+  state: KeyState;
+  /** Raw 32-byte public key, base64. */
+  publicKey: string;
+  publicKeyPem: string;
+  createdAt: string;
+  retiredAt: string | null;
+}
+
+export interface KeyRing {
+  readonly dir: string;
+  /** Moves keys left in the database by older hubs into files and makes the first key if there is none. Idempotent. */
+  ready(): Promise<void>;
+  /** The key that signs new manifests and pointers. */
+  active(): Promise<SigningKey>;
+  /** The keys devices should trust (active first, then the rotated-out ones not yet retired). */
+  trusted(): Promise<KeyInfo[]>;
+  /** Every key, retired ones included, newest first. */
+  list(): Promise<KeyInfo[]>;
+  /** Makes a new key the active one; the previous active key stays trusted. */
+  rotate(): Promise<KeyInfo>;
+  /** Stops trusting a rotated-out key and deletes its private key. The active key cannot be retired. */
+  retire(keyId: string): Promise<KeyInfo>;
+}
+
+export const RING_FILE = 'keyring.json';
+const privateKeyFile = (dir: string, id: string) => path.join(dir, `${id}.pem`);
+
+export function openKeyRing(options: { dir: string; db: Database; log: Logger; now?: () => Date }): KeyRing {
+  const { dir, db, log } = options;
+  const now = options.now ?? (() => new Date());
+  const ringPath = path.join(dir, RING_FILE);
+  let readiness: Promise<void> | undefined;
+  let cachedRing: { stamp: string; ring: Ring } | undefined;
+  const privateKeys = new Map<string, crypto.KeyObject>();
+
+  /** The ring as on disk now; re-parsed only when the file changed (a rename gives it a new inode). */
+  function readRing(): Ring | null {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(ringPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    const stamp = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    if (cachedRing?.stamp === stamp) return cachedRing.ring;
+    let parsed;
+    try {
+      parsed = ringSchema.safeParse(JSON.parse(fs.readFileSync(ringPath, 'utf8')));
+    } catch (error) {
+      throw new Error(`${ringPath} is not valid JSON (${(error as Error).message}); restore it from a backup`);
+    }
+    if (!parsed.success) throw new Error(`${ringPath} is not a valid key ring: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'ring'}: ${i.message}`).join('; ')}`);
+    cachedRing = { stamp, ring: parsed.data };
+    return parsed.data;
+  }
+
+  function requireRing(): Ring {
+    const ring = readRing();
+    if (!ring || ring.keys.length === 0) throw new Error(`no signing key in ${dir}: the hub makes one at start (edgeloop serve)`);
+    return ring;
+  }
+
+  function info(entry: RingEntry): KeyInfo {
+    return {
+      id: entry.id,
+      state: entry.state,
+      publicKey: entry.publicKey,
+      publicKeyPem: publicKeyFromRaw(entry.publicKey).export({ type: 'spki', format: 'pem' }).toString(),
+      createdAt: entry.createdAt,
+      retiredAt: entry.retiredAt ?? null,
+    };
+  }
+
+  /** Writes a private key file (O_EXCL). A file already there must hold the same key. Returns its ring entry. */
+  function storePrivateKey(privateKey: crypto.KeyObject, state: KeyState, createdAt: Date): RingEntry {
+    const publicKey = crypto.createPublicKey(privateKey);
+    const id = keyIdOf(publicKey);
+    const file = privateKeyFile(dir, id);
+    try {
+      writePrivateFileExclusive(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (keyIdOf(crypto.createPublicKey(loadPrivateKey(id))) !== id) throw new Error(`${file} holds another key than its name says`);
+    }
+    return { id, publicKey: rawPublicKey(publicKey).toString('base64'), state, createdAt: createdAt.toISOString() };
+  }
+
+  function loadPrivateKey(id: string): crypto.KeyObject {
+    const cached = privateKeys.get(id);
+    if (cached) return cached;
+    const file = privateKeyFile(dir, id);
+    let pem: string;
+    try {
+      pem = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`the private key of signing key ${id} is missing: ${file}`);
+      throw error;
+    }
+    const key = crypto.createPrivateKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 private key`);
+    privateKeys.set(id, key);
+    return key;
+  }
+
+  /** Key files an operator copied in with loose modes: made owner-only, and said so. */
+  function checkFileModes(): void {
+    for (const name of fs.readdirSync(dir)) {
+      if (!name.endsWith('.pem') && name !== RING_FILE) continue;
+      const file = path.join(dir, name);
+      const mode = fs.lstatSync(file).mode & 0o777;
+      if (mode === PRIVATE_FILE_MODE) continue;
+      try {
+        fs.chmodSync(file, PRIVATE_FILE_MODE);
+        log.warn(`${file} had mode ${mode.toString(8)}: made it 600 (owner-only)`);
+      } catch (error) {
+        log.warn(`${file} has mode ${mode.toString(8)} and could not be made 600: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Older hubs kept the key in the signing_keys table. Each row becomes a key file (the oldest stays the active key,
+   * so everything signed before still verifies) and is deleted. The rows stay locked until the files are written,
+   * so two hubs starting at once migrate them once.
+   */
+  async function migrateLegacyRows(): Promise<void> {
+    const moved = await db.transaction(async (tx) => {
+      const rows = await tx.select().from(signingKeys).orderBy(asc(signingKeys.createdAt)).for('update');
+      if (rows.length === 0) return 0;
+      const ring: Ring = readRing() ?? { format: 'edgeloop.keyring/v1', keys: [] };
+      const hasActive = ring.keys.some((k) => k.state === 'active');
+      rows.forEach((row, i) => {
+        if (ring.keys.some((k) => k.id === row.id)) return;
+        const entry = storePrivateKey(crypto.createPrivateKey(row.privateKeyPem), !hasActive && i === 0 ? 'active' : 'trusted', row.createdAt);
+        if (entry.id !== row.id) throw new Error(`signing key row ${row.id} holds the key ${entry.id}; not migrating it`);
+        ring.keys.push(entry);
+        log.info(`moved signing key ${row.id} out of the database to ${privateKeyFile(dir, row.id)} (${entry.state})`);
+      });
+      writePrivateFileAtomic(ringPath, `${JSON.stringify(ring, null, 2)}\n`);
+      await tx.delete(signingKeys).where(inArray(signingKeys.id, rows.map((r) => r.id)));
+      return rows.length;
+    });
+    if (moved === 0) return;
+    try {
+      // Rewrites the table so the deleted rows' bytes leave its data file (WAL and backups may still hold them:
+      // rotate the key if other users could read the database before).
+      await db.execute(sql`vacuum full signing_keys`);
+    } catch (error) {
+      log.warn(`could not vacuum signing_keys after moving its keys out: ${(error as Error).message}`);
+    }
+  }
+
+  /** A key ring for a directory with no ring yet: the one key file an operator provisioned, or a new key. */
+  async function createFirstKey(): Promise<void> {
+    const provisioned = fs.readdirSync(dir).filter((name) => /^[^.].*\.pem$/.test(name));
+    if (provisioned.length > 1) throw new Error(`${dir} holds ${provisioned.length} key files but no ${RING_FILE}: restore the ring file, or keep the one key to use`);
+    let entry: RingEntry;
+    let generated = false;
+    if (provisioned.length === 1) {
+      const file = path.join(dir, provisioned[0]!);
+      const privateKey = crypto.createPrivateKey(fs.readFileSync(file, 'utf8'));
+      if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 private key`);
+      entry = storePrivateKey(privateKey, 'active', now());
+      if (file !== privateKeyFile(dir, entry.id)) fs.rmSync(file);
+      log.info(`signing key ${entry.id}: adopted ${file}`);
+    } else {
+      entry = storePrivateKey(crypto.generateKeyPairSync('ed25519').privateKey, 'active', now());
+      generated = true;
+    }
+    if (!createPrivateFileAtomic(ringPath, `${JSON.stringify({ format: 'edgeloop.keyring/v1', keys: [entry] }, null, 2)}\n`)) {
+      // Another hub sharing the directory made its ring first: use that one.
+      if (generated) fs.rmSync(privateKeyFile(dir, entry.id), { force: true });
+      return;
+    }
+    log.info(`signing key ${entry.id} created in ${dir}`);
+    const [published] = await db.select({ id: modelVersions.id }).from(modelVersions).limit(1);
+    if (generated && published) {
+      log.warn(
+        `the database has published model versions, but ${dir} had no signing key: if other hub processes sign with keys elsewhere, ` +
+          'devices will not trust this one. Every hub process sharing a database must use the same SIGNING_KEYS_DIR.',
+      );
+    }
+  }
+
+  async function prepare(): Promise<void> {
+    try {
+      ensurePrivateDir(dir);
+    } catch (error) {
+      // A read-only mount of provisioned keys can still be read.
+      if (!fs.existsSync(dir)) throw error;
+      log.warn(`could not make ${dir} owner-only: ${(error as Error).message}`);
+    }
+    checkFileModes();
+    await migrateLegacyRows();
+    if (!readRing()?.keys.length) await createFirstKey();
+    const active = requireRing().keys.find((k) => k.state === 'active')!;
+    loadPrivateKey(active.id);
+  }
+
+  const ready = () => {
+    readiness ??= prepare().catch((error: unknown) => {
+      readiness = undefined;
+      throw error;
+    });
+    return readiness;
+  };
+
+  function writeRing(ring: Ring): void {
+    writePrivateFileAtomic(ringPath, `${JSON.stringify(ring, null, 2)}\n`);
+  }
+
+  return {
+    dir,
+    ready,
+    async active() {
+      await ready();
+      const entry = requireRing().keys.find((k) => k.state === 'active')!;
+      const privateKey = loadPrivateKey(entry.id);
+      const publicKey = crypto.createPublicKey(privateKey);
+      if (rawPublicKey(publicKey).toString('base64') !== entry.publicKey) throw new Error(`${privateKeyFile(dir, entry.id)} does not hold the public key ${RING_FILE} names for ${entry.id}`);
+      return { id: entry.id, privateKey, publicKey, publicKeyRaw: entry.publicKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+    },
+    async trusted() {
+      await ready();
+      const keys = requireRing().keys.filter((k) => k.state !== 'retired');
+      return [...keys.filter((k) => k.state === 'active'), ...keys.filter((k) => k.state === 'trusted').reverse()].map(info);
+    },
+    async list() {
+      await ready();
+      return [...requireRing().keys].reverse().map(info);
+    },
+    async rotate() {
+      await ready();
+      const ring = requireRing();
+      const entry = storePrivateKey(crypto.generateKeyPairSync('ed25519').privateKey, 'active', now());
+      writeRing({ ...ring, keys: [...ring.keys.map((k) => (k.state === 'active' ? { ...k, state: 'trusted' as const } : k)), entry] });
+      log.info(`signing key ${entry.id} is now active; the previous key stays trusted until retired`);
+      return info(entry);
+    },
+    async retire(keyId) {
+      await ready();
+      const ring = requireRing();
+      const entry = ring.keys.find((k) => k.id === keyId);
+      if (!entry) throw notFound(`no signing key "${keyId}"; the keys are: ${ring.keys.map((k) => `${k.id} (${k.state})`).join(', ')}`);
+      if (entry.state === 'active') throw conflict(`key ${keyId} is the active signing key: rotate first (edgeloop key rotate), then retire it`);
+      if (entry.state === 'retired') return info(entry);
+      const retired = { ...entry, state: 'retired' as const, retiredAt: now().toISOString() };
+      writeRing({ ...ring, keys: ring.keys.map((k) => (k.id === keyId ? retired : k)) });
+      // A retired key must never sign again: its private key is no longer needed.
+      fs.rmSync(privateKeyFile(dir, keyId), { force: true });
+      privateKeys.delete(keyId);
+      log.info(`signing key ${keyId} retired: no longer published as trusted, private key deleted`);
+      return info(retired);
+    },
+  };
+}
