@@ -172,7 +172,7 @@ test('a labeler sharing a picture larger than the hub keeps sends it shrunk on t
   await page.locator('input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: big });
   await page.getByRole('button', { name: 'Label' }).click();
   await page.getByLabel('add the images I label to the training data').check();
-  await expect(page.getByText('Images larger than 4096×4096 pixels or 10 MB are shrunk on this device before they are sent.')).toBeVisible();
+  await expect(page.getByText('Images larger than the project keeps (4096×4096 pixels unless it says otherwise) or 10 MB are shrunk on this device before they are sent.')).toBeVisible();
   const entry = page.getByRole('listitem').first();
   await entry.getByLabel('Right label').selectOption('Bag');
   await page.getByLabel('only those without a label').uncheck();

@@ -5,7 +5,7 @@
  */
 import { clientsClaim } from 'workbox-core';
 import { type PrecacheEntry, cleanupOutdatedCaches, precacheAndRoute } from 'workbox-precaching';
-import { flushOutbox } from './app/outbox';
+import { CredentialsRefused, flushOutbox } from './app/outbox';
 import { OUTBOX_SYNC_TAG } from './app/outbox-sync';
 import { loadSettings } from './app/settings';
 import { hubSender } from './app/sync-client';
@@ -31,7 +31,10 @@ precacheAndRoute(self.__WB_MANIFEST, { ignoreURLParametersMatching: [/.*/] });
 
 self.addEventListener('sync', (event) => {
   if (event.tag !== OUTBOX_SYNC_TAG) return;
+  // A token the hub refused waits for new settings (the page says so); only what may succeed later is retried.
   event.waitUntil(
-    loadSettings().then((settings) => (settings.token ? flushOutbox(hubSender(settings.token)) : 0)),
+    loadSettings()
+      .then((settings) => (settings.token ? flushOutbox(hubSender(settings.token)) : 0))
+      .catch((error: unknown) => (error instanceof CredentialsRefused ? 0 : Promise.reject(error))),
   );
 });

@@ -16,14 +16,17 @@ function report(reachable: boolean): void {
   for (const listener of listeners) listener(reachable);
 }
 
+/** What a proxy in front of the hub answers when the hub itself is not there. */
+const GATEWAY_FAILURES = new Set([502, 503, 504]);
+
 /**
- * `fetch` that reports reachability: any HTTP answer means the hub (or the CDN in front of it) answered; a rejected
- * fetch (no route, no network, connection reset) means it did not. Aborted requests say nothing either way.
+ * `fetch` that reports reachability: an HTTP answer means the hub answered, unless it is a gateway's failure; a
+ * rejected fetch (no route, no network, connection reset) means it did not. Aborted requests say nothing.
  */
 export const reachabilityFetch: typeof fetch = async (input, init) => {
   try {
     const response = await fetch(input, init);
-    report(true);
+    report(!GATEWAY_FAILURES.has(response.status));
     return response;
   } catch (error) {
     if (!init?.signal?.aborted) report(false);
@@ -34,8 +37,11 @@ export const reachabilityFetch: typeof fetch = async (input, init) => {
 /** Asks the hub whether it is there; the answer is reported like any other request's. */
 export async function probeHub(): Promise<boolean> {
   try {
-    return (await reachabilityFetch('/healthz', { cache: 'no-store' })).ok;
+    const response = await fetch('/healthz', { cache: 'no-store' });
+    report(response.ok);
+    return response.ok;
   } catch {
+    report(false);
     return false;
   }
 }

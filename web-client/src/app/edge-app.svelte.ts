@@ -3,11 +3,10 @@
  * predictions and labels going into the outbox, syncing, and picking up newly promoted models.
  */
 import type { PredictionEvent, PredictionSource, Role } from '@edgeloop/shared';
-import { TRPCClientError } from '@trpc/client';
 import { hubClient } from '../hub-client';
 import { uploadImage } from '../upload-image';
 import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
-import { type ModelPixels, toModelPixels } from './image-pixels';
+import { type ModelPixels, fitForUpload, toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import { type HistoryEntry, localDb, readValue, writeValue } from './local-db';
 import { watchConnectivity } from './connectivity';
@@ -15,17 +14,12 @@ import { type ChannelRef, ModelRefused, NoModelYet, type VerifiedModel, fetchCha
 import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { requestBackgroundSync } from './outbox-sync';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
-import { hubSender } from './sync-client';
+import { credentialsProblem, hubCode, hubSender } from './sync-client';
 
 const TOP_K = 5;
 const UPDATE_CHECK_MS = 60_000;
 const SYNC_MS = 30_000;
 const RETRY_FIRST_MS = 1_000;
-
-const TOKEN_NOT_ACCEPTED = 'the hub does not accept this token (wrong or revoked): events are kept on this device; set a new token in Settings';
-
-/** The tRPC error code the hub answered with, if it answered. */
-const hubCode = (error: unknown) => (error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined);
 
 const refKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
 
@@ -153,7 +147,8 @@ export class EdgeApp {
       await writeValue('role', this.role);
     } catch (error) {
       if (hubCode(error) === undefined) void this.connection?.failed();
-      if (hubCode(error) === 'UNAUTHORIZED') this.credentialsProblem = TOKEN_NOT_ACCEPTED;
+      // whoami names no project: a refusal here is about the token itself (unknown, revoked, no project scope).
+      this.credentialsProblem = credentialsProblem(error) ?? this.credentialsProblem;
     }
   }
 
@@ -229,18 +224,25 @@ export class EdgeApp {
   private async whyNoModel(ref: ChannelRef): Promise<string> {
     const fallback = `no ${ref.channel} model for ${ref.project}/${ref.model} yet: it appears here once an engineer promotes a version to ${ref.channel} in the hub (check the project and model names in Settings)`;
     if (!this.settings.token) return fallback;
+    const client = hubClient(this.settings.token);
     try {
-      await hubClient(this.settings.token).registry.channel.query(ref);
-      return fallback;
+      await client.projects.get.query({ project: ref.project });
     } catch (error) {
       if (hubCode(error) === 'FORBIDDEN') return `this device's token is not for project "${ref.project}": check the link or Settings`;
-      if (hubCode(error) !== 'NOT_FOUND') return fallback;
-      const message = (error as Error).message;
-      if (/^no project/.test(message)) return `the hub has no project "${ref.project}": check the link or the project in Settings`;
-      if (/has no registered model/.test(message)) return `project "${ref.project}" has no model "${ref.model}": check the link or the model in Settings`;
+      if (hubCode(error) === 'NOT_FOUND') return `the hub has no project "${ref.project}": check the link or the project in Settings`;
       return fallback;
     }
+    try {
+      await client.registry.channel.query(ref);
+    } catch (error) {
+      // NOT_FOUND names either the model (unknown) or the channel (nothing promoted yet).
+      if (hubCode(error) === 'NOT_FOUND' && (error as Error).message.includes(`model "${ref.model}"`)) {
+        return `project "${ref.project}" has no model "${ref.model}": check the link or the model in Settings`;
+      }
+    }
+    return fallback;
   }
+
 
   /** Loads the model into the worker and, once it ran there, makes it the one predictions are read with. */
   private useModel(model: VerifiedModel): Promise<void> {
@@ -388,21 +390,39 @@ export class EdgeApp {
     await this.refreshLocal();
   }
 
-  /** Uploads the images labelers shared (presigned PUT straight to the object store); failures stay waiting. */
+  /**
+   * Uploads the images labelers shared (presigned PUT straight to the object store), each first fitted to its
+   * project's pixel limit. What the hub refuses is not sent again (the entry says why); other failures stay waiting.
+   */
   private async uploadSharedImages(): Promise<void> {
     if (this.uploadingImages) return;
     this.uploadingImages = true;
     try {
       const db = await localDb();
       const client = hubClient(this.settings.token);
+      const limits = new Map<string, number>();
+      const limitOf = async (project: string) => {
+        if (!limits.has(project)) limits.set(project, (await client.projects.get.query({ project })).maxImagePixels);
+        return limits.get(project)!;
+      };
       for (const entry of await db.getAll('history')) {
         if (entry.share?.state !== 'waiting' || !entry.image || !entry.groundTruth) continue;
         let share: HistoryEntry['share'];
+        let note: string | undefined;
         try {
-          await uploadImage(client, entry.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
-          share = { state: 'uploaded' };
+          const fitted = await fitForUpload(entry.image, await limitOf(entry.project));
+          note = fitted.image ? (fitted.note ?? undefined) : undefined;
+          if (!fitted.image) share = { state: 'not sent', error: fitted.note };
+          else {
+            await uploadImage(client, fitted.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
+            share = { state: 'uploaded', note };
+          }
         } catch (error) {
-          share = hubCode(error) === 'CONFLICT' ? { state: 'already in the dataset' } : { state: 'waiting', error: (error as Error).message };
+          const code = hubCode(error);
+          const message = (error as Error).message;
+          if (code === 'CONFLICT') share = { state: 'already in the dataset', note };
+          else if (code === 'BAD_REQUEST' || code === 'PAYLOAD_TOO_LARGE') share = { state: 'not sent', error: message, note };
+          else share = { state: 'waiting', error: message, note };
         }
         // Patch the entry as it is now: a label given during the upload must stay.
         const tx = db.transaction('history', 'readwrite');

@@ -1,18 +1,15 @@
 /** Images from the camera, a file, a drop or a paste, as the RGBA pixels the model's preprocessing takes. */
 import { IMAGE_CONTENT_TYPES, MAX_IMAGE_BYTES, type Preprocessing } from '@edgeloop/shared';
 
-/**
- * The largest picture a shared image is sent as: the hub's default per-project pixel limit (4096 x 4096). Larger
- * images (a phone's 6000 x 6000 photo) are shrunk on the device, keeping their aspect ratio.
- */
-export const SHARE_MAX_PIXELS = 4096 * 4096;
+/** Larger files are not kept on the device for sharing (a camera frame or a photo is far below this). */
+const MAX_KEPT_BYTES = 4 * MAX_IMAGE_BYTES;
 
 export interface ModelPixels {
   /** height * width * 4 bytes at the model's input size. */
   rgba: Uint8ClampedArray;
   /** A small JPEG data URL for this device's history. */
   thumbnail: string;
-  /** The image in a format and size the hub accepts (a camera frame as JPEG), kept on the device. */
+  /** The image as classified, kept on the device for sharing (a file as it is, a camera frame as JPEG), or why not. */
   original: SharedImage;
 }
 
@@ -50,27 +47,47 @@ export async function toModelPixels(source: Blob | HTMLVideoElement, p: Preproce
   }
 }
 
-/**
- * Files keep their bytes when the hub accepts their type, size and pixel count; anything else (camera frames, GIFs,
- * pictures too large) is drawn again as a JPEG, shrunk to SHARE_MAX_PIXELS where larger, at a lower quality if needed.
- */
+/** Files keep their bytes (fitted to the hub only if shared); anything else (camera frames, GIFs) becomes a JPEG. */
 async function original(source: Blob | HTMLVideoElement, bitmap: ImageBitmap): Promise<SharedImage> {
-  const pixels = bitmap.width * bitmap.height;
-  const acceptedFile = source instanceof Blob && (IMAGE_CONTENT_TYPES as readonly string[]).includes(source.type);
-  if (acceptedFile && source.size <= MAX_IMAGE_BYTES && pixels <= SHARE_MAX_PIXELS) return { image: source, note: null };
-  const scale = Math.min(1, Math.sqrt(SHARE_MAX_PIXELS / pixels));
-  const width = Math.max(1, Math.floor(bitmap.width * scale));
-  const height = Math.max(1, Math.floor(bitmap.height * scale));
-  const frame = context(width, height);
-  frame.drawImage(bitmap, 0, 0, width, height);
-  for (const quality of [0.9, 0.75, 0.6]) {
-    const jpeg = await frame.canvas.convertToBlob({ type: 'image/jpeg', quality });
-    if (jpeg.size > MAX_IMAGE_BYTES) continue;
-    if (scale < 1) return { image: jpeg, note: `shrunk from ${bitmap.width}×${bitmap.height} to ${width}×${height}` };
-    if (acceptedFile) return { image: jpeg, note: `re-encoded as JPEG: the ${megabytes(source.size)} file is over the hub's ${megabytes(MAX_IMAGE_BYTES)} limit` };
-    return { image: jpeg, note: null };
+  if (source instanceof Blob && (IMAGE_CONTENT_TYPES as readonly string[]).includes(source.type)) {
+    return source.size <= MAX_KEPT_BYTES ? { image: source, note: null } : { image: null, note: `not kept for sharing: the ${megabytes(source.size)} file is larger than this device keeps (${megabytes(MAX_KEPT_BYTES)})` };
   }
-  return { image: null, note: `not kept for sharing: even as a JPEG it is over the hub's ${megabytes(MAX_IMAGE_BYTES)} limit` };
+  const frame = context(bitmap.width, bitmap.height);
+  frame.drawImage(bitmap, 0, 0);
+  return { image: await frame.canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 }), note: null };
+}
+
+/**
+ * The image as the project's hub keeps it: as it is when its type, bytes and pixel count are accepted, else drawn again
+ * as a JPEG shrunk to `maxPixels` (keeping the aspect ratio), at a lower quality where needed to fit MAX_IMAGE_BYTES.
+ * Runs only for images a labeler shares, when they are uploaded.
+ */
+export async function fitForUpload(image: Blob, maxPixels: number): Promise<SharedImage> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(image);
+  } catch {
+    return { image: null, note: 'not sent: this browser cannot decode the image' };
+  }
+  try {
+    const pixels = bitmap.width * bitmap.height;
+    const accepted = (IMAGE_CONTENT_TYPES as readonly string[]).includes(image.type);
+    if (accepted && image.size <= MAX_IMAGE_BYTES && pixels <= maxPixels) return { image, note: null };
+    const scale = Math.min(1, Math.sqrt(maxPixels / pixels));
+    const width = Math.max(1, Math.floor(bitmap.width * scale));
+    const height = Math.max(1, Math.floor(bitmap.height * scale));
+    const frame = context(width, height);
+    frame.drawImage(bitmap, 0, 0, width, height);
+    for (const quality of [0.9, 0.75, 0.6]) {
+      const jpeg = await frame.canvas.convertToBlob({ type: 'image/jpeg', quality });
+      if (jpeg.size > MAX_IMAGE_BYTES) continue;
+      if (scale < 1) return { image: jpeg, note: `shrunk from ${bitmap.width}×${bitmap.height} to ${width}×${height}` };
+      return { image: jpeg, note: `re-encoded as JPEG: the ${megabytes(image.size)} file is over the hub's ${megabytes(MAX_IMAGE_BYTES)} limit` };
+    }
+    return { image: null, note: `not sent: even as a JPEG it is over the hub's ${megabytes(MAX_IMAGE_BYTES)} limit` };
+  } finally {
+    bitmap.close();
+  }
 }
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;

@@ -28,12 +28,15 @@ export interface HistoryEntry {
   thumbnail: string;
   /** The label a person gave it here, if any. */
   groundTruth?: { label: string; at: string };
-  /** The image as it was classified (shrunk to what the hub accepts); it leaves the device only if a labeler shares it. */
+  /** The image as it was classified; it leaves the device only if a labeler shares it. */
   image?: Blob;
-  /** What was done to the image for sharing (shrunk, re-encoded) or why there is none, in words. */
+  /** Why no image was kept, in words. */
   imageNote?: string;
-  /** A labeler shared the image with its label for training: still to upload (with the last error), done, or not possible. */
-  share?: { state: 'waiting' | 'uploaded' | 'already in the dataset' | 'not sent'; error?: string };
+  /**
+   * A labeler shared the image with its label for training: still to upload (with the last error), done, or refused
+   * (why). `note` says what was done to fit it to the project (shrunk, re-encoded).
+   */
+  share?: { state: 'waiting' | 'uploaded' | 'already in the dataset' | 'not sent'; error?: string; note?: string };
 }
 
 interface EdgeloopDb extends DBSchema {

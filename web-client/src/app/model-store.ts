@@ -96,19 +96,16 @@ async function fetchHubKeys(): Promise<HubKeys> {
 }
 
 /**
- * The hub's trusted signing keys and CDN base: read from the hub itself (never from the CDN) and remembered for
- * offline use. The remembered set serves for KEYS_MAX_AGE_MS, and whenever the hub cannot be reached; `refresh`
- * (an envelope names a key this device does not know) insists on the hub's current set.
+ * The hub's trusted signing keys and CDN base, for taking a new model: read from the hub itself (never from the CDN)
+ * and remembered. The remembered set serves for KEYS_MAX_AGE_MS; after that the hub must answer, so a CDN that is
+ * reachable while the hub is not cannot slip in a version signed by a key the hub has retired since. `refresh` (an
+ * envelope names a key this device does not know) insists on the hub's current set. The cached model verifies
+ * offline with the remembered set (loadCachedModel).
  */
 async function hubKeys(refresh: boolean): Promise<HubKeys> {
   const stored = await storedHubKeys();
   if (stored && !refresh && Date.now() - stored.fetchedAt < KEYS_MAX_AGE_MS) return stored;
-  try {
-    return await fetchHubKeys();
-  } catch (error) {
-    if (stored && !refresh) return stored;
-    throw error;
-  }
+  return fetchHubKeys();
 }
 
 function envelopeOf(text: string): SignedEnvelope | null {

@@ -103,9 +103,11 @@ describe('outbox', () => {
     const hub = receiver();
     const events = Array.from({ length: 3 }, prediction);
     for (const event of events) await enqueue({ kind: 'prediction', project: 'p', event });
+    const bad = { id: '10000000-0000-4000-8000-000000000004', predictionId: events[0]!.id, label: 'bad', createdAt: events[0]!.createdAt };
+    await enqueue({ kind: 'correction', project: 'p', event: bad });
     hub.fail('refuse');
     expect(await flushOutbox(hub.sender, 10)).toBe(3);
-    expect(hub.calls).toEqual(events.map((e) => [e.id]));
-    expect(await outboxCounts()).toEqual({ waiting: 0, refused: [] });
+    expect(hub.calls).toEqual([...events.map((e) => [e.id]), [bad.id]]);
+    expect(await outboxCounts()).toEqual({ waiting: 0, refused: [{ id: `correction:${bad.id}`, reason: 'corrections.0.label: "bad" is not a label of this project' }] });
   });
 });

@@ -133,7 +133,12 @@ async function send(sender: OutboxSender, batch: OutboxEntry[]): Promise<Map<Out
   const rejected = new Map<OutboxEntry, string>();
   const note = (entries: OutboxEntry[], result: SyncResult) => {
     // A hub older than per-event answers has no `rejected`: it refuses whole calls instead (handled by the caller).
-    for (const r of result.rejected ?? []) if (entries[r.index]) rejected.set(entries[r.index]!, r.reason);
+    for (const r of result.rejected ?? []) {
+      // The index says which event; the id (absent when the event had no valid one) confirms it.
+      const atIndex = entries[r.index];
+      const entry = r.id === null || atIndex?.event.id === r.id ? atIndex : entries.find((e) => e.event.id === r.id);
+      if (entry) rejected.set(entry, r.reason);
+    }
   };
   for (const project of new Set(batch.map((e) => e.project))) {
     const predictions = batch.filter((e): e is PredictionEntry => e.project === project && e.kind === 'prediction');

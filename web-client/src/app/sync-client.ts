@@ -16,16 +16,23 @@ const CREDENTIAL_REFUSALS: Record<string, (message: string) => string> = {
   NOT_FOUND: (message) => `${message}: events are kept on this device; check the project in Settings`,
 };
 
+/** The tRPC error code the hub answered with; undefined when no answer came (offline, a network error). */
+export const hubCode = (error: unknown): string | undefined => (error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined);
+
+/** What to tell the user when the hub refused the token or the settings; null for any other error. */
+export function credentialsProblem(error: unknown): string | null {
+  const describe = CREDENTIAL_REFUSALS[hubCode(error) ?? ''];
+  return describe ? describe((error as Error).message) : null;
+}
+
 export function hubSender(token: string): OutboxSender {
   const feedback = createTRPCClient<AppRouter>({
     links: [httpLink({ url: '/trpc', fetch: reachabilityFetch, headers: () => ({ authorization: `Bearer ${token}` }) })],
   }).feedback;
   const refusal = (error: unknown) => {
-    if (!(error instanceof TRPCClientError)) return error;
-    const code = (error.data as { code?: string } | undefined)?.code ?? '';
-    if (REFUSALS.has(code)) return new RefusedByHub(error.message);
-    const credentials = CREDENTIAL_REFUSALS[code];
-    return credentials ? new CredentialsRefused(credentials(error.message)) : error;
+    if (REFUSALS.has(hubCode(error) ?? '')) return new RefusedByHub((error as Error).message);
+    const credentials = credentialsProblem(error);
+    return credentials ? new CredentialsRefused(credentials) : error;
   };
   return {
     predictions: (project, predictions) => feedback.syncPredictions.mutate({ project, predictions }).catch((e: unknown) => Promise.reject(refusal(e))),
