@@ -221,9 +221,12 @@ test('refuses a tampered manifest or shard and a replayed pointer, keeping the l
   const pointerUrl = `/cdn/${E2E_MODEL.project}/${E2E_MODEL.model}/channels/production.json`;
   const oldPointer = await (await fetch(process.env.EDGELOOP_E2E_URL + pointerUrl)).text();
 
-  const { versions } = await hub().registry.versions.query(E2E_MODEL);
-  const v1 = versions.find((v) => v.version === 1)!;
-  const next = await hub().registry.publish.mutate({ runId: v1.runId, model: E2E_MODEL.model });
+  // A second version needs a second run (publishing v1's run again answers with v1): one quick epoch.
+  const [dataset] = await hub().datasets.list.query({ project: E2E_MODEL.project });
+  const run = await hub().runs.create.mutate({ project: E2E_MODEL.project, datasetVersion: dataset!.id, train: { epochs: 1, seed: 8 } });
+  await expect.poll(async () => (await hub().runs.get.query({ runId: run.id })).status, { timeout: 60_000 }).toBe('succeeded');
+  const next = await hub().registry.publish.mutate({ runId: run.id, model: E2E_MODEL.model });
+  expect(next.existing).toBe(false);
   const versionDir = `**/cdn/${E2E_MODEL.project}/${E2E_MODEL.model}/v${next.version}`;
   // As from a compromised CDN: first the manifest arrives altered, then every weight shard with one byte flipped.
   await context.route(`${versionDir}/manifest.*.json`, async (route) => {

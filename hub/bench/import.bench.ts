@@ -5,54 +5,21 @@
  * 1,000-row INSERTs. Each measurement gets a fresh database and a fresh embedded S3 server.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { objectKeyForSha256 } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { mapConcurrent } from '../src/concurrency';
 import { importIdx } from '../src/datasets/import-idx';
 import { readIdxImages, readIdxLabels } from '../src/datasets/idx';
 import { createProject } from '../src/datasets/project.service';
 import { commitVersion } from '../src/datasets/version.service';
-import { type DatabaseHandle, openPglite, openPostgres } from '../src/db/database';
-import type { HubDeps } from '../src/deps';
 import { FASHION_MNIST_LABELS, fashionMnistSource } from '../src/demo';
 import { loadEnv } from '../src/env';
 import { encodeGreyscalePng } from '../src/images/png';
-import { createLogger } from '../src/logger';
-import { openJobQueue } from '../src/jobs/job-queue';
 import { progressBar } from '../src/progress';
-import { openKeyRing } from '../src/registry/key-ring';
-import { startEmbeddedS3 } from '../src/storage/embedded-s3';
-import { createS3ObjectStore } from '../src/storage/object-store';
-import { postgresInstalled, startPostgresCluster } from '../test/postgres-cluster';
+import { type Setup, benchDatabases, freshSetup, machineLine, printTable } from './bench-setup';
 
 const env = loadEnv();
 const source = fashionMnistSource(env.FASHION_MNIST_DIR);
-
-interface Setup {
-  deps: HubDeps;
-  close(): Promise<void>;
-}
-
-async function freshSetup(openDb: () => Promise<DatabaseHandle>): Promise<Setup> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-bench-'));
-  const database = await openDb();
-  const s3 = await startEmbeddedS3({ directory: path.join(tmp, 's3'), bucket: 'edgeloop' });
-  const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
-  const queue = await openJobQueue(database.queueConnection);
-  return {
-    deps: { db: database.db, store, queue, now: () => new Date(), log: createLogger('warn'), cdnBaseUrl: '/cdn', cacheDir: path.join(tmp, 'cache'), keys: openKeyRing({ dir: path.join(tmp, 'keys'), db: database.db, log: createLogger('warn') }) },
-    async close() {
-      await queue.stop({ graceful: false, wait: true });
-      await s3.close();
-      await database.close();
-      fs.rmSync(tmp, { recursive: true, force: true });
-    },
-  };
-}
 
 async function hubImport(setup: Setup, label: string): Promise<{ seconds: number; images: number }> {
   const bar = progressBar(`hub import (${label})`);
@@ -94,25 +61,8 @@ async function rawWrite(setup: Setup, label: string): Promise<{ seconds: number;
 
 async function main(): Promise<void> {
   console.log(`Fashion-MNIST ${source.kind === 'full' ? 'full (70,000 images)' : 'SAMPLE (3,000 images; install dataset-fashion-mnist for the full set)'} from ${source.dir}`);
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}\n`);
-  const cluster = postgresInstalled() ? await startPostgresCluster() : null;
-  const databases: { label: string; open: () => Promise<DatabaseHandle> }[] = [
-    { label: 'PGlite (embedded)', open: () => openPglite(fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-bench-db-'))) },
-  ];
-  if (cluster) {
-    let n = 0;
-    databases.push({
-      label: 'PostgreSQL 15',
-      async open() {
-        const name = `bench_${process.pid}_${n++}`;
-        const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
-        await admin.unsafe(`create database ${name}`);
-        await admin.end();
-        return openPostgres(cluster.url.replace(/\/postgres$/, `/${name}`));
-      },
-    });
-  } else console.log('PostgreSQL 15 is not installed (apt-get install postgresql): measuring PGlite only\n');
-
+  console.log(`${machineLine()}\n`);
+  const { databases, stop } = await benchDatabases();
   const rows: string[][] = [];
   try {
     for (const database of databases) {
@@ -131,11 +81,9 @@ async function main(): Promise<void> {
       ]);
     }
   } finally {
-    cluster?.stop();
+    stop();
   }
-  const header = ['database', 'images', 'hub import s', 'hub images/s', 'baseline s', 'baseline images/s', 'hub / baseline'];
-  console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  printTable(['database', 'images', 'hub import s', 'hub images/s', 'baseline s', 'baseline images/s', 'hub / baseline'], rows);
   console.log('\nhub import = IDX decode + PNG encode + sha256 + dedup + object PUTs + rows in one transaction + version commit');
   console.log('baseline   = the same PNG objects PUT (32 in flight) and the same rows INSERTed 1,000 per statement');
 }
