@@ -10,6 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type TestHub, createTestHub } from '../../test/test-hub';
 import { datasetVersions, modelVersions, predictions, registeredModels, runs } from '../db/schema';
 import { getProject } from '../datasets/project.service';
@@ -24,10 +25,22 @@ const CONCURRENCY = 6;
 const INTERNAL_TEXT = [/failed query/i, /\bselect\s/i, /insert into/i, /\bparams:/i, /\n\s+at\s/, /\bat [\w.<>]+ \(.*:\d+:\d+\)/, /file:\/\/|node:internal/, /node_modules/, /\.ts:\d+/, /postgres|pglite/i];
 
 type ProcedureType = 'query' | 'mutation';
-const PROCEDURES = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: ProcedureType } }>).map(([name, p]) => ({
+const PROCEDURES = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: ProcedureType; inputs: unknown[] } }>).map(([name, p]) => ({
   name,
   type: p._def.type,
+  inputs: p._def.inputs,
 }));
+
+/**
+ * Every field path of an input schema ("before.createdAt"), optional ones included: mutations only reach fields the
+ * base input has, so each must be there. Looks through optional, default and nullable wrappers.
+ */
+function schemaPaths(schema: unknown, prefix = ''): string[] {
+  let inner = schema;
+  while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault || inner instanceof z.ZodNullable) inner = inner.unwrap();
+  if (!(inner instanceof z.ZodObject)) return [];
+  return Object.entries(inner.shape as Record<string, unknown>).flatMap(([key, field]) => [`${prefix}${key}`, ...schemaPaths(field, `${prefix}${key}.`)]);
+}
 
 /** mulberry32: small, fast and reproducible. */
 function rng(seed: number) {
@@ -60,10 +73,10 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     createdAt: '2026-11-20T10:00:00Z',
   };
   return {
-    'auth.createToken': { name: 'fuzz', role: 'device' },
+    'auth.createToken': { name: 'fuzz', role: 'device', projects: ['pets'] },
     'auth.revokeToken': { id: UUID },
     'projects.get': { project: 'pets' },
-    'projects.create': { slug: 'fuzz-project', name: 'Fuzz', labels: ['a', 'b'] },
+    'projects.create': { slug: 'fuzz-project', name: 'Fuzz', labels: ['a', 'b'], maxImagePixels: 4096 * 4096 },
     'items.list': { project: 'pets', label: 'cat', split: 'train', after: SHA, limit: 10 },
     'items.update': { project: 'pets', sha256: SHA, label: 'cat', split: 'val' },
     'items.remove': { project: 'pets', sha256: SHA },
@@ -75,22 +88,33 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'datasets.diff': { project: 'pets', from: SHA, to: SHA, limit: 5 },
     'datasets.export': { project: 'pets', version: SHA },
     'runs.create': { project: 'pets', datasetVersion: SHA, model: { architecture: 'reference-cnn' }, train: { epochs: 1 } },
-    'runs.list': { project: 'pets', limit: 5 },
+    'runs.list': { project: 'pets', limit: 5, sweepId: UUID },
     'runs.get': { runId: UUID, logLines: 5 },
     'runs.cancel': { runId: UUID },
-    'runs.sweep': { project: 'pets', datasetVersion: SHA, space: { learningRate: [0.1, 0.01] }, strategy: 'grid', metric: 'valAccuracy' },
-    'runs.sweepBest': { project: 'pets', sweepId: UUID },
+    // Random, with one sample: the values not drawn reach the database only as the stored space.
+    'runs.sweep': {
+      project: 'pets',
+      datasetVersion: SHA,
+      model: { architecture: 'reference-cnn' },
+      train: { epochs: 1 },
+      space: { learningRate: [0.1, 0.01, 0.001], batchSize: [16, 32] },
+      strategy: 'random',
+      samples: 1,
+      metric: 'valAccuracy',
+    },
+    'runs.sweepBest': { project: 'pets', sweepId: UUID, metric: 'valLoss' },
     'registry.publish': { runId: UUID, model: 'pets', maxQuantizationDrop: 1 },
     'registry.models': { project: 'pets' },
     'registry.versions': { project: 'pets', model: 'pets' },
     'registry.promote': { project: 'pets', model: 'pets', channel: 'staging', version: 7, reason: 'fuzz' },
-    'registry.rollback': { project: 'pets', model: 'pets', channel: 'staging', reason: 'fuzz' },
+    'registry.rollback': { project: 'pets', model: 'pets', channel: 'staging', reason: 'fuzz', to: 1 },
+    'registry.rollbackTarget': { project: 'pets', model: 'pets', channel: 'staging' },
     'registry.channel': { project: 'pets', model: 'pets', channel: 'production' },
     // A model with no versions: predicting with the fixture's fake version would read files that were never published.
-    'registry.predict': { project: 'pets', model: 'no-such-model', imageBase64: 'aGVsbG8=', topK: 3 },
+    'registry.predict': { project: 'pets', model: 'no-such-model', channel: 'production', version: 1, imageBase64: 'aGVsbG8=', topK: 3 },
     'feedback.syncPredictions': { project: 'pets', predictions: [prediction] },
     'feedback.syncCorrections': { project: 'pets', corrections: [{ id: UUID, predictionId: known.predictionId, label: 'cat', createdAt: '2026-11-20T10:01:00Z' }] },
-    'feedback.predictions': { project: 'pets', uncorrected: false, limit: 5 },
+    'feedback.predictions': { project: 'pets', uncorrected: false, before: { createdAt: '2026-11-20T10:00:00Z', id: UUID }, limit: 5 },
   };
 }
 
@@ -124,6 +148,10 @@ function badValue(r: Rng): unknown {
     () => 3.5e38,
     () => -0,
     () => 2 ** 53 + 1,
+    () => 2 ** 31, // one past PostgreSQL's integer
+    () => 2 ** 32,
+    () => '0000-01-01T00:00:00Z', // a date-time PostgreSQL cannot store
+    () => '-000001-01-01T00:00:00Z',
     () => -1,
     () => 0,
     () => 1.5,
@@ -254,6 +282,19 @@ function request(port: number, req: FuzzRequest, secret: string): Promise<{ stat
     outgoing.end(body);
   });
 }
+
+describe('fuzz bases', () => {
+  it('hold every field of every procedure input, optional ones too', () => {
+    const bases = baseInputs({ predictionId: UUID });
+    const has = (input: unknown, path: string) => path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' && k in v ? (v as Record<string, unknown>)[k] : undefined), input) !== undefined;
+    const missing = PROCEDURES.flatMap((p) => {
+      const fields = p.inputs.flatMap((schema) => schemaPaths(schema));
+      if (p.inputs.length > 0 && !(p.name in bases)) return [`${p.name} (no base input)`];
+      return fields.filter((field) => !has(bases[p.name], field)).map((field) => `${p.name}.${field}`);
+    });
+    expect(missing).toEqual([]);
+  });
+});
 
 describe('malformed input over HTTP', () => {
   let hub: TestHub;
