@@ -93,9 +93,13 @@ export async function listProjects(deps: HubDeps, scope: readonly string[] | nul
   }));
 }
 
+/** Why `label` is refused (naming the field and the valid labels), or null when it is in the project's label set. */
+export function labelProblem(project: Project, label: string, field = 'label'): string | null {
+  return project.labels.includes(label) ? null : `${field} "${label}" is not a label of project "${project.slug}"; valid labels: ${project.labels.join(', ')}`;
+}
+
 /** Throws a BAD_REQUEST naming the valid labels when `label` is not in the project's label set. */
 export function assertKnownLabel(project: Project, label: string, field = 'label'): void {
-  if (!project.labels.includes(label)) {
-    throw badRequest(`${field} "${label}" is not a label of project "${project.slug}"; valid labels: ${project.labels.join(', ')}`);
-  }
+  const problem = labelProblem(project, label, field);
+  if (problem !== null) throw badRequest(problem);
 }

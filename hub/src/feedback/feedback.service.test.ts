@@ -78,6 +78,20 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     expect(bird).toMatchObject({ model: 'pets', version: 1, label: 'bird', confidence: 0.99, backend: 'webgpu', sentBy: 'test-device', groundTruth: null });
   });
 
+  it.skipIf(skip)('counts a resent event as a duplicate even when its model version or label is refused now', async () => {
+    const device = await hub.as('device');
+    const labeler = await hub.as('labeler');
+    const stored = prediction();
+    await device.feedback.syncPredictions({ project: 'pets', predictions: [stored] });
+    const correction = { id: crypto.randomUUID(), predictionId: stored.id, label: 'cat', createdAt: '2026-11-20T10:01:00Z' };
+    await labeler.feedback.syncCorrections({ project: 'pets', corrections: [correction] });
+    // The same events resent once their version and label no longer check out (a version removed, a label renamed):
+    // they were delivered, so the outbox must drop them, not set them aside as rejected.
+    const changed = { ...stored, version: 99, top: [{ label: 'horse', probability: 1 }] };
+    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: [changed] })).toEqual({ received: 1, inserted: 0, duplicates: 1, rejected: [] });
+    expect(await labeler.feedback.syncCorrections({ project: 'pets', corrections: [{ ...correction, label: 'horse' }] })).toEqual({ received: 1, inserted: 0, duplicates: 1, rejected: [] });
+  });
+
   it.skipIf(skip)('keeps the latest label a person gave as ground truth, and a resent correction once', async () => {
     const device = await hub.as('device');
     const labeler = await hub.as('labeler');
@@ -111,7 +125,7 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
         { id: horse.id, index: 0, reason: 'top.0.label "horse" is not a label of project "pets"; valid labels: cat, dog, bird' },
         { id: noVersion.id, index: 2, reason: 'version: model "pets" of "pets" has no version 9' },
         { id: badBackend.id, index: 3, reason: 'backend: backend must be one of: webgpu, webgl, wasm, cpu, tensorflow' },
-        { id: badClock.id, index: 4, reason: 'createdAt: createdAt must be between 2000 and 2200' },
+        { id: badClock.id, index: 4, reason: 'createdAt: must be between 2000 and 2200' },
         { id: null, index: 5, reason: 'event: Invalid input: expected object, received string' },
       ],
     });
