@@ -160,6 +160,18 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     expect(row!.embedding.map(Math.fround)).toEqual([0, Math.fround(1e-40), -3.4028234663852886e38]);
   });
 
+  it.skipIf(skip)('refuses a page cursor or a version number the database cannot store, naming the field', async () => {
+    const labeler = await hub.as('labeler');
+    // Year 0000 and negative years are ISO 8601 but not PostgreSQL dates: the query failed with a 500.
+    for (const createdAt of ['0000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z']) {
+      const refused = await rejection(labeler.feedback.predictions({ project: 'pets', before: { createdAt, id: crypto.randomUUID() }, limit: 5 }));
+      expect(refused.code).toBe('BAD_REQUEST');
+      expect(refused.message).toMatch(/^before\.createdAt: (must be an ISO 8601 date-time; before\.createdAt: )?must be between 2000 and 2200$/);
+    }
+    const synced = await (await hub.as('device')).feedback.syncPredictions({ project: 'pets', predictions: [prediction({ version: 2 ** 31 })] });
+    expect(synced.rejected.map((r) => r.reason)).toEqual(['version: must be a model version number of at most 2147483647']);
+  });
+
   it.skipIf(skip)('pages through predictions sharing one timestamp without skipping or repeating any', async () => {
     await (await hub.as('engineer')).projects.create({ slug: 'paging', labels: LABELS });
     await publishedVersion(hub, 'paging', 'pets', 1);
