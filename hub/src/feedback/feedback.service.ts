@@ -26,9 +26,8 @@ import { getProject, labelProblem } from '../datasets/project.service';
  */
 export async function syncPredictions(deps: HubDeps, caller: Caller, input: SyncPredictionsInput): Promise<SyncResult> {
   const project = await getProject(deps, input.project);
-  const checked = validateEach(input.predictions, predictionEventSchema);
-  const rejected = checked.rejected;
-  const valid = await withoutStored(checked.valid, async (ids) => deps.db.select({ id: predictions.id }).from(predictions).where(inArray(predictions.id, ids)));
+  const { valid: checked, rejected } = validateEach(input.predictions, predictionEventSchema);
+  const valid = await withoutStored(checked, (ids) => deps.db.select({ id: predictions.id }).from(predictions).where(inArray(predictions.id, ids)));
   // Resolve each (model, version) the batch names to its model version id, once.
   const versionIds = new Map<string, string>();
   const names = [...new Set(valid.map(({ event }) => event.model))];
@@ -73,9 +72,8 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
 
 export async function syncCorrections(deps: HubDeps, caller: Caller, input: SyncCorrectionsInput): Promise<SyncResult> {
   const project = await getProject(deps, input.project);
-  const checked = validateEach(input.corrections, correctionEventSchema);
-  const rejected = checked.rejected;
-  const valid = await withoutStored(checked.valid, async (ids) => deps.db.select({ id: corrections.id }).from(corrections).where(inArray(corrections.id, ids)));
+  const { valid: checked, rejected } = validateEach(input.corrections, correctionEventSchema);
+  const valid = await withoutStored(checked, (ids) => deps.db.select({ id: corrections.id }).from(corrections).where(inArray(corrections.id, ids)));
   const ids = [...new Set(valid.map(({ event }) => event.predictionId))];
   const known = new Set(
     ids.length
