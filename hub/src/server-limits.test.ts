@@ -1,6 +1,7 @@
 /** The hub's HTTP limits: request bodies and batches are bounded before a caller can make the hub hold them. */
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MAX_SYNC_BODY_BYTES } from '@edgeloop/shared';
@@ -101,6 +102,36 @@ describe('hub HTTP limits', () => {
       clearInterval(sampler);
     }
     expect((peak - baseline) / MB, `RSS grew from ${Math.round(baseline / MB)} MB to ${Math.round(peak / MB)} MB`).toBeLessThan(100);
+  });
+
+  it('closes the connection after refusing a declared body, instead of reading and discarding all of it', async () => {
+    const device = await hub.secretFor('device');
+    const socket = net.connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c));
+    // Only the head and a few bytes of the 200 MB body are sent; a kept-alive connection would wait for the rest.
+    socket.write(
+      `POST /trpc/feedback.syncPredictions HTTP/1.1\r\nhost: hub\r\nauthorization: Bearer ${device}\r\ncontent-type: application/json\r\ncontent-length: ${200 * MB}\r\n\r\n{"project":"pets"`,
+    );
+    const closedByHub = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 5_000);
+      socket.on('close', () => (clearTimeout(timer), resolve(true)));
+    });
+    socket.destroy();
+    const answer = Buffer.concat(received).toString('utf8');
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(closedByHub).toBe(true);
+  });
+
+  it("names a batch's own body limit (the largest of its calls') when a streamed batch passes it", async () => {
+    const admin = await hub.secretFor('admin');
+    const answer = await streamBody(port, 'datasets.commit,registry.predict?batch=1', admin, MAX_PREDICT_BODY_BYTES + 64 * 1024, false);
+    expect(answer.status).toBe(413);
+    const calls = answer.body as unknown as { error: { message: string } }[];
+    expect(calls).toHaveLength(2);
+    // Each call's answer used to name its own limit: 1 MiB for datasets.commit, though the batch was read to 13.4 MiB.
+    for (const call of calls) expect(call.error.message).toBe(`request body is larger than the limit of ${MAX_PREDICT_BODY_BYTES} bytes (13.4 MiB) for this call; send smaller batches`);
   });
 
   it('limits other procedures to MAX_BODY_BYTES, streamed or declared', async () => {

@@ -38,11 +38,12 @@ export function createHubServer(
         router: appRouter,
         basePath: TRPC_PREFIX,
         maxBodySize,
+        // A backstop only: serveTrpc refuses a larger batch before tRPC sees it, with the hub's own message.
         maxBatchSize: MAX_BATCH_CALLS,
         async createContext({ req }) {
           const header = req.headers.authorization ?? '';
           const secret = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-          return { deps, caller: secret ? await authenticate(deps, secret) : null };
+          return { deps, caller: secret ? await authenticate(deps, secret) : null, bodyLimit: maxBodySize };
         },
       });
       handlers.set(maxBodySize, handler);
@@ -71,8 +72,8 @@ export function createHubServer(
 const TRPC_PREFIX = '/trpc/';
 
 /**
- * Refuses an oversized batch, or a body whose declared length is over the limit, before reading a byte of it (Node
- * discards the unread body); any other body is limited by tRPC while it streams in.
+ * Refuses an oversized batch, or a body whose declared length is over the limit, before reading a byte of it (and
+ * closes the connection, so the body is never read); any other body is limited by tRPC while it streams in.
  */
 function serveTrpc(req: http.IncomingMessage, res: http.ServerResponse, url: URL, trpcWithLimit: (maxBodySize: number) => ReturnType<typeof createHTTPHandler>): void {
   let path = url.pathname.slice(TRPC_PREFIX.length);
@@ -91,11 +92,15 @@ function serveTrpc(req: http.IncomingMessage, res: http.ServerResponse, url: URL
 
 const REFUSALS = { BAD_REQUEST: { status: 400, rpc: -32600 }, PAYLOAD_TOO_LARGE: { status: 413, rpc: -32013 } } as const;
 
-/** An error in tRPC's shape, so tRPC clients read the message and data.code as for any other error. */
+/**
+ * An error in tRPC's shape, so tRPC clients read the message and data.code as for any other error. The request's body
+ * is left unread: with `connection: close` Node ends the connection after the answer, where keeping it alive would
+ * make Node read (and discard) all of a body declared as 200 MB.
+ */
 function refuse(res: http.ServerResponse, code: keyof typeof REFUSALS, message: string): void {
   const { status, rpc } = REFUSALS[code];
   const body = JSON.stringify({ error: { message, code: rpc, data: { code, httpStatus: status, path: null, fieldErrors: null } } });
-  res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+  res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(body);
 }
 
 function serveStatic(root: string, pathname: string, res: http.ServerResponse): void {

@@ -17,6 +17,8 @@ export type ImageContentType = z.infer<typeof imageContentTypeSchema>;
 
 /** Largest single image upload, bytes. */
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+/** MAX_IMAGE_BYTES as base64 (4 characters per 3 bytes, padded): the longest image a JSON input carries. */
+export const MAX_IMAGE_BASE64_CHARS = Math.ceil(MAX_IMAGE_BYTES / 3) * 4;
 
 /** Largest image a project accepts by default (width x height), checked from the header before any decoding. */
 export const DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096;

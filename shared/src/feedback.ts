@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { labelSchema, projectSlugSchema } from './dataset';
-import { modelNameSchema } from './model-manifest';
+import { modelNameSchema, versionNumberSchema } from './model-manifest';
 import { float32Schema } from './text';
 
 export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'] as const;
@@ -28,16 +28,19 @@ export const MAX_TOP_CLASSES = 20;
  */
 export const MAX_SYNC_BODY_BYTES = 8 * 1024 * 1024;
 
-/** The device's clock: an ISO 8601 date-time in a range a device clock can plausibly be in. */
-const clientTime = z.iso
-  .datetime({ offset: true, message: 'createdAt must be an ISO 8601 date-time' })
-  .refine((value) => Date.parse(value) >= Date.UTC(2000, 0, 1) && Date.parse(value) < Date.UTC(2200, 0, 1), 'createdAt must be between 2000 and 2200');
+/**
+ * A time a device's clock gave (or a cursor made from one): an ISO 8601 date-time in a range a device clock can
+ * plausibly be in, and one the database can store (it has no year 0 and no negative years).
+ */
+export const clientTimeSchema = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
+  .refine((value) => Date.parse(value) >= Date.UTC(2000, 0, 1) && Date.parse(value) < Date.UTC(2200, 0, 1), 'must be between 2000 and 2200');
 
 export const predictionEventSchema = z.object({
   /** uuid made on the device: the idempotency key. */
   id: z.uuid('id must be a uuid made on the device'),
   model: modelNameSchema,
-  version: z.number().int().positive('version must be a positive model version'),
+  version: versionNumberSchema,
   backend: z.enum(INFERENCE_BACKENDS, { error: () => `backend must be one of: ${INFERENCE_BACKENDS.join(', ')}` }),
   latencyMs: z.number().min(0, 'latencyMs must be >= 0').max(600_000),
   /** The most probable classes, best first. */
@@ -48,7 +51,7 @@ export const predictionEventSchema = z.object({
   /** Output of the model's embedding layer (the penultimate one) for this image; stored as float32. */
   embedding: z.array(float32Schema).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
   source: z.enum(PREDICTION_SOURCES, { error: () => `source must be one of: ${PREDICTION_SOURCES.join(', ')}` }),
-  createdAt: clientTime,
+  createdAt: clientTimeSchema,
 });
 export type PredictionEvent = z.infer<typeof predictionEventSchema>;
 
@@ -57,7 +60,7 @@ export const correctionEventSchema = z.object({
   predictionId: z.uuid('predictionId must be the id of a synced prediction'),
   /** The right label: the predicted one to confirm it, another to correct it. */
   label: labelSchema,
-  createdAt: clientTime,
+  createdAt: clientTimeSchema,
 });
 export type CorrectionEvent = z.infer<typeof correctionEventSchema>;
 

@@ -21,6 +21,15 @@ export const channelNameSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,31}$/, 'channel must be 1-32 characters of a-z, 0-9 and -, starting with a letter (e.g. production, staging)');
 
+/** Largest model version number: the database stores versions as PostgreSQL integers. */
+export const MAX_MODEL_VERSION = 2 ** 31 - 1;
+/** A model version number (1, 2, ...): what every input, manifest and pointer that names a version takes. */
+export const versionNumberSchema = z
+  .number()
+  .int('must be a whole model version number')
+  .positive('must be a positive model version number')
+  .max(MAX_MODEL_VERSION, `must be a model version number of at most ${MAX_MODEL_VERSION}`);
+
 /** A published file, addressed relative to the manifest's directory. */
 export const publishedFileSchema = z.object({
   path: z.string().min(1),
@@ -46,7 +55,7 @@ export const modelManifestSchema = z.object({
   format: z.literal('edgeloop.model/v1'),
   project: projectSlugSchema,
   model: modelNameSchema,
-  version: z.number().int().positive(),
+  version: versionNumberSchema,
   createdAt: z.string(),
   labels: labelSetSchema,
   preprocessing: preprocessingSchema,
@@ -68,7 +77,7 @@ export const channelPointerSchema = z.object({
   project: projectSlugSchema,
   model: modelNameSchema,
   channel: channelNameSchema,
-  version: z.number().int().positive(),
+  version: versionNumberSchema,
   /** Manifest location relative to the pointer file's directory, and its envelope's sha256. */
   manifestPath: z.string(),
   manifestSha256: sha256Schema,

@@ -7,9 +7,14 @@ import { z } from 'zod';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** True when `value` holds no NUL (\u0000) character. */
+export const hasNoNul = (value: string): boolean => !value.includes('\u0000');
+/** True when `value` is well-formed Unicode: no lone UTF-16 surrogate. */
+export const hasNoLoneSurrogate = (value: string): boolean => !LONE_SURROGATE.test(value);
+
 /** True when `value` holds no NUL and no lone surrogate: text a database stores unchanged. */
 export function isStorableText(value: string): boolean {
-  return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+  return hasNoNul(value) && hasNoLoneSurrogate(value);
 }
 
 /** Free text of at most `max` characters (names, messages, reasons): no NUL, well-formed Unicode. */
@@ -17,8 +22,8 @@ export function text(max: number) {
   return z
     .string()
     .max(max, `must be at most ${max} characters`)
-    .refine((value) => !value.includes('\u0000'), 'must not contain NUL (\\u0000) characters')
-    .refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode (no lone surrogate characters)');
+    .refine(hasNoNul, 'must not contain NUL (\\u0000) characters')
+    .refine(hasNoLoneSurrogate, 'must be well-formed Unicode (no lone surrogate characters)');
 }
 
 /** Largest finite float32 value. */

@@ -1,6 +1,6 @@
-import { ROLES, projectSlugSchema, roleSchema, text } from '@edgeloop/shared';
+import { ROLES, roleSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
-import { MAX_TOKEN_PROJECTS, createToken, listTokens, revokeToken } from '../auth/token.service';
+import { createToken, listTokens, revokeToken, tokenProjectsSchema } from '../auth/token.service';
 import { noProject, procedureFor, router } from './trpc';
 
 export const authRouter = router({
@@ -12,7 +12,7 @@ export const authRouter = router({
       z.object({
         name: text(100).min(1, 'name must not be empty'),
         role: roleSchema,
-        projects: z.array(projectSlugSchema).min(1, 'projects: name at least one project, or leave projects out').max(MAX_TOKEN_PROJECTS, `projects: at most ${MAX_TOKEN_PROJECTS} per token`).optional(),
+        projects: tokenProjectsSchema.optional(),
       }),
     )
     .mutation(({ ctx, input }) => createToken(ctx.deps, { ...input, createdBy: ctx.caller.name })),

@@ -1,4 +1,4 @@
-import { syncCorrectionsInputSchema, syncPredictionsInputSchema } from '@edgeloop/shared';
+import { clientTimeSchema, syncCorrectionsInputSchema, syncPredictionsInputSchema } from '@edgeloop/shared';
 import { z } from 'zod';
 import { listPredictions, syncCorrections, syncPredictions } from '../feedback/feedback.service';
 import { projectInput as project } from './inputs';
@@ -21,7 +21,7 @@ export const feedbackRouter = router({
         /** The `next` cursor of the previous page. */
         before: z
           .object({
-            createdAt: z.iso.datetime({ offset: true, message: 'before.createdAt must be an ISO 8601 date-time' }),
+            createdAt: clientTimeSchema,
             id: z.uuid('before.id must be a prediction id (uuid)'),
           })
           .optional(),

@@ -2,12 +2,12 @@
  * How much a tRPC request may carry. Bodies are limited while they stream in, per procedure: a client cannot make the
  * hub hold more than the largest allowance of the procedures it calls, however large a body it sends.
  */
-import { MAX_BATCH_CALLS, MAX_BODY_BYTES, MAX_IMAGE_BYTES, MAX_SYNC_BODY_BYTES } from '@edgeloop/shared';
+import { MAX_BATCH_CALLS, MAX_BODY_BYTES, MAX_IMAGE_BASE64_CHARS, MAX_SYNC_BODY_BYTES } from '@edgeloop/shared';
 
 export { MAX_BATCH_CALLS, MAX_BODY_BYTES };
 
-/** registry.predict carries an image of up to MAX_IMAGE_BYTES as base64 (4/3 larger), plus its small JSON envelope. */
-export const MAX_PREDICT_BODY_BYTES = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 64 * 1024;
+/** registry.predict carries an image of up to MAX_IMAGE_BASE64_CHARS, plus its small JSON envelope. */
+export const MAX_PREDICT_BODY_BYTES = MAX_IMAGE_BASE64_CHARS + 64 * 1024;
 
 /** Procedures allowed more than MAX_BODY_BYTES. */
 const BODY_LIMITS: Record<string, number> = {

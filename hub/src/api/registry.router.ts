@@ -1,4 +1,4 @@
-import { type TrustedKeySet, channelNameSchema, modelNameSchema, text } from '@edgeloop/shared';
+import { MAX_IMAGE_BASE64_CHARS, type TrustedKeySet, channelNameSchema, modelNameSchema, text, versionNumberSchema } from '@edgeloop/shared';
 import { z } from 'zod';
 import { getChannel, listModelVersions, listModels, promote, rollback, rollbackTarget } from '../registry/channel.service';
 import { predict } from '../registry/predict.service';
@@ -38,7 +38,7 @@ export const registryRouter = router({
     .input(z.object({ project, model }))
     .query(({ ctx, input }) => listModelVersions(ctx.deps, input)),
   promote: procedureFor('admin', 'engineer', 'ci')
-    .input(z.object({ project, model, channel, version: z.number().int().positive('version must be a positive version number'), reason }))
+    .input(z.object({ project, model, channel, version: versionNumberSchema, reason }))
     .mutation(({ ctx, input }) => promote(ctx.deps, ctx.caller, input)),
   rollback: procedureFor('admin', 'engineer')
     .input(
@@ -48,7 +48,7 @@ export const registryRouter = router({
         channel,
         reason,
         /** The version the caller was told the rollback goes to (registry.rollbackTarget); refused if it would now go elsewhere. */
-        to: z.number().int().positive('to must be a positive version number').optional(),
+        to: versionNumberSchema.optional(),
       }),
     )
     .mutation(({ ctx, input }) => rollback(ctx.deps, ctx.caller, input)),
@@ -66,8 +66,8 @@ export const registryRouter = router({
         project,
         model,
         channel: channel.optional(),
-        version: z.number().int().positive().optional(),
-        imageBase64: z.string().min(1, 'imageBase64 must hold the image bytes, base64').max(Math.ceil((10 * 1024 * 1024 * 4) / 3) + 4, 'imageBase64: image larger than 10 MiB'),
+        version: versionNumberSchema.optional(),
+        imageBase64: z.string().min(1, 'imageBase64 must hold the image bytes, base64').max(MAX_IMAGE_BASE64_CHARS, 'imageBase64: image larger than 10 MiB'),
         topK: z.number().int().min(1).max(1000).default(5),
       }),
     )

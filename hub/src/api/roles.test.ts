@@ -3,7 +3,7 @@ import { PROJECT_SCOPED_ROLES, ROLES, type Role } from '@edgeloop/shared';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../../test/test-hub';
-import { authenticate, hashSecret } from '../auth/token.service';
+import { authenticate, createToken, hashSecret } from '../auth/token.service';
 import { apiTokens } from '../db/schema';
 import { encodeGreyscalePng } from '../images/png';
 import { appRouter } from './app.router';
@@ -193,6 +193,14 @@ describe('every procedure x every role x project scope', () => {
     expect(await refused({ name: 'c', role: 'ci', projects: ['Bad Slug'] })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^projects\.0: slug must be/) });
     expect(await refused({ name: 'c', role: 'ci', projects: [] })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^projects: /) });
     expect(await refused({ name: 'c', role: 'ci', projects: Array.from({ length: 101 }, (_, i) => `p${i}`) })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^projects: /) });
+    // The CLI calls the service without the router; one schema gives both the same answers.
+    for (const [projects, message] of [
+      [['Bad Slug'], /^projects\.0: slug must be/],
+      [[], /^projects: name at least one project, or leave projects out$/],
+    ] as const) {
+      expect(await refused({ name: 'c', role: 'ci', projects: [...projects] })).toMatchObject({ message: expect.stringMatching(message) });
+      await expect(createToken(hub.deps, { name: 'c', role: 'ci', createdBy: 'cli', projects })).rejects.toThrow(message);
+    }
 
     const { token } = await admin.auth.createToken({ name: 'shop-tablet', role: 'device', projects: [B, A, B] });
     expect(token.projects).toEqual([A, B]);

@@ -11,6 +11,8 @@ export interface Context {
   deps: HubDeps;
   /** null when the request carried no valid token. */
   caller: Caller | null;
+  /** The body limit this HTTP request is read under (a batch's is the largest of its calls'); absent without HTTP. */
+  bodyLimit?: number;
 }
 
 /**
@@ -54,7 +56,7 @@ const t = initTRPC
             : zodError
               ? describeZodError(zodError)
               : error.code === 'PAYLOAD_TOO_LARGE' && error.message === 'PAYLOAD_TOO_LARGE' // tRPC's own words when a streamed body passes the limit
-                ? bodyTooLargeMessage(bodyLimitFor(path ? [path] : []))
+                ? bodyTooLargeMessage(ctx?.bodyLimit ?? bodyLimitFor(path ? [path] : []))
                 : shape.message,
         data: { ...data, fieldErrors: zodError ? fieldErrors(zodError) : null, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) },
       };

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { PROJECT_SCOPED_ROLES, type Role, projectSlugSchema, roleSchema } from '@edgeloop/shared';
 import { and, asc, desc, eq, isNull } from 'drizzle-orm';
+import { z } from 'zod';
 import { projectSlugsById, projectsBySlug } from '../datasets/project.service';
 import { apiTokens, projects as projectsTable } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
@@ -9,6 +10,11 @@ import { badRequest, notFound } from '../errors';
 const TOKEN_PREFIX = 'elt_';
 /** A token lists at most this many projects; more is a sign an engineer (unscoped) token is wanted. */
 export const MAX_TOKEN_PROJECTS = 100;
+/** A token's scope as asked for: the router takes its input with this, and createToken checks it again for the CLI. */
+export const tokenProjectsSchema = z
+  .array(projectSlugSchema)
+  .min(1, 'name at least one project, or leave projects out')
+  .max(MAX_TOKEN_PROJECTS, `at most ${MAX_TOKEN_PROJECTS} projects per token; use an engineer token without projects for more`);
 
 export const isProjectScopedRole = (role: Role): boolean => (PROJECT_SCOPED_ROLES as readonly Role[]).includes(role);
 
@@ -57,12 +63,9 @@ async function scopeFor(deps: HubDeps, role: Role, requested: readonly string[] 
     return null;
   }
   if (role === 'admin') throw badRequest('projects: admin tokens act on every project and take no projects; create an engineer token to limit one to projects');
-  const slugs = [...new Set(requested)];
-  if (slugs.length === 0) throw badRequest('projects: name at least one project slug');
-  if (slugs.length > MAX_TOKEN_PROJECTS) throw badRequest(`projects: at most ${MAX_TOKEN_PROJECTS} projects per token (got ${slugs.length}); use an engineer token without projects for more`);
-  for (const slug of slugs) {
-    if (!projectSlugSchema.safeParse(slug).success) throw badRequest(`projects: ${JSON.stringify(slug.slice(0, 80))} is not a project slug (2-63 characters of a-z, 0-9 and -)`);
-  }
+  const checked = tokenProjectsSchema.safeParse(requested);
+  if (!checked.success) throw badRequest(checked.error.issues.map((issue) => `${['projects', ...issue.path].join('.')}: ${issue.message}`).join('; '));
+  const slugs = [...new Set(checked.data)];
   const found = await projectsBySlug(deps, slugs);
   const unknown = slugs.filter((slug) => !found.some((p) => p.slug === slug));
   if (unknown.length > 0) throw badRequest(`projects: no project ${unknown.map((s) => `"${s}"`).join(', ')}; ${await knownProjects(deps)}`);

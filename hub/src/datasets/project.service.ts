@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_IMAGE_PIXELS, labelSetSchema, maxImagePixelsSchema, projectSlugSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
 import { asc, count, eq, inArray } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { datasetVersions, items, projects } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { badRequest, conflict, notFound } from '../errors';
@@ -93,9 +94,23 @@ export async function listProjects(deps: HubDeps, scope: readonly string[] | nul
   }));
 }
 
+/**
+ * The slug of the project the row `id` of `table` (runs, uploads: anything with an id and a projectId) belongs to, or
+ * null when there is no such row. Any string is safe to pass: what is not a uuid is no row.
+ */
+export async function projectOfRow(deps: HubDeps, table: PgTable & { id: PgColumn; projectId: PgColumn }, id: string): Promise<string | null> {
+  if (!z.uuid().safeParse(id).success) return null;
+  const [row] = await deps.db.select({ slug: projects.slug }).from(table as PgTable).innerJoin(projects, eq(projects.id, table.projectId)).where(eq(table.id, id));
+  return row?.slug ?? null;
+}
+
+/** Why `label` is refused (naming the field and the valid labels), or null when it is in the project's label set. */
+export function labelProblem(project: Project, label: string, field = 'label'): string | null {
+  return project.labels.includes(label) ? null : `${field} "${label}" is not a label of project "${project.slug}"; valid labels: ${project.labels.join(', ')}`;
+}
+
 /** Throws a BAD_REQUEST naming the valid labels when `label` is not in the project's label set. */
 export function assertKnownLabel(project: Project, label: string, field = 'label'): void {
-  if (!project.labels.includes(label)) {
-    throw badRequest(`${field} "${label}" is not a label of project "${project.slug}"; valid labels: ${project.labels.join(', ')}`);
-  }
+  const problem = labelProblem(project, label, field);
+  if (problem !== null) throw badRequest(problem);
 }

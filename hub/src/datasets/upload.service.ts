@@ -1,12 +1,11 @@
 import crypto from 'node:crypto';
 import { type ImageContentType, MAX_IMAGE_BYTES, type Split, objectKeyForSha256 } from '@edgeloop/shared';
 import { and, eq, inArray, lt } from 'drizzle-orm';
-import { z } from 'zod';
-import { blobs, items, projects, uploads } from '../db/schema';
+import { blobs, items, uploads } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { HubError, badRequest, conflict, notFound } from '../errors';
 import { decodeImage } from '../images/decode';
-import { type Project, assertKnownLabel, getProject, getProjectById } from './project.service';
+import { type Project, assertKnownLabel, getProject, getProjectById, projectOfRow } from './project.service';
 
 const UPLOAD_TTL_SECONDS = 15 * 60;
 /** An expired upload is removed this long after its expiry, so a PUT that started just before it can finish. */
@@ -62,11 +61,7 @@ export async function createUpload(
 }
 
 /** The slug of the project an upload in progress belongs to, or null when there is no such upload (any string is safe to pass). */
-export async function projectOfUpload(deps: HubDeps, uploadId: string): Promise<string | null> {
-  if (!z.uuid().safeParse(uploadId).success) return null;
-  const [row] = await deps.db.select({ slug: projects.slug }).from(uploads).innerJoin(projects, eq(projects.id, uploads.projectId)).where(eq(uploads.id, uploadId));
-  return row?.slug ?? null;
-}
+export const projectOfUpload = (deps: HubDeps, uploadId: string): Promise<string | null> => projectOfRow(deps, uploads, uploadId);
 
 /**
  * Step 2: the hub reads the staged bytes and accepts the item only if size, sha256 and image decoding

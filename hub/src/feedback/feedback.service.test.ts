@@ -78,6 +78,20 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     expect(bird).toMatchObject({ model: 'pets', version: 1, label: 'bird', confidence: 0.99, backend: 'webgpu', sentBy: 'test-device', groundTruth: null });
   });
 
+  it.skipIf(skip)('counts a resent event as a duplicate even when its model version or label is refused now', async () => {
+    const device = await hub.as('device');
+    const labeler = await hub.as('labeler');
+    const stored = prediction();
+    await device.feedback.syncPredictions({ project: 'pets', predictions: [stored] });
+    const correction = { id: crypto.randomUUID(), predictionId: stored.id, label: 'cat', createdAt: '2026-11-20T10:01:00Z' };
+    await labeler.feedback.syncCorrections({ project: 'pets', corrections: [correction] });
+    // The same events resent once their version and label no longer check out (a version removed, a label renamed):
+    // they were delivered, so the outbox must drop them, not set them aside as rejected.
+    const changed = { ...stored, version: 99, top: [{ label: 'horse', probability: 1 }] };
+    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: [changed] })).toEqual({ received: 1, inserted: 0, duplicates: 1, rejected: [] });
+    expect(await labeler.feedback.syncCorrections({ project: 'pets', corrections: [{ ...correction, label: 'horse' }] })).toEqual({ received: 1, inserted: 0, duplicates: 1, rejected: [] });
+  });
+
   it.skipIf(skip)('keeps the latest label a person gave as ground truth, and a resent correction once', async () => {
     const device = await hub.as('device');
     const labeler = await hub.as('labeler');
@@ -111,7 +125,7 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
         { id: horse.id, index: 0, reason: 'top.0.label "horse" is not a label of project "pets"; valid labels: cat, dog, bird' },
         { id: noVersion.id, index: 2, reason: 'version: model "pets" of "pets" has no version 9' },
         { id: badBackend.id, index: 3, reason: 'backend: backend must be one of: webgpu, webgl, wasm, cpu, tensorflow' },
-        { id: badClock.id, index: 4, reason: 'createdAt: createdAt must be between 2000 and 2200' },
+        { id: badClock.id, index: 4, reason: 'createdAt: must be between 2000 and 2200' },
         { id: null, index: 5, reason: 'event: Invalid input: expected object, received string' },
       ],
     });
@@ -144,6 +158,18 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     const [row] = await hub.deps.db.select({ embedding: predictions.embedding }).from(predictions).where(eq(predictions.id, tinyButZero.id));
     // Stored as float32: the database hands back float32's shortest text, so compare as float32.
     expect(row!.embedding.map(Math.fround)).toEqual([0, Math.fround(1e-40), -3.4028234663852886e38]);
+  });
+
+  it.skipIf(skip)('refuses a page cursor or a version number the database cannot store, naming the field', async () => {
+    const labeler = await hub.as('labeler');
+    // Year 0000 and negative years are ISO 8601 but not PostgreSQL dates: the query failed with a 500.
+    for (const createdAt of ['0000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z']) {
+      const refused = await rejection(labeler.feedback.predictions({ project: 'pets', before: { createdAt, id: crypto.randomUUID() }, limit: 5 }));
+      expect(refused.code).toBe('BAD_REQUEST');
+      expect(refused.message).toMatch(/^before\.createdAt: (must be an ISO 8601 date-time; before\.createdAt: )?must be between 2000 and 2200$/);
+    }
+    const synced = await (await hub.as('device')).feedback.syncPredictions({ project: 'pets', predictions: [prediction({ version: 2 ** 31 })] });
+    expect(synced.rejected.map((r) => r.reason)).toEqual(['version: must be a model version number of at most 2147483647']);
   });
 
   it.skipIf(skip)('pages through predictions sharing one timestamp without skipping or repeating any', async () => {

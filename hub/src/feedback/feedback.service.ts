@@ -13,19 +13,21 @@ import {
   predictionEventSchema,
 } from '@edgeloop/shared';
 import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { type Project, assertKnownLabel, getProject } from '../datasets/project.service';
-import { HubError } from '../errors';
+import { getProject, labelProblem } from '../datasets/project.service';
 
 /**
  * Each event is checked on its own, so one bad event (a device bug, a label since removed) is rejected with its
  * reason and the others are stored: a batch is never refused as a whole, and an outbox never blocks on one event.
+ * An event already stored is a duplicate before anything else is checked: its label or model version may have been
+ * removed since it was stored, and a resent copy must still read as delivered.
  */
 export async function syncPredictions(deps: HubDeps, caller: Caller, input: SyncPredictionsInput): Promise<SyncResult> {
   const project = await getProject(deps, input.project);
-  const { valid, rejected } = validateEach(input.predictions, predictionEventSchema);
+  const { valid: checked, rejected } = validateEach(input.predictions, predictionEventSchema);
+  const valid = await withoutStored(checked, (ids) => deps.db.select({ id: predictions.id }).from(predictions).where(inArray(predictions.id, ids)));
   // Resolve each (model, version) the batch names to its model version id, once.
   const versionIds = new Map<string, string>();
   const names = [...new Set(valid.map(({ event }) => event.model))];
@@ -40,7 +42,9 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
 
   const values = valid.flatMap(({ event: p, index }) => {
     const modelVersionId = versionIds.get(`${p.model}@${p.version}`);
-    const reason = !modelVersionId ? `version: model "${p.model}" of "${project.slug}" has no version ${p.version}` : unknownLabel(project, p.top.map((t, k) => [t.label, `top.${k}.label`]));
+    const reason = !modelVersionId
+      ? `version: model "${p.model}" of "${project.slug}" has no version ${p.version}`
+      : (p.top.map((t, k) => labelProblem(project, t.label, `top.${k}.label`)).find((problem) => problem !== null) ?? null);
     if (reason) {
       rejected.push({ id: p.id, index, reason });
       return [];
@@ -63,12 +67,13 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
     ];
   });
   const inserted = values.length ? await deps.db.insert(predictions).values(values).onConflictDoNothing({ target: predictions.id }).returning({ id: predictions.id }) : [];
-  return result(input.predictions.length, values.length, inserted.length, rejected);
+  return result(input.predictions.length, inserted.length, rejected);
 }
 
 export async function syncCorrections(deps: HubDeps, caller: Caller, input: SyncCorrectionsInput): Promise<SyncResult> {
   const project = await getProject(deps, input.project);
-  const { valid, rejected } = validateEach(input.corrections, correctionEventSchema);
+  const { valid: checked, rejected } = validateEach(input.corrections, correctionEventSchema);
+  const valid = await withoutStored(checked, (ids) => deps.db.select({ id: corrections.id }).from(corrections).where(inArray(corrections.id, ids)));
   const ids = [...new Set(valid.map(({ event }) => event.predictionId))];
   const known = new Set(
     ids.length
@@ -78,7 +83,7 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
   const values = valid.flatMap(({ event: c, index }) => {
     const reason = !known.has(c.predictionId)
       ? `predictionId: "${project.slug}" has no prediction ${c.predictionId}; sync the prediction first`
-      : unknownLabel(project, [[c.label, 'label']]);
+      : labelProblem(project, c.label, 'label');
     if (reason) {
       rejected.push({ id: c.id, index, reason });
       return [];
@@ -86,7 +91,7 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
     return [{ id: c.id, predictionId: c.predictionId, label: c.label, labeledBy: caller.name, createdAt: new Date(c.createdAt) }];
   });
   const inserted = values.length ? await deps.db.insert(corrections).values(values).onConflictDoNothing({ target: corrections.id }).returning({ id: corrections.id }) : [];
-  return result(input.corrections.length, values.length, inserted.length, rejected);
+  return result(input.corrections.length, inserted.length, rejected);
 }
 
 function validateEach<S extends z.ZodType<PredictionEvent> | z.ZodType<CorrectionEvent>>(events: unknown[], schema: S) {
@@ -102,23 +107,20 @@ function validateEach<S extends z.ZodType<PredictionEvent> | z.ZodType<Correctio
 
 /** The event's own id, when it has a valid one: the outbox sets the event aside by it. */
 function idOf(event: unknown): string | null {
-  const id = event && typeof event === 'object' ? (event as { id?: unknown }).id : undefined;
-  return typeof id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? id : null;
+  const parsed = z.uuid().safeParse(event && typeof event === 'object' ? (event as { id?: unknown }).id : undefined);
+  return parsed.success ? parsed.data : null;
 }
 
-/** Why the first label that is not the project's is refused (assertKnownLabel's words), or null when all are known. */
-function unknownLabel(project: Project, labels: [label: string, field: string][]): string | null {
-  try {
-    for (const [label, field] of labels) assertKnownLabel(project, label, field);
-    return null;
-  } catch (error) {
-    if (error instanceof HubError) return error.message;
-    throw error;
-  }
+/** The valid events whose ids `stored` does not find (the ones to check and insert); the others are duplicates. */
+async function withoutStored<E extends { event: { id: string } }>(valid: E[], stored: (ids: string[]) => Promise<{ id: string }[]>): Promise<E[]> {
+  if (!valid.length) return valid;
+  const found = new Set((await stored([...new Set(valid.map(({ event }) => event.id))])).map((row) => row.id));
+  return valid.filter(({ event }) => !found.has(event.id));
 }
 
-function result(received: number, stored: number, inserted: number, rejected: RejectedEvent[]): SyncResult {
-  return { received, inserted, duplicates: stored - inserted, rejected: rejected.sort((a, b) => a.index - b.index) };
+/** Every event received was inserted now, rejected, or already stored (a duplicate: stored before, or twice in this batch). */
+function result(received: number, inserted: number, rejected: RejectedEvent[]): SyncResult {
+  return { received, inserted, duplicates: received - inserted - rejected.length, rejected: rejected.sort((a, b) => a.index - b.index) };
 }
 
 export interface PredictionSummary {

@@ -1,11 +1,10 @@
 /** Training runs: queue, list, inspect, cancel. The training itself happens in training.job.ts on a worker. */
 import { and, asc, desc, eq } from 'drizzle-orm';
-import { z } from 'zod';
 import type { Preprocessing } from '@edgeloop/shared';
 import { type ModelConfig, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
-import { projects, runEpochs, runLogs, runs } from '../db/schema';
+import { runEpochs, runLogs, runs } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { getProject, getProjectById } from '../datasets/project.service';
+import { getProject, getProjectById, projectOfRow } from '../datasets/project.service';
 import { getVersion } from '../datasets/version.service';
 import { badRequest, conflict, notFound } from '../errors';
 import { QUEUES } from '../jobs/job-queue';
@@ -83,11 +82,7 @@ export async function createRun(deps: HubDeps, caller: Caller, input: CreateRunI
 }
 
 /** The slug of the project a run belongs to, or null when there is no such run (any string is safe to pass). */
-export async function projectOfRun(deps: HubDeps, runId: string): Promise<string | null> {
-  if (!z.uuid().safeParse(runId).success) return null;
-  const [row] = await deps.db.select({ slug: projects.slug }).from(runs).innerJoin(projects, eq(projects.id, runs.projectId)).where(eq(runs.id, runId));
-  return row?.slug ?? null;
-}
+export const projectOfRun = (deps: HubDeps, runId: string): Promise<string | null> => projectOfRow(deps, runs, runId);
 
 export async function requireRun(deps: HubDeps, runId: string): Promise<RunRow> {
   const [row] = await deps.db.select().from(runs).where(eq(runs.id, runId));

@@ -1,5 +1,7 @@
 /** Hyperparameter sweeps: a grid or a seeded random sample of a config space, one queued run per point. */
+import { text } from '@edgeloop/shared';
 import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
 import { sweeps } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../datasets/project.service';
@@ -39,7 +41,33 @@ export interface CreateSweepInput {
   metric: RunMetric;
 }
 
-/** Every combination of the space's values, in a stable order. Only for spaces already checked by spaceSize. */
+/** A value a sweep parameter may take; every value of the space is stored with the sweep (jsonb), drawn or not. */
+const sweepValueSchema = z.union([z.number(), z.boolean(), text(64)], {
+  error: () => 'must be a finite number, a boolean or text of at most 64 characters (no NUL, no lone surrogates)',
+});
+export type SweepValue = z.infer<typeof sweepValueSchema>;
+
+/**
+ * The space, checked: sweep parameters only (own keys of SWEEP_PARAMETERS, so toString, constructor and __proto__
+ * are none), 1 to MAX_SWEEP_VALUES values each, and each value one the database stores as it is. A new object, so
+ * nothing of the caller's object (its prototype) travels on.
+ */
+export function checkSpace(space: Record<string, unknown[]>): Record<string, SweepValue[]> {
+  const checked: Record<string, SweepValue[]> = {};
+  for (const [key, values] of Object.entries(space)) {
+    if (!Object.hasOwn(SWEEP_PARAMETERS, key)) throw badRequest(`space.${key}: not a sweep parameter; valid parameters: ${Object.keys(SWEEP_PARAMETERS).join(', ')}`);
+    if (!values.length) throw badRequest(`space.${key}: give at least one value`);
+    if (values.length > MAX_SWEEP_VALUES) throw badRequest(`space.${key}: ${values.length} values; a parameter may list at most ${MAX_SWEEP_VALUES}`);
+    checked[key] = values.map((value, i) => {
+      const parsed = sweepValueSchema.safeParse(value);
+      if (!parsed.success) throw badRequest(`space.${key}.${i}: ${parsed.error.issues[0]!.message}`);
+      return parsed.data;
+    });
+  }
+  return checked;
+}
+
+/** Every combination of the space's values, in a stable order. Only for spaces already checked by checkSpace and spaceSize. */
 export function gridPoints(space: Record<string, unknown[]>): Record<string, unknown>[] {
   const size = Object.values(space).reduce((n, values) => n * values.length, 1);
   return Array.from({ length: size }, (_, index) => pointAt(space, index));
@@ -61,14 +89,8 @@ function pointAt(space: Record<string, unknown[]>, index: number): Record<string
  * The number of points of a space: the product of its list lengths, checked before any point is made so a large
  * space is refused at once instead of being listed (which blocked the event loop, then ran out of memory).
  */
-export function spaceSize(space: Record<string, unknown[]>, strategy: (typeof SWEEP_STRATEGIES)[number]): number {
-  let size = 1;
-  for (const [key, values] of Object.entries(space)) {
-    if (!(key in SWEEP_PARAMETERS)) throw badRequest(`space.${key}: not a sweep parameter; valid parameters: ${Object.keys(SWEEP_PARAMETERS).join(', ')}`);
-    if (!values.length) throw badRequest(`space.${key}: give at least one value`);
-    if (values.length > MAX_SWEEP_VALUES) throw badRequest(`space.${key}: ${values.length} values; a parameter may list at most ${MAX_SWEEP_VALUES}`);
-    size *= values.length;
-  }
+export function spaceSize(space: Record<string, SweepValue[]>, strategy: (typeof SWEEP_STRATEGIES)[number]): number {
+  const size = Object.values(space).reduce((n, values) => n * values.length, 1);
   const lengths = Object.values(space).map((values) => values.length).join(' x ');
   if (strategy === 'grid' && size > MAX_SWEEP_RUNS) {
     throw badRequest(`space has ${size} points (${lengths}); a grid sweep may queue at most ${MAX_SWEEP_RUNS} runs (use strategy random with samples)`);
@@ -79,11 +101,12 @@ export function spaceSize(space: Record<string, unknown[]>, strategy: (typeof SW
 
 export async function createSweep(deps: HubDeps, caller: Caller, input: CreateSweepInput): Promise<{ sweepId: string; runs: RunSummary[] }> {
   const project = await getProject(deps, input.project);
-  const size = spaceSize(input.space, input.strategy);
+  const space = checkSpace(input.space);
+  const size = spaceSize(space, input.strategy);
   const points =
     input.strategy === 'random'
-      ? sampleIndices(size, input.samples ?? Math.min(8, size), Number(input.train?.seed ?? 42)).map((index) => pointAt(input.space, index))
-      : gridPoints(input.space);
+      ? sampleIndices(size, input.samples ?? Math.min(8, size), Number(input.train?.seed ?? 42)).map((index) => pointAt(space, index))
+      : gridPoints(space);
   if (points.length > MAX_SWEEP_RUNS) throw badRequest(`samples: ${points.length}; a sweep may queue at most ${MAX_SWEEP_RUNS} runs`);
   // Validate every point before queuing any, so a bad value queues nothing.
   const configs = points.map((point) => {
@@ -95,7 +118,7 @@ export async function createSweep(deps: HubDeps, caller: Caller, input: CreateSw
   });
   const [sweep] = await deps.db
     .insert(sweeps)
-    .values({ projectId: project.id, strategy: input.strategy, space: input.space, metric: input.metric, createdBy: caller.name })
+    .values({ projectId: project.id, strategy: input.strategy, space, metric: input.metric, createdBy: caller.name })
     .returning();
   const queued: RunSummary[] = [];
   for (const config of configs) {

@@ -45,6 +45,24 @@ describe('hyperparameter sweeps', () => {
     expect(byLoss.ranking[0]!.value).toBeLessThanOrEqual(byLoss.ranking[1]!.value);
   });
 
+  it('refuses a value the database cannot store even where a random sweep does not draw it, and names that are not parameters', async () => {
+    const engineer = await hub.as('engineer');
+    // One sample (seed 42 draws index 1): the undrawn values were stored with the sweep unchecked, and a NUL or a lone
+    // surrogate made the insert fail (a 500 with the query's text).
+    for (const [bad, problem] of [
+      ['\u0000', 'must not contain NUL (\\u0000) characters'],
+      ['\ud800', 'must be well-formed Unicode (no lone surrogate characters)'],
+      [{ nested: 1 }, 'must be a finite number, a boolean or text of at most 64 characters (no NUL, no lone surrogates)'],
+    ] as const) {
+      const sweep = engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, space: { batchSize: [32, 64, bad] }, strategy: 'random', samples: 1 });
+      await expect(sweep).rejects.toThrow(`space.batchSize.2: ${problem}`);
+    }
+    // `key in SWEEP_PARAMETERS` took inherited names, so train.toString or train.constructor was set from the space.
+    for (const key of ['toString', 'constructor', 'hasOwnProperty']) {
+      await expect(engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, space: { [key]: [1] } })).rejects.toThrow(`space.${key}: not a sweep parameter; valid parameters: learningRate`);
+    }
+  });
+
   it('refuses a huge space by the product of its list lengths at once, without listing it', async () => {
     const engineer = await hub.as('engineer');
     // 64 values for each of the 9 parameters: 64^9 = 1.8e16 points. Listing them blocked the hub, then crashed it out of memory.
