@@ -3,32 +3,11 @@ import type { PredictionEvent } from '@edgeloop/shared';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
+import { publishedVersion } from '../../test/published-version';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
-import { datasetVersions, modelVersions, predictions, registeredModels, runs } from '../db/schema';
-import { getProject } from '../datasets/project.service';
+import { predictions } from '../db/schema';
 
 const LABELS = ['cat', 'dog', 'bird'];
-
-/** Rows a published model version stands on, written directly: these tests are about feedback, not training. */
-async function publishedVersion(hub: TestHub, project: string, model: string, version: number): Promise<void> {
-  const { id: projectId } = await getProject(hub.deps, project);
-  const datasetVersionId = crypto.randomBytes(32).toString('hex');
-  await hub.deps.db.insert(datasetVersions).values({ id: datasetVersionId, projectId, message: 'm', itemCount: 0, counts: {}, manifestBytes: 0, createdBy: 'test' });
-  const [run] = await hub.deps.db.insert(runs).values({ projectId, datasetVersionId, status: 'succeeded', modelConfig: {}, trainConfig: {}, createdBy: 'test' }).returning();
-  await hub.deps.db.insert(registeredModels).values({ projectId, name: model, createdBy: 'test' }).onConflictDoNothing();
-  const [registered] = (await hub.deps.db.select().from(registeredModels)).filter((m) => m.name === model && m.projectId === projectId);
-  await hub.deps.db.insert(modelVersions).values({
-    modelId: registered!.id,
-    version,
-    runId: run!.id,
-    manifestKey: `cdn/${project}/${model}/v${version}/manifest.json`,
-    manifestSha256: 'a'.repeat(64),
-    recommended: 'uint8',
-    formats: {},
-    metrics: {},
-    createdBy: 'test',
-  });
-}
 
 function prediction(overrides: Partial<PredictionEvent> = {}): PredictionEvent {
   return {
@@ -60,7 +39,7 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     if (skip) return;
     hub = await createTestHub(kind);
     await (await hub.as('engineer')).projects.create({ slug: 'pets', labels: LABELS });
-    await publishedVersion(hub, 'pets', 'pets', 1);
+    await publishedVersion(hub.deps, 'pets', 'pets', 1);
   });
   afterAll(() => hub?.close());
 
@@ -174,7 +153,7 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
 
   it.skipIf(skip)('pages through predictions sharing one timestamp without skipping or repeating any', async () => {
     await (await hub.as('engineer')).projects.create({ slug: 'paging', labels: LABELS });
-    await publishedVersion(hub, 'paging', 'pets', 1);
+    await publishedVersion(hub.deps, 'paging', 'pets', 1);
     const device = await hub.as('device');
     const sameInstant = '2026-11-21T08:00:00.000Z';
     const events = Array.from({ length: 23 }, (_, i) => prediction({ createdAt: i < 20 ? sameInstant : `2026-11-21T07:59:0${i - 20}.000Z` }));
