@@ -53,6 +53,8 @@ describe.each(DATABASES)('signing keys outside the database, $kind', ({ kind, sk
   afterEach(() => hub?.close());
 
   it.skipIf(skip)('moves keys an older hub left in signing_keys into 0600 files, empties the table, and what they signed still verifies', async () => {
+    // The data directory of an older hub: no keys directory, the keys in the table.
+    fs.rmSync(hub.deps.keys.dir, { recursive: true });
     const older = legacyKey(new Date('2026-01-01T00:00:00Z'));
     const newer = legacyKey(new Date('2026-02-01T00:00:00Z'));
     await hub.deps.db.insert(signingKeys).values([newer.row, older.row]);
