@@ -4,7 +4,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
-import { signingKeys } from '../db/schema';
+import { signingKeyRing, signingKeys } from '../db/schema';
 import { createLogger } from '../logger';
 import { type KeyInfo, RING_FILE, openKeyRing } from './key-ring';
 import { keyIdOf, rawPublicKey, signPayload, verifyEnvelope } from './signing';
@@ -53,8 +53,9 @@ describe.each(DATABASES)('signing keys outside the database, $kind', ({ kind, sk
   afterEach(() => hub?.close());
 
   it.skipIf(skip)('moves keys an older hub left in signing_keys into 0600 files, empties the table, and what they signed still verifies', async () => {
-    // The data directory of an older hub: no keys directory, the keys in the table.
+    // The data directory of an older hub: no keys directory, the keys in the table (and no ring entries).
     fs.rmSync(hub.deps.keys.dir, { recursive: true });
+    await hub.deps.db.delete(signingKeyRing);
     const older = legacyKey(new Date('2026-01-01T00:00:00Z'));
     const newer = legacyKey(new Date('2026-02-01T00:00:00Z'));
     await hub.deps.db.insert(signingKeys).values([newer.row, older.row]);
@@ -177,6 +178,7 @@ describe('the key ring', () => {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
     fs.writeFileSync(path.join(dir, 'signing.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o644 });
     fs.chmodSync(path.join(dir, 'signing.pem'), 0o644);
+    await hub.deps.db.delete(signingKeyRing); // the first hub of this database
     const ring = openKeyRing({ dir, db: hub.deps.db, log: createLogger('silent') });
     const key = await ring.active();
     expect(key.id).toBe(keyIdOf(publicKey));
@@ -195,6 +197,7 @@ describe('the key ring', () => {
     const dir = path.join(base, 'linked');
     fs.mkdirSync(dir, { mode: 0o700 });
     fs.symlinkSync(secret, path.join(dir, 'signing.pem'));
+    await hub.deps.db.delete(signingKeyRing); // the first hub of this database
     const lines: string[] = [];
     const at = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
     const ring = openKeyRing({ dir, db: hub.deps.db, log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } });
@@ -202,6 +205,29 @@ describe('the key ring', () => {
     // chmod follows links: it would have changed the operator's file (or failed on a read-only mount).
     expect(modeOf(secret)).toBe('644');
     expect(lines).toContainEqual(expect.stringMatching(/^warn .*signing\.pem is a link to a file with mode 644/));
+  });
+
+  it('a keys directory without the active key of the ring the database knows is refused, naming SIGNING_KEYS_DIR, and nothing is written', async () => {
+    const first = await hub.deps.keys.active();
+    const rotated = await hub.deps.keys.rotate();
+    // The database holds the ring's public entries, never a private key.
+    expect((await hub.deps.db.select().from(signingKeyRing)).map((k) => [k.id, k.state, k.publicKey]).sort()).toEqual(
+      [
+        [first.id, 'trusted', first.publicKeyRaw],
+        [rotated.id, 'active', rotated.publicKey],
+      ].sort(),
+    );
+    const elsewhere = path.join(path.dirname(hub.deps.keys.dir), 'elsewhere');
+    const refusal = new RegExp(`active signing key is ${rotated.id}.*does not hold it.*SIGNING_KEYS_DIR.*edgeloop key init --new`, 's');
+    await expect(openKeyRing({ dir: elsewhere, db: hub.deps.db, log: createLogger('silent') }).ready()).rejects.toThrow(refusal);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+
+    // A copy of the directory that lacks the active key's private key file.
+    const copy = path.join(path.dirname(hub.deps.keys.dir), 'copy');
+    fs.cpSync(hub.deps.keys.dir, copy, { recursive: true });
+    fs.rmSync(path.join(copy, `${rotated.id}.pem`));
+    await expect(openKeyRing({ dir: copy, db: hub.deps.db, log: createLogger('silent') }).ready()).rejects.toThrow(/lacks its private key file.*SIGNING_KEYS_DIR/s);
+    expect(fs.readdirSync(copy).sort()).toEqual([`${first.id}.pem`, RING_FILE]);
   });
 
   it('names the ring file when it is damaged instead of making a new key', async () => {

@@ -9,6 +9,8 @@
  * without a restart. Every hub process that signs (publish, promote, rollback: the API) must use the same keys
  * directory; training workers never sign. The directory must be writable by the hub (a read-only mount is not
  * supported: the hub writes the ring and new keys there); a key file there may be a symbolic link.
+ * The ring's public entries are mirrored in the database (signing_key_ring), so a process whose keys directory lacks
+ * the active key (another machine, a fresh data dir, a wrong SIGNING_KEYS_DIR) refuses to start instead of forking.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -16,7 +18,7 @@ import path from 'node:path';
 import { asc, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/database';
-import { modelVersions, signingKeys } from '../db/schema';
+import { modelVersions, signingKeyRing, signingKeys } from '../db/schema';
 import { conflict, notFound } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -79,6 +81,7 @@ export interface KeyRing {
 
 export const RING_FILE = 'keyring.json';
 /** Every change of a ring file is made holding this lock (transaction-scoped), on the ring as it is then. */
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 const lockRing = (tx: Pick<Database, 'execute'>) => tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgeloop.keyring', 0))`);
 const privateKeyFile = (dir: string, id: string) => path.join(dir, `${id}.pem`);
 
@@ -254,6 +257,35 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
     log.info(`signing key ${entry.id} created in ${dir}`);
   }
 
+  /** Replaces the database's copy of the ring's public entries with the ring as on disk now (holding the ring lock). */
+  async function recordRing(tx: Tx): Promise<void> {
+    cachedRing = undefined;
+    const ring = requireRing();
+    await tx.delete(signingKeyRing);
+    await tx.insert(signingKeyRing).values(
+      ring.keys.map((k) => ({ id: k.id, publicKey: k.publicKey, state: k.state, createdAt: new Date(k.createdAt), retiredAt: k.retiredAt ? new Date(k.retiredAt) : null })),
+    );
+  }
+
+  /**
+   * When the database knows the ring, this directory must hold its active key (public key and private key file):
+   * otherwise this process would make or use another key, and devices would refuse what it signs. Checked before
+   * anything is written here. Returns whether the database knows a ring.
+   */
+  async function checkAgainstDatabase(allowNewKey: boolean): Promise<boolean> {
+    const known = await db.select().from(signingKeyRing);
+    const active = known.find((k) => k.state === 'active');
+    if (!active || allowNewKey) return known.length > 0;
+    const ring = readRing();
+    const here = ring?.keys.find((k) => k.id === active.id);
+    if (here?.state === 'active' && here.publicKey === active.publicKey && fs.existsSync(privateKeyFile(dir, active.id))) return true;
+    throw new Error(
+      `the database's active signing key is ${active.id}, but the keys directory ${dir} ${here ? 'lacks its private key file' : 'does not hold it'}: set ` +
+        'SIGNING_KEYS_DIR to the keys directory the other hub processes use (or restore it from a backup). Only if that key is lost, run ' +
+        '`edgeloop key init --new` (devices will then refuse the versions signed with the old key until versions signed with the new one are promoted).',
+    );
+  }
+
   async function prepare(allowNewKey: boolean): Promise<void> {
     try {
       ensurePrivateDir(dir);
@@ -264,11 +296,19 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
           `it writes ${RING_FILE} and new keys there. For keys provisioned on a read-only mount, copy them into a writable directory and set SIGNING_KEYS_DIR to it`,
       );
     }
+    const knownToDatabase = await checkAgainstDatabase(allowNewKey);
     checkFileModes();
     await migrateLegacyRows();
     if (!readRing()?.keys.length) await createFirstKey(allowNewKey);
     const active = requireRing().keys.find((k) => k.state === 'active')!;
     loadPrivateKey(active.id);
+    // A ring made before the database kept its entries, a new one, or one an operator chose over the database's.
+    if (!knownToDatabase || allowNewKey) {
+      await db.transaction(async (tx) => {
+        await lockRing(tx);
+        await recordRing(tx);
+      });
+    }
   }
 
   const ready = (allowNewKey = false) => {
@@ -289,7 +329,9 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
     return db.transaction(async (tx) => {
       await lockRing(tx);
       cachedRing = undefined;
-      return change(requireRing());
+      const result = change(requireRing());
+      await recordRing(tx);
+      return result;
     });
   }
 
