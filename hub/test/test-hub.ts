@@ -67,6 +67,8 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
     cacheDir: path.join(tmp, 'cache'),
     keys: openKeyRing({ dir: path.join(tmp, 'keys'), db: database.db, log }),
   };
+  // As the server at start: the key exists before any version, so tests that write version rows directly can sign.
+  await deps.keys.ready();
   // One token per role and scope, made on first use.
   const secrets = new Map<string, string>();
   const secretFor = async (role: Role, options: TokenOptions = {}) => {

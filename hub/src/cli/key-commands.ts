@@ -23,6 +23,16 @@ export function addKeyCommands(program: Command, withHub: WithHub): void {
       }),
     );
   key
+    .command('init')
+    .description('make the first signing key (the hub does at start); refused while the database has published versions, unless --new')
+    .option('--new', 'the key that signed the published versions is lost: make a new one (devices refuse those versions until newer ones are promoted)')
+    .action((opts: { new?: boolean }) =>
+      withHub(async ({ deps }) => {
+        await deps.keys.init({ newKey: opts.new === true });
+        console.log((await deps.keys.active()).id);
+      }),
+    );
+  key
     .command('rotate')
     .description('make a new active key and re-sign every channel pointer with it; older keys stay trusted')
     .action(() =>

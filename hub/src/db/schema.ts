@@ -268,6 +268,24 @@ export const channelEvents = pgTable(
 );
 
 /**
+ * The public half of the signing key ring (registry/key-ring.ts), mirrored from keyring.json: so a hub or CLI whose
+ * keys directory lacks the active key refuses to start instead of making another key that devices would not trust.
+ * Never holds a private key.
+ */
+export const signingKeyRing = pgTable(
+  'signing_key_ring',
+  {
+    id: text('id').primaryKey(),
+    /** Raw 32-byte Ed25519 public key, base64. */
+    publicKey: text('public_key').notNull(),
+    state: text('state').notNull(),
+    createdAt: createdAt(),
+    retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [check('signing_key_ring_state', sql`${t.state} in ('active', 'trusted', 'retired')`)],
+);
+
+/**
  * Legacy: older hubs kept the Ed25519 signing key here, in plaintext. The keys now live as owner-only files
  * (registry/key-ring.ts); at start the hub moves any row here into a key file and deletes the row, so this table
  * stays empty. Kept declared so existing databases migrate without a destructive step.

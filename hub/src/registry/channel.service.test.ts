@@ -1,11 +1,12 @@
 import { channelPointerSchema, signedEnvelopeSchema } from '@edgeloop/shared';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { datasetVersions, modelVersions, registeredModels, runs } from '../db/schema';
 import { getProject } from '../datasets/project.service';
 import { startHousekeeping } from '../housekeeping';
 import { channelPointerKey, versionDir } from './cdn-paths';
-import { rebuildChannelPointers } from './channel.service';
+import { rebuildChannelPointers, writeChannelPointer } from './channel.service';
 
 /** A registered model with `count` versions, without training: the rows a publish would leave (the channel code reads only these). */
 async function seedModel(hub: TestHub, project: string, model: string, count: number): Promise<void> {
@@ -127,5 +128,25 @@ describe.each(DATABASES)('channel moves on $kind', ({ kind, skip }) => {
     for (const role of ['ci', 'device', 'labeler'] as const) {
       await expect((await hub.as(role)).registry.rollbackTarget(ref('walk'))).rejects.toThrow(/may not call this/);
     }
+  });
+
+  // A transaction of another connection holds the channel's lock: PGlite has a single connection.
+  it.skipIf(skip || kind !== 'postgres')('a pointer write that waited for the channel lock signs with the key active once it holds it', async () => {
+    await seedModel(hub, 'rotating', 'mdl', 1);
+    await engineer.registry.promote({ ...ref('rotating'), version: 1, reason: 'first' });
+    const [model] = await hub.deps.db.select().from(registeredModels).where(eq(registeredModels.projectId, (await getProject(hub.deps, 'rotating')).id));
+    const modelId = model!.id;
+    let write: Promise<boolean> | undefined;
+    let rotatedId = '';
+    await hub.deps.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`edgeloop.channel/${modelId}/production`}, 0))`);
+      write = writeChannelPointer(hub.deps, ref('rotating'), modelId);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // A rotation (whose re-signing of this pointer would also wait for the lock) lands while the write waits.
+      rotatedId = (await hub.deps.keys.rotate()).id;
+    });
+    expect(await write).toBe(true);
+    const envelope = signedEnvelopeSchema.parse(JSON.parse(new TextDecoder().decode((await hub.deps.store.get(channelPointerKey('rotating', 'mdl', 'production')))!)));
+    expect(envelope.keyId).toBe(rotatedId);
   });
 });

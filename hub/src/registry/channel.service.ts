@@ -10,8 +10,9 @@ import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../datasets/project.service';
 import { HubError, conflict, notFound } from '../errors';
 import { cdnUrl, channelPointerKey, modelDir } from './cdn-paths';
+import type { KeyInfo } from './key-ring';
 import { type ModelVersionSummary, toVersionSummary } from './publish.service';
-import { signPayload, signingKey } from './signing';
+import { envelopeKeyId, signPayload, signingKey } from './signing';
 
 interface ModelRef {
   project: string;
@@ -121,11 +122,13 @@ async function moveChannel(
   action: 'promote' | 'rollback',
   reason: string,
 ) {
-  // The signing key may need the database; PGlite has one connection, so fetch it before holding a transaction.
-  await signingKey(deps);
+  // The key ring may need the database; PGlite has one connection, so make it ready before holding a transaction.
+  await deps.keys.ready();
+  const keys = await deps.keys.list();
   const { from, target, moved } = await deps.db.transaction(async (tx) => {
     await lockChannel(tx, modelId, ref.channel);
     const target = await chooseTarget(tx);
+    await refuseUntrustedManifest(deps, keys, target);
     const movedAt = deps.now();
     const [current] = await tx.select().from(channels).where(and(eq(channels.modelId, modelId), eq(channels.name, ref.channel)));
     // Promoting the version the channel already points to changes nothing, and leaves no step for a rollback to undo.
@@ -151,6 +154,22 @@ async function moveChannel(
   return { channel: ref.channel, action, fromVersionId: from, version: toVersionSummary(deps, target, ref.project, ref.model), pointerUrl: cdnUrl(deps.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)) };
 }
 
+/**
+ * Devices verify a manifest with the published key its envelope names: a version signed by a retired key (or by a
+ * key this hub does not know) would be refused on every device, silently. A manifest that cannot be read is left to
+ * the device's own check.
+ */
+async function refuseUntrustedManifest(deps: HubDeps, keys: KeyInfo[], target: typeof modelVersions.$inferSelect): Promise<void> {
+  const keyId = await envelopeKeyId(deps, target.manifestKey);
+  if (keyId === null) return;
+  const key = keys.find((k) => k.id === keyId);
+  if (key && key.state !== 'retired') return;
+  throw conflict(
+    `v${target.version} is signed by ${key ? 'retired key' : 'key'} ${keyId}${key ? '' : ', which this hub does not know'}; devices would refuse it. ` +
+      'Promote a version published with a trusted key instead.',
+  );
+}
+
 /** One lock per (model, channel), held until the transaction ends. */
 async function lockChannel(tx: Tx, modelId: string, channel: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`edgeloop.channel/${modelId}/${channel}`}, 0))`);
@@ -161,9 +180,12 @@ async function lockChannel(tx: Tx, modelId: string, channel: string): Promise<vo
  * the pointer is a pure function of the row (Ed25519 signatures are deterministic), so an up-to-date file is kept.
  */
 export async function writeChannelPointer(deps: HubDeps, ref: ModelRef & { channel: string }, modelId: string): Promise<boolean> {
-  const key = await signingKey(deps);
+  await deps.keys.ready();
   return deps.db.transaction(async (tx) => {
     await lockChannel(tx, modelId, ref.channel);
+    // The active key as it is once the lock is held: a rotation re-signs every pointer under this lock, so a write
+    // that waited for it signs with the new key too, never overwriting a re-signed pointer with the old one.
+    const key = await deps.keys.active();
     const [row] = await tx
       .select({ version: modelVersions.version, manifestKey: modelVersions.manifestKey, manifestSha256: modelVersions.manifestSha256, movedAt: channels.movedAt })
       .from(channels)

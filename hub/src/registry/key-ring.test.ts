@@ -4,10 +4,10 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
-import { signingKeys } from '../db/schema';
+import { signingKeyRing, signingKeys } from '../db/schema';
 import { createLogger } from '../logger';
-import { RING_FILE, openKeyRing } from './key-ring';
-import { keyIdOf, signPayload, verifyEnvelope } from './signing';
+import { type KeyInfo, RING_FILE, openKeyRing } from './key-ring';
+import { keyIdOf, rawPublicKey, signPayload, verifyEnvelope } from './signing';
 
 /** A key row as hubs before this release stored it (and the envelope such a hub signed with it). */
 function legacyKey(createdAt: Date) {
@@ -53,6 +53,9 @@ describe.each(DATABASES)('signing keys outside the database, $kind', ({ kind, sk
   afterEach(() => hub?.close());
 
   it.skipIf(skip)('moves keys an older hub left in signing_keys into 0600 files, empties the table, and what they signed still verifies', async () => {
+    // The data directory of an older hub: no keys directory, the keys in the table (and no ring entries).
+    fs.rmSync(hub.deps.keys.dir, { recursive: true });
+    await hub.deps.db.delete(signingKeyRing);
     const older = legacyKey(new Date('2026-01-01T00:00:00Z'));
     const newer = legacyKey(new Date('2026-02-01T00:00:00Z'));
     await hub.deps.db.insert(signingKeys).values([newer.row, older.row]);
@@ -62,8 +65,11 @@ describe.each(DATABASES)('signing keys outside the database, $kind', ({ kind, sk
     const lines: string[] = [];
     const at = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
     await openKeyRing({ dir: hub.deps.keys.dir, db: hub.deps.db, log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } }).ready();
-    expect(lines.filter((l) => !l.startsWith('info'))).toEqual([]);
-    expect(lines).toEqual([expect.stringContaining(`moved signing key ${older.id} out of the database`), expect.stringContaining(`moved signing key ${newer.id} out of the database`)]);
+    // Anyone who could read the database could read these keys: the move is a warning that says to rotate.
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`^warn moved signing key ${older.id} out of the database.*edgeloop key rotate`)),
+      expect.stringMatching(new RegExp(`^warn moved signing key ${newer.id} out of the database.*edgeloop key rotate`)),
+    ]);
 
     expect(await hub.deps.db.select().from(signingKeys)).toEqual([]);
     const dir = hub.deps.keys.dir;
@@ -97,6 +103,31 @@ describe.each(DATABASES)('signing keys outside the database, $kind', ({ kind, sk
     expect(await hub.deps.db.select().from(signingKeys)).toEqual([]);
     expect(await rowsContaining(hub, secret)).toEqual([]);
     expect(await rowsContaining(hub, 'PRIVATE KEY')).toEqual([]);
+  });
+
+  it.skipIf(skip)('a rotation waits while another process changes the ring, and keeps the key that process added', async () => {
+    const first = await hub.deps.keys.active();
+    const dir = hub.deps.keys.dir;
+    const other = crypto.generateKeyPairSync('ed25519');
+    const otherId = keyIdOf(other.publicKey);
+    let rotation: Promise<KeyInfo> | undefined;
+    await hub.deps.db.transaction(async (tx) => {
+      // Another process (the CLI) holds the ring's lock: it reads the ring, makes a key, and writes the ring back later.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgeloop.keyring', 0))`);
+      const ring = JSON.parse(fs.readFileSync(path.join(dir, RING_FILE), 'utf8')) as { keys: { state: string }[] };
+      rotation = hub.deps.keys.rotate();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      fs.writeFileSync(path.join(dir, `${otherId}.pem`), other.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      const keys = [...ring.keys.map((k) => ({ ...k, state: 'trusted' })), { id: otherId, publicKey: rawPublicKey(other.publicKey).toString('base64'), state: 'active', createdAt: new Date().toISOString() }];
+      fs.writeFileSync(path.join(dir, 'ring.tmp'), JSON.stringify({ ...ring, keys }));
+      fs.renameSync(path.join(dir, 'ring.tmp'), path.join(dir, RING_FILE));
+    });
+    const rotated = await rotation!;
+    expect((await hub.deps.keys.list()).map((k) => [k.id, k.state])).toEqual([
+      [rotated.id, 'active'],
+      [otherId, 'trusted'],
+      [first.id, 'trusted'],
+    ]);
   });
 });
 
@@ -147,12 +178,56 @@ describe('the key ring', () => {
     const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
     fs.writeFileSync(path.join(dir, 'signing.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o644 });
     fs.chmodSync(path.join(dir, 'signing.pem'), 0o644);
+    await hub.deps.db.delete(signingKeyRing); // the first hub of this database
     const ring = openKeyRing({ dir, db: hub.deps.db, log: createLogger('silent') });
     const key = await ring.active();
     expect(key.id).toBe(keyIdOf(publicKey));
     expect(fs.readdirSync(dir).sort()).toEqual([`${key.id}.pem`, RING_FILE]);
     expect(modeOf(dir)).toBe('700');
     expect(modeOf(path.join(dir, `${key.id}.pem`))).toBe('600');
+  });
+
+  it('leaves a key file provisioned as a symbolic link (a Kubernetes secret) and the file it points to as they were', async () => {
+    const base = path.dirname(hub.deps.keys.dir);
+    const secret = path.join(base, 'secret', 'signing.pem');
+    fs.mkdirSync(path.dirname(secret));
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+    fs.writeFileSync(secret, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    fs.chmodSync(secret, 0o644);
+    const dir = path.join(base, 'linked');
+    fs.mkdirSync(dir, { mode: 0o700 });
+    fs.symlinkSync(secret, path.join(dir, 'signing.pem'));
+    await hub.deps.db.delete(signingKeyRing); // the first hub of this database
+    const lines: string[] = [];
+    const at = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
+    const ring = openKeyRing({ dir, db: hub.deps.db, log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } });
+    expect((await ring.active()).id).toBe(keyIdOf(publicKey));
+    // chmod follows links: it would have changed the operator's file (or failed on a read-only mount).
+    expect(modeOf(secret)).toBe('644');
+    expect(lines).toContainEqual(expect.stringMatching(/^warn .*signing\.pem is a link to a file with mode 644/));
+  });
+
+  it('a keys directory without the active key of the ring the database knows is refused, naming SIGNING_KEYS_DIR, and nothing is written', async () => {
+    const first = await hub.deps.keys.active();
+    const rotated = await hub.deps.keys.rotate();
+    // The database holds the ring's public entries, never a private key.
+    expect((await hub.deps.db.select().from(signingKeyRing)).map((k) => [k.id, k.state, k.publicKey]).sort()).toEqual(
+      [
+        [first.id, 'trusted', first.publicKeyRaw],
+        [rotated.id, 'active', rotated.publicKey],
+      ].sort(),
+    );
+    const elsewhere = path.join(path.dirname(hub.deps.keys.dir), 'elsewhere');
+    const refusal = new RegExp(`active signing key is ${rotated.id}.*does not hold it.*SIGNING_KEYS_DIR.*edgeloop key init --new`, 's');
+    await expect(openKeyRing({ dir: elsewhere, db: hub.deps.db, log: createLogger('silent') }).ready()).rejects.toThrow(refusal);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+
+    // A copy of the directory that lacks the active key's private key file.
+    const copy = path.join(path.dirname(hub.deps.keys.dir), 'copy');
+    fs.cpSync(hub.deps.keys.dir, copy, { recursive: true });
+    fs.rmSync(path.join(copy, `${rotated.id}.pem`));
+    await expect(openKeyRing({ dir: copy, db: hub.deps.db, log: createLogger('silent') }).ready()).rejects.toThrow(/lacks its private key file.*SIGNING_KEYS_DIR/s);
+    expect(fs.readdirSync(copy).sort()).toEqual([`${first.id}.pem`, RING_FILE]);
   });
 
   it('names the ring file when it is damaged instead of making a new key', async () => {

@@ -4,9 +4,13 @@
  *   keyring.json   which keys exist and their state: one `active` (signs), `trusted` (rotated out, still verifies
  *                  what it signed), `retired` (no longer published; its private key file is deleted)
  *   <keyId>.pem    the private key (PKCS#8), 0600, written once with O_EXCL
- * The ring file is replaced atomically (rename), and re-read when it changes, so a rotation made by the CLI
- * reaches hub processes sharing the directory without a restart. Every hub process that signs (publish, promote,
- * rollback: the API) must use the same keys directory; training workers never sign.
+ * The ring file is replaced atomically (rename), under a lock in the database shared by every process (the CLI,
+ * other hubs), and re-read when it changes, so a rotation made by the CLI reaches hub processes sharing the directory
+ * without a restart. Every hub process that signs (publish, promote, rollback: the API) must use the same keys
+ * directory; training workers never sign. The directory must be writable by the hub (a read-only mount is not
+ * supported: the hub writes the ring and new keys there); a key file there may be a symbolic link.
+ * The ring's public entries are mirrored in the database (signing_key_ring), so a process whose keys directory lacks
+ * the active key (another machine, a fresh data dir, a wrong SIGNING_KEYS_DIR) refuses to start instead of forking.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -14,7 +18,7 @@ import path from 'node:path';
 import { asc, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/database';
-import { modelVersions, signingKeys } from '../db/schema';
+import { modelVersions, signingKeyRing, signingKeys } from '../db/schema';
 import { conflict, notFound } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -56,8 +60,13 @@ export interface KeyInfo {
 
 export interface KeyRing {
   readonly dir: string;
-  /** Moves keys left in the database by older hubs into files and makes the first key if there is none. Idempotent. */
+  /**
+   * Moves keys left in the database by older hubs into files and makes the first key if there is none. Idempotent.
+   * Refuses to make one when the database has published versions (their key is elsewhere or lost): see init.
+   */
   ready(): Promise<void>;
+  /** ready(); with `newKey`, makes a new key even though the database has published versions (`edgeloop key init --new`). */
+  init(options: { newKey: boolean }): Promise<void>;
   /** The key that signs new manifests and pointers. */
   active(): Promise<SigningKey>;
   /** The keys devices should trust (active first, then the rotated-out ones not yet retired). */
@@ -71,6 +80,9 @@ export interface KeyRing {
 }
 
 export const RING_FILE = 'keyring.json';
+/** Every change of a ring file is made holding this lock (transaction-scoped), on the ring as it is then. */
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+const lockRing = (tx: Pick<Database, 'execute'>) => tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgeloop.keyring', 0))`);
 const privateKeyFile = (dir: string, id: string) => path.join(dir, `${id}.pem`);
 
 export function openKeyRing(options: { dir: string; db: Database; log: Logger; now?: () => Date }): KeyRing {
@@ -156,6 +168,12 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
     for (const name of fs.readdirSync(dir)) {
       if (!name.endsWith('.pem') && name !== RING_FILE) continue;
       const file = path.join(dir, name);
+      if (fs.lstatSync(file).isSymbolicLink()) {
+        // chmod would follow the link and change (or, on a read-only secret mount, fail on) the file it points to.
+        const target = fs.statSync(file).mode & 0o777;
+        if (target & 0o077) log.warn(`${file} is a link to a file with mode ${target.toString(8)}: make that file owner-only (600) where it is provisioned`);
+        continue;
+      }
       const mode = fs.lstatSync(file).mode & 0o777;
       if (mode === PRIVATE_FILE_MODE) continue;
       try {
@@ -176,6 +194,8 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
     const moved = await db.transaction(async (tx) => {
       const rows = await tx.select().from(signingKeys).orderBy(asc(signingKeys.createdAt)).for('update');
       if (rows.length === 0) return 0;
+      await lockRing(tx);
+      cachedRing = undefined;
       const ring: Ring = readRing() ?? { format: 'edgeloop.keyring/v1', keys: [] };
       const hasActive = ring.keys.some((k) => k.state === 'active');
       rows.forEach((row, i) => {
@@ -183,7 +203,11 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
         const entry = storePrivateKey(crypto.createPrivateKey(row.privateKeyPem), !hasActive && i === 0 ? 'active' : 'trusted', row.createdAt);
         if (entry.id !== row.id) throw new Error(`signing key row ${row.id} holds the key ${entry.id}; not migrating it`);
         ring.keys.push(entry);
-        log.info(`moved signing key ${row.id} out of the database to ${privateKeyFile(dir, row.id)} (${entry.state})`);
+        // Whoever could read the database could read this key and sign models with it: it must be rotated out.
+        log.warn(
+          `moved signing key ${row.id} out of the database to ${privateKeyFile(dir, row.id)} (${entry.state}); anyone who could read the database ` +
+            'could read it: run `edgeloop key rotate`, then `edgeloop key retire` it once no channel points at a version it signed',
+        );
       });
       writePrivateFileAtomic(ringPath, `${JSON.stringify(ring, null, 2)}\n`);
       await tx.delete(signingKeys).where(inArray(signingKeys.id, rows.map((r) => r.id)));
@@ -200,7 +224,7 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
   }
 
   /** A key ring for a directory with no ring yet: the one key file an operator provisioned, or a new key. */
-  async function createFirstKey(): Promise<void> {
+  async function createFirstKey(allowNewKey: boolean): Promise<void> {
     const provisioned = fs.readdirSync(dir).filter((name) => /^[^.].*\.pem$/.test(name));
     if (provisioned.length > 1) throw new Error(`${dir} holds ${provisioned.length} key files but no ${RING_FILE}: restore the ring file, or keep the one key to use`);
     let entry: RingEntry;
@@ -213,6 +237,15 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
       if (file !== privateKeyFile(dir, entry.id)) fs.rmSync(file);
       log.info(`signing key ${entry.id}: adopted ${file}`);
     } else {
+      // Published versions were signed with a key: a new one here would fork the ring and devices would refuse everything.
+      const [published] = await db.select({ id: modelVersions.id }).from(modelVersions).limit(1);
+      if (published && !allowNewKey) {
+        throw new Error(
+          `the database has published model versions, but the keys directory ${dir} holds no signing key: set SIGNING_KEYS_DIR to the ` +
+            'keys directory the other hub processes use (or restore it from a backup). Only if that key is lost, run `edgeloop key init --new` ' +
+            '(devices will then refuse the versions signed with the old key until versions signed with the new one are promoted).',
+        );
+      }
       entry = storePrivateKey(crypto.generateKeyPairSync('ed25519').privateKey, 'active', now());
       generated = true;
     }
@@ -222,32 +255,64 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
       return;
     }
     log.info(`signing key ${entry.id} created in ${dir}`);
-    const [published] = await db.select({ id: modelVersions.id }).from(modelVersions).limit(1);
-    if (generated && published) {
-      log.warn(
-        `the database has published model versions, but ${dir} had no signing key: if other hub processes sign with keys elsewhere, ` +
-          'devices will not trust this one. Every hub process sharing a database must use the same SIGNING_KEYS_DIR.',
-      );
-    }
   }
 
-  async function prepare(): Promise<void> {
+  /** Replaces the database's copy of the ring's public entries with the ring as on disk now (holding the ring lock). */
+  async function recordRing(tx: Tx): Promise<void> {
+    cachedRing = undefined;
+    const ring = requireRing();
+    await tx.delete(signingKeyRing);
+    await tx.insert(signingKeyRing).values(
+      ring.keys.map((k) => ({ id: k.id, publicKey: k.publicKey, state: k.state, createdAt: new Date(k.createdAt), retiredAt: k.retiredAt ? new Date(k.retiredAt) : null })),
+    );
+  }
+
+  /**
+   * When the database knows the ring, this directory must hold its active key (public key and private key file):
+   * otherwise this process would make or use another key, and devices would refuse what it signs. Checked before
+   * anything is written here. Returns whether the database knows a ring.
+   */
+  async function checkAgainstDatabase(allowNewKey: boolean): Promise<boolean> {
+    const known = await db.select().from(signingKeyRing);
+    const active = known.find((k) => k.state === 'active');
+    if (!active || allowNewKey) return known.length > 0;
+    const ring = readRing();
+    const here = ring?.keys.find((k) => k.id === active.id);
+    if (here?.state === 'active' && here.publicKey === active.publicKey && fs.existsSync(privateKeyFile(dir, active.id))) return true;
+    throw new Error(
+      `the database's active signing key is ${active.id}, but the keys directory ${dir} ${here ? 'lacks its private key file' : 'does not hold it'}: set ` +
+        'SIGNING_KEYS_DIR to the keys directory the other hub processes use (or restore it from a backup). Only if that key is lost, run ' +
+        '`edgeloop key init --new` (devices will then refuse the versions signed with the old key until versions signed with the new one are promoted).',
+    );
+  }
+
+  async function prepare(allowNewKey: boolean): Promise<void> {
     try {
       ensurePrivateDir(dir);
+      fs.accessSync(dir, fs.constants.W_OK);
     } catch (error) {
-      // A read-only mount of provisioned keys can still be read.
-      if (!fs.existsSync(dir)) throw error;
-      log.warn(`could not make ${dir} owner-only: ${(error as Error).message}`);
+      throw new Error(
+        `the keys directory ${dir} must be a directory the hub can write and make owner-only (${(error as Error).message}): ` +
+          `it writes ${RING_FILE} and new keys there. For keys provisioned on a read-only mount, copy them into a writable directory and set SIGNING_KEYS_DIR to it`,
+      );
     }
+    const knownToDatabase = await checkAgainstDatabase(allowNewKey);
     checkFileModes();
     await migrateLegacyRows();
-    if (!readRing()?.keys.length) await createFirstKey();
+    if (!readRing()?.keys.length) await createFirstKey(allowNewKey);
     const active = requireRing().keys.find((k) => k.state === 'active')!;
     loadPrivateKey(active.id);
+    // A ring made before the database kept its entries, a new one, or one an operator chose over the database's.
+    if (!knownToDatabase || allowNewKey) {
+      await db.transaction(async (tx) => {
+        await lockRing(tx);
+        await recordRing(tx);
+      });
+    }
   }
 
-  const ready = () => {
-    readiness ??= prepare().catch((error: unknown) => {
+  const ready = (allowNewKey = false) => {
+    readiness ??= prepare(allowNewKey).catch((error: unknown) => {
       readiness = undefined;
       throw error;
     });
@@ -258,9 +323,22 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
     writePrivateFileAtomic(ringPath, `${JSON.stringify(ring, null, 2)}\n`);
   }
 
+  /** Changes the ring holding the lock, on the ring as it is now (another process may have changed it since it was read). */
+  async function changeRing<T>(change: (ring: Ring) => T): Promise<T> {
+    await ready();
+    return db.transaction(async (tx) => {
+      await lockRing(tx);
+      cachedRing = undefined;
+      const result = change(requireRing());
+      await recordRing(tx);
+      return result;
+    });
+  }
+
   return {
     dir,
-    ready,
+    ready: () => ready(),
+    init: ({ newKey }) => ready(newKey),
     async active() {
       await ready();
       const entry = requireRing().keys.find((k) => k.state === 'active')!;
@@ -279,26 +357,28 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
       return [...requireRing().keys].reverse().map(info);
     },
     async rotate() {
-      await ready();
-      const ring = requireRing();
-      const entry = storePrivateKey(crypto.generateKeyPairSync('ed25519').privateKey, 'active', now());
-      writeRing({ ...ring, keys: [...ring.keys.map((k) => (k.state === 'active' ? { ...k, state: 'trusted' as const } : k)), entry] });
+      const entry = await changeRing((ring) => {
+        const created = storePrivateKey(crypto.generateKeyPairSync('ed25519').privateKey, 'active', now());
+        writeRing({ ...ring, keys: [...ring.keys.map((k) => (k.state === 'active' ? { ...k, state: 'trusted' as const } : k)), created] });
+        return created;
+      });
       log.info(`signing key ${entry.id} is now active; the previous key stays trusted until retired`);
       return info(entry);
     },
     async retire(keyId) {
-      await ready();
-      const ring = requireRing();
-      const entry = ring.keys.find((k) => k.id === keyId);
-      if (!entry) throw notFound(`no signing key "${keyId}"; the keys are: ${ring.keys.map((k) => `${k.id} (${k.state})`).join(', ')}`);
-      if (entry.state === 'active') throw conflict(`key ${keyId} is the active signing key: rotate first (edgeloop key rotate), then retire it`);
-      if (entry.state === 'retired') return info(entry);
-      const retired = { ...entry, state: 'retired' as const, retiredAt: now().toISOString() };
-      writeRing({ ...ring, keys: ring.keys.map((k) => (k.id === keyId ? retired : k)) });
-      // A retired key must never sign again: its private key is no longer needed.
-      fs.rmSync(privateKeyFile(dir, keyId), { force: true });
+      const { retired, changed } = await changeRing((ring) => {
+        const entry = ring.keys.find((k) => k.id === keyId);
+        if (!entry) throw notFound(`no signing key "${keyId}"; the keys are: ${ring.keys.map((k) => `${k.id} (${k.state})`).join(', ')}`);
+        if (entry.state === 'active') throw conflict(`key ${keyId} is the active signing key: rotate first (edgeloop key rotate), then retire it`);
+        if (entry.state === 'retired') return { retired: entry, changed: false };
+        const retired = { ...entry, state: 'retired' as const, retiredAt: now().toISOString() };
+        writeRing({ ...ring, keys: ring.keys.map((k) => (k.id === keyId ? retired : k)) });
+        // A retired key must never sign again: its private key is no longer needed.
+        fs.rmSync(privateKeyFile(dir, keyId), { force: true });
+        return { retired, changed: true };
+      });
       privateKeys.delete(keyId);
-      log.info(`signing key ${keyId} retired: no longer published as trusted, private key deleted`);
+      if (changed) log.info(`signing key ${keyId} retired: no longer published as trusted, private key deleted`);
       return info(retired);
     },
   };

@@ -4,14 +4,14 @@
  * immutable (their sha256 is in the pointer and in the file name), so they keep the key that signed them and that
  * key stays trusted until no channel points at a version it signed. Then `retire` stops publishing it.
  */
-import { and, eq } from 'drizzle-orm';
-import { signedEnvelopeSchema } from '@edgeloop/shared';
+import { eq } from 'drizzle-orm';
 import { channels, modelVersions, projects, registeredModels } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { conflict } from '../errors';
 import { channelPointerKey } from './cdn-paths';
 import { writeChannelPointer } from './channel.service';
 import type { KeyInfo } from './key-ring';
+import { envelopeKeyId } from './signing';
 
 export interface ChannelSignature {
   modelId: string;
@@ -33,16 +33,6 @@ async function channelRows(deps: HubDeps) {
     .innerJoin(projects, eq(projects.id, registeredModels.projectId))
     .innerJoin(modelVersions, eq(modelVersions.id, channels.modelVersionId))
     .orderBy(projects.slug, registeredModels.name, channels.name);
-}
-
-async function envelopeKeyId(deps: HubDeps, key: string): Promise<string | null> {
-  const bytes = await deps.store.get(key);
-  if (!bytes) return null;
-  try {
-    return signedEnvelopeSchema.parse(JSON.parse(new TextDecoder().decode(bytes))).keyId;
-  } catch {
-    return null;
-  }
 }
 
 /** Which key signed each channel's published pointer and the manifest it points to. */
@@ -94,7 +84,9 @@ export async function retireSigningKey(deps: HubDeps, keyId: string, options: { 
   const known = (await deps.keys.list()).find((k) => k.id === keyId);
   // An unknown key or the active one: the key ring refuses it, naming the keys there are.
   if (!known || known.state === 'active') return { key: await deps.keys.retire(keyId), broken: [], resigned: [] };
-  const resigned = known.state === 'retired' ? [] : await resignChannelPointers(deps);
+  // Retired already: nothing to check or change (the channels it signed were dealt with when it was retired).
+  if (known.state === 'retired') return { key: known, broken: [], resigned: [] };
+  const resigned = await resignChannelPointers(deps);
   const broken = (await channelSignatures(deps)).filter((s) => s.manifestKeyId === keyId);
   if (broken.length && !options.force) {
     throw conflict(

@@ -4,11 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type SignedEnvelope, type TrustedKeySet, signedEnvelopeSchema } from '@edgeloop/shared';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../../test/test-hub';
+import { modelVersions, registeredModels } from '../db/schema';
+import { createLogger } from '../logger';
 import { fashionSampleVersion, waitForRun } from '../../test/training-helpers';
 import { startTrainingWorker } from '../training/training-worker';
 import { channelPointerKey } from './cdn-paths';
+import { openKeyRing } from './key-ring';
 import { retireSigningKey, rotateSigningKey } from './key-rotation.service';
 import { verifyEnvelope } from './signing';
 
@@ -92,6 +96,41 @@ describe('signing key rotation with published models', () => {
     expect(after.keys.map((k) => k.keyId)).toEqual([published.activeKeyId]);
     expect(verifiesWith(after, oldManifest)).toBe(false);
     expect(verifiesWith(after, await pointer('after'))).toBe(true);
+  });
+
+  it('retiring a key that is already retired changes nothing (no misleading refusal about channels)', async () => {
+    const retired = (await hub.deps.keys.list()).find((k) => k.state === 'retired')!;
+    expect(await retireSigningKey(hub.deps, retired.id)).toMatchObject({ key: { id: retired.id, state: 'retired' }, broken: [], resigned: [] });
+  });
+
+  it('a promote or a rollback to a version whose manifest a retired key signed is refused, naming the version and the key', async () => {
+    const engineer = await hub.as('engineer');
+    const retiredId = (await hub.deps.keys.list()).find((k) => k.state === 'retired')!.id;
+    // A second version of "before", signed with the active key, without training again: the row of "after" v1.
+    const models = await hub.deps.db.select().from(registeredModels);
+    const modelId = (name: string) => models.find((m) => m.name === name)!.id;
+    const [{ id: _id, ...afterV1 }] = (await hub.deps.db.select().from(modelVersions).where(eq(modelVersions.modelId, modelId('after')))) as [typeof modelVersions.$inferSelect];
+    await hub.deps.db.insert(modelVersions).values({ ...afterV1, modelId: modelId('before'), version: 2 });
+    const ref = { project: 'fashion', model: 'before', channel: 'production' };
+    await engineer.registry.promote({ ...ref, version: 2, reason: 'signed with the active key' });
+
+    const refusal = `v1 is signed by retired key ${retiredId}; devices would refuse it`;
+    await expect(engineer.registry.rollback({ ...ref, reason: 'emergency' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(refusal) });
+    await expect(engineer.registry.promote({ ...ref, channel: 'staging', version: 1, reason: 'try' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(refusal) });
+    expect((await engineer.registry.channel({ project: 'fashion', model: 'before' })).version.version).toBe(2);
+  });
+
+  it('a keys directory without the key refuses to start while the database has published versions, writing nothing; key init --new overrides', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-keys-elsewhere-'));
+    try {
+      const ring = openKeyRing({ dir, db: hub.deps.db, log: createLogger('silent') });
+      await expect(ring.ready()).rejects.toThrow(/SIGNING_KEYS_DIR.*edgeloop key init --new/s);
+      expect(fs.readdirSync(dir)).toEqual([]);
+      await ring.init({ newKey: true });
+      expect((await ring.list()).map((k) => k.state)).toEqual(['active']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

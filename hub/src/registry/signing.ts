@@ -4,7 +4,7 @@
  * (raw 32 bytes, base64, for WebCrypto's importKey('raw', ..., 'Ed25519')).
  */
 import crypto from 'node:crypto';
-import type { SignedEnvelope } from '@edgeloop/shared';
+import { type SignedEnvelope, signedEnvelopeSchema } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
 
 export interface SigningKey {
@@ -19,6 +19,17 @@ export interface SigningKey {
 /** The active key of the hub's key ring: what new manifests and pointers are signed with. */
 export function signingKey(deps: HubDeps): Promise<SigningKey> {
   return deps.keys.active();
+}
+
+/** The key id of the signed envelope stored at `key` (a manifest or a pointer); null when it is missing or unreadable. */
+export async function envelopeKeyId(deps: HubDeps, key: string): Promise<string | null> {
+  const bytes = await deps.store.get(key);
+  if (!bytes) return null;
+  try {
+    return signedEnvelopeSchema.parse(JSON.parse(new TextDecoder().decode(bytes))).keyId;
+  } catch {
+    return null;
+  }
 }
 
 /** The last 32 bytes of an Ed25519 SPKI DER are the raw key. */
