@@ -51,6 +51,14 @@ export async function newToken(role: 'labeler' | 'device', name: string): Promis
   return (await hub().auth.createToken.mutate({ name, role, projects: [E2E_MODEL.project] })).secret;
 }
 
+/** Checks that exactly one image labelled `label` came into the working set by upload, and removes it again. */
+export async function removeSharedUpload(label: string): Promise<void> {
+  const { items } = await hub().items.list.query({ project: E2E_MODEL.project, label, limit: 1000 });
+  const shared = items.filter((item) => item.source === 'upload');
+  expect(shared).toHaveLength(1);
+  await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 });
+}
+
 /** Opens the PWA through a link naming the project, model, token (and backend), and waits for the model. */
 export async function openApp(page: Page, options: { token?: string; backend?: string } = {}): Promise<void> {
   const query = new URLSearchParams({ project: E2E_MODEL.project, model: E2E_MODEL.model, ...options });

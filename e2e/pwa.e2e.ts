@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { classify, hub, newToken, openApp, testImages, variantOf } from './pwa-helpers';
+import { classify, hub, newToken, openApp, removeSharedUpload, testImages, variantOf } from './pwa-helpers';
 import { FASHION_MNIST_LABELS } from '../hub/src/demo';
 import { encodeGreyscalePng } from '../hub/src/images/png';
 import { E2E_MODEL } from './start-hub';
@@ -81,10 +81,7 @@ test('works offline: opens from its caches, classifies, queues predictions and l
 
   // The shared image went to the working set with the label the labeler gave it, through a presigned upload.
   await expect(first.getByLabel('Image sharing')).toHaveText('image uploaded');
-  const dresses = await hub().items.list.query({ project: E2E_MODEL.project, label: 'Dress', limit: 1000 });
-  const shared = dresses.items.filter((item) => item.source === 'upload');
-  expect(shared).toHaveLength(1);
-  await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 }); // leave the working set as it was
+  await removeSharedUpload('Dress');
 });
 
 test('says offline when the hub cannot be reached though the browser reports a network, and syncs once it answers again', async ({ browser }) => {
@@ -178,10 +175,7 @@ test('a labeler sharing a picture larger than the hub keeps sends it shrunk on t
   await page.getByLabel('only those without a label').uncheck();
   await expect(entry.getByLabel('Image sharing')).toHaveText('image uploaded', { timeout: 30_000 });
   await expect(entry.getByLabel('Image note')).toHaveText('shrunk from 6000×6000 to 4096×4096');
-  const bags = await hub().items.list.query({ project: E2E_MODEL.project, label: 'Bag', limit: 1000 });
-  const shared = bags.items.filter((item) => item.source === 'upload');
-  expect(shared).toHaveLength(1);
-  await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 }); // leave the working set as it was
+  await removeSharedUpload('Bag');
 });
 
 test('one poisoned event does not block the outbox: the hub rejects it alone, the app sets it aside and says why', async ({ page }) => {

@@ -14,6 +14,7 @@ import { createToken } from '../src/auth/token.service';
 import { createProject, getProject } from '../src/datasets/project.service';
 import { modelVersions, predictions } from '../src/db/schema';
 import { FASHION_MNIST_LABELS } from '../src/demo';
+import { predictionRow } from '../src/feedback/feedback.service';
 import { progressBar } from '../src/progress';
 import { createHubServer, listen } from '../src/server';
 import { publishedVersion } from '../test/published-version';
@@ -90,20 +91,7 @@ async function rawInsert(setup: Setup, all: PredictionEvent[]): Promise<{ second
   const [version] = await setup.deps.db.select({ id: modelVersions.id }).from(modelVersions);
   const rows = all
     .filter((e) => LABELS.includes(e.top[0]!.label))
-    .map((e) => ({
-      id: e.id,
-      projectId: project.id,
-      modelVersionId: version!.id,
-      label: e.top[0]!.label,
-      confidence: e.top[0]!.probability,
-      topK: e.top,
-      embedding: e.embedding,
-      backend: e.backend,
-      latencyMs: e.latencyMs,
-      source: e.source,
-      sentBy: 'bench-device',
-      createdAt: new Date(e.createdAt),
-    }));
+    .map((e) => predictionRow(e, { projectId: project.id, modelVersionId: version!.id, sentBy: 'bench-device' }));
   const started = performance.now();
   for (let i = 0; i < rows.length; i += 1000) await setup.deps.db.insert(predictions).values(rows.slice(i, i + 1000));
   return { seconds: (performance.now() - started) / 1000, rows: rows.length };

@@ -49,25 +49,26 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
       rejected.push({ id: p.id, index, reason });
       return [];
     }
-    return [
-      {
-        id: p.id,
-        projectId: project.id,
-        modelVersionId: modelVersionId!,
-        label: p.top[0]!.label,
-        confidence: p.top[0]!.probability,
-        topK: p.top,
-        embedding: p.embedding,
-        backend: p.backend,
-        latencyMs: p.latencyMs,
-        source: p.source,
-        sentBy: caller.name,
-        createdAt: new Date(p.createdAt),
-      },
-    ];
+    return [predictionRow(p, { projectId: project.id, modelVersionId: modelVersionId!, sentBy: caller.name })];
   });
   const inserted = values.length ? await deps.db.insert(predictions).values(values).onConflictDoNothing({ target: predictions.id }).returning({ id: predictions.id }) : [];
   return result(input.predictions.length, inserted.length, rejected);
+}
+
+/** The row a checked prediction event is stored as: top-1 label and confidence beside the list the device sent. */
+export function predictionRow(event: PredictionEvent, owner: { projectId: string; modelVersionId: string; sentBy: string }): typeof predictions.$inferInsert {
+  return {
+    id: event.id,
+    ...owner,
+    label: event.top[0]!.label,
+    confidence: event.top[0]!.probability,
+    topK: event.top,
+    embedding: event.embedding,
+    backend: event.backend,
+    latencyMs: event.latencyMs,
+    source: event.source,
+    createdAt: new Date(event.createdAt),
+  };
 }
 
 export async function syncCorrections(deps: HubDeps, caller: Caller, input: SyncCorrectionsInput): Promise<SyncResult> {
