@@ -243,7 +243,6 @@ export class EdgeApp {
     return fallback;
   }
 
-
   /** Loads the model into the worker and, once it ran there, makes it the one predictions are read with. */
   private useModel(model: VerifiedModel): Promise<void> {
     return this.exclusive(async () => {
@@ -411,9 +410,9 @@ export class EdgeApp {
         let note: string | undefined;
         try {
           const fitted = await fitForUpload(entry.image, await limitOf(entry.project));
-          note = fitted.image ? (fitted.note ?? undefined) : undefined;
           if (!fitted.image) share = { state: 'not sent', error: fitted.note };
           else {
+            note = fitted.note ?? undefined;
             await uploadImage(client, fitted.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
             share = { state: 'uploaded', note };
           }
