@@ -87,17 +87,27 @@ async function rollbackStep(db: Reader, modelId: string, ref: ModelRef & { chann
   return { fromVersionId: undone.toVersionId, toVersionId: undone.fromVersionId };
 }
 
-/** Where a rollback of the channel would go, named before it happens; `to` is null when there is nothing to go back to. */
+/**
+ * Where a rollback of the channel would go, named before it happens. `to` is null when it would be refused: nothing
+ * to go back to, or a version devices would refuse (signed by a retired key); `reason` says which.
+ */
 export async function rollbackTarget(deps: HubDeps, input: ModelRef & { channel: string }): Promise<{ channel: string; from: number | null; to: number | null; reason: string | null }> {
   const { model } = await requireModel(deps, input);
   const versionNumbers = await versionNumbersOf(deps, model.id);
   const [current] = await deps.db.select().from(channels).where(and(eq(channels.modelId, model.id), eq(channels.name, input.channel)));
   const from = current ? versionNumbers.get(current.modelVersionId)! : null;
+  return { channel: input.channel, from, ...(await rollbackPreview(deps, model.id, input, versionNumbers)) };
+}
+
+/** The version a rollback would move the channel to, or why it would be refused: the checks a rollback makes. */
+async function rollbackPreview(deps: HubDeps, modelId: string, ref: ModelRef & { channel: string }, versionNumbers: Map<string, number>): Promise<{ to: number | null; reason: string | null }> {
   try {
-    const step = await rollbackStep(deps.db, model.id, input);
-    return { channel: input.channel, from, to: versionNumbers.get(step.toVersionId)!, reason: null };
+    const step = await rollbackStep(deps.db, modelId, ref);
+    const [target] = await deps.db.select().from(modelVersions).where(eq(modelVersions.id, step.toVersionId));
+    await refuseUntrustedManifest(deps, await deps.keys.list(), target!);
+    return { to: versionNumbers.get(step.toVersionId)!, reason: null };
   } catch (error) {
-    if (error instanceof HubError) return { channel: input.channel, from, to: null, reason: error.message };
+    if (error instanceof HubError) return { to: null, reason: error.message };
     throw error;
   }
 }
@@ -249,7 +259,11 @@ export async function getChannel(deps: HubDeps, input: ModelRef & { channel: str
 export async function listModelVersions(
   deps: HubDeps,
   input: ModelRef,
-): Promise<{ versions: ModelVersionSummary[]; channels: { name: string; version: number; movedBy: string; movedAt: string; rollbackTo: number | null }[]; history: unknown[] }> {
+): Promise<{
+  versions: ModelVersionSummary[];
+  channels: { name: string; version: number; movedBy: string; movedAt: string; rollbackTo: number | null; rollbackRefusal: string | null }[];
+  history: unknown[];
+}> {
   const { model } = await requireModel(deps, input);
   const rows = await deps.db.select().from(modelVersions).where(eq(modelVersions.modelId, model.id)).orderBy(desc(modelVersions.version));
   const byId = new Map(rows.map((r) => [r.id, r.version]));
@@ -258,20 +272,11 @@ export async function listModelVersions(
   return {
     versions: rows.map((r) => toVersionSummary(deps, r, input.project, input.model)),
     channels: await Promise.all(
-      channelRows.map(async (c) => ({
-        name: c.name,
-        version: byId.get(c.modelVersionId)!,
-        movedBy: c.movedBy,
-        movedAt: c.movedAt.toISOString(),
-        // Where a rollback would go, so the admin can name it on the button; null when there is nothing before.
-        rollbackTo: await rollbackStep(deps.db, model.id, { ...input, channel: c.name }).then(
-          (step) => byId.get(step.toVersionId)!,
-          (error: unknown) => {
-            if (error instanceof HubError) return null;
-            throw error;
-          },
-        ),
-      })),
+      channelRows.map(async (c) => {
+        // Where a rollback would go, so the admin can name it on the button, or why there is none.
+        const rollback = await rollbackPreview(deps, model.id, { ...input, channel: c.name }, byId);
+        return { name: c.name, version: byId.get(c.modelVersionId)!, movedBy: c.movedBy, movedAt: c.movedAt.toISOString(), rollbackTo: rollback.to, rollbackRefusal: rollback.reason };
+      }),
     ),
     history: events.map((e) => ({
       channel: e.channel,

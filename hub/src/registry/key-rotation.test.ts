@@ -115,6 +115,9 @@ describe('signing key rotation with published models', () => {
     await engineer.registry.promote({ ...ref, version: 2, reason: 'signed with the active key' });
 
     const refusal = `v1 is signed by retired key ${retiredId}; devices would refuse it`;
+    // Named before anyone tries: the CLI's target and the admin's rollback button.
+    expect(await engineer.registry.rollbackTarget(ref)).toMatchObject({ from: 2, to: null, reason: expect.stringContaining(refusal) });
+    expect((await engineer.registry.versions(ref)).channels).toEqual([expect.objectContaining({ name: 'production', rollbackTo: null, rollbackRefusal: expect.stringContaining(refusal) })]);
     await expect(engineer.registry.rollback({ ...ref, reason: 'emergency' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(refusal) });
     await expect(engineer.registry.promote({ ...ref, channel: 'staging', version: 1, reason: 'try' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(refusal) });
     expect((await engineer.registry.channel({ project: 'fashion', model: 'before' })).version.version).toBe(2);
