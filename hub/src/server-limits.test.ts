@@ -4,10 +4,10 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { MAX_SYNC_BODY_BYTES } from '@edgeloop/shared';
+import { MAX_BATCH_CALLS, MAX_BODY_BYTES, MAX_SYNC_BODY_BYTES } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../test/test-hub';
-import { MAX_BATCH_CALLS, MAX_BODY_BYTES, MAX_PREDICT_BODY_BYTES } from './api/limits';
+import { MAX_PREDICT_BODY_BYTES } from './api/limits';
 import { createHubServer, listen } from './server';
 
 const MB = 1024 * 1024;

@@ -4,8 +4,6 @@
  */
 import { MAX_BATCH_CALLS, MAX_BODY_BYTES, MAX_IMAGE_BASE64_CHARS, MAX_SYNC_BODY_BYTES } from '@edgeloop/shared';
 
-export { MAX_BATCH_CALLS, MAX_BODY_BYTES };
-
 /** registry.predict carries an image of up to MAX_IMAGE_BASE64_CHARS, plus its small JSON envelope. */
 export const MAX_PREDICT_BODY_BYTES = MAX_IMAGE_BASE64_CHARS + 64 * 1024;
 

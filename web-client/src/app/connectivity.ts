@@ -49,10 +49,10 @@ export async function probeHub(): Promise<boolean> {
 /**
  * Follows reachability for a page: `onChange` is called when it flips. While unreachable it probes the hub every
  * PROBE_MS; the browser's `online` event starts a probe at once (it is a hint, not proof), its `offline` event is
- * believed (no network at all). Requests made through reachabilityFetch report themselves; for any other failed request
- * call `failed()`, which probes.
+ * believed (no network at all). Requests made through reachabilityFetch report themselves; after any other failed
+ * request call probeHub(), whose answer is reported the same way.
  */
-export function watchConnectivity(onChange: (online: boolean) => void): { readonly online: boolean; failed(): Promise<boolean> } {
+export function watchConnectivity(onChange: (online: boolean) => void): void {
   let online = navigator.onLine;
   let probe: ReturnType<typeof setInterval> | undefined;
   const set = (next: boolean) => {
@@ -67,11 +67,4 @@ export function watchConnectivity(onChange: (online: boolean) => void): { readon
   addEventListener('offline', () => set(false));
   if (!online) probe = setInterval(() => void probeHub(), PROBE_MS);
   void probeHub();
-  return {
-    get online() {
-      return online;
-    },
-    /** A request failed for a reason the caller cannot tell (network, CDN, a bug): asks the hub; resolves with whether it answered. */
-    failed: probeHub,
-  };
 }

@@ -9,7 +9,7 @@ import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, rea
 import { type ModelPixels, fitForUpload, toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import { type HistoryEntry, localDb, readValue, writeValue } from './local-db';
-import { watchConnectivity } from './connectivity';
+import { probeHub, watchConnectivity } from './connectivity';
 import { type ChannelRef, ModelRefused, NoModelYet, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
 import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { requestBackgroundSync } from './outbox-sync';
@@ -53,7 +53,6 @@ export class EdgeApp {
   /** A labeler's consent: images labelled from now on are added to the project's training data. */
   shareImages = $state(false);
 
-  private connection: ReturnType<typeof watchConnectivity> | null = null;
   private worker: InferenceWorker | null = null;
   private verified: VerifiedModel | null = null;
   /** The update check in flight, for which channel. */
@@ -97,7 +96,7 @@ export class EdgeApp {
     void this.worker.prepare(backendOrder(settings.backend, await readBackendChoice(null)));
     await saveSettings(settings);
     this.role = (await readValue<Role>('role')) ?? null;
-    this.connection = watchConnectivity((online) => {
+    watchConnectivity((online) => {
       this.online = online;
       if (!online) return;
       void this.identify();
@@ -146,7 +145,7 @@ export class EdgeApp {
       this.role = (await hubClient(this.settings.token).auth.whoami.query()).role;
       await writeValue('role', this.role);
     } catch (error) {
-      if (hubCode(error) === undefined) void this.connection?.failed();
+      if (hubCode(error) === undefined) void probeHub();
       // whoami names no project: a refusal here is about the token itself (unknown, revoked, no project scope).
       this.credentialsProblem = credentialsProblem(error) ?? this.credentialsProblem;
     }
@@ -204,7 +203,7 @@ export class EdgeApp {
           if (!this.verified) this.status = await this.whyNoModel(ref);
         } else if (error instanceof ModelRefused) {
           this.modelProblem = `model refused: ${message}${current ? `; still using v${current}` : ''}`;
-        } else if (!(await this.connection?.failed())) {
+        } else if (!(await probeHub())) {
           this.modelProblem = ''; // offline: the connection indicator says it; the cached model (if any) stays in use
         } else {
           this.modelProblem = `could not update the model: ${message}`;
@@ -379,7 +378,7 @@ export class EdgeApp {
         await this.refreshLocal();
         return;
       }
-      const online = await this.connection?.failed();
+      const online = await probeHub();
       this.syncProblem = online ? `sync failed, will retry: ${(error as Error).message}` : '';
       void requestBackgroundSync();
       // Retry soon, then less and less often (the periodic sync still runs).
