@@ -10,7 +10,7 @@ import { sql } from 'drizzle-orm';
 import { mapConcurrent } from '../src/concurrency';
 import { importIdx } from '../src/datasets/import-idx';
 import { readIdxImages, readIdxLabels } from '../src/datasets/idx';
-import { createProject } from '../src/datasets/project.service';
+import { createProject } from '../src/projects/project.service';
 import { commitVersion } from '../src/datasets/version.service';
 import { FASHION_MNIST_LABELS, fashionMnistSource } from '../src/demo';
 import { loadEnv } from '../src/env';

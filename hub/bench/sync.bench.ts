@@ -11,7 +11,7 @@ import path from 'node:path';
 import { MAX_SYNC_BATCH, type PredictionEvent, type SyncResult } from '@edgeloop/shared';
 import { mapConcurrent } from '../src/concurrency';
 import { createToken } from '../src/auth/token.service';
-import { createProject, getProject } from '../src/datasets/project.service';
+import { createProject, getProject } from '../src/projects/project.service';
 import { modelVersions, predictions } from '../src/db/schema';
 import { FASHION_MNIST_LABELS } from '../src/demo';
 import { predictionRow } from '../src/feedback/feedback.service';

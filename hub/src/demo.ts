@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { HubDeps } from './deps';
 import { type IdxPair, importIdx, mnistStylePairs } from './datasets/import-idx';
 import type { ProgressFn } from './datasets/ingest.service';
-import { createProject, findProject } from './datasets/project.service';
+import { createProject, findProject } from './projects/project.service';
 import { commitVersion } from './datasets/version.service';
 
 export const FASHION_MNIST_LABELS = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../test/free-port';
 import type { Caller } from './deps';
-import { createProject } from './datasets/project.service';
+import { createProject } from './projects/project.service';
 import { completeUpload, createUpload } from './datasets/upload.service';
 import { loadEnv } from './env';
 import { type Hub, openHub } from './hub';

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { datasetVersions, modelVersions, registeredModels, runs } from '../src/db/schema';
-import { getProject } from '../src/datasets/project.service';
+import { getProject } from '../src/projects/project.service';
 import type { HubDeps } from '../src/deps';
 
 /**

@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { appRouter } from '../src/api/app.router';
 import { createCallerFactory } from '../src/api/trpc';
 import { authenticate, createToken, isProjectScopedRole } from '../src/auth/token.service';
-import { listProjects } from '../src/datasets/project.service';
+import { listProjects } from '../src/projects/project.service';
 import { type DatabaseHandle, type QueueConnection, openPglite, openPostgres } from '../src/db/database';
 import type { HubDeps } from '../src/deps';
 import { openJobQueue } from '../src/jobs/job-queue';

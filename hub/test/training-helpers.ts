@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { FASHION_MNIST_LABELS, SAMPLE_DIR } from '../src/demo';
 import { importIdx, mnistStylePairs } from '../src/datasets/import-idx';
-import { getProject } from '../src/datasets/project.service';
+import { getProject } from '../src/projects/project.service';
 import type { TestHub } from './test-hub';
 
 /** The shipped Fashion-MNIST sample (2,500 train + 500 test) as a committed dataset version. */

@@ -49,6 +49,16 @@ export const labelSetSchema = z
   .max(1000, 'labels may name at most 1000 classes')
   .refine((labels) => new Set(labels).size === labels.length, 'labels must be unique');
 
+/**
+ * A project's label set as stored (jsonb). It was checked by labelSetSchema when written; it is read back with this
+ * lenient schema so that a rule added later never makes an existing project unreadable.
+ */
+export const projectLabelsSchema = z.array(z.string());
+
+/** counts[split][label] = number of items: a dataset version's class mix per split (stored as jsonb). */
+export const splitLabelCountsSchema = z.record(z.string(), z.record(z.string(), z.number()));
+export type SplitLabelCounts = z.infer<typeof splitLabelCountsSchema>;
+
 /** One entry of an immutable dataset version. Sorted by sha256 in the manifest. */
 export const manifestItemSchema = z.object({
   sha256: sha256Schema,

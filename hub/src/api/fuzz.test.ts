@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type TestHub, createTestHub } from '../../test/test-hub';
 import { datasetVersions, modelVersions, predictions, registeredModels, runs } from '../db/schema';
-import { getProject } from '../datasets/project.service';
+import { getProject } from '../projects/project.service';
 import { createHubServer, listen } from '../server';
 import { appRouter } from './app.router';
 

@@ -1,6 +1,6 @@
 import { labelSetSchema, maxImagePixelsSchema, projectSlugSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
-import { createProject, getProject, listProjects } from '../datasets/project.service';
+import { createProject, getProject, listProjects } from '../projects/project.service';
 import { projectInput } from './inputs';
 import { noProject, procedureFor, projectIn, router } from './trpc';
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { PROJECT_SCOPED_ROLES, type Role, projectSlugSchema, roleSchema } from '@edgeloop/shared';
 import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
-import { projectSlugsById, projectsBySlug } from '../datasets/project.service';
+import { projectSlugsById, projectsBySlug } from '../projects/project.service';
 import { apiTokens, projects as projectsTable } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { badRequest, notFound } from '../errors';

@@ -7,7 +7,7 @@ import { createToken, isProjectScopedRole, listTokens, revokeToken } from '../au
 import { importFolder } from '../datasets/import-folder';
 import { importIdx, mnistStylePairs } from '../datasets/import-idx';
 import type { IngestResult } from '../datasets/ingest.service';
-import { createProject, getProject, listProjects } from '../datasets/project.service';
+import { createProject, getProject, listProjects } from '../projects/project.service';
 import { commitVersion, diffVersions, listVersions } from '../datasets/version.service';
 import { DataDirLockedError } from '../db/data-dir-lock';
 import { loadEnv } from '../env';

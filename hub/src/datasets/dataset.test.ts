@@ -11,7 +11,7 @@ import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { FASHION_MNIST_LABELS, SAMPLE_DIR } from '../demo';
 import { importFolder } from './import-folder';
 import { importIdx, mnistStylePairs } from './import-idx';
-import { getProject } from './project.service';
+import { getProject } from '../projects/project.service';
 
 const tinyPng = (value: number) =>
   sharp({ create: { width: 8, height: 8, channels: 3, background: { r: value, g: 0, b: 0 } } }).png().toBuffer();

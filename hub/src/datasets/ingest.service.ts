@@ -4,7 +4,7 @@ import { inArray } from 'drizzle-orm';
 import { mapConcurrent } from '../concurrency';
 import { blobs, items } from '../db/schema';
 import type { HubDeps } from '../deps';
-import { type Project, assertKnownLabel } from './project.service';
+import { type Project, assertKnownLabel } from '../projects/project.service';
 
 /** One image on its way into a project, already verified to decode. */
 export interface IngestCandidate {

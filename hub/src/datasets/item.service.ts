@@ -3,7 +3,7 @@ import { and, asc, count, eq, gt } from 'drizzle-orm';
 import { blobs, items } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { notFound } from '../errors';
-import { assertKnownLabel, getProject } from './project.service';
+import { assertKnownLabel, getProject } from '../projects/project.service';
 
 export interface ItemSummary {
   sha256: string;

@@ -5,7 +5,7 @@ import { blobs, items, uploads } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { HubError, badRequest, conflict, notFound } from '../errors';
 import { decodeImage } from '../images/decode';
-import { type Project, assertKnownLabel, getProject, getProjectById, projectOfRow } from './project.service';
+import { type Project, assertKnownLabel, getProject, getProjectById, projectOfRow } from '../projects/project.service';
 
 const UPLOAD_TTL_SECONDS = 15 * 60;
 /** An expired upload is removed this long after its expiry, so a PUT that started just before it can finish. */

@@ -4,7 +4,7 @@ import { datasetVersions, items } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
 import { canonicalManifest, manifestKey, packManifest, unpackManifest } from './manifest';
-import { type Project, getProject } from './project.service';
+import { type Project, getProject } from '../projects/project.service';
 
 export type DatasetVersion = typeof datasetVersions.$inferSelect;
 

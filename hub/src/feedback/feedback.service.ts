@@ -16,7 +16,7 @@ import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { getProject, labelProblem } from '../datasets/project.service';
+import { getProject, labelProblem } from '../projects/project.service';
 
 /**
  * Each event is checked on its own, so one bad event (a device bug, a label since removed) is rejected with its

@@ -3,7 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { datasetVersions, modelVersions, registeredModels, runs } from '../db/schema';
-import { getProject } from '../datasets/project.service';
+import { getProject } from '../projects/project.service';
 import { startHousekeeping } from '../housekeeping';
 import { channelPointerKey, versionDir } from './cdn-paths';
 import { rebuildChannelPointers, writeChannelPointer } from './channel.service';

@@ -7,7 +7,7 @@ import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { type ChannelPointer, POINTER_CACHE_CONTROL } from '@edgeloop/shared';
 import { channelEvents, channels, modelVersions, projects, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { getProject } from '../datasets/project.service';
+import { getProject } from '../projects/project.service';
 import { HubError, conflict, notFound } from '../errors';
 import { cdnUrl, channelPointerKey, modelDir } from './cdn-paths';
 import type { KeyInfo } from './key-ring';

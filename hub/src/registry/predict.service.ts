@@ -9,7 +9,7 @@ import { selectBackend } from '@edgeloop/training';
 import { and, eq } from 'drizzle-orm';
 import { modelVersions, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { type Project, getProject } from '../datasets/project.service';
+import { type Project, getProject } from '../projects/project.service';
 import { badRequest, notFound } from '../errors';
 import { assertImageWithinPixels } from '../images/decode';
 import { decodeToPixels } from '../images/to-pixels';

@@ -16,7 +16,7 @@ import {
 import { EMBEDDING_LAYER, type ModelArtifacts, type ModelConfig, type TrainConfig, modelJsonFor, splitIntoShards } from '@edgeloop/training';
 import { modelVersions, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { getProjectById } from '../datasets/project.service';
+import { getProjectById } from '../projects/project.service';
 import { badRequest, conflict } from '../errors';
 import { preprocessingFor, requireRun } from '../training/run.service';
 import { runMetrics } from '../training/run-metrics';

@@ -4,7 +4,7 @@ import type { Preprocessing } from '@edgeloop/shared';
 import { type ModelConfig, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
 import { runEpochs, runLogs, runs } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { getProject, getProjectById, projectOfRow } from '../datasets/project.service';
+import { getProject, getProjectById, projectOfRow } from '../projects/project.service';
 import { getVersion } from '../datasets/version.service';
 import { badRequest, conflict, notFound } from '../errors';
 import { QUEUES } from '../jobs/job-queue';

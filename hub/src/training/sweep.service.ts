@@ -4,7 +4,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { sweeps } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
-import { getProject } from '../datasets/project.service';
+import { getProject } from '../projects/project.service';
 import { badRequest, notFound } from '../errors';
 import { RUN_METRICS, RUN_METRIC_NAMES, type RunMetric } from './run-metrics';
 import { type RunSummary, createRun, listRuns, validateRunConfigs } from './run.service';

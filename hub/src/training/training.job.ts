@@ -7,7 +7,7 @@ import { and, eq } from 'drizzle-orm';
 import { type ModelConfig, type TrainConfig, modelJsonFor, train } from '@edgeloop/training';
 import { runEpochs, runLogs, runs } from '../db/schema';
 import type { HubDeps } from '../deps';
-import { getProjectById } from '../datasets/project.service';
+import { getProjectById } from '../projects/project.service';
 import { loadTrainingData } from './dataset-loader';
 import { machineLineage } from './lineage';
 import { preprocessingFor, requireRun } from './run.service';
