@@ -1,11 +1,10 @@
 import crypto from 'node:crypto';
 import { PROJECT_SCOPED_ROLES, type Role, projectSlugSchema, roleSchema } from '@edgeloop/shared';
-import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
-import { projectSlugsById, projectsBySlug } from '../projects/project.service';
-import { apiTokens, projects as projectsTable } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
+import * as projects from '../projects/project.repository';
+import * as tokens from './token.repository';
 
 const TOKEN_PREFIX = 'elt_';
 /** A token lists at most this many projects; more is a sign an engineer (unscoped) token is wanted. */
@@ -47,11 +46,8 @@ export async function createToken(
   if (!name) throw badRequest('name must not be empty');
   const projectIds = await scopeFor(deps, role, input.projects ?? null);
   const secret = TOKEN_PREFIX + crypto.randomBytes(32).toString('base64url');
-  const [row] = await deps.db
-    .insert(apiTokens)
-    .values({ name, role, secretHash: hashSecret(secret), createdBy: input.createdBy, createdAt: deps.now(), projectIds })
-    .returning();
-  return { token: toSummary(row!, await projectSlugsById(deps, projectIds ?? [])), secret };
+  const row = await tokens.create(deps.db, { name, role, secretHash: hashSecret(secret), createdBy: input.createdBy, createdAt: deps.now(), projectIds });
+  return { token: toSummary(row, await projects.slugsById(deps.db, projectIds ?? [])), secret };
 }
 
 /** Checks a requested scope against the role and the known projects; returns the project ids to store (null = every project). */
@@ -66,7 +62,7 @@ async function scopeFor(deps: HubDeps, role: Role, requested: readonly string[] 
   const checked = tokenProjectsSchema.safeParse(requested);
   if (!checked.success) throw badRequest(checked.error.issues.map((issue) => `${['projects', ...issue.path].join('.')}: ${issue.message}`).join('; '));
   const slugs = [...new Set(checked.data)];
-  const found = await projectsBySlug(deps, slugs);
+  const found = await projects.findBySlugs(deps.db, slugs);
   const unknown = slugs.filter((slug) => !found.some((p) => p.slug === slug));
   if (unknown.length > 0) throw badRequest(`projects: no project ${unknown.map((s) => `"${s}"`).join(', ')}; ${await knownProjects(deps)}`);
   return found.map((p) => p.id);
@@ -74,48 +70,36 @@ async function scopeFor(deps: HubDeps, role: Role, requested: readonly string[] 
 
 /** "known projects: a, b, c" (the first 20), for errors that must list the valid values. */
 async function knownProjects(deps: HubDeps): Promise<string> {
-  const rows = await deps.db.select({ slug: projectsTable.slug }).from(projectsTable).orderBy(asc(projectsTable.slug)).limit(21);
-  if (rows.length === 0) return 'there are no projects yet: create one first';
-  const shown = rows.slice(0, 20).map((r) => r.slug).join(', ');
-  return `known projects: ${shown}${rows.length > 20 ? ', ...' : ''}`;
+  const slugs = await projects.firstSlugs(deps.db, 21);
+  if (slugs.length === 0) return 'there are no projects yet: create one first';
+  const shown = slugs.slice(0, 20).join(', ');
+  return `known projects: ${shown}${slugs.length > 20 ? ', ...' : ''}`;
 }
 
 /** The caller a bearer secret stands for, or null for an unknown or revoked token. */
 export async function authenticate(deps: HubDeps, secret: string): Promise<Caller | null> {
   if (!secret.startsWith(TOKEN_PREFIX)) return null;
-  const [row] = await deps.db
-    .update(apiTokens)
-    .set({ lastUsedAt: deps.now() })
-    .where(and(eq(apiTokens.secretHash, hashSecret(secret)), isNull(apiTokens.revokedAt)))
-    .returning({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, projectIds: apiTokens.projectIds });
+  const row = await tokens.markUsed(deps.db, hashSecret(secret), deps.now());
   if (!row) return null;
   // Slugs are looked up on every request, so the scope always names the projects as they are now.
-  const projects = row.projectIds ? slugsOf(row.projectIds, await projectSlugsById(deps, row.projectIds)) : null;
-  return { tokenId: row.id, name: row.name, role: roleSchema.parse(row.role), projects };
+  const scope = row.projectIds ? slugsOf(row.projectIds, await projects.slugsById(deps.db, row.projectIds)) : null;
+  return { tokenId: row.id, name: row.name, role: row.role, projects: scope };
 }
 
 export async function listTokens(deps: HubDeps): Promise<TokenSummary[]> {
-  const rows = await deps.db.select().from(apiTokens).orderBy(desc(apiTokens.createdAt));
-  const slugs = await projectSlugsById(deps, [...new Set(rows.flatMap((r) => r.projectIds ?? []))]);
+  const rows = await tokens.list(deps.db);
+  const slugs = await projects.slugsById(deps.db, [...new Set(rows.flatMap((r) => r.projectIds ?? []))]);
   return rows.map((row) => toSummary(row, slugs));
 }
 
 export async function revokeToken(deps: HubDeps, id: string): Promise<TokenSummary> {
-  const [row] = await deps.db
-    .update(apiTokens)
-    .set({ revokedAt: deps.now() })
-    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
-    .returning();
+  const row = await tokens.revoke(deps.db, id, deps.now());
   if (!row) throw notFound(`no active token with id ${id}`);
-  return toSummary(row, await projectSlugsById(deps, row.projectIds ?? []));
+  return toSummary(row, await projects.slugsById(deps.db, row.projectIds ?? []));
 }
 
-export async function countActiveAdminTokens(deps: HubDeps): Promise<number> {
-  const rows = await deps.db
-    .select({ id: apiTokens.id })
-    .from(apiTokens)
-    .where(and(eq(apiTokens.role, 'admin'), isNull(apiTokens.revokedAt)));
-  return rows.length;
+export function countActiveAdminTokens(deps: HubDeps): Promise<number> {
+  return tokens.countActiveAdmins(deps.db);
 }
 
 /** The slugs of a stored scope, sorted; projects deleted since are left out (the scope only ever shrinks). */
@@ -123,11 +107,11 @@ function slugsOf(projectIds: readonly string[], slugById: Map<string, string>): 
   return projectIds.flatMap((id) => slugById.get(id) ?? []).sort();
 }
 
-function toSummary(row: typeof apiTokens.$inferSelect, slugById: Map<string, string>): TokenSummary {
+function toSummary(row: tokens.StoredToken, slugById: Map<string, string>): TokenSummary {
   return {
     id: row.id,
     name: row.name,
-    role: roleSchema.parse(row.role),
+    role: row.role,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,

@@ -51,16 +51,6 @@ export async function getProjectById(deps: HubDeps, id: string): Promise<Project
   return row;
 }
 
-/** The slugs of the projects with these ids, by id; ids of projects that no longer exist are absent. */
-export function projectSlugsById(deps: HubDeps, ids: readonly string[]): Promise<Map<string, string>> {
-  return projects.slugsById(deps.db, ids);
-}
-
-/** The projects with these slugs (unknown slugs are absent). */
-export function projectsBySlug(deps: HubDeps, slugs: readonly string[]): Promise<Project[]> {
-  return projects.findBySlugs(deps.db, slugs);
-}
-
 /** Every project, or only those named in `scope` (a caller's project scope; null = every project). */
 export async function listProjects(deps: HubDeps, scope: readonly string[] | null = null): Promise<ProjectSummary[]> {
   if (scope?.length === 0) return [];
