@@ -1,11 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { objectKeyForSha256 } from '@edgeloop/shared';
-import { inArray } from 'drizzle-orm';
 import { mapConcurrent } from '../concurrency';
-import { blobs } from '../db/schema';
 import type { HubDeps } from '../deps';
 import type { ProgressFn } from '../datasets/ingest.service';
+import * as items from '../datasets/item.repository';
 import { loadManifest } from '../datasets/version.service';
 
 const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
@@ -16,12 +15,7 @@ export async function exportVersion(
   input: { project: string; version: string; dir: string; onProgress?: ProgressFn },
 ): Promise<number> {
   const { manifest, version } = await loadManifest(deps, input.project, input.version);
-  const types = new Map<string, string>();
-  for (let i = 0; i < manifest.items.length; i += 1000) {
-    const shas = manifest.items.slice(i, i + 1000).map((item) => item.sha256);
-    const rows = await deps.db.select({ sha256: blobs.sha256, contentType: blobs.contentType }).from(blobs).where(inArray(blobs.sha256, shas));
-    for (const row of rows) types.set(row.sha256, row.contentType);
-  }
+  const types = await items.contentTypesOf(deps.db, manifest.items.map((item) => item.sha256));
   const folders = new Set(manifest.items.map((item) => path.join(input.dir, item.split, item.label)));
   await Promise.all([...folders].map((folder) => fs.mkdir(folder, { recursive: true })));
   let done = 0;

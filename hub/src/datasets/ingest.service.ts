@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
 import { type ImageContentType, type ItemSource, type Split, objectKeyForSha256 } from '@edgeloop/shared';
-import { inArray } from 'drizzle-orm';
 import { mapConcurrent } from '../concurrency';
-import { blobs, items } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { type Project, assertKnownLabel } from '../projects/project.service';
+import * as items from './item.repository';
 
 /** One image on its way into a project, already verified to decode. */
 export interface IngestCandidate {
@@ -30,7 +29,6 @@ export type ProgressFn = (done: number, total: number) => void;
 
 const BATCH = 1000;
 const PUT_CONCURRENCY = 32;
-const ROWS_PER_STATEMENT = 1000;
 
 /**
  * Adds images to a project's working set. Objects are written first (content-addressed, so a crash
@@ -44,8 +42,8 @@ export async function ingestCandidates(
   options: { total: number; onProgress?: ProgressFn },
 ): Promise<IngestResult> {
   const seen = new Set<string>();
-  const blobRows: (typeof blobs.$inferInsert)[] = [];
-  const itemRows: (typeof items.$inferInsert)[] = [];
+  const blobRows: items.NewBlob[] = [];
+  const itemRows: items.NewItem[] = [];
   let done = 0;
   let duplicates = 0;
   let objectsWritten = 0;
@@ -62,7 +60,7 @@ export async function ingestCandidates(
       seen.add(sha256);
       fresh.push({ candidate, sha256 });
     }
-    const stored = await storedShas(deps, fresh.map((f) => f.sha256));
+    const stored = await items.storedBlobs(deps.db, fresh.map((f) => f.sha256));
     const toWrite = fresh.filter((f) => !stored.has(f.sha256));
     await mapConcurrent(toWrite, PUT_CONCURRENCY, ({ candidate, sha256 }) =>
       deps.store.put(objectKeyForSha256(sha256), candidate.bytes, { contentType: candidate.contentType }),
@@ -95,28 +93,8 @@ export async function ingestCandidates(
   }
 
   deps.log.info(`${project.slug}: ${objectsWritten} objects written; adding ${itemRows.length} items in one transaction`);
-  const added = await deps.db.transaction(async (tx) => {
-    for (let i = 0; i < blobRows.length; i += ROWS_PER_STATEMENT) {
-      await tx.insert(blobs).values(blobRows.slice(i, i + ROWS_PER_STATEMENT)).onConflictDoNothing();
-    }
-    let inserted = 0;
-    for (let i = 0; i < itemRows.length; i += ROWS_PER_STATEMENT) {
-      const rows = await tx
-        .insert(items)
-        .values(itemRows.slice(i, i + ROWS_PER_STATEMENT))
-        .onConflictDoNothing()
-        .returning({ sha256: items.sha256 });
-      inserted += rows.length;
-    }
-    return inserted;
-  });
+  const added = await items.addImages(deps.db, blobRows, itemRows);
   return { added, duplicates: duplicates + itemRows.length - added, objectsWritten };
-}
-
-async function storedShas(deps: HubDeps, shas: string[]): Promise<Set<string>> {
-  if (shas.length === 0) return new Set();
-  const rows = await deps.db.select({ sha256: blobs.sha256 }).from(blobs).where(inArray(blobs.sha256, shas));
-  return new Set(rows.map((r) => r.sha256));
 }
 
 /** Splits a list into batches for `ingestCandidates`. */

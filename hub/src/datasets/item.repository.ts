@@ -1,6 +1,174 @@
-import { count } from 'drizzle-orm';
+import { type ItemSource, type ManifestItem, type Split, splitSchema } from '@edgeloop/shared';
+import { and, asc, count, eq, gt, inArray } from 'drizzle-orm';
 import type { Database } from '../db/database';
-import { items } from '../db/schema';
+import { blobs, items } from '../db/schema';
+
+/**
+ * The owner of `items` (a project's working set: what its next dataset version will contain) and `blobs` (one row per
+ * distinct image, by sha256, whose bytes are in the object store). Together because an item never exists without its blob.
+ */
+
+export interface NewBlob {
+  sha256: string;
+  bytes: number;
+  contentType: string;
+  width: number;
+  height: number;
+  createdAt: Date;
+}
+
+export interface NewItem {
+  projectId: string;
+  sha256: string;
+  label: string;
+  split: Split;
+  source: ItemSource;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** An item of a working set with what its blob says of the image. */
+export interface WorkingSetItem {
+  sha256: string;
+  label: string;
+  split: Split;
+  source: string;
+  contentType: string;
+  width: number;
+  height: number;
+  updatedAt: Date;
+}
+
+/** Which items of a project's working set: all, or those with a label and/or a split. */
+export interface ItemFilter {
+  projectId: string;
+  label?: string;
+  split?: Split;
+}
+
+// Postgres takes at most 65535 parameters per statement; a 1000-row insert stays well below.
+const ROWS_PER_STATEMENT = 1000;
+/** Hashes per `in (...)` list when looking blobs up. */
+const SHAS_PER_LOOKUP = 1000;
+
+/**
+ * Adds blobs and items in one transaction, so an import lands whole or not at all. Blobs already stored and items
+ * already in their project are skipped (ON CONFLICT DO NOTHING). Returns how many items were new.
+ */
+export async function addImages(db: Database, newBlobs: readonly NewBlob[], newItems: readonly NewItem[]): Promise<number> {
+  return db.transaction(async (tx) => {
+    for (let i = 0; i < newBlobs.length; i += ROWS_PER_STATEMENT) {
+      await tx.insert(blobs).values(newBlobs.slice(i, i + ROWS_PER_STATEMENT)).onConflictDoNothing();
+    }
+    let inserted = 0;
+    for (let i = 0; i < newItems.length; i += ROWS_PER_STATEMENT) {
+      const rows = await tx
+        .insert(items)
+        .values(newItems.slice(i, i + ROWS_PER_STATEMENT))
+        .onConflictDoNothing()
+        .returning({ sha256: items.sha256 });
+      inserted += rows.length;
+    }
+    return inserted;
+  });
+}
+
+/** The hashes among `shas` whose blobs are stored (in any project). */
+export async function storedBlobs(db: Database, shas: readonly string[]): Promise<Set<string>> {
+  if (shas.length === 0) return new Set();
+  const rows = await db.select({ sha256: blobs.sha256 }).from(blobs).where(inArray(blobs.sha256, [...shas]));
+  return new Set(rows.map((r) => r.sha256));
+}
+
+/** The content type of each stored blob among `shas`, by sha256 (unknown hashes are absent). */
+export async function contentTypesOf(db: Database, shas: readonly string[]): Promise<Map<string, string>> {
+  const types = new Map<string, string>();
+  for (let i = 0; i < shas.length; i += SHAS_PER_LOOKUP) {
+    const rows = await db
+      .select({ sha256: blobs.sha256, contentType: blobs.contentType })
+      .from(blobs)
+      .where(inArray(blobs.sha256, shas.slice(i, i + SHAS_PER_LOOKUP)));
+    for (const row of rows) types.set(row.sha256, row.contentType);
+  }
+  return types;
+}
+
+/** The label of the project's item with this sha256, or undefined when the working set has none. */
+export async function findInProject(db: Database, projectId: string, sha256: string): Promise<{ label: string } | undefined> {
+  const [row] = await db
+    .select({ label: items.label })
+    .from(items)
+    .where(and(eq(items.projectId, projectId), eq(items.sha256, sha256)));
+  return row;
+}
+
+const filterOf = (filter: ItemFilter) =>
+  and(
+    eq(items.projectId, filter.projectId),
+    filter.label !== undefined ? eq(items.label, filter.label) : undefined,
+    filter.split !== undefined ? eq(items.split, filter.split) : undefined,
+  );
+
+/** A page of the filtered working set by sha256, after `after` (exclusive), and how many items the filter matches in all. */
+export async function page(db: Database, filter: ItemFilter, after: string | undefined, limit: number): Promise<{ items: WorkingSetItem[]; total: number }> {
+  const where = filterOf(filter);
+  const [rows, [totals]] = await Promise.all([
+    db
+      .select({ item: items, blob: blobs })
+      .from(items)
+      .innerJoin(blobs, eq(blobs.sha256, items.sha256))
+      .where(and(where, after ? gt(items.sha256, after) : undefined))
+      .orderBy(asc(items.sha256))
+      .limit(limit),
+    db.select({ total: count() }).from(items).where(where),
+  ]);
+  const page = rows.map(({ item, blob }) => ({
+    sha256: item.sha256,
+    label: item.label,
+    split: splitSchema.parse(item.split),
+    source: item.source,
+    contentType: blob.contentType,
+    width: blob.width,
+    height: blob.height,
+    updatedAt: item.updatedAt,
+  }));
+  return { items: page, total: totals?.total ?? 0 };
+}
+
+/** Every item of the project's working set: what a commit puts in the manifest. */
+export async function workingSet(db: Database, projectId: string): Promise<ManifestItem[]> {
+  const rows = await db.select({ sha256: items.sha256, label: items.label, split: items.split }).from(items).where(eq(items.projectId, projectId));
+  // split has a CHECK constraint (train, val, test).
+  return rows as ManifestItem[];
+}
+
+/** Changes an item's label and/or split; undefined when the project has no item with this sha256. */
+export async function relabel(
+  db: Database,
+  item: { projectId: string; sha256: string },
+  changes: { label?: string; split?: Split },
+  at: Date,
+): Promise<{ sha256: string; label: string; split: Split } | undefined> {
+  const [row] = await db
+    .update(items)
+    .set({
+      ...(changes.label !== undefined ? { label: changes.label } : {}),
+      ...(changes.split !== undefined ? { split: changes.split } : {}),
+      updatedAt: at,
+    })
+    .where(and(eq(items.projectId, item.projectId), eq(items.sha256, item.sha256)))
+    .returning({ sha256: items.sha256, label: items.label, split: items.split });
+  return row && { ...row, split: splitSchema.parse(row.split) };
+}
+
+/** Removes an item from the working set (its blob stays); undefined when there was none. */
+export async function remove(db: Database, projectId: string, sha256: string): Promise<{ sha256: string } | undefined> {
+  const [row] = await db
+    .delete(items)
+    .where(and(eq(items.projectId, projectId), eq(items.sha256, sha256)))
+    .returning({ sha256: items.sha256 });
+  return row;
+}
 
 /** How many items each project's working set holds, by project id (projects with none are absent). */
 export async function countByProject(db: Database): Promise<Map<string, number>> {

@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
-import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
-import { uploads } from '../db/schema';
 import { startHousekeeping } from '../housekeeping';
 import { encodeGreyscalePng } from '../images/png';
+import * as uploads from './upload.repository';
 import { expireUploads } from './upload.service';
 
 const png = (value: number) => Buffer.from(encodeGreyscalePng(new Uint8Array(16).fill(value), 4, 4));
@@ -31,7 +30,7 @@ describe.each(DATABASES)('abandoned uploads on $kind', ({ kind, skip }) => {
     return ticket.uploadId;
   }
   const state = async (uploadId: string) => ({
-    row: (await hub.deps.db.select().from(uploads).where(eq(uploads.id, uploadId))).length === 1,
+    row: (await uploads.find(hub.deps.db, uploadId)) !== undefined,
     staged: (await hub.deps.store.head(`uploads/${uploadId}`)) !== null,
   });
 

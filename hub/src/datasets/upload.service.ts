@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import { type ImageContentType, MAX_IMAGE_BYTES, type Split, objectKeyForSha256 } from '@edgeloop/shared';
-import { and, eq, inArray, lt } from 'drizzle-orm';
-import { blobs, items, uploads } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { HubError, badRequest, conflict, notFound } from '../errors';
 import { decodeImage } from '../images/decode';
-import { type Project, assertKnownLabel, getProject, getProjectById, projectOfRow } from '../projects/project.service';
+import { type Project, assertKnownLabel, getProject, getProjectById } from '../projects/project.service';
+import * as items from './item.repository';
+import * as uploads from './upload.repository';
 
 const UPLOAD_TTL_SECONDS = 15 * 60;
 /** An expired upload is removed this long after its expiry, so a PUT that started just before it can finish. */
@@ -37,31 +37,28 @@ export async function createUpload(
   }
   await assertNotInProject(deps, project, input.sha256);
   const expiresAt = new Date(deps.now().getTime() + UPLOAD_TTL_SECONDS * 1000);
-  const [row] = await deps.db
-    .insert(uploads)
-    .values({
-      projectId: project.id,
-      sha256: input.sha256,
-      bytes: input.bytes,
-      contentType: input.contentType,
-      label: input.label,
-      split: input.split,
-      createdBy: caller.name,
-      createdByTokenId: caller.tokenId,
-      createdAt: deps.now(),
-      expiresAt,
-    })
-    .returning({ id: uploads.id });
-  const url = await deps.store.presignPut(stagingKey(row!.id), {
+  const uploadId = await uploads.create(deps.db, {
+    projectId: project.id,
+    sha256: input.sha256,
+    bytes: input.bytes,
+    contentType: input.contentType,
+    label: input.label,
+    split: input.split,
+    createdBy: caller.name,
+    createdByTokenId: caller.tokenId,
+    createdAt: deps.now(),
+    expiresAt,
+  });
+  const url = await deps.store.presignPut(stagingKey(uploadId), {
     contentType: input.contentType,
     bytes: input.bytes,
     expiresInSeconds: UPLOAD_TTL_SECONDS,
   });
-  return { uploadId: row!.id, url, headers: { 'content-type': input.contentType }, expiresAt: expiresAt.toISOString() };
+  return { uploadId, url, headers: { 'content-type': input.contentType }, expiresAt: expiresAt.toISOString() };
 }
 
 /** The slug of the project an upload in progress belongs to, or null when there is no such upload (any string is safe to pass). */
-export const projectOfUpload = (deps: HubDeps, uploadId: string): Promise<string | null> => projectOfRow(deps, uploads, uploadId);
+export const projectOfUpload = (deps: HubDeps, uploadId: string): Promise<string | null> => uploads.projectSlugOf(deps.db, uploadId);
 
 /**
  * Step 2: the hub reads the staged bytes and accepts the item only if size, sha256 and image decoding
@@ -72,7 +69,7 @@ export async function completeUpload(
   caller: Caller,
   input: { uploadId: string },
 ): Promise<{ sha256: string; label: string; split: Split; project: string }> {
-  const [upload] = await deps.db.select().from(uploads).where(eq(uploads.id, input.uploadId));
+  const upload = await uploads.find(deps.db, input.uploadId);
   // Owned by the token that started it: names are not unique, so two tokens called "phone" are still strangers.
   const owner = upload !== undefined && upload.createdByTokenId !== null && upload.createdByTokenId === caller.tokenId;
   if (!upload || (!owner && caller.role !== 'admin')) {
@@ -80,7 +77,7 @@ export async function completeUpload(
   }
   const discard = async () => {
     await deps.store.delete(stagingKey(upload.id));
-    await deps.db.delete(uploads).where(eq(uploads.id, upload.id));
+    await uploads.remove(deps.db, upload.id);
   };
   if (upload.expiresAt < deps.now()) {
     await discard();
@@ -101,29 +98,21 @@ export async function completeUpload(
     await assertNotInProject(deps, project, sha256);
     await deps.store.put(objectKeyForSha256(sha256), bytes, { contentType: image.contentType });
     const now = deps.now();
-    await deps.db.transaction(async (tx) => {
-      await tx
-        .insert(blobs)
-        .values({ sha256, bytes: bytes.length, contentType: image.contentType, width: image.width, height: image.height, createdAt: now })
-        .onConflictDoNothing();
-      const inserted = await tx
-        .insert(items)
-        .values({ projectId: upload.projectId, sha256, label: upload.label, split: upload.split, source: 'upload', createdAt: now, updatedAt: now })
-        .onConflictDoNothing()
-        .returning({ sha256: items.sha256 });
-      if (inserted.length === 0) throw conflict(`duplicate item: project "${project.slug}" already has an image with sha256 ${sha256}`);
-    });
-    return { sha256, label: upload.label, split: upload.split as Split, project: project.slug };
+    const added = await items.addImages(
+      deps.db,
+      [{ sha256, bytes: bytes.length, contentType: image.contentType, width: image.width, height: image.height, createdAt: now }],
+      [{ projectId: upload.projectId, sha256, label: upload.label, split: upload.split, source: 'upload', createdAt: now, updatedAt: now }],
+    );
+    // Only a race with another upload of the same image gets here: an item implies its blob, so nothing else was written.
+    if (added === 0) throw conflict(`duplicate item: project "${project.slug}" already has an image with sha256 ${sha256}`);
+    return { sha256, label: upload.label, split: upload.split, project: project.slug };
   } finally {
     await discard();
   }
 }
 
 async function assertNotInProject(deps: HubDeps, project: Project, sha256: string): Promise<void> {
-  const [existing] = await deps.db
-    .select({ label: items.label })
-    .from(items)
-    .where(and(eq(items.projectId, project.id), eq(items.sha256, sha256)));
+  const existing = await items.findInProject(deps.db, project.id, sha256);
   if (existing) {
     throw conflict(`duplicate item: project "${project.slug}" already has an image with sha256 ${sha256} (label "${existing.label}")`);
   }
@@ -138,10 +127,10 @@ export async function expireUploads(deps: HubDeps): Promise<number> {
   const before = new Date(deps.now().getTime() - EXPIRED_UPLOAD_GRACE_MS);
   let removed = 0;
   for (;;) {
-    const expired = await deps.db.select({ id: uploads.id }).from(uploads).where(lt(uploads.expiresAt, before)).limit(200);
+    const expired = await uploads.expiredBefore(deps.db, before, 200);
     if (expired.length === 0) return removed;
-    for (const { id } of expired) await deps.store.delete(stagingKey(id));
-    await deps.db.delete(uploads).where(inArray(uploads.id, expired.map((e) => e.id)));
+    for (const id of expired) await deps.store.delete(stagingKey(id));
+    await uploads.removeMany(deps.db, expired);
     removed += expired.length;
   }
 }

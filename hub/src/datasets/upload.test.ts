@@ -3,11 +3,10 @@ import { MAX_IMAGE_BYTES } from '@edgeloop/shared';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
-import { eq } from 'drizzle-orm';
 import { createToken } from '../auth/token.service';
-import { uploads } from '../db/schema';
 import { encodeGreyscalePng } from '../images/png';
 import { solidPng } from '../../test/image-bomb';
+import * as uploads from './upload.repository';
 
 const sha256 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
 const png = async (value: number) => encodeGreyscalePng(new Uint8Array(16).fill(value), 4, 4);
@@ -36,7 +35,7 @@ describe.each(DATABASES)('browser uploads through presigned URLs on $kind', ({ k
   }
 
   async function isOpen(uploadId: string) {
-    return (await hub.deps.db.select().from(uploads).where(eq(uploads.id, uploadId))).length > 0;
+    return (await uploads.find(hub.deps.db, uploadId)) !== undefined;
   }
 
   it.skipIf(skip)('accepts a verified image and lists it as an item', async () => {

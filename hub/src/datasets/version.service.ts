@@ -1,12 +1,11 @@
-import type { DatasetManifest, ManifestItem, Split } from '@edgeloop/shared';
-import { and, asc, desc, eq } from 'drizzle-orm';
-import { datasetVersions, items } from '../db/schema';
+import type { DatasetManifest, ManifestItem, Split, SplitLabelCounts } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
-import { canonicalManifest, manifestKey, packManifest, unpackManifest } from './manifest';
 import { type Project, getProject } from '../projects/project.service';
-
-export type DatasetVersion = typeof datasetVersions.$inferSelect;
+import type { DatasetVersion } from './dataset-version.repository';
+import * as datasetVersions from './dataset-version.repository';
+import * as items from './item.repository';
+import { canonicalManifest, manifestKey, packManifest, unpackManifest } from './manifest';
 
 export interface VersionSummary {
   id: string;
@@ -14,7 +13,7 @@ export interface VersionSummary {
   parentId: string | null;
   message: string;
   itemCount: number;
-  counts: Record<string, Record<string, number>>;
+  counts: SplitLabelCounts;
   manifestBytes: number;
   createdBy: string;
   createdAt: string;
@@ -31,53 +30,36 @@ export async function commitVersion(
   const project = await getProject(deps, input.project);
   const message = input.message.trim();
   if (!message) throw badRequest('message must not be empty');
-  const rows: ManifestItem[] = await deps.db
-    .select({ sha256: items.sha256, label: items.label, split: items.split })
-    .from(items)
-    .where(eq(items.projectId, project.id))
-    .then((r) => r as ManifestItem[]);
+  const rows = await items.workingSet(deps.db, project.id);
   if (rows.length === 0) throw badRequest(`project "${project.slug}" has no items to commit`);
 
   const { id, json } = canonicalManifest(project.slug, project.labels, rows);
-  const existing = await findVersion(deps, project, id);
+  const existing = await datasetVersions.find(deps.db, project.id, id);
   if (existing) return { version: toSummary(project, existing), created: false };
 
   const gz = packManifest(json);
   // The manifest object is content-addressed: writing it before the row is safe to repeat.
   await deps.store.put(manifestKey(id), gz, { contentType: 'application/gzip' });
-  const [parent] = await deps.db
-    .select({ id: datasetVersions.id })
-    .from(datasetVersions)
-    .where(eq(datasetVersions.projectId, project.id))
-    .orderBy(desc(datasetVersions.createdAt))
-    .limit(1);
-  const [row] = await deps.db
-    .insert(datasetVersions)
-    .values({
-      id,
-      projectId: project.id,
-      parentId: parent?.id ?? null,
-      message,
-      itemCount: rows.length,
-      counts: countBySplitAndLabel(rows),
-      manifestBytes: gz.length,
-      createdBy: input.createdBy,
-      createdAt: deps.now(),
-    })
-    .onConflictDoNothing()
-    .returning();
+  const parentId = await datasetVersions.latestId(deps.db, project.id);
+  const row = await datasetVersions.create(deps.db, {
+    id,
+    projectId: project.id,
+    parentId,
+    message,
+    itemCount: rows.length,
+    counts: countBySplitAndLabel(rows),
+    manifestBytes: gz.length,
+    createdBy: input.createdBy,
+    createdAt: deps.now(),
+  });
   // A concurrent commit of the same content may have won the insert: same id, same content.
-  const version = row ?? (await findVersion(deps, project, id))!;
+  const version = row ?? (await datasetVersions.find(deps.db, project.id, id))!;
   return { version: toSummary(project, version), created: Boolean(row) };
 }
 
 export async function listVersions(deps: HubDeps, slug: string): Promise<VersionSummary[]> {
   const project = await getProject(deps, slug);
-  const rows = await deps.db
-    .select()
-    .from(datasetVersions)
-    .where(eq(datasetVersions.projectId, project.id))
-    .orderBy(desc(datasetVersions.createdAt), asc(datasetVersions.id));
+  const rows = await datasetVersions.listOfProject(deps.db, project.id);
   return rows.map((row) => toSummary(project, row));
 }
 
@@ -88,26 +70,14 @@ export async function getVersion(deps: HubDeps, slug: string, versionId: string)
 
 /** Accepts a full id or a unique prefix of at least 8 characters, like git. */
 async function requireVersion(deps: HubDeps, project: Project, idOrPrefix: string): Promise<DatasetVersion> {
-  const exact = await findVersion(deps, project, idOrPrefix);
+  const exact = await datasetVersions.find(deps.db, project.id, idOrPrefix);
   if (exact) return exact;
   if (/^[0-9a-f]{8,63}$/.test(idOrPrefix)) {
-    const rows = await deps.db
-      .select()
-      .from(datasetVersions)
-      .where(eq(datasetVersions.projectId, project.id));
-    const matches = rows.filter((r) => r.id.startsWith(idOrPrefix));
+    const matches = await datasetVersions.withIdPrefix(deps.db, project.id, idOrPrefix);
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) throw badRequest(`version prefix ${idOrPrefix} is ambiguous: ${matches.length} versions match`);
   }
   throw notFound(`project "${project.slug}" has no dataset version ${idOrPrefix}`);
-}
-
-async function findVersion(deps: HubDeps, project: Project, id: string): Promise<DatasetVersion | undefined> {
-  const [row] = await deps.db
-    .select()
-    .from(datasetVersions)
-    .where(and(eq(datasetVersions.projectId, project.id), eq(datasetVersions.id, id)));
-  return row;
 }
 
 // Versions never change, so a parsed manifest can be kept as long as memory allows; keep a few.
@@ -166,8 +136,8 @@ export async function exportVersionUrl(deps: HubDeps, slug: string, versionId: s
   return { version: toSummary(project, version), manifestUrl, expiresInSeconds };
 }
 
-function countBySplitAndLabel(rows: ManifestItem[]): Record<string, Record<string, number>> {
-  const counts: Record<string, Record<string, number>> = {};
+function countBySplitAndLabel(rows: ManifestItem[]): SplitLabelCounts {
+  const counts: SplitLabelCounts = {};
   for (const { split, label } of rows) {
     const bySplit = (counts[split] ??= {});
     bySplit[label] = (bySplit[label] ?? 0) + 1;

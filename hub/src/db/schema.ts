@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_IMAGE_PIXELS } from '@edgeloop/shared';
+import { DEFAULT_MAX_IMAGE_PIXELS, type SplitLabelCounts } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
@@ -84,7 +84,7 @@ export const datasetVersions = pgTable(
     message: text('message').notNull(),
     itemCount: integer('item_count').notNull(),
     /** counts[split][label] = number of items. */
-    counts: jsonb('counts').$type<Record<string, Record<string, number>>>().notNull(),
+    counts: jsonb('counts').$type<SplitLabelCounts>().notNull(),
     manifestBytes: bigint('manifest_bytes', { mode: 'number' }).notNull(),
     createdBy: text('created_by').notNull(),
     createdAt: createdAt(),
