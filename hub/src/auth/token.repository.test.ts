@@ -1,0 +1,25 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
+import * as tokens from './token.repository';
+
+describe.each(DATABASES)('the api_tokens table owner on $kind', ({ kind, skip }) => {
+  let hub: TestHub;
+  const at = new Date('2026-01-02T03:04:05.000Z');
+
+  beforeAll(async () => {
+    if (skip) return;
+    hub = await createTestHub(kind);
+  });
+  afterAll(() => hub?.close());
+
+  it.skipIf(skip)('never hands the secret hash back, and a revoked token is no longer used', async () => {
+    const created = await tokens.create(hub.deps.db, { name: 'ci', role: 'engineer', secretHash: 'h'.repeat(64), createdBy: 'test', createdAt: at, projectIds: null });
+    expect(created).not.toHaveProperty('secretHash');
+    expect(await tokens.markUsed(hub.deps.db, 'h'.repeat(64), at)).toEqual({ id: created.id, name: 'ci', role: 'engineer', projectIds: null });
+    const listed = (await tokens.list(hub.deps.db)).find((t) => t.id === created.id);
+    expect(listed).toEqual({ ...created, lastUsedAt: at });
+    expect(await tokens.revoke(hub.deps.db, created.id, at)).toMatchObject({ id: created.id, revokedAt: at });
+    expect(await tokens.revoke(hub.deps.db, created.id, at)).toBeUndefined();
+    expect(await tokens.markUsed(hub.deps.db, 'h'.repeat(64), at)).toBeUndefined();
+  });
+});

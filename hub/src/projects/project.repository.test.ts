@@ -1,0 +1,46 @@
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
+import * as uploads from '../datasets/upload.repository';
+import * as projects from './project.repository';
+
+describe.each(DATABASES)('the projects table owner on $kind', ({ kind, skip }) => {
+  let hub: TestHub;
+  const at = new Date('2026-01-02T03:04:05.000Z');
+  const shapes = { slug: 'shapes', name: 'Shapes', labels: ['circle', 'square'], maxImagePixels: 4096, createdBy: 'test', createdAt: at };
+
+  beforeAll(async () => {
+    if (skip) return;
+    hub = await createTestHub(kind);
+  });
+  afterAll(() => hub?.close());
+
+  it.skipIf(skip)('creates a project once per slug and reads its labels back as written', async () => {
+    const created = await projects.create(hub.deps.db, shapes);
+    expect(created).toEqual({ id: expect.any(String), ...shapes });
+    expect(await projects.create(hub.deps.db, { ...shapes, name: 'Other', labels: ['a', 'b'] })).toBeUndefined();
+    expect(await projects.findBySlug(hub.deps.db, 'shapes')).toEqual(created);
+    expect(await projects.findById(hub.deps.db, created!.id)).toEqual(created);
+    expect(await projects.findBySlugs(hub.deps.db, ['shapes', 'nope'])).toEqual([created]);
+    expect(await projects.slugsById(hub.deps.db, [created!.id, crypto.randomUUID()])).toEqual(new Map([[created!.id, 'shapes']]));
+  });
+
+  it.skipIf(skip)('names the project of an upload, and no project for an unknown or malformed id', async () => {
+    const project = (await projects.findBySlug(hub.deps.db, 'shapes'))!;
+    const uploadId = await uploads.create(hub.deps.db, {
+      projectId: project.id,
+      sha256: '0'.repeat(64),
+      bytes: 1,
+      contentType: 'image/png',
+      label: 'circle',
+      split: 'train',
+      createdBy: 'test',
+      createdByTokenId: null,
+      createdAt: at,
+      expiresAt: at,
+    });
+    expect(await uploads.projectSlugOf(hub.deps.db, uploadId)).toBe('shapes');
+    expect(await uploads.projectSlugOf(hub.deps.db, crypto.randomUUID())).toBeNull();
+    expect(await uploads.projectSlugOf(hub.deps.db, "1' or '1'='1")).toBeNull();
+  });
+});
