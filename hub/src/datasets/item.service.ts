@@ -2,18 +2,11 @@ import type { Split } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
 import { notFound } from '../errors';
 import { assertKnownLabel, getProject } from '../projects/project.service';
+import type { WorkingSetItem } from './item.repository';
 import * as items from './item.repository';
 
-export interface ItemSummary {
-  sha256: string;
-  label: string;
-  split: Split;
-  source: string;
-  contentType: string;
-  width: number;
-  height: number;
-  updatedAt: string;
-}
+/** An item as the API lists it: the working set's item with its time as ISO text. */
+export type ItemSummary = Omit<WorkingSetItem, 'updatedAt'> & { updatedAt: string };
 
 /** A page of a project's working set, ordered by sha256; pass the last sha256 as `after` for the next page. */
 export async function listItems(

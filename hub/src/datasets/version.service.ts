@@ -7,17 +7,8 @@ import * as datasetVersions from './dataset-version.repository';
 import * as items from './item.repository';
 import { canonicalManifest, manifestKey, packManifest, unpackManifest } from './manifest';
 
-export interface VersionSummary {
-  id: string;
-  project: string;
-  parentId: string | null;
-  message: string;
-  itemCount: number;
-  counts: SplitLabelCounts;
-  manifestBytes: number;
-  createdBy: string;
-  createdAt: string;
-}
+/** A dataset version as the API shows it: its project by slug, its time as ISO text. */
+export type VersionSummary = Omit<DatasetVersion, 'projectId' | 'createdAt'> & { project: string; createdAt: string };
 
 /**
  * Commits the project's current items as an immutable version. Committing an unchanged working set
