@@ -92,8 +92,12 @@ function drawThresholds(thresholds: readonly Threshold[], valueFormat: ValueForm
   };
 }
 
-/** The legend shows the last values when the cursor is not on a point (uPlot would show "--"). */
+/**
+ * The legend shows the last values when the cursor is not on a point (uPlot would show "--"), also after new data
+ * comes in: uPlot keeps the legend's index across setData, which would leave it on an old epoch.
+ */
 function legendAtLastPoint(u: uPlot) {
+  if (u.status !== 1) return; // setData also fires while the plot is being built
   const last = u.data[0].length - 1;
   if (u.cursor.idx === null || u.cursor.idx === undefined) u.setLegend({ idx: Math.max(0, last) }, false);
 }
@@ -117,6 +121,6 @@ export function chartOptions(spec: Omit<LineChartSpec, 'x'>, size: { width: numb
       { size: 56, values: (_u, ticks) => ticks.map((t) => (valueFormat === 'percent' ? `${Math.round(t * 1000) / 10}%` : String(t))) },
     ],
     legend: { live: true },
-    hooks: { draw: thresholds.length ? [drawThresholds(thresholds, valueFormat)] : [], ready: [legendAtLastPoint], setCursor: [legendAtLastPoint] },
+    hooks: { draw: thresholds.length ? [drawThresholds(thresholds, valueFormat)] : [], ready: [legendAtLastPoint], setCursor: [legendAtLastPoint], setData: [legendAtLastPoint] },
   };
 }
