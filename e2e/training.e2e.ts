@@ -13,8 +13,10 @@ test('an engineer trains from the admin, watches it live, publishes and promotes
   // Live progress while it runs, then the drawn epoch metrics and confusion matrix.
   await expect(page.getByRole('progressbar', { name: 'Training progress' })).toBeVisible({ timeout: 30_000 });
   await expect(page.locator('.run h3')).toContainText('succeeded', { timeout: 150_000 });
-  await expect(page.getByRole('img', { name: 'Accuracy' }).locator('circle')).toHaveCount(4); // 2 epochs x train, val
-  await expect(page.getByRole('img', { name: 'Confusion matrix' }).locator('rect')).toHaveCount(100);
+  // A line chart is a canvas in an image named by its numbers, with a table of every value; the confusion matrix is a table.
+  await expect(page.getByRole('img', { name: 'Accuracy' }).locator('canvas')).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Accuracy', includeHidden: true }).locator('tbody td')).toHaveCount(4); // 2 epochs x train, val
+  await expect(page.getByRole('table', { name: 'Confusion matrix' }).locator('tbody td')).toHaveCount(100);
   await expect(page.getByRole('cell', { name: 'uint8' })).toBeVisible();
 
   await page.getByLabel('Model name').fill('fashion-admin');
