@@ -18,7 +18,9 @@ export async function useWasmWithGradientKernels(): Promise<void> {
   await useBackend('wasm');
 }
 
+/** Makes `name` the current backend; wasm always with the project's gradient kernels. */
 export async function useBackend(name: Backend): Promise<void> {
+  if (name === 'wasm') registerWasmGradientKernels();
   expect(await tf.setBackend(name)).toBe(true);
   await tf.ready();
 }
