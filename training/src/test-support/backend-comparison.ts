@@ -12,12 +12,6 @@ export type Backend = 'cpu' | 'wasm';
 /** The backends tfjs runs in Node here without native packages; wasm with our gradient kernels, as training uses it. */
 export const NODE_BACKENDS: readonly Backend[] = ['cpu', 'wasm'];
 
-/** Registers the gradient kernels and makes wasm the current backend. */
-export async function useWasmWithGradientKernels(): Promise<void> {
-  registerWasmGradientKernels();
-  await useBackend('wasm');
-}
-
 /** Makes `name` the current backend; wasm always with the project's gradient kernels. */
 export async function useBackend(name: Backend): Promise<void> {
   if (name === 'wasm') registerWasmGradientKernels();
@@ -26,7 +20,7 @@ export async function useBackend(name: Backend): Promise<void> {
 }
 
 /** Deterministic values in [-1, 1), identical for both backends. */
-export function randomValues(size: number, seed: number): Float32Array {
+function randomValues(size: number, seed: number): Float32Array {
   const out = new Float32Array(size);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < size; i++) {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { expectSameGradients, useWasmWithGradientKernels } from '../../test-support/backend-comparison';
+import { beforeAll, describe, it } from 'vitest';
+import { expectSameGradients, useBackend } from '../../test-support/backend-comparison';
 
-beforeAll(useWasmWithGradientKernels);
+beforeAll(() => useBackend('wasm'));
 
 describe('matMul gradients match cpu (transposed BatchMatMul replacement)', () => {
   it.each([

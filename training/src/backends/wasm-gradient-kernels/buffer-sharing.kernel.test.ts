@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { randomTensor, useWasmWithGradientKernels } from '../../test-support/backend-comparison';
+import { randomTensor, useBackend } from '../../test-support/backend-comparison';
 
-beforeAll(useWasmWithGradientKernels);
+beforeAll(() => useBackend('wasm'));
 
 describe('Identity and same-dtype Cast share the buffer', () => {
   it('clone and float32 -> float32 cast keep values and survive disposing the source', () => {

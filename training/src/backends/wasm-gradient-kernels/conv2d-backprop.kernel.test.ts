@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectSameGradients, useWasmWithGradientKernels } from '../../test-support/backend-comparison';
+import { expectSameGradients, useBackend } from '../../test-support/backend-comparison';
 
-beforeAll(useWasmWithGradientKernels);
+beforeAll(() => useBackend('wasm'));
 
 describe('conv2d gradients match cpu (Conv2DBackpropFilter + Conv2DBackpropInput)', () => {
   // ci=1: patches of 9 values, the im2col + matmul filter gradient; ci=3 (27): the conv formulation.

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, maxRelDiff, randomTensor, useBackend, useWasmWithGradientKernels } from '../../test-support/backend-comparison';
+import { type Backend, maxRelDiff, randomTensor, useBackend } from '../../test-support/backend-comparison';
 
-beforeAll(useWasmWithGradientKernels);
+beforeAll(() => useBackend('wasm'));
 
 describe('sum matches cpu (Sum over leading axes replacement, and its fallbacks)', () => {
   async function sumOn(

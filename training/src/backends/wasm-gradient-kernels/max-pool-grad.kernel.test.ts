@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, expectSameGradients, useBackend, useWasmWithGradientKernels } from '../../test-support/backend-comparison';
+import { type Backend, expectSameGradients, useBackend } from '../../test-support/backend-comparison';
 
-beforeAll(useWasmWithGradientKernels);
+beforeAll(() => useBackend('wasm'));
 
 describe('maxPool gradients match cpu (MaxPoolGrad replacement)', () => {
   it.each([
