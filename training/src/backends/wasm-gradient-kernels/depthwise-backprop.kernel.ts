@@ -35,28 +35,38 @@ function forEachTap(info: Conv2DInfo, visit: (xPixel: number, yPixel: number, ta
   }
 }
 
+/** What both backprops derive from the forward conv: its geometry, inC input channels, multiplier m, inC*m outputs. */
+function depthwiseGeometry(xShape: number[], filterShape: number[], attrs: DepthwiseAttrs) {
+  const info = convInfoOf(xShape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+  const inC = info.inChannels;
+  const m = info.outChannels / inC;
+  return { info, inC, m, outC: inC * m };
+}
+
+/** A float32 output of `shape` holding the accumulated sums. */
+function outputOf(backend: BackendWasm, shape: number[], acc: Float64Array): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).set(acc);
+  return out;
+}
+
 function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const x = args.inputs['x'] as TensorInfo; // [b,H,W,inC]
   const dy = args.inputs['dy'] as TensorInfo; // [b,oh,ow,inC*m]
   const attrs = args.attrs as unknown as DepthwiseAttrs & { filterShape: [number, number, number, number] };
-  const info = convInfoOf(x.shape, attrs.filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
-  const inC = info.inChannels;
-  const m = info.outChannels / inC;
+  const { info, inC, m, outC } = depthwiseGeometry(x.shape, attrs.filterShape, attrs);
   const xs = backend.typedArrayFromHeap(x) as Float32Array;
   const dys = backend.typedArrayFromHeap(dy) as Float32Array;
   // Accumulate in a JS array (float64 sums, and no heap view that a wasm allocation could detach).
   const acc = new Float64Array(info.filterHeight * info.filterWidth * inC * m); // [fh,fw,inC,m]
-  const outC = inC * m;
   forEachTap(info, (xPixel, yPixel, tap) => {
     const xBase = xPixel * inC;
     const yBase = yPixel * outC;
     const wBase = tap * outC; // filter [fh,fw,inC,m] flattened: tap*(inC*m) + d*m + q
     for (let k = 0; k < outC; k++) acc[wBase + k]! += xs[xBase + Math.floor(k / m)]! * dys[yBase + k]!;
   });
-  const out = backend.makeOutput(attrs.filterShape, 'float32'); // [fh,fw,inC,m]
-  (backend.typedArrayFromHeap(out) as Float32Array).set(acc);
-  return out;
+  return outputOf(backend, attrs.filterShape, acc); // [fh,fw,inC,m]
 }
 
 function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
@@ -64,22 +74,17 @@ function depthwiseBackpropInput(args: KernelArgs): TensorInfo {
   const dy = args.inputs['dy'] as TensorInfo; // [b,oh,ow,inC*m]
   const filter = args.inputs['filter'] as TensorInfo; // [fh,fw,inC,m]
   const attrs = args.attrs as unknown as DepthwiseAttrs & { inputShape: [number, number, number, number] };
-  const info = convInfoOf(attrs.inputShape, filter.shape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
-  const inC = info.inChannels;
-  const m = info.outChannels / inC;
+  const { info, inC, m, outC } = depthwiseGeometry(attrs.inputShape, filter.shape, attrs);
   const ws = backend.typedArrayFromHeap(filter) as Float32Array;
   const dys = backend.typedArrayFromHeap(dy) as Float32Array;
   const acc = new Float64Array(attrs.inputShape.reduce((a, b) => a * b, 1)); // [b,H,W,inC]
-  const outC = inC * m;
   forEachTap(info, (xPixel, yPixel, tap) => {
     const xBase = xPixel * inC;
     const yBase = yPixel * outC;
     const wBase = tap * outC;
     for (let k = 0; k < outC; k++) acc[xBase + Math.floor(k / m)]! += ws[wBase + k]! * dys[yBase + k]!;
   });
-  const out = backend.makeOutput(attrs.inputShape, 'float32'); // [b,H,W,inC]
-  (backend.typedArrayFromHeap(out) as Float32Array).set(acc);
-  return out;
+  return outputOf(backend, attrs.inputShape, acc); // [b,H,W,inC]
 }
 
 export const depthwiseBackpropFilterConfig: tf.KernelConfig = {
