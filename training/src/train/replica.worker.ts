@@ -18,6 +18,48 @@ import { mulberry32, seededPermutation } from './seeded-random';
 import { learningRateAt } from './train-config';
 import type { ImageSet } from './training-data';
 
+/**
+ * Images per forward pass when evaluating and predicting. Forward passes keep no activations for gradients, so they
+ * take larger batches than training does (fewer kernel calls per image) while the input stays a few MB:
+ * 512 x 28x28x1 float32 is 1.6 MB, 512 x 96x96x3 (the default MobileNet input) 57 MB.
+ */
+const EVAL_BATCH_SIZE = 512;
+
+/** How often replica 0 reports progress to the coordinator: often enough for a live view, rarely enough not to flood it. */
+const PROGRESS_INTERVAL_MS = 500;
+
+/** With horizontal-flip augmentation, each training image is mirrored with this probability (a seeded half). */
+const FLIP_PROBABILITY = 0.5;
+
+/*
+ * Seeds derived from the run's seed: each combines it with counters (epoch, step, replica, layer) as
+ * `outer * MULTIPLIER + inner`. Where the multiplier exceeds the largest inner value, different combinations get
+ * different seeds: train-config allows at most 500 epochs and 64 replicas, and a model has far fewer than 1009 layers.
+ * (Steps are not bounded that way: runs whose seeds differ by one can share dropout masks 7919 steps apart.)
+ * The multipliers are primes (7919 is the 1000th, 104729 the 10,000th), the usual choice for mixing counters. Their
+ * values are part of what makes a run reproducible: changing one changes every model trained afterwards from a seed.
+ */
+/** Shuffling order of an epoch: run seed * this + epoch. */
+const SHUFFLE_SEED_MULTIPLIER = 7919;
+/** Which images a replica mirrors in an epoch: run seed * this + epoch * FLIP_EPOCH_MULTIPLIER + replica. */
+const FLIP_SEED_MULTIPLIER = 104_729; // > 500 epochs * FLIP_EPOCH_MULTIPLIER
+const FLIP_EPOCH_MULTIPLIER = 131; // > 64 replicas
+/** Dropout masks of a step: (run seed * STEP_SEED_MULTIPLIER + step) * DROPOUT_REPLICA_MULTIPLIER + replica. */
+const STEP_SEED_MULTIPLIER = 7919;
+const DROPOUT_REPLICA_MULTIPLIER = 64; // the most replicas train-config allows
+/** ... and per layer: step seed * this + layer index. */
+const DROPOUT_LAYER_MULTIPLIER = 1009;
+
+/*
+ * The exchange buffer the coordinator allocates (train.ts): GRADIENT_REGIONS regions of `replicas` gradients
+ * (paramCount float32 each), then STATS_PER_REPLICA float64 per replica.
+ */
+/** Two gradient regions used alternately, so a fast replica never overwrites a region another is still reading. */
+const GRADIENT_REGIONS = 2;
+/** Per replica: [train loss sum, train correct, val loss sum, val correct]. */
+const STATS_PER_REPLICA = 4;
+const FLOAT32_BYTES = Float32Array.BYTES_PER_ELEMENT;
+
 const port = parentPort!;
 const init = workerData as ReplicaInit;
 const { index, count: replicas, config, data } = init;
@@ -39,17 +81,18 @@ const classes = data.labels.length;
 
 post({ type: 'ready', paramCount, backend });
 const [exchange] = (await once(port, 'message')) as [ExchangeMessage];
-/** Two gradient regions used alternately, so a fast replica never overwrites a region another is still reading. */
-const region = (step: number, replica: number) => new Float32Array(exchange.buffer, ((step % 2) * replicas + replica) * paramCount * 4, paramCount);
-/** Per replica: [train loss sum, train correct, val loss sum, val correct]. */
-const stats = new Float64Array(exchange.buffer, 2 * replicas * paramCount * 4, replicas * 4);
+/** The gradient slot of `replica` for `step`: [paramCount] float32. */
+const region = (step: number, replica: number) =>
+  new Float32Array(exchange.buffer, ((step % GRADIENT_REGIONS) * replicas + replica) * paramCount * FLOAT32_BYTES, paramCount);
+/** [replicas, STATS_PER_REPLICA] float64, after the gradient regions. */
+const stats = new Float64Array(exchange.buffer, GRADIENT_REGIONS * replicas * paramCount * FLOAT32_BYTES, replicas * STATS_PER_REPLICA);
 const summed = new Float32Array(paramCount);
 
 /**
  * Reused across steps: a fresh multi-megabyte array per step costs more in page faults (the kernel zeroing new
  * pages) than the copy itself.
  */
-const batchValues = new Float32Array(Math.max(config.batchSize, 512) * inputSize);
+const batchValues = new Float32Array(Math.max(config.batchSize, EVAL_BATCH_SIZE) * inputSize);
 
 /** Model input for the given image indices: [n, h, w, c] float32, through the shared preprocessing. */
 function batchTensor(set: ImageSet, indices: ArrayLike<number>, flip?: () => boolean): { x: tf.Tensor4D; y: tf.Tensor2D; labels: Int32Array } {
@@ -107,7 +150,7 @@ function trainingLogits(x: tf.Tensor4D, stepSeed: number): tf.Tensor2D {
   if (rate === 0) return logits.apply(x, { training: true }) as tf.Tensor2D;
   let h: tf.Tensor = x;
   logits.layers.slice(1).forEach((layer, i) => {
-    if (layer.name === LOGITS_LAYER) h = tf.dropout(h, rate, undefined, stepSeed * 1009 + i);
+    if (layer.name === LOGITS_LAYER) h = tf.dropout(h, rate, undefined, stepSeed * DROPOUT_LAYER_MULTIPLIER + i);
     h = layer.apply(h, { training: true }) as tf.Tensor;
   });
   return h as tf.Tensor2D;
@@ -124,8 +167,8 @@ function evaluateShare(set: ImageSet): [number, number] {
   const share = shareOf(Uint32Array.from({ length: set.count }, (_, i) => i));
   let lossSum = 0;
   let correct = 0;
-  for (let start = 0; start < share.length; start += 512) {
-    const { x, y, labels } = batchTensor(set, share.subarray(start, start + 512));
+  for (let start = 0; start < share.length; start += EVAL_BATCH_SIZE) {
+    const { x, y, labels } = batchTensor(set, share.subarray(start, start + EVAL_BATCH_SIZE));
     const out = logits.predict(x) as tf.Tensor2D;
     const loss = tf.losses.softmaxCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM);
     lossSum += loss.dataSync()[0]!;
@@ -137,11 +180,11 @@ function evaluateShare(set: ImageSet): [number, number] {
 
 function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics | 'stopped' {
   const started = performance.now();
-  const order = seededPermutation(data.train.count, config.seed * 7919 + epoch);
+  const order = seededPermutation(data.train.count, config.seed * SHUFFLE_SEED_MULTIPLIER + epoch);
   const steps = Math.ceil(data.train.count / config.batchSize);
   // Seeded per epoch and replica: which images of my share are mirrored.
-  const random = mulberry32(config.seed * 104729 + epoch * 131 + index);
-  const flip = config.augmentation === 'horizontal-flip' ? () => random() < 0.5 : undefined;
+  const random = mulberry32(config.seed * FLIP_SEED_MULTIPLIER + epoch * FLIP_EPOCH_MULTIPLIER + index);
+  const flip = config.augmentation === 'horizontal-flip' ? () => random() < FLIP_PROBABILITY : undefined;
   let lossSum = 0;
   let correct = 0;
   let lastProgress = started;
@@ -153,7 +196,7 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
       const { x, y, labels } = batchTensor(data.train, mine, flip);
       // Sum-reduced loss over my share / full batch size: the replicas' gradients add up to the batch mean's.
       const { value, grads } = tf.variableGrads(() => {
-        const out = trainingLogits(x, (config.seed * 7919 + stepCounter.step) * 64 + index);
+        const out = trainingLogits(x, (config.seed * STEP_SEED_MULTIPLIER + stepCounter.step) * DROPOUT_REPLICA_MULTIPLIER + index);
         correct += countCorrect(out.dataSync() as Float32Array, labels);
         return tf.losses.softmaxCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM).div(batch.length) as tf.Scalar;
       }, variables);
@@ -188,7 +231,7 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
     });
 
     const now = performance.now();
-    if (index === 0 && (now - lastProgress > 500 || s === steps - 1)) {
+    if (index === 0 && (now - lastProgress > PROGRESS_INTERVAL_MS || s === steps - 1)) {
       lastProgress = now;
       const seen = Math.min(data.train.count, (s + 1) * config.batchSize);
       post({
@@ -199,9 +242,9 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
   }
   const trainSeconds = (performance.now() - started) / 1000;
   const [valLoss, valCorrect] = evaluateShare(data.val);
-  stats.set([lossSum, correct, valLoss, valCorrect], index * 4);
+  stats.set([lossSum, correct, valLoss, valCorrect], index * STATS_PER_REPLICA);
   awaitBarrier(control, replicas);
-  const total = (k: number) => Array.from({ length: replicas }, (_, r) => stats[r * 4 + k]!).reduce((a, b) => a + b, 0);
+  const total = (k: number) => Array.from({ length: replicas }, (_, r) => stats[r * STATS_PER_REPLICA + k]!).reduce((a, b) => a + b, 0);
   return {
     epoch,
     loss: total(0) / data.train.count,
@@ -216,8 +259,8 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
 /** Probabilities of a model over a whole split: [count, classes] row-major. */
 function predictAll(m: tf.LayersModel, set: ImageSet): Float32Array {
   const out = new Float32Array(set.count * classes);
-  for (let start = 0; start < set.count; start += 512) {
-    const indices = Uint32Array.from({ length: Math.min(512, set.count - start) }, (_, i) => start + i);
+  for (let start = 0; start < set.count; start += EVAL_BATCH_SIZE) {
+    const indices = Uint32Array.from({ length: Math.min(EVAL_BATCH_SIZE, set.count - start) }, (_, i) => start + i);
     const { x, y } = batchTensor(set, indices);
     const probabilities = m.predict(x) as tf.Tensor;
     out.set(probabilities.dataSync() as Float32Array, start * classes);
