@@ -28,10 +28,15 @@ export function inputShapeOf(p: Preprocessing): [number, number, number] {
   return [p.height, p.width, channelsOf(p.color)];
 }
 
+/** Grey from sRGB colour: ITU-R BT.601 luma weights on the encoded values, on the device and the hub alike. */
+export function greyOf(r: number, g: number, b: number): number {
+  return 0.299 * r + 0.587 * g + 0.114 * b;
+}
+
 /**
  * pixels: height*width*sourceChannels bytes, row-major, interleaved (1 = grey, 3 = RGB, 4 = RGBA as from a canvas).
  * Returns height*width*channels float32 values, ready to be viewed as a [height, width, channels] tensor.
- * Grey from colour uses the ITU-R BT.601 luma weights (what image decoders use); alpha is ignored.
+ * Grey from colour uses greyOf (so a decoder's own, different grey conversion never decides the input); alpha is ignored.
  */
 export function pixelsToModelInput(
   pixels: ArrayLike<number>,
@@ -52,7 +57,7 @@ export function pixelsToModelInput(
       const grey =
         sourceChannels === 1
           ? pixels[i]!
-          : 0.299 * pixels[i * sourceChannels]! + 0.587 * pixels[i * sourceChannels + 1]! + 0.114 * pixels[i * sourceChannels + 2]!;
+          : greyOf(pixels[i * sourceChannels]!, pixels[i * sourceChannels + 1]!, pixels[i * sourceChannels + 2]!);
       out[i] = grey * k + b;
     }
     return out;
