@@ -13,6 +13,7 @@ import { evaluatePredictions, type Evaluation } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
 import { LOGITS_LAYER, buildModel, logitsModel } from '../models/build-model';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
+import { gradientRegion, replicaStats, STATS_PER_REPLICA } from './exchange-buffer';
 import type { EpochMetrics, ExchangeMessage, ReplicaInit, ReplicaMessage } from './messages';
 import { mulberry32, seededPermutation } from './seeded-random';
 import { learningRateAt } from './train-config';
@@ -50,16 +51,6 @@ const DROPOUT_REPLICA_MULTIPLIER = 64; // the most replicas train-config allows
 /** ... and per layer: step seed * this + layer index. */
 const DROPOUT_LAYER_MULTIPLIER = 1009;
 
-/*
- * The exchange buffer the coordinator allocates (train.ts): GRADIENT_REGIONS regions of `replicas` gradients
- * (paramCount float32 each), then STATS_PER_REPLICA float64 per replica.
- */
-/** Two gradient regions used alternately, so a fast replica never overwrites a region another is still reading. */
-const GRADIENT_REGIONS = 2;
-/** Per replica: [train loss sum, train correct, val loss sum, val correct]. */
-const STATS_PER_REPLICA = 4;
-const FLOAT32_BYTES = Float32Array.BYTES_PER_ELEMENT;
-
 const port = parentPort!;
 const init = workerData as ReplicaInit;
 const { index, count: replicas, config, data } = init;
@@ -81,11 +72,8 @@ const classes = data.labels.length;
 
 post({ type: 'ready', paramCount, backend });
 const [exchange] = (await once(port, 'message')) as [ExchangeMessage];
-/** The gradient slot of `replica` for `step`: [paramCount] float32. */
-const region = (step: number, replica: number) =>
-  new Float32Array(exchange.buffer, ((step % GRADIENT_REGIONS) * replicas + replica) * paramCount * FLOAT32_BYTES, paramCount);
-/** [replicas, STATS_PER_REPLICA] float64, after the gradient regions. */
-const stats = new Float64Array(exchange.buffer, GRADIENT_REGIONS * replicas * paramCount * FLOAT32_BYTES, replicas * STATS_PER_REPLICA);
+const region = (step: number, replica: number) => gradientRegion(exchange.buffer, replicas, paramCount, step, replica);
+const stats = replicaStats(exchange.buffer, replicas, paramCount);
 const summed = new Float32Array(paramCount);
 
 /**

@@ -10,6 +10,7 @@ import type { Evaluation } from '../evaluate/metrics';
 import type { ModelArtifacts } from '../export/model-artifacts';
 import type { ModelConfig } from '../models/model-config';
 import { CONTROL_SLOTS, STOP_REQUESTED } from './barrier';
+import { exchangeBufferBytes } from './exchange-buffer';
 import type { EpochMetrics, ReplicaInit, ReplicaMessage, TrainingProgress } from './messages';
 import type { TrainConfig } from './train-config';
 import type { TrainingData } from './training-data';
@@ -79,8 +80,7 @@ async function runReplicas(options: TrainOptions, count: number): Promise<Omit<T
               backend ??= message.backend;
               if (count > 1 && !message.backend.singleThreaded) return resolve('multi-threaded-backend');
               if (++ready < count) return;
-              // Two alternating gradient regions of count * paramCount float32, then 4 float64 stats per replica.
-              const buffer = new SharedArrayBuffer(2 * count * message.paramCount * 4 + count * 4 * 8);
+              const buffer = new SharedArrayBuffer(exchangeBufferBytes(count, message.paramCount));
               for (const w of workers) w.postMessage({ type: 'exchange', buffer });
               options.onLog?.(`training on ${message.backend.name} (${message.backend.detail}) with ${count} replica(s), ${message.paramCount} parameters`);
               return;
