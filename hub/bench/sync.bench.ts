@@ -14,7 +14,7 @@ import { createToken } from '../src/auth/token.service';
 import { createProject, getProject } from '../src/projects/project.service';
 import { modelVersions, predictions } from '../src/db/schema';
 import { FASHION_MNIST_LABELS } from '../src/demo';
-import { predictionRow } from '../src/feedback/feedback.service';
+import { predictionRow } from '../src/feedback/feedback.repository';
 import { progressBar } from '../src/progress';
 import { createHubServer, listen } from '../src/server';
 import { publishedVersion } from '../test/published-version';

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { STORED_RUN_CONFIGS } from '../../test/published-version';
 import { type TestHub, createTestHub } from '../../test/test-hub';
 import { datasetVersions, modelVersions, predictions, registeredModels, runs } from '../db/schema';
 import { getProject } from '../projects/project.service';
@@ -403,7 +404,7 @@ async function seedPublishedVersionAndPrediction(hub: TestHub): Promise<string> 
   const { id: projectId } = await getProject(hub.deps, 'pets');
   const datasetVersionId = crypto.randomBytes(32).toString('hex');
   await hub.deps.db.insert(datasetVersions).values({ id: datasetVersionId, projectId, message: 'm', itemCount: 0, counts: {}, manifestBytes: 0, createdBy: 'test' });
-  const [run] = await hub.deps.db.insert(runs).values({ projectId, datasetVersionId, status: 'succeeded', modelConfig: {}, trainConfig: {}, createdBy: 'test' }).returning();
+  const [run] = await hub.deps.db.insert(runs).values({ projectId, datasetVersionId, status: 'succeeded', ...STORED_RUN_CONFIGS, createdBy: 'test' }).returning();
   const [model] = await hub.deps.db.insert(registeredModels).values({ projectId, name: 'pets', createdBy: 'test' }).returning();
   const [version] = await hub.deps.db
     .insert(modelVersions)

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_IMAGE_PIXELS, type SplitLabelCounts } from '@edgeloop/shared';
+import { DEFAULT_MAX_IMAGE_PIXELS, type Evaluations, type Lineage, type ModelConfig, type SplitLabelCounts, type TrainConfig, type WeightFormats } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
@@ -138,13 +138,13 @@ export const runs = pgTable(
       .references(() => datasetVersions.id),
     sweepId: uuid('sweep_id').references(() => sweeps.id, { onDelete: 'set null' }),
     status: text('status').notNull().default('queued'),
-    modelConfig: jsonb('model_config').$type<Record<string, unknown>>().notNull(),
-    trainConfig: jsonb('train_config').$type<Record<string, unknown>>().notNull(),
+    modelConfig: jsonb('model_config').$type<ModelConfig>().notNull(),
+    trainConfig: jsonb('train_config').$type<TrainConfig>().notNull(),
     /** Where and how it ran: git commit, code version, backend, replicas, machine, seed. */
-    lineage: jsonb('lineage').$type<Record<string, unknown>>(),
+    lineage: jsonb('lineage').$type<Lineage>(),
     progress: jsonb('progress').$type<Record<string, number>>(),
     /** Test-split evaluation per weight encoding. */
-    evaluation: jsonb('evaluation').$type<Record<string, unknown>>(),
+    evaluation: jsonb('evaluation').$type<Evaluations>(),
     /** Object-store prefix of the exported model files. */
     artifactPrefix: text('artifact_prefix'),
     error: text('error'),
@@ -221,7 +221,7 @@ export const modelVersions = pgTable(
     manifestSha256: text('manifest_sha256').notNull(),
     recommended: text('recommended').notNull(),
     /** Per published encoding: bytes and test accuracy; refused encodings with the reason. */
-    formats: jsonb('formats').$type<Record<string, unknown>>().notNull(),
+    formats: jsonb('formats').$type<WeightFormats>().notNull(),
     metrics: jsonb('metrics').$type<Record<string, number>>().notNull(),
     createdBy: text('created_by').notNull(),
     createdAt: createdAt(),

@@ -12,11 +12,11 @@ import {
   correctionEventSchema,
   predictionEventSchema,
 } from '@edgeloop/shared';
-import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
-import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { getProject, labelProblem } from '../projects/project.service';
+import * as models from '../registry/model-version.repository';
+import * as feedback from './feedback.repository';
 
 /**
  * Each event is checked on its own, so one bad event (a device bug, a label since removed) is rejected with its
@@ -27,17 +27,11 @@ import { getProject, labelProblem } from '../projects/project.service';
 export async function syncPredictions(deps: HubDeps, caller: Caller, input: SyncPredictionsInput): Promise<SyncResult> {
   const project = await getProject(deps, input.project);
   const { valid: checked, rejected } = validateEach(input.predictions, predictionEventSchema);
-  const valid = await withoutStored(checked, (ids) => deps.db.select({ id: predictions.id }).from(predictions).where(inArray(predictions.id, ids)));
+  const valid = await withoutStored(checked, (ids) => feedback.storedPredictionIds(deps.db, ids));
   // Resolve each (model, version) the batch names to its model version id, once.
   const versionIds = new Map<string, string>();
   const names = [...new Set(valid.map(({ event }) => event.model))];
-  const rows = names.length
-    ? await deps.db
-        .select({ id: modelVersions.id, model: registeredModels.name, version: modelVersions.version })
-        .from(modelVersions)
-        .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
-        .where(and(eq(registeredModels.projectId, project.id), inArray(registeredModels.name, names)))
-    : [];
+  const rows = names.length ? await models.versionIdsOf(deps.db, project.id, names) : [];
   for (const row of rows) versionIds.set(`${row.model}@${row.version}`, row.id);
 
   const values = valid.flatMap(({ event: p, index }) => {
@@ -49,38 +43,18 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
       rejected.push({ id: p.id, index, reason });
       return [];
     }
-    return [predictionRow(p, { projectId: project.id, modelVersionId: modelVersionId!, sentBy: caller.name })];
+    return [feedback.predictionRow(p, { projectId: project.id, modelVersionId: modelVersionId!, sentBy: caller.name })];
   });
-  const inserted = values.length ? await deps.db.insert(predictions).values(values).onConflictDoNothing({ target: predictions.id }).returning({ id: predictions.id }) : [];
+  const inserted = await feedback.insertPredictions(deps.db, values);
   return result(input.predictions.length, inserted.length, rejected);
-}
-
-/** The row a checked prediction event is stored as: top-1 label and confidence beside the list the device sent. */
-export function predictionRow(event: PredictionEvent, owner: { projectId: string; modelVersionId: string; sentBy: string }): typeof predictions.$inferInsert {
-  return {
-    id: event.id,
-    ...owner,
-    label: event.top[0]!.label,
-    confidence: event.top[0]!.probability,
-    topK: event.top,
-    embedding: event.embedding,
-    backend: event.backend,
-    latencyMs: event.latencyMs,
-    source: event.source,
-    createdAt: new Date(event.createdAt),
-  };
 }
 
 export async function syncCorrections(deps: HubDeps, caller: Caller, input: SyncCorrectionsInput): Promise<SyncResult> {
   const project = await getProject(deps, input.project);
   const { valid: checked, rejected } = validateEach(input.corrections, correctionEventSchema);
-  const valid = await withoutStored(checked, (ids) => deps.db.select({ id: corrections.id }).from(corrections).where(inArray(corrections.id, ids)));
+  const valid = await withoutStored(checked, (ids) => feedback.storedCorrectionIds(deps.db, ids));
   const ids = [...new Set(valid.map(({ event }) => event.predictionId))];
-  const known = new Set(
-    ids.length
-      ? (await deps.db.select({ id: predictions.id }).from(predictions).where(and(eq(predictions.projectId, project.id), inArray(predictions.id, ids)))).map((r) => r.id)
-      : [],
-  );
+  const known = new Set(ids.length ? await feedback.predictionIdsInProject(deps.db, project.id, ids) : []);
   const values = valid.flatMap(({ event: c, index }) => {
     const reason = !known.has(c.predictionId)
       ? `predictionId: "${project.slug}" has no prediction ${c.predictionId}; sync the prediction first`
@@ -91,7 +65,7 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
     }
     return [{ id: c.id, predictionId: c.predictionId, label: c.label, labeledBy: caller.name, createdAt: new Date(c.createdAt) }];
   });
-  const inserted = values.length ? await deps.db.insert(corrections).values(values).onConflictDoNothing({ target: corrections.id }).returning({ id: corrections.id }) : [];
+  const inserted = await feedback.insertCorrections(deps.db, values);
   return result(input.corrections.length, inserted.length, rejected);
 }
 
@@ -156,42 +130,8 @@ export async function listPredictions(
   input: { project: string; uncorrected?: boolean; before?: PredictionCursor; limit: number },
 ): Promise<{ predictions: PredictionSummary[]; next: PredictionCursor | null }> {
   const project = await getProject(deps, input.project);
-  const latest = deps.db
-    .selectDistinctOn([corrections.predictionId], { predictionId: corrections.predictionId, label: corrections.label, labeledBy: corrections.labeledBy, at: corrections.createdAt })
-    .from(corrections)
-    .orderBy(corrections.predictionId, desc(corrections.createdAt), desc(corrections.receivedAt))
-    .as('latest');
   const before = input.before ? { createdAt: new Date(input.before.createdAt), id: input.before.id } : null;
-  const rows = await deps.db
-    .select({
-      id: predictions.id,
-      model: registeredModels.name,
-      version: modelVersions.version,
-      label: predictions.label,
-      confidence: predictions.confidence,
-      top: predictions.topK,
-      backend: predictions.backend,
-      latencyMs: predictions.latencyMs,
-      source: predictions.source,
-      sentBy: predictions.sentBy,
-      createdAt: predictions.createdAt,
-      truthLabel: latest.label,
-      truthBy: latest.labeledBy,
-      truthAt: latest.at,
-    })
-    .from(predictions)
-    .innerJoin(modelVersions, eq(modelVersions.id, predictions.modelVersionId))
-    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
-    .leftJoin(latest, eq(latest.predictionId, predictions.id))
-    .where(
-      and(
-        eq(predictions.projectId, project.id),
-        input.uncorrected ? isNull(latest.predictionId) : undefined,
-        before ? or(lt(predictions.createdAt, before.createdAt), and(eq(predictions.createdAt, before.createdAt), lt(predictions.id, before.id))) : undefined,
-      ),
-    )
-    .orderBy(desc(predictions.createdAt), desc(predictions.id))
-    .limit(input.limit + 1);
+  const rows = await feedback.pageOfProject(deps.db, { projectId: project.id, uncorrected: input.uncorrected ?? false, before, limit: input.limit + 1 });
   const page = rows.slice(0, input.limit);
   const last = page[page.length - 1];
   return {

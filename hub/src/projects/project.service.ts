@@ -1,6 +1,5 @@
 import { DEFAULT_MAX_IMAGE_PIXELS, labelSetSchema, maxImagePixelsSchema, projectSlugSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import * as datasetVersions from '../datasets/dataset-version.repository';
 import * as items from '../datasets/item.repository';
 import type { HubDeps } from '../deps';
@@ -70,15 +69,6 @@ export async function listProjects(deps: HubDeps, scope: readonly string[] | nul
     createdBy: project.createdBy,
     createdAt: project.createdAt.toISOString(),
   }));
-}
-
-/**
- * The slug of the project the row `id` of `table` (anything with an id and a projectId) belongs to, or null when there is
- * no such row. Any string is safe to pass: what is not a uuid is no row. Kept for runs until their owner asks
- * project.repository's slugOfRow itself, as upload.repository does.
- */
-export function projectOfRow(deps: HubDeps, table: PgTable & { id: PgColumn; projectId: PgColumn }, id: string): Promise<string | null> {
-  return projects.slugOfRow(deps.db, table, id);
 }
 
 /** Why `label` is refused (naming the field and the valid labels), or null when it is in the project's label set. */

@@ -1,6 +1,7 @@
 import { channelPointerSchema, signedEnvelopeSchema } from '@edgeloop/shared';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORED_RUN_CONFIGS } from '../../test/published-version';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { datasetVersions, modelVersions, registeredModels, runs } from '../db/schema';
 import { getProject } from '../projects/project.service';
@@ -14,7 +15,7 @@ async function seedModel(hub: TestHub, project: string, model: string, count: nu
   const { id: projectId } = await getProject(hub.deps, project);
   const datasetId = `seed-${project}`;
   await hub.deps.db.insert(datasetVersions).values({ id: datasetId, projectId, message: 'seed', itemCount: 0, counts: {}, manifestBytes: 0, createdBy: 'test' });
-  const [run] = await hub.deps.db.insert(runs).values({ projectId, datasetVersionId: datasetId, status: 'succeeded', modelConfig: {}, trainConfig: {}, createdBy: 'test' }).returning();
+  const [run] = await hub.deps.db.insert(runs).values({ projectId, datasetVersionId: datasetId, status: 'succeeded', ...STORED_RUN_CONFIGS, createdBy: 'test' }).returning();
   const [registered] = await hub.deps.db.insert(registeredModels).values({ projectId, name: model, createdBy: 'test' }).returning();
   for (let version = 1; version <= count; version++) {
     await hub.deps.db.insert(modelVersions).values({

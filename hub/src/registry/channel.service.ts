@@ -3,14 +3,16 @@
  * why; rollback undoes the latest promote not yet undone. Each move republishes the channel's signed pointer file,
  * which the CDN serves with a short max-age.
  */
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { type ChannelPointer, POINTER_CACHE_CONTROL } from '@edgeloop/shared';
-import { channelEvents, channels, modelVersions, projects, registeredModels } from '../db/schema';
+import type { Database } from '../db/database';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../projects/project.service';
 import { HubError, conflict, notFound } from '../errors';
 import { cdnUrl, channelPointerKey, modelDir } from './cdn-paths';
+import * as channels from './channel.repository';
 import type { KeyInfo } from './key-ring';
+import * as models from './model-version.repository';
+import type { ModelVersion } from './model-version.repository';
 import { type ModelVersionSummary, toVersionSummary } from './publish.service';
 import { envelopeKeyId, signPayload, signingKey } from './signing';
 
@@ -21,13 +23,13 @@ interface ModelRef {
 
 async function requireModel(deps: HubDeps, ref: ModelRef) {
   const project = await getProject(deps, ref.project);
-  const [model] = await deps.db.select().from(registeredModels).where(and(eq(registeredModels.projectId, project.id), eq(registeredModels.name, ref.model)));
+  const model = await models.findModel(deps.db, project.id, ref.model);
   if (!model) throw notFound(`project "${ref.project}" has no registered model "${ref.model}"`);
   return { project, model };
 }
 
 async function requireVersion(deps: HubDeps, modelId: string, ref: ModelRef, version: number) {
-  const [row] = await deps.db.select().from(modelVersions).where(and(eq(modelVersions.modelId, modelId), eq(modelVersions.version, version)));
+  const row = await models.findVersion(deps.db, modelId, version);
   if (!row) throw notFound(`model "${ref.model}" has no version ${version}`);
   return row;
 }
@@ -52,7 +54,7 @@ export async function rollback(deps: HubDeps, caller: Caller, input: ModelRef & 
     model.id,
     async (tx) => {
       const step = await rollbackStep(tx, model.id, input);
-      const [target] = await tx.select().from(modelVersions).where(eq(modelVersions.id, step.toVersionId));
+      const target = await models.findVersionById(tx, step.toVersionId);
       // The caller was shown where the rollback goes; if the channel moved since, it would go elsewhere.
       if (input.to !== undefined && target!.version !== input.to) {
         throw conflict(`channel "${input.channel}" moved since: a rollback would now go to v${target!.version}, not v${input.to}; check and roll back again`);
@@ -64,16 +66,9 @@ export async function rollback(deps: HubDeps, caller: Caller, input: ModelRef & 
   );
 }
 
-type Tx = Parameters<Parameters<HubDeps['db']['transaction']>[0]>[0];
-type Reader = HubDeps['db'] | Tx;
-
 /** The promote the next rollback undoes, found by replaying the channel's history as a stack. */
-async function rollbackStep(db: Reader, modelId: string, ref: ModelRef & { channel: string }): Promise<{ fromVersionId: string; toVersionId: string }> {
-  const events = await db
-    .select({ action: channelEvents.action, fromVersionId: channelEvents.fromVersionId, toVersionId: channelEvents.toVersionId })
-    .from(channelEvents)
-    .where(and(eq(channelEvents.modelId, modelId), eq(channelEvents.channel, ref.channel)))
-    .orderBy(asc(channelEvents.id));
+async function rollbackStep(db: Database, modelId: string, ref: ModelRef & { channel: string }): Promise<{ fromVersionId: string; toVersionId: string }> {
+  const events = await channels.history(db, modelId, ref.channel);
   if (events.length === 0) throw notFound(`channel "${ref.channel}" of "${ref.model}" has never been promoted`);
   const promotes: (typeof events)[number][] = [];
   for (const event of events) {
@@ -93,8 +88,8 @@ async function rollbackStep(db: Reader, modelId: string, ref: ModelRef & { chann
  */
 export async function rollbackTarget(deps: HubDeps, input: ModelRef & { channel: string }): Promise<{ channel: string; from: number | null; to: number | null; reason: string | null }> {
   const { model } = await requireModel(deps, input);
-  const versionNumbers = await versionNumbersOf(deps, model.id);
-  const [current] = await deps.db.select().from(channels).where(and(eq(channels.modelId, model.id), eq(channels.name, input.channel)));
+  const versionNumbers = await models.versionNumbers(deps.db, model.id);
+  const current = await channels.find(deps.db, model.id, input.channel);
   const from = current ? versionNumbers.get(current.modelVersionId)! : null;
   return { channel: input.channel, from, ...(await rollbackPreview(deps, model.id, input, versionNumbers)) };
 }
@@ -103,18 +98,13 @@ export async function rollbackTarget(deps: HubDeps, input: ModelRef & { channel:
 async function rollbackPreview(deps: HubDeps, modelId: string, ref: ModelRef & { channel: string }, versionNumbers: Map<string, number>): Promise<{ to: number | null; reason: string | null }> {
   try {
     const step = await rollbackStep(deps.db, modelId, ref);
-    const [target] = await deps.db.select().from(modelVersions).where(eq(modelVersions.id, step.toVersionId));
+    const target = await models.findVersionById(deps.db, step.toVersionId);
     await refuseUntrustedManifest(deps, await deps.keys.list(), target!);
     return { to: versionNumbers.get(step.toVersionId)!, reason: null };
   } catch (error) {
     if (error instanceof HubError) return { to: null, reason: error.message };
     throw error;
   }
-}
-
-async function versionNumbersOf(deps: HubDeps, modelId: string): Promise<Map<string, number>> {
-  const rows = await deps.db.select({ id: modelVersions.id, version: modelVersions.version }).from(modelVersions).where(eq(modelVersions.modelId, modelId));
-  return new Map(rows.map((r) => [r.id, r.version]));
 }
 
 /**
@@ -128,26 +118,21 @@ async function moveChannel(
   caller: Caller,
   ref: ModelRef & { channel: string },
   modelId: string,
-  chooseTarget: (tx: Tx) => Promise<typeof modelVersions.$inferSelect>,
+  chooseTarget: (tx: Database) => Promise<ModelVersion>,
   action: 'promote' | 'rollback',
   reason: string,
 ) {
   // The key ring may need the database; PGlite has one connection, so make it ready before holding a transaction.
   await deps.keys.ready();
   const keys = await deps.keys.list();
-  const { from, target, moved } = await deps.db.transaction(async (tx) => {
-    await lockChannel(tx, modelId, ref.channel);
+  const { from, target, moved } = await channels.inChannelLock(deps.db, modelId, ref.channel, async (tx) => {
     const target = await chooseTarget(tx);
     await refuseUntrustedManifest(deps, keys, target);
     const movedAt = deps.now();
-    const [current] = await tx.select().from(channels).where(and(eq(channels.modelId, modelId), eq(channels.name, ref.channel)));
+    const current = await channels.find(tx, modelId, ref.channel);
     // Promoting the version the channel already points to changes nothing, and leaves no step for a rollback to undo.
     if (current?.modelVersionId === target.id) return { from: current.modelVersionId, target, moved: false };
-    await tx
-      .insert(channels)
-      .values({ modelId, name: ref.channel, modelVersionId: target.id, movedBy: caller.name, movedAt })
-      .onConflictDoUpdate({ target: [channels.modelId, channels.name], set: { modelVersionId: target.id, movedBy: caller.name, movedAt } });
-    await tx.insert(channelEvents).values({
+    await channels.recordMove(tx, {
       modelId,
       channel: ref.channel,
       action,
@@ -169,7 +154,7 @@ async function moveChannel(
  * key this hub does not know) would be refused on every device, silently. A manifest that cannot be read is left to
  * the device's own check.
  */
-async function refuseUntrustedManifest(deps: HubDeps, keys: KeyInfo[], target: typeof modelVersions.$inferSelect): Promise<void> {
+async function refuseUntrustedManifest(deps: HubDeps, keys: KeyInfo[], target: ModelVersion): Promise<void> {
   const keyId = await envelopeKeyId(deps, target.manifestKey);
   if (keyId === null) return;
   const key = keys.find((k) => k.id === keyId);
@@ -180,27 +165,17 @@ async function refuseUntrustedManifest(deps: HubDeps, keys: KeyInfo[], target: t
   );
 }
 
-/** One lock per (model, channel), held until the transaction ends. */
-async function lockChannel(tx: Tx, modelId: string, channel: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`edgeloop.channel/${modelId}/${channel}`}, 0))`);
-}
-
 /**
  * Writes the channel's signed pointer file from the channel row as committed. Returns whether the file changed:
  * the pointer is a pure function of the row (Ed25519 signatures are deterministic), so an up-to-date file is kept.
  */
 export async function writeChannelPointer(deps: HubDeps, ref: ModelRef & { channel: string }, modelId: string): Promise<boolean> {
   await deps.keys.ready();
-  return deps.db.transaction(async (tx) => {
-    await lockChannel(tx, modelId, ref.channel);
+  return channels.inChannelLock(deps.db, modelId, ref.channel, async (tx) => {
     // The active key as it is once the lock is held: a rotation re-signs every pointer under this lock, so a write
     // that waited for it signs with the new key too, never overwriting a re-signed pointer with the old one.
     const key = await deps.keys.active();
-    const [row] = await tx
-      .select({ version: modelVersions.version, manifestKey: modelVersions.manifestKey, manifestSha256: modelVersions.manifestSha256, movedAt: channels.movedAt })
-      .from(channels)
-      .innerJoin(modelVersions, eq(modelVersions.id, channels.modelVersionId))
-      .where(and(eq(channels.modelId, modelId), eq(channels.name, ref.channel)));
+    const row = await channels.pointerOf(tx, modelId, ref.channel);
     if (!row) return false;
     const pointer: ChannelPointer = {
       format: 'edgeloop.channel/v1',
@@ -227,11 +202,7 @@ export async function writeChannelPointer(deps: HubDeps, ref: ModelRef & { chann
  * pointer write, or a pointer file lost from the store, heals here. Returns how many files were (re)written.
  */
 export async function rebuildChannelPointers(deps: HubDeps): Promise<number> {
-  const rows = await deps.db
-    .select({ project: projects.slug, model: registeredModels.name, modelId: channels.modelId, channel: channels.name })
-    .from(channels)
-    .innerJoin(registeredModels, eq(registeredModels.id, channels.modelId))
-    .innerJoin(projects, eq(projects.id, registeredModels.projectId));
+  const rows = await channels.everyChannel(deps.db);
   let written = 0;
   for (const row of rows) {
     if (await writeChannelPointer(deps, { project: row.project, model: row.model, channel: row.channel }, row.modelId)) written++;
@@ -242,9 +213,9 @@ export async function rebuildChannelPointers(deps: HubDeps): Promise<number> {
 /** Where a channel points now, with the URLs a device needs. */
 export async function getChannel(deps: HubDeps, input: ModelRef & { channel: string }) {
   const { model } = await requireModel(deps, input);
-  const [row] = await deps.db.select().from(channels).where(and(eq(channels.modelId, model.id), eq(channels.name, input.channel)));
+  const row = await channels.find(deps.db, model.id, input.channel);
   if (!row) throw notFound(`channel "${input.channel}" of "${input.model}" points to no version yet; promote one first`);
-  const [version] = await deps.db.select().from(modelVersions).where(eq(modelVersions.id, row.modelVersionId));
+  const version = await models.findVersionById(deps.db, row.modelVersionId);
   const key = await signingKey(deps);
   return {
     channel: input.channel,
@@ -262,13 +233,13 @@ export async function listModelVersions(
 ): Promise<{
   versions: ModelVersionSummary[];
   channels: { name: string; version: number; movedBy: string; movedAt: string; rollbackTo: number | null; rollbackRefusal: string | null }[];
-  history: unknown[];
+  history: { channel: string; action: channels.ChannelAction; from: number | null; to: number; reason: string; movedBy: string; at: string }[];
 }> {
   const { model } = await requireModel(deps, input);
-  const rows = await deps.db.select().from(modelVersions).where(eq(modelVersions.modelId, model.id)).orderBy(desc(modelVersions.version));
+  const rows = await models.listVersions(deps.db, model.id);
   const byId = new Map(rows.map((r) => [r.id, r.version]));
-  const channelRows = await deps.db.select().from(channels).where(eq(channels.modelId, model.id));
-  const events = await deps.db.select().from(channelEvents).where(eq(channelEvents.modelId, model.id)).orderBy(desc(channelEvents.id)).limit(100);
+  const channelRows = await channels.listOfModel(deps.db, model.id);
+  const events = await channels.recentEvents(deps.db, model.id, 100);
   return {
     versions: rows.map((r) => toVersionSummary(deps, r, input.project, input.model)),
     channels: await Promise.all(
@@ -292,6 +263,6 @@ export async function listModelVersions(
 
 export async function listModels(deps: HubDeps, input: { project: string }) {
   const project = await getProject(deps, input.project);
-  const rows = await deps.db.select().from(registeredModels).where(eq(registeredModels.projectId, project.id));
+  const rows = await models.listModels(deps.db, project.id);
   return rows.map((r) => ({ id: r.id, name: r.name, createdBy: r.createdBy, createdAt: r.createdAt.toISOString() }));
 }

@@ -15,10 +15,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { asc, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/database';
-import { modelVersions, signingKeyRing, signingKeys } from '../db/schema';
 import { conflict, notFound } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -28,6 +26,8 @@ import {
   writePrivateFileAtomic,
   writePrivateFileExclusive,
 } from '../storage/private-dir';
+import * as keyRows from './key-ring.repository';
+import * as models from './model-version.repository';
 import { type SigningKey, keyIdOf, publicKeyFromRaw, rawPublicKey } from './signing';
 
 export const KEY_STATES = ['active', 'trusted', 'retired'] as const;
@@ -80,9 +80,7 @@ export interface KeyRing {
 }
 
 export const RING_FILE = 'keyring.json';
-/** Every change of a ring file is made holding this lock (transaction-scoped), on the ring as it is then. */
-type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
-const lockRing = (tx: Pick<Database, 'execute'>) => tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgeloop.keyring', 0))`);
+/** Every change of a ring file is made holding the ring lock (keyRows.inRingLock), on the ring as it is then. */
 const privateKeyFile = (dir: string, id: string) => path.join(dir, `${id}.pem`);
 
 export function openKeyRing(options: { dir: string; db: Database; log: Logger; now?: () => Date }): KeyRing {
@@ -191,10 +189,7 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
    * so two hubs starting at once migrate them once.
    */
   async function migrateLegacyRows(): Promise<void> {
-    const moved = await db.transaction(async (tx) => {
-      const rows = await tx.select().from(signingKeys).orderBy(asc(signingKeys.createdAt)).for('update');
-      if (rows.length === 0) return 0;
-      await lockRing(tx);
+    const moved = await keyRows.takeLegacyKeys(db, (rows) => {
       cachedRing = undefined;
       const ring: Ring = readRing() ?? { format: 'edgeloop.keyring/v1', keys: [] };
       const hasActive = ring.keys.some((k) => k.state === 'active');
@@ -210,14 +205,12 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
         );
       });
       writePrivateFileAtomic(ringPath, `${JSON.stringify(ring, null, 2)}\n`);
-      await tx.delete(signingKeys).where(inArray(signingKeys.id, rows.map((r) => r.id)));
-      return rows.length;
     });
     if (moved === 0) return;
     try {
       // Rewrites the table so the deleted rows' bytes leave its data file (WAL and backups may still hold them:
       // rotate the key if other users could read the database before).
-      await db.execute(sql`vacuum full signing_keys`);
+      await keyRows.vacuumLegacyKeys(db);
     } catch (error) {
       log.warn(`could not vacuum signing_keys after moving its keys out: ${(error as Error).message}`);
     }
@@ -238,8 +231,7 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
       log.info(`signing key ${entry.id}: adopted ${file}`);
     } else {
       // Published versions were signed with a key: a new one here would fork the ring and devices would refuse everything.
-      const [published] = await db.select({ id: modelVersions.id }).from(modelVersions).limit(1);
-      if (published && !allowNewKey) {
+      if ((await models.hasPublishedVersions(db)) && !allowNewKey) {
         throw new Error(
           `the database has published model versions, but the keys directory ${dir} holds no signing key: set SIGNING_KEYS_DIR to the ` +
             'keys directory the other hub processes use (or restore it from a backup). Only if that key is lost, run `edgeloop key init --new` ' +
@@ -258,11 +250,11 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
   }
 
   /** Replaces the database's copy of the ring's public entries with the ring as on disk now (holding the ring lock). */
-  async function recordRing(tx: Tx): Promise<void> {
+  async function recordRing(tx: Database): Promise<void> {
     cachedRing = undefined;
     const ring = requireRing();
-    await tx.delete(signingKeyRing);
-    await tx.insert(signingKeyRing).values(
+    await keyRows.replaceRing(
+      tx,
       ring.keys.map((k) => ({ id: k.id, publicKey: k.publicKey, state: k.state, createdAt: new Date(k.createdAt), retiredAt: k.retiredAt ? new Date(k.retiredAt) : null })),
     );
   }
@@ -273,7 +265,7 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
    * anything is written here. Returns whether the database knows a ring.
    */
   async function checkAgainstDatabase(allowNewKey: boolean): Promise<boolean> {
-    const known = await db.select().from(signingKeyRing);
+    const known = await keyRows.listRing(db);
     const active = known.find((k) => k.state === 'active');
     if (!active || allowNewKey) return known.length > 0;
     const ring = readRing();
@@ -304,10 +296,7 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
     loadPrivateKey(active.id);
     // A ring made before the database kept its entries, a new one, or one an operator chose over the database's.
     if (!knownToDatabase || allowNewKey) {
-      await db.transaction(async (tx) => {
-        await lockRing(tx);
-        await recordRing(tx);
-      });
+      await keyRows.inRingLock(db, (tx) => recordRing(tx));
     }
   }
 
@@ -326,8 +315,7 @@ export function openKeyRing(options: { dir: string; db: Database; log: Logger; n
   /** Changes the ring holding the lock, on the ring as it is now (another process may have changed it since it was read). */
   async function changeRing<T>(change: (ring: Ring) => T): Promise<T> {
     await ready();
-    return db.transaction(async (tx) => {
-      await lockRing(tx);
+    return keyRows.inRingLock(db, async (tx) => {
       cachedRing = undefined;
       const result = change(requireRing());
       await recordRing(tx);

@@ -4,11 +4,10 @@
  * immutable (their sha256 is in the pointer and in the file name), so they keep the key that signed them and that
  * key stays trusted until no channel points at a version it signed. Then `retire` stops publishing it.
  */
-import { eq } from 'drizzle-orm';
-import { channels, modelVersions, projects, registeredModels } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { conflict } from '../errors';
 import { channelPointerKey } from './cdn-paths';
+import * as channels from './channel.repository';
 import { writeChannelPointer } from './channel.service';
 import type { KeyInfo } from './key-ring';
 import { envelopeKeyId } from './signing';
@@ -25,28 +24,18 @@ export interface ChannelSignature {
   manifestKeyId: string | null;
 }
 
-async function channelRows(deps: HubDeps) {
-  return deps.db
-    .select({ project: projects.slug, model: registeredModels.name, modelId: channels.modelId, channel: channels.name, version: modelVersions })
-    .from(channels)
-    .innerJoin(registeredModels, eq(registeredModels.id, channels.modelId))
-    .innerJoin(projects, eq(projects.id, registeredModels.projectId))
-    .innerJoin(modelVersions, eq(modelVersions.id, channels.modelVersionId))
-    .orderBy(projects.slug, registeredModels.name, channels.name);
-}
-
 /** Which key signed each channel's published pointer and the manifest it points to. */
 export async function channelSignatures(deps: HubDeps): Promise<ChannelSignature[]> {
-  const rows = await channelRows(deps);
+  const rows = await channels.everyChannelWithVersion(deps.db);
   return Promise.all(
     rows.map(async (row) => ({
       modelId: row.modelId,
       project: row.project,
       model: row.model,
       channel: row.channel,
-      version: row.version.version,
+      version: row.version,
       pointerKeyId: await envelopeKeyId(deps, channelPointerKey(row.project, row.model, row.channel)),
-      manifestKeyId: await envelopeKeyId(deps, row.version.manifestKey),
+      manifestKeyId: await envelopeKeyId(deps, row.manifestKey),
     })),
   );
 }

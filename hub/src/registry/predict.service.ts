@@ -6,8 +6,6 @@ import crypto from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { MAX_IMAGE_BYTES, type ModelManifest, channelsOf, modelManifestSchema, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
 import { selectBackend } from '@edgeloop/training';
-import { and, eq } from 'drizzle-orm';
-import { modelVersions, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { type Project, getProject } from '../projects/project.service';
 import { badRequest, notFound } from '../errors';
@@ -15,6 +13,7 @@ import { assertImageWithinPixels } from '../images/decode';
 import { decodeToPixels } from '../images/to-pixels';
 import { TokenBuckets } from '../rate-limit';
 import { getChannel } from './channel.service';
+import * as models from './model-version.repository';
 
 interface LoadedModel {
   manifest: ModelManifest;
@@ -76,19 +75,15 @@ export async function predict(deps: HubDeps, caller: Caller, input: PredictInput
 async function resolveManifestKey(deps: HubDeps, project: Project, input: PredictInput): Promise<string> {
   if (input.version === undefined) {
     const channel = await getChannel(deps, { project: input.project, model: input.model, channel: input.channel ?? 'production' });
-    return (await versionRow(deps, project, input, channel.version.version)).manifestKey;
+    return manifestKeyOf(deps, project, input, channel.version.version);
   }
-  return (await versionRow(deps, project, input, input.version)).manifestKey;
+  return manifestKeyOf(deps, project, input, input.version);
 }
 
-async function versionRow(deps: HubDeps, project: Project, input: PredictInput, version: number) {
-  const [row] = await deps.db
-    .select({ manifestKey: modelVersions.manifestKey })
-    .from(modelVersions)
-    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
-    .where(and(eq(registeredModels.projectId, project.id), eq(registeredModels.name, input.model), eq(modelVersions.version, version)));
-  if (!row) throw notFound(`model "${input.model}" of "${input.project}" has no version ${version}`);
-  return row;
+async function manifestKeyOf(deps: HubDeps, project: Project, input: PredictInput, version: number): Promise<string> {
+  const manifestKey = await models.manifestKeyOf(deps.db, { projectId: project.id, model: input.model, version });
+  if (manifestKey === null) throw notFound(`model "${input.model}" of "${input.project}" has no version ${version}`);
+  return manifestKey;
 }
 
 function loadModel(deps: HubDeps, manifestKey: string): Promise<LoadedModel> {

@@ -4,23 +4,25 @@
  * Nothing under a version is ever rewritten: every file name carries its content hash.
  */
 import crypto from 'node:crypto';
-import { and, asc, desc, eq } from 'drizzle-orm';
 import {
+  type GateDecision,
   IMMUTABLE_CACHE_CONTROL,
   MODEL_FORMATS,
   type ModelFormat,
   type ModelManifest,
   type ModelVariant,
   type PublishedFile,
+  type WeightFormats,
 } from '@edgeloop/shared';
-import { EMBEDDING_LAYER, type ModelArtifacts, type ModelConfig, type TrainConfig, modelJsonFor, splitIntoShards } from '@edgeloop/training';
-import { modelVersions, registeredModels } from '../db/schema';
+import { EMBEDDING_LAYER, type ModelArtifacts, modelJsonFor, splitIntoShards } from '@edgeloop/training';
 import type { Caller, HubDeps } from '../deps';
 import { getProjectById } from '../projects/project.service';
 import { badRequest, conflict } from '../errors';
 import { preprocessingFor, requireRun } from '../training/run.service';
 import { runMetrics } from '../training/run-metrics';
 import { cdnUrl, versionDir } from './cdn-paths';
+import * as models from './model-version.repository';
+import type { ModelVersion } from './model-version.repository';
 import { signPayload, signingKey } from './signing';
 
 export interface PublishInput {
@@ -30,14 +32,7 @@ export interface PublishInput {
   maxQuantizationDrop?: number;
 }
 
-export interface GateDecision {
-  format: ModelFormat;
-  accuracy: number;
-  /** Accuracy lost against float32, percentage points. */
-  drop: number;
-  published: boolean;
-  reason?: string;
-}
+export type { GateDecision } from '@edgeloop/shared';
 
 export interface ModelVersionSummary {
   id: string;
@@ -47,7 +42,7 @@ export interface ModelVersionSummary {
   runId: string;
   recommended: ModelFormat;
   manifestUrl: string;
-  formats: Record<string, unknown>;
+  formats: WeightFormats;
   metrics: Record<string, number>;
   createdBy: string;
   createdAt: string;
@@ -84,20 +79,19 @@ export async function publishRun(deps: HubDeps, caller: Caller, input: PublishIn
   if (run.status !== 'succeeded' || !run.artifactPrefix || !run.evaluation) throw conflict(`run ${run.id} is ${run.status}; only a succeeded run can be published`);
   const project = await getProjectById(deps, run.projectId);
   // Publishing is idempotent per (model, run): the same run again answers with the version it already made.
-  const already = await existingVersion(deps, project.id, input.model, run.id);
+  const already = await models.versionOfRun(deps.db, { projectId: project.id, model: input.model, runId: run.id });
   if (already) {
     deps.log.info(`publish ${run.id}: already published as ${project.slug}/${input.model} v${already.version}`);
     return { ...toVersionSummary(deps, already, project.slug, input.model), gate: gateOf(already), existing: true };
   }
-  const modelConfig = run.modelConfig as unknown as ModelConfig;
-  const evaluation = run.evaluation as Record<ModelFormat, { accuracy: number }>;
-  const maxDrop = input.maxQuantizationDrop ?? (run.trainConfig as unknown as TrainConfig).maxQuantizationDrop;
+  const modelConfig = run.modelConfig;
+  const evaluation = run.evaluation;
+  const maxDrop = input.maxQuantizationDrop ?? run.trainConfig.maxQuantizationDrop;
   const gate = gateEncodings(Object.fromEntries(MODEL_FORMATS.map((f) => [f, evaluation[f]?.accuracy])), maxDrop);
   for (const refused of gate.filter((g) => !g.published)) deps.log.warn(`publish ${run.id}: ${refused.format} refused: ${refused.reason}`);
 
-  const registered = await ensureRegisteredModel(deps, project.id, input.model, caller.name);
-  const [latest] = await deps.db.select({ version: modelVersions.version }).from(modelVersions).where(eq(modelVersions.modelId, registered.id)).orderBy(desc(modelVersions.version)).limit(1);
-  const version = (latest?.version ?? 0) + 1;
+  const registered = await models.ensureModel(deps.db, { projectId: project.id, name: input.model, createdBy: caller.name });
+  const version = ((await models.latestVersionNumber(deps.db, registered.id)) ?? 0) + 1;
   const dir = versionDir(project.slug, input.model, version);
 
   const variants: ModelVariant[] = [];
@@ -106,7 +100,7 @@ export async function publishRun(deps: HubDeps, caller: Caller, input: PublishIn
     variants.push({ ...(await writeVariant(deps, dir, decision.format, artifacts)), accuracy: decision.accuracy });
   }
   const recommended = [...variants].sort((a, b) => a.bytes - b.bytes)[0]!.format;
-  const metrics = { ...runMetrics(undefined, run.evaluation), ...(run.evaluation.float32 ? { testLoss: (run.evaluation.float32 as { loss: number }).loss } : {}) };
+  const metrics = { ...runMetrics(undefined, evaluation), ...(evaluation.float32 ? { testLoss: evaluation.float32.loss } : {}) };
   const manifest: ModelManifest = {
     format: 'edgeloop.model/v1',
     project: project.slug,
@@ -128,50 +122,31 @@ export async function publishRun(deps: HubDeps, caller: Caller, input: PublishIn
   const manifestKey = `${dir}manifest.${manifestSha256.slice(0, 16)}.json`;
   await deps.store.put(manifestKey, envelope, { contentType: 'application/json', cacheControl: IMMUTABLE_CACHE_CONTROL });
 
-  const formats = Object.fromEntries(gate.map((g) => [g.format, { ...g, bytes: variants.find((v) => v.format === g.format)?.bytes ?? null }]));
-  let row;
+  const formats: WeightFormats = Object.fromEntries(gate.map((g) => [g.format, { ...g, bytes: variants.find((v) => v.format === g.format)?.bytes ?? null }]));
+  let row: ModelVersion;
   try {
-    [row] = await deps.db
-      .insert(modelVersions)
-      .values({ modelId: registered.id, version, runId: run.id, manifestKey, manifestSha256, recommended, formats, metrics: manifest.metrics, createdBy: caller.name })
-      .returning();
+    row = await models.createVersion(deps.db, { modelId: registered.id, version, runId: run.id, manifestKey, manifestSha256, recommended, formats, metrics: manifest.metrics, createdBy: caller.name });
   } catch (error) {
     if (String((error as { code?: string }).code ?? (error as Error).message).match(/23505|unique/)) {
       // Two publishes of the same run at once: the one that lost the version number answers with the winner's.
-      const winner = await existingVersion(deps, project.id, input.model, run.id);
+      const winner = await models.versionOfRun(deps.db, { projectId: project.id, model: input.model, runId: run.id });
       if (winner) return { ...toVersionSummary(deps, winner, project.slug, input.model), gate: gateOf(winner), existing: true };
       throw conflict(`version ${version} of ${input.model} was published concurrently; publish again`);
     }
     throw error;
   }
   deps.log.info(`published ${project.slug}/${input.model} v${version} from run ${run.id} (${variants.map((v) => `${v.format} ${v.bytes} B`).join(', ')})`);
-  return { ...toVersionSummary(deps, row!, project.slug, input.model), gate, existing: false };
-}
-
-/** The version of `model` that `runId` was published as, if any (the earliest, should there be several). */
-async function existingVersion(deps: HubDeps, projectId: string, model: string, runId: string) {
-  const [row] = await deps.db
-    .select({ version: modelVersions })
-    .from(modelVersions)
-    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
-    .where(and(eq(registeredModels.projectId, projectId), eq(registeredModels.name, model), eq(modelVersions.runId, runId)))
-    .orderBy(asc(modelVersions.version))
-    .limit(1);
-  return row?.version ?? null;
+  return { ...toVersionSummary(deps, row, project.slug, input.model), gate, existing: false };
 }
 
 /** The gate decisions a version was published with, as kept in its formats column (jsonb keeps no key order). */
-function gateOf(row: typeof modelVersions.$inferSelect): GateDecision[] {
-  return MODEL_FORMATS.filter((format) => row.formats[format]).map((format) => {
-    const { bytes: _bytes, ...decision } = row.formats[format] as GateDecision & { bytes: number | null };
-    return decision;
+function gateOf(row: ModelVersion): GateDecision[] {
+  return MODEL_FORMATS.flatMap((format) => {
+    const published = row.formats[format];
+    if (!published) return [];
+    const { bytes: _bytes, ...decision } = published;
+    return [decision];
   });
-}
-
-async function ensureRegisteredModel(deps: HubDeps, projectId: string, name: string, createdBy: string) {
-  await deps.db.insert(registeredModels).values({ projectId, name, createdBy }).onConflictDoNothing();
-  const [row] = await deps.db.select().from(registeredModels).where(and(eq(registeredModels.projectId, projectId), eq(registeredModels.name, name)));
-  return row!;
 }
 
 async function readRunArtifacts(deps: HubDeps, prefix: string, format: ModelFormat): Promise<ModelArtifacts> {
@@ -203,7 +178,7 @@ async function writeVariant(deps: HubDeps, dir: string, format: ModelFormat, art
   };
 }
 
-export function toVersionSummary(deps: HubDeps, row: typeof modelVersions.$inferSelect, project: string, model: string): ModelVersionSummary {
+export function toVersionSummary(deps: HubDeps, row: ModelVersion, project: string, model: string): ModelVersionSummary {
   return {
     id: row.id,
     project,

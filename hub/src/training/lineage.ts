@@ -1,9 +1,10 @@
-/** Where and how a run ran, recorded with it so a model can be traced back and reproduced. */
+/** Where and how a run ran (the Lineage contract in @edgeloop/shared), recorded with it so a model can be traced back and reproduced. */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MachineLineage } from '@edgeloop/shared';
 import * as tf from '@tensorflow/tfjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -23,7 +24,7 @@ function codeVersion(): string {
   return `@edgeloop/training@${pkg.version}`;
 }
 
-export function machineLineage(worker: string) {
+export function machineLineage(worker: string): MachineLineage {
   const cpus = os.cpus();
   return {
     gitCommit: gitCommit(),

@@ -1,3 +1,5 @@
+import type { Evaluations } from '@edgeloop/shared';
+
 /** Named metrics a sweep's chooser can rank runs by, and whether higher or lower is better. */
 export const RUN_METRICS = {
   valAccuracy: 'max',
@@ -14,8 +16,8 @@ interface EpochRow {
 }
 
 /** The metrics of a finished run: validation from its last epoch, test from the float32 evaluation. */
-export function runMetrics(lastEpoch: EpochRow | undefined, evaluation: Record<string, unknown> | null): Partial<Record<RunMetric, number>> {
-  const test = evaluation?.float32 as { accuracy: number; ece: number } | undefined;
+export function runMetrics(lastEpoch: EpochRow | undefined, evaluation: Evaluations | null): Partial<Record<RunMetric, number>> {
+  const test = evaluation?.float32;
   return {
     ...(lastEpoch ? { valAccuracy: lastEpoch.valAccuracy, valLoss: lastEpoch.valLoss } : {}),
     ...(test ? { testAccuracy: test.accuracy, testEce: test.ece } : {}),

@@ -1,17 +1,16 @@
 /** Training runs: queue, list, inspect, cancel. The training itself happens in training.job.ts on a worker. */
-import { and, asc, desc, eq } from 'drizzle-orm';
-import type { Preprocessing } from '@edgeloop/shared';
-import { type ModelConfig, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
-import { runEpochs, runLogs, runs } from '../db/schema';
+import type { ModelConfig, Preprocessing, TrainConfig } from '@edgeloop/shared';
+import { validateModelConfig, validateTrainConfig } from '@edgeloop/training';
 import type { Caller, HubDeps } from '../deps';
-import { getProject, getProjectById, projectOfRow } from '../projects/project.service';
+import { getProject, getProjectById } from '../projects/project.service';
 import { getVersion } from '../datasets/version.service';
 import { badRequest, conflict, notFound } from '../errors';
 import { QUEUES } from '../jobs/job-queue';
 import { runMetrics } from './run-metrics';
+import * as runs from './run.repository';
+import type { Run, RunEpoch, RunStatus } from './run.repository';
 
-export type RunRow = typeof runs.$inferSelect;
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type { RunStatus } from './run.repository';
 
 export interface RunSummary {
   id: string;
@@ -19,8 +18,8 @@ export interface RunSummary {
   datasetVersionId: string;
   sweepId: string | null;
   status: RunStatus;
-  model: Record<string, unknown>;
-  train: Record<string, unknown>;
+  model: ModelConfig;
+  train: TrainConfig;
   progress: Record<string, number> | null;
   metrics: Record<string, number>;
   error: string | null;
@@ -64,28 +63,27 @@ export async function createRun(deps: HubDeps, caller: Caller, input: CreateRunI
   const project = await getProject(deps, input.project);
   const version = await getVersion(deps, input.project, input.datasetVersion);
   const configs = validateRunConfigs(project.labels.length, input.model, input.train);
-  const [row] = await deps.db
-    .insert(runs)
-    .values({
-      projectId: project.id,
-      datasetVersionId: version.id,
-      sweepId: input.sweepId ?? null,
-      modelConfig: configs.model,
-      trainConfig: configs.train,
-      createdBy: caller.name,
-    })
-    .returning();
-  const jobId = await deps.queue.send(QUEUES.train, { runId: row!.id }, { retryLimit: JOB_RETRY_LIMIT, expireInHours: 23 });
-  const [queued] = await deps.db.update(runs).set({ jobId }).where(eq(runs.id, row!.id)).returning();
-  deps.log.info(`run ${row!.id} queued on ${version.id.slice(0, 12)} by ${caller.name}`);
-  return toRunSummary(queued!, project.slug, []);
+  const row = await runs.createQueued(deps.db, {
+    projectId: project.id,
+    datasetVersionId: version.id,
+    sweepId: input.sweepId ?? null,
+    modelConfig: configs.model,
+    trainConfig: configs.train,
+    createdBy: caller.name,
+  });
+  const jobId = await deps.queue.send(QUEUES.train, { runId: row.id }, { retryLimit: JOB_RETRY_LIMIT, expireInHours: 23 });
+  const queued = await runs.setJob(deps.db, row.id, jobId);
+  deps.log.info(`run ${row.id} queued on ${version.id.slice(0, 12)} by ${caller.name}`);
+  return toRunSummary(queued, project.slug, []);
 }
 
 /** The slug of the project a run belongs to, or null when there is no such run (any string is safe to pass). */
-export const projectOfRun = (deps: HubDeps, runId: string): Promise<string | null> => projectOfRow(deps, runs, runId);
+export async function projectOfRun(deps: HubDeps, runId: string): Promise<string | null> {
+  return runs.projectSlugOf(deps.db, runId);
+}
 
-export async function requireRun(deps: HubDeps, runId: string): Promise<RunRow> {
-  const [row] = await deps.db.select().from(runs).where(eq(runs.id, runId));
+export async function requireRun(deps: HubDeps, runId: string): Promise<Run> {
+  const row = await runs.find(deps.db, runId);
   if (!row) throw notFound(`no run ${runId}`);
   return row;
 }
@@ -93,37 +91,22 @@ export async function requireRun(deps: HubDeps, runId: string): Promise<RunRow> 
 export async function getRun(deps: HubDeps, runId: string, options: { logLines?: number } = {}) {
   const row = await requireRun(deps, runId);
   const project = await getProjectById(deps, row.projectId);
-  const epochs = await deps.db.select().from(runEpochs).where(eq(runEpochs.runId, runId)).orderBy(asc(runEpochs.epoch));
-  const logs = await deps.db
-    .select({ at: runLogs.at, line: runLogs.line })
-    .from(runLogs)
-    .where(eq(runLogs.runId, runId))
-    .orderBy(desc(runLogs.id))
-    .limit(options.logLines ?? 200);
+  const epochs = await runs.epochsOf(deps.db, runId);
+  const logs = await runs.recentLogs(deps.db, runId, options.logLines ?? 200);
   return {
     ...toRunSummary(row, project.slug, epochs),
-    epochs: epochs.map(({ runId: _runId, ...epoch }) => epoch),
+    epochs,
     evaluation: row.evaluation,
     lineage: row.lineage,
-    logs: logs.reverse().map((l) => ({ at: l.at.toISOString(), line: l.line })),
+    logs: logs.map((l) => ({ at: l.at.toISOString(), line: l.line })),
   };
 }
 
 export async function listRuns(deps: HubDeps, input: { project: string; limit: number; sweepId?: string }): Promise<RunSummary[]> {
   const project = await getProject(deps, input.project);
-  const rows = await deps.db
-    .select()
-    .from(runs)
-    .where(and(eq(runs.projectId, project.id), input.sweepId ? eq(runs.sweepId, input.sweepId) : undefined))
-    .orderBy(desc(runs.createdAt))
-    .limit(input.limit);
-  const lastEpochs = await Promise.all(rows.map((r) => lastEpoch(deps, r.id)));
+  const rows = await runs.listOfProject(deps.db, { projectId: project.id, sweepId: input.sweepId, limit: input.limit });
+  const lastEpochs = await Promise.all(rows.map((r) => runs.lastEpochOf(deps.db, r.id)));
   return rows.map((r, i) => toRunSummary(r, project.slug, lastEpochs[i] ? [lastEpochs[i]] : []));
-}
-
-async function lastEpoch(deps: HubDeps, runId: string) {
-  const [row] = await deps.db.select().from(runEpochs).where(eq(runEpochs.runId, runId)).orderBy(desc(runEpochs.epoch)).limit(1);
-  return row;
 }
 
 /** A queued run is taken off the queue; a running one stops at its next step (the worker polls the flag). */
@@ -133,25 +116,21 @@ export async function cancelRun(deps: HubDeps, caller: Caller, runId: string): P
   if (row.status !== 'queued' && row.status !== 'running') throw conflict(`run ${runId} is already ${row.status}`);
   if (row.status === 'queued') {
     if (row.jobId) await deps.queue.cancel(QUEUES.train, row.jobId);
-    const [updated] = await deps.db
-      .update(runs)
-      .set({ status: 'cancelled', cancelRequested: true, finishedAt: deps.now(), error: `cancelled by ${caller.name}` })
-      .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
-      .returning();
+    const updated = await runs.cancelQueued(deps.db, runId, { error: `cancelled by ${caller.name}`, at: deps.now() });
     if (updated) return toRunSummary(updated, project.slug, []);
   }
-  const [updated] = await deps.db.update(runs).set({ cancelRequested: true }).where(eq(runs.id, runId)).returning();
+  const updated = await runs.requestCancel(deps.db, runId);
   deps.log.info(`run ${runId}: cancel requested by ${caller.name}`);
   return toRunSummary(updated!, project.slug, []);
 }
 
-export function toRunSummary(row: RunRow, project: string, epochs: { valAccuracy: number; valLoss: number }[]): RunSummary {
+export function toRunSummary(row: Run, project: string, epochs: Pick<RunEpoch, 'valAccuracy' | 'valLoss'>[]): RunSummary {
   return {
     id: row.id,
     project,
     datasetVersionId: row.datasetVersionId,
     sweepId: row.sweepId,
-    status: row.status as RunStatus,
+    status: row.status,
     model: row.modelConfig,
     train: row.trainConfig,
     progress: row.progress ?? null,

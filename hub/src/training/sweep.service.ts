@@ -1,13 +1,12 @@
 /** Hyperparameter sweeps: a grid or a seeded random sample of a config space, one queued run per point. */
 import { text } from '@edgeloop/shared';
-import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { sweeps } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../projects/project.service';
 import { badRequest, notFound } from '../errors';
 import { RUN_METRICS, RUN_METRIC_NAMES, type RunMetric } from './run-metrics';
 import { type RunSummary, createRun, listRuns, validateRunConfigs } from './run.service';
+import * as sweeps from './sweep.repository';
 
 /** Parameters a sweep may vary, and which config they belong to. */
 export const SWEEP_PARAMETERS = {
@@ -116,15 +115,12 @@ export async function createSweep(deps: HubDeps, caller: Caller, input: CreateSw
     validateRunConfigs(project.labels.length, model, train);
     return { model, train };
   });
-  const [sweep] = await deps.db
-    .insert(sweeps)
-    .values({ projectId: project.id, strategy: input.strategy, space, metric: input.metric, createdBy: caller.name })
-    .returning();
+  const sweep = await sweeps.create(deps.db, { projectId: project.id, strategy: input.strategy, space, metric: input.metric, createdBy: caller.name });
   const queued: RunSummary[] = [];
   for (const config of configs) {
-    queued.push(await createRun(deps, caller, { project: input.project, datasetVersion: input.datasetVersion, ...config, sweepId: sweep!.id }));
+    queued.push(await createRun(deps, caller, { project: input.project, datasetVersion: input.datasetVersion, ...config, sweepId: sweep.id }));
   }
-  return { sweepId: sweep!.id, runs: queued };
+  return { sweepId: sweep.id, runs: queued };
 }
 
 /** `samples` distinct indices below `size`, drawn reproducibly for a seed (a partial Fisher-Yates shuffle, kept sparse). */
@@ -144,7 +140,7 @@ function sampleIndices(size: number, samples: number, seed: number): number[] {
 /** The best succeeded run of a sweep by `metric` (the sweep's own by default), with the ranking. */
 export async function bestOfSweep(deps: HubDeps, input: { project: string; sweepId: string; metric?: RunMetric }) {
   const project = await getProject(deps, input.project);
-  const [sweep] = await deps.db.select().from(sweeps).where(and(eq(sweeps.id, input.sweepId), eq(sweeps.projectId, project.id)));
+  const sweep = await sweeps.findInProject(deps.db, project.id, input.sweepId);
   if (!sweep) throw notFound(`project "${input.project}" has no sweep ${input.sweepId}`);
   const metric = input.metric ?? (sweep.metric as RunMetric);
   if (!RUN_METRIC_NAMES.includes(metric)) throw badRequest(`metric must be one of: ${RUN_METRIC_NAMES.join(', ')}`);

@@ -3,10 +3,9 @@
  * stopped sending heartbeats (killed, machine lost) so another worker retries them.
  */
 import os from 'node:os';
-import { and, eq, lt } from 'drizzle-orm';
-import { runs } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { QUEUES } from '../jobs/job-queue';
+import * as runs from './run.repository';
 import { HEARTBEAT_MS, runTrainingJob } from './training.job';
 
 /** A run whose heartbeat is older than this is presumed to have lost its worker. */
@@ -37,17 +36,13 @@ export async function startTrainingWorker(deps: HubDeps, options: { name?: strin
 /** Fails the queue jobs of stale runs: pg-boss then retries them (or gives up after the retry limit). */
 export async function recoverStalledRuns(deps: HubDeps): Promise<number> {
   const cutoff = new Date(deps.now().getTime() - STALE_AFTER_MS);
-  const stale = await deps.db
-    .update(runs)
-    .set({ status: 'queued', worker: null, error: 'its worker stopped sending heartbeats; retrying' })
-    .where(and(eq(runs.status, 'running'), lt(runs.heartbeatAt, cutoff)))
-    .returning({ id: runs.id, jobId: runs.jobId, attempts: runs.attempts });
+  const stale = await runs.requeueStalled(deps.db, { heartbeatBefore: cutoff, error: 'its worker stopped sending heartbeats; retrying' });
   for (const run of stale) {
     deps.log.warn(`run ${run.id}: no heartbeat since ${cutoff.toISOString()}; handing its job back to the queue`);
     if (run.jobId) await deps.queue.fail(QUEUES.train, run.jobId, { reason: 'worker lost' });
     const job = run.jobId ? await deps.queue.getJobById(QUEUES.train, run.jobId) : null;
     if (!job || job.state === 'failed') {
-      await deps.db.update(runs).set({ status: 'failed', error: 'its worker stopped and the retries are used up', finishedAt: deps.now() }).where(eq(runs.id, run.id));
+      await runs.markFailed(deps.db, run.id, null, { error: 'its worker stopped and the retries are used up', at: deps.now() });
     }
   }
   return stale.length;

@@ -3,13 +3,13 @@
  * lineage, evaluation and the exported model files. Every write names the attempt, so a worker that was presumed
  * dead and replaced cannot overwrite its successor's run.
  */
-import { and, eq } from 'drizzle-orm';
-import { type ModelConfig, type TrainConfig, modelJsonFor, train } from '@edgeloop/training';
-import { runEpochs, runLogs, runs } from '../db/schema';
+import { type Evaluations, type Lineage, evaluationsSchema, formatIssues } from '@edgeloop/shared';
+import { modelJsonFor, train } from '@edgeloop/training';
 import type { HubDeps } from '../deps';
 import { getProjectById } from '../projects/project.service';
 import { loadTrainingData } from './dataset-loader';
 import { machineLineage } from './lineage';
+import * as runs from './run.repository';
 import { preprocessingFor, requireRun } from './run.service';
 
 export const HEARTBEAT_MS = 5_000;
@@ -24,32 +24,27 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
   const run = await requireRun(deps, runId);
   if (run.status !== 'queued' && run.status !== 'running') return 'skipped';
   const attempt = run.attempts + 1;
-  const thisAttempt = and(eq(runs.id, runId), eq(runs.attempts, attempt));
-  await deps.db.delete(runEpochs).where(eq(runEpochs.runId, runId)); // a retry starts over
-  const [claimed] = await deps.db
-    .update(runs)
-    .set({ status: 'running', attempts: attempt, worker, startedAt: deps.now(), heartbeatAt: deps.now(), progress: null, error: null })
-    .where(and(eq(runs.id, runId), eq(runs.attempts, run.attempts)))
-    .returning();
+  await runs.clearEpochs(deps.db, runId); // a retry starts over
+  const claimed = await runs.markRunning(deps.db, runId, { previousAttempts: run.attempts, worker, at: deps.now() });
   if (!claimed) return 'skipped'; // another worker claimed it first
 
   const log = (line: string) => {
     deps.log.info(`run ${runId.slice(0, 8)}: ${line}`);
-    void deps.db.insert(runLogs).values({ runId, line }).catch(() => {});
+    void runs.appendLog(deps.db, runId, line).catch(() => {});
   };
   const abort = new AbortController();
   const heartbeat = setInterval(() => {
     void (async () => {
-      const [row] = await deps.db.update(runs).set({ heartbeatAt: deps.now() }).where(and(thisAttempt, eq(runs.status, 'running'))).returning({ cancel: runs.cancelRequested });
-      if (!row || row.cancel) abort.abort(); // cancelled, or this attempt was superseded
+      const beat = await runs.heartbeat(deps.db, runId, attempt, deps.now());
+      if (!beat || beat.cancelRequested) abort.abort(); // cancelled, or this attempt was superseded
     })().catch(() => {});
   }, HEARTBEAT_MS);
 
   try {
     if (claimed.cancelRequested) abort.abort();
     const project = await getProjectById(deps, run.projectId);
-    const model = run.modelConfig as unknown as ModelConfig;
-    const config = run.trainConfig as unknown as TrainConfig;
+    const model = run.modelConfig;
+    const config = run.trainConfig;
     log(`attempt ${attempt} on ${worker}: ${model.architecture}, ${config.epochs} epochs, batch ${config.batchSize}, seed ${config.seed}`);
     const data = await loadTrainingData(deps, { project: project.slug, versionId: run.datasetVersionId, preprocessing: preprocessingFor(model) }, log);
     log(`train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images`);
@@ -64,14 +59,14 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
       onProgress: (progress) => {
         if (performance.now() - lastProgressWrite < PROGRESS_WRITE_MS && progress.step !== progress.steps) return;
         lastProgressWrite = performance.now();
-        void deps.db.update(runs).set({ progress: { ...progress } }).where(thisAttempt).catch(() => {});
+        void runs.recordProgress(deps.db, runId, attempt, { ...progress }).catch(() => {});
       },
       onEpoch: (m) => {
         log(`epoch ${m.epoch}: loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% val_loss ${m.valLoss.toFixed(4)} val_acc ${(m.valAccuracy * 100).toFixed(2)}% (${Math.round(m.imagesPerSecond)} img/s)`);
-        void deps.db.insert(runEpochs).values({ runId, ...m }).catch(() => {});
+        void runs.recordEpoch(deps.db, runId, m).catch(() => {});
       },
     });
-    const lineage = {
+    const lineage: Lineage = {
       ...machineLineage(worker),
       datasetVersionId: run.datasetVersionId,
       seed: config.seed,
@@ -83,31 +78,38 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
       attempt,
     };
     if (result.cancelled) {
-      const [current] = await deps.db.select({ cancel: runs.cancelRequested }).from(runs).where(thisAttempt);
-      if (!current) return 'skipped';
-      await deps.db.update(runs).set({ status: 'cancelled', lineage, finishedAt: deps.now(), error: 'cancelled' }).where(thisAttempt);
+      if ((await runs.cancelRequestedFor(deps.db, runId, attempt)) === null) return 'skipped';
+      await runs.markCancelled(deps.db, runId, attempt, { lineage, error: 'cancelled', at: deps.now() });
       log('cancelled');
       return 'cancelled';
     }
 
+    const evaluation = checkedEvaluations(result.evaluations);
     const prefix = runArtifactPrefix(runId);
     for (const [format, artifacts] of Object.entries(result.artifacts)) {
       await deps.store.put(`${prefix}${format}/weights.bin`, artifacts.weightData, { contentType: 'application/octet-stream' });
       const modelJson = JSON.stringify(modelJsonFor(artifacts, ['weights.bin']));
       await deps.store.put(`${prefix}${format}/model.json`, new TextEncoder().encode(modelJson), { contentType: 'application/json' });
     }
-    await deps.db
-      .update(runs)
-      .set({ status: 'succeeded', lineage, evaluation: result.evaluations as Record<string, unknown>, artifactPrefix: prefix, finishedAt: deps.now() })
-      .where(thisAttempt);
-    log(`succeeded in ${result.seconds.toFixed(1)} s: test accuracy ${((result.evaluations.float32?.accuracy ?? 0) * 100).toFixed(2)}%`);
+    await runs.markSucceeded(deps.db, runId, attempt, { lineage, evaluation, artifactPrefix: prefix, at: deps.now() });
+    log(`succeeded in ${result.seconds.toFixed(1)} s: test accuracy ${((evaluation.float32?.accuracy ?? 0) * 100).toFixed(2)}%`);
     return 'succeeded';
   } catch (error) {
     const message = (error as Error).message;
     log(`failed: ${message}`);
-    await deps.db.update(runs).set({ status: 'failed', error: message, finishedAt: deps.now() }).where(thisAttempt);
+    await runs.markFailed(deps.db, runId, attempt, { error: message, at: deps.now() });
     return 'failed';
   } finally {
     clearInterval(heartbeat);
   }
+}
+
+/**
+ * The evaluations the training threads sent, checked against the contract before they are stored: a garbled
+ * message fails the run with what was wrong, instead of storing what no reader can use.
+ */
+export function checkedEvaluations(evaluations: unknown): Evaluations {
+  const parsed = evaluationsSchema.safeParse(evaluations);
+  if (parsed.success) return parsed.data;
+  throw new Error(`the training threads sent evaluations that do not match their contract: ${formatIssues(parsed.error)}`);
 }

@@ -4,11 +4,11 @@
  * hardware adapters only unless asked for by name) > wasm (with the gradient kernels it lacks) > cpu.
  */
 import fs from 'node:fs';
+import { BACKEND_PREFERENCES, type BackendPreference } from '@edgeloop/shared';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './wasm-gradient-kernels';
 
-export const BACKEND_PREFERENCES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
+export { BACKEND_PREFERENCES, type BackendPreference } from '@edgeloop/shared';
 export type BackendName = Exclude<BackendPreference, 'auto'>;
 
 export interface SelectedBackend {

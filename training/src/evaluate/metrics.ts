@@ -1,24 +1,7 @@
 /** Classification metrics from predicted probabilities: accuracy, per-class precision/recall, confusion, ECE. */
+import type { Evaluation } from '@edgeloop/shared';
 
-export interface ClassMetrics {
-  label: string;
-  precision: number;
-  recall: number;
-  support: number;
-}
-
-export interface Evaluation {
-  count: number;
-  accuracy: number;
-  loss: number;
-  /** confusion[actual][predicted] = count */
-  confusion: number[][];
-  perClass: ClassMetrics[];
-  /** Expected calibration error over equal-width confidence bins. */
-  ece: number;
-  /** Reliability diagram: per bin, mean confidence, accuracy and count. */
-  calibration: { confidence: number; accuracy: number; count: number }[];
-}
+export type { ClassMetrics, Evaluation } from '@edgeloop/shared';
 
 const CALIBRATION_BINS = 15;
 

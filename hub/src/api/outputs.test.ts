@@ -1,0 +1,15 @@
+import type { Evaluations, Lineage, ModelConfig, TrainConfig, WeightFormats } from '@edgeloop/shared';
+import { describe, expectTypeOf, it } from 'vitest';
+import type { RouterOutputs } from './app.router';
+
+// Checked by the typecheck: the web apps take these types from the router's outputs instead of declaring them again.
+describe('procedure outputs carry the shared contracts', () => {
+  it('types a run with its configs, evaluation and lineage, and a model version with its weight formats', () => {
+    expectTypeOf<RouterOutputs['runs']['get']['evaluation']>().toEqualTypeOf<Evaluations | null>();
+    expectTypeOf<RouterOutputs['runs']['get']['lineage']>().toEqualTypeOf<Lineage | null>();
+    expectTypeOf<RouterOutputs['runs']['list'][number]['model']>().toEqualTypeOf<ModelConfig>();
+    expectTypeOf<RouterOutputs['runs']['list'][number]['train']>().toEqualTypeOf<TrainConfig>();
+    expectTypeOf<RouterOutputs['registry']['versions']['versions'][number]['formats']>().toEqualTypeOf<WeightFormats>();
+    expectTypeOf<RouterOutputs['registry']['publish']['formats']>().toEqualTypeOf<WeightFormats>();
+  });
+});

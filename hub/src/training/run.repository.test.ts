@@ -1,0 +1,58 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORED_RUN_CONFIGS, publishedVersion } from '../../test/published-version';
+import { type TestHub, createTestHub } from '../../test/test-hub';
+import { runs as runsTable } from '../db/schema';
+import { StoredDataError } from '../db/stored-json';
+import { getRun, listRuns } from './run.service';
+import { checkedEvaluations } from './training.job';
+
+const evaluation = { count: 1, accuracy: 1, loss: 0.1, confusion: [[1, 0], [0, 0]], perClass: [], ece: 0.05, calibration: [] };
+
+describe('runs read back through their contracts', () => {
+  let hub: TestHub;
+  let runId: string;
+  beforeAll(async () => {
+    hub = await createTestHub('pglite');
+    await (await hub.as('admin')).projects.create({ slug: 'pets', labels: ['cat', 'dog'] });
+    await publishedVersion(hub.deps, 'pets', 'pets', 1);
+    [{ id: runId }] = (await hub.deps.db.select({ id: runsTable.id }).from(runsTable)) as [{ id: string }];
+  });
+  afterAll(() => hub?.close());
+
+  const setColumn = (column: 'model_config' | 'train_config' | 'lineage' | 'evaluation', json: string) =>
+    hub.deps.db.execute(sql`update runs set ${sql.identifier(column)} = ${json}::jsonb where id = ${runId}`);
+
+  it('gives the stored configs and evaluation their types', async () => {
+    await setColumn('evaluation', JSON.stringify({ float32: evaluation }));
+    const run = await getRun(hub.deps, runId);
+    expect(run.model).toEqual(STORED_RUN_CONFIGS.modelConfig);
+    expect(run.train.maxQuantizationDrop).toBe(0.5);
+    expect(run.evaluation?.float32?.accuracy).toBe(1);
+    expect(run.metrics).toEqual({ testAccuracy: 1, testEce: 0.05 });
+  });
+
+  it('refuses an old or garbled row with an error naming the run and the column', async () => {
+    await setColumn('model_config', JSON.stringify({ architecture: 'vgg', numClasses: 2 }));
+    const refused = await getRun(hub.deps, runId).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(StoredDataError);
+    expect((refused as Error).message).toBe(
+      `run ${runId} model_config does not match its contract (architecture: architecture must be one of: reference-cnn, mobilenet); the row predates it or was changed outside the hub`,
+    );
+    await setColumn('model_config', JSON.stringify(STORED_RUN_CONFIGS.modelConfig));
+
+    await setColumn('evaluation', JSON.stringify({ float32: { ...evaluation, accuracy: null } }));
+    await expect(listRuns(hub.deps, { project: 'pets', limit: 10 })).rejects.toThrow(`run ${runId} evaluation does not match its contract (float32.accuracy: `);
+    await setColumn('evaluation', 'null');
+    await setColumn('lineage', JSON.stringify({ worker: 'w' }));
+    await expect(getRun(hub.deps, runId)).rejects.toThrow(new RegExp(`^run ${runId} lineage does not match its contract \\(gitCommit: `));
+  });
+
+  it("refuses a training thread's garbled result before anything is stored", () => {
+    expect(checkedEvaluations({ float32: evaluation })).toEqual({ float32: evaluation });
+    expect(() => checkedEvaluations({ float32: { ...evaluation, confusion: 'none' } })).toThrow(
+      /^the training threads sent evaluations that do not match their contract: float32\.confusion: /,
+    );
+    expect(() => checkedEvaluations(undefined)).toThrow(/^the training threads sent evaluations that do not match their contract: /);
+  });
+});
