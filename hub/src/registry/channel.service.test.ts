@@ -5,7 +5,7 @@ import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { datasetVersions, modelVersions, registeredModels, runs } from '../db/schema';
 import { getProject } from '../datasets/project.service';
 import { startHousekeeping } from '../housekeeping';
-import { channelPointerKey, versionDir } from './cdn-paths';
+import { channelPointerKey, versionDir } from '@edgeloop/shared';
 import { rebuildChannelPointers, writeChannelPointer } from './channel.service';
 
 /** A registered model with `count` versions, without training: the rows a publish would leave (the channel code reads only these). */

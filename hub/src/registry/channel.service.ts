@@ -9,7 +9,7 @@ import { channelEvents, channels, modelVersions, projects, registeredModels } fr
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../datasets/project.service';
 import { HubError, conflict, notFound } from '../errors';
-import { cdnUrl, channelPointerKey, modelDir } from './cdn-paths';
+import { cdnUrl, channelPointerKey, modelDir } from '@edgeloop/shared';
 import type { KeyInfo } from './key-ring';
 import { type ModelVersionSummary, toVersionSummary } from './publish.service';
 import { envelopeKeyId, signPayload, signingKey } from './signing';

@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm';
 import { channels, modelVersions, projects, registeredModels } from '../db/schema';
 import type { HubDeps } from '../deps';
 import { conflict } from '../errors';
-import { channelPointerKey } from './cdn-paths';
+import { channelPointerKey } from '@edgeloop/shared';
 import { writeChannelPointer } from './channel.service';
 import type { KeyInfo } from './key-ring';
 import { envelopeKeyId } from './signing';

@@ -11,7 +11,7 @@ import { modelVersions, registeredModels } from '../db/schema';
 import { createLogger } from '../logger';
 import { fashionSampleVersion, waitForRun } from '../../test/training-helpers';
 import { startTrainingWorker } from '../training/training-worker';
-import { channelPointerKey } from './cdn-paths';
+import { channelPointerKey } from '@edgeloop/shared';
 import { openKeyRing } from './key-ring';
 import { retireSigningKey, rotateSigningKey } from './key-rotation.service';
 import { verifyEnvelope } from './signing';

@@ -20,7 +20,7 @@ import { getProjectById } from '../datasets/project.service';
 import { badRequest, conflict } from '../errors';
 import { preprocessingFor, requireRun } from '../training/run.service';
 import { runMetrics } from '../training/run-metrics';
-import { cdnUrl, versionDir } from './cdn-paths';
+import { cdnUrl, versionDir } from '@edgeloop/shared';
 import { signPayload, signingKey } from './signing';
 
 export interface PublishInput {

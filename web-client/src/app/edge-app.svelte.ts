@@ -3,7 +3,7 @@
  * predictions and labels going into the outbox, syncing, and picking up newly promoted models.
  */
 import type { PredictionEvent, PredictionSource, Role } from '@edgeloop/shared';
-import { hubClient } from '../hub-client';
+import { hubClient, hubCode } from '../hub-client';
 import { uploadImage } from '../upload-image';
 import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
 import { type ModelPixels, fitForUpload, toModelPixels } from './image-pixels';
@@ -14,7 +14,7 @@ import { type ChannelRef, ModelRefused, NoModelYet, type VerifiedModel, fetchCha
 import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { requestBackgroundSync } from './outbox-sync';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
-import { credentialsProblem, hubCode, hubSender } from './sync-client';
+import { credentialsProblem, hubSender } from './outbox-sender';
 
 const TOP_K = 5;
 const UPDATE_CHECK_MS = 60_000;
