@@ -118,6 +118,3 @@ export type TrustedKeySet = z.infer<typeof trustedKeySetSchema>;
 /** Cache headers the CDN origin serves: content-hashed files never change; channel pointers do. */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 export const POINTER_CACHE_CONTROL = 'public, max-age=30, must-revalidate';
-
-/** Object-store prefix that is publicly readable (the CDN origin). */
-export const CDN_PREFIX = 'cdn/';

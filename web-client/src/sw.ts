@@ -8,7 +8,7 @@ import { type PrecacheEntry, cleanupOutdatedCaches, precacheAndRoute } from 'wor
 import { CredentialsRefused, flushOutbox } from './app/outbox';
 import { OUTBOX_SYNC_TAG } from './app/outbox-sync';
 import { loadSettings } from './app/settings';
-import { hubSender } from './app/sync-client';
+import { hubSender } from './app/outbox-sender';
 
 // The DOM typings have no service-worker scope; these are the parts used here.
 interface ExtendableEvent extends Event {

@@ -1,4 +1,4 @@
-import { channelPointerSchema, signedEnvelopeSchema } from '@edgeloop/shared';
+import { channelPointerKey, versionDir, channelPointerSchema, signedEnvelopeSchema } from '@edgeloop/shared';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORED_RUN_CONFIGS } from '../../test/published-version';
@@ -6,7 +6,6 @@ import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { datasetVersions, modelVersions, registeredModels, runs } from '../db/schema';
 import { getProject } from '../projects/project.service';
 import { startHousekeeping } from '../housekeeping';
-import { channelPointerKey, versionDir } from './cdn-paths';
 import { rebuildChannelPointers, writeChannelPointer } from './channel.service';
 
 /** A registered model with `count` versions, without training: the rows a publish would leave (the channel code reads only these). */

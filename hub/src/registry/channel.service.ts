@@ -3,12 +3,11 @@
  * why; rollback undoes the latest promote not yet undone. Each move republishes the channel's signed pointer file,
  * which the CDN serves with a short max-age.
  */
-import { type ChannelPointer, POINTER_CACHE_CONTROL } from '@edgeloop/shared';
+import { cdnUrl, channelPointerKey, modelDir, type ChannelPointer, POINTER_CACHE_CONTROL } from '@edgeloop/shared';
 import type { Database } from '../db/database';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../projects/project.service';
 import { HubError, conflict, notFound } from '../errors';
-import { cdnUrl, channelPointerKey, modelDir } from './cdn-paths';
 import * as channels from './channel.repository';
 import type { KeyInfo } from './key-ring';
 import * as models from './model-version.repository';

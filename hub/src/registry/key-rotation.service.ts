@@ -6,7 +6,7 @@
  */
 import type { HubDeps } from '../deps';
 import { conflict } from '../errors';
-import { channelPointerKey } from './cdn-paths';
+import { channelPointerKey } from '@edgeloop/shared';
 import * as channels from './channel.repository';
 import { writeChannelPointer } from './channel.service';
 import type { KeyInfo } from './key-ring';

@@ -13,6 +13,8 @@ import {
   type ModelVariant,
   type PublishedFile,
   type WeightFormats,
+  cdnUrl,
+  versionDir,
 } from '@edgeloop/shared';
 import { EMBEDDING_LAYER, type ModelArtifacts, modelJsonFor, splitIntoShards } from '@edgeloop/training';
 import type { Caller, HubDeps } from '../deps';
@@ -20,7 +22,6 @@ import { getProjectById } from '../projects/project.service';
 import { badRequest, conflict } from '../errors';
 import { preprocessingFor, requireRun } from '../training/run.service';
 import { runMetrics } from '../training/run-metrics';
-import { cdnUrl, versionDir } from './cdn-paths';
 import * as models from './model-version.repository';
 import type { ModelVersion } from './model-version.repository';
 import { signPayload, signingKey } from './signing';

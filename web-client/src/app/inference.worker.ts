@@ -4,8 +4,7 @@
  * and can time the model on each backend so the page keeps the fastest.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { channelsOf, pixelsToModelInput } from '@edgeloop/shared';
+import { type LoadedModel, buildModel, classifyPixels } from './inference-model';
 import type {
   BackendMeasurement,
   ClassifyResult,
@@ -41,14 +40,8 @@ const BACKEND_MODULES: Record<InferenceBackendName, () => Promise<unknown>> = {
     });
   },
 };
-interface Loaded {
-  payload: ModelPayload;
-  /** One call gives both outputs: [probabilities [1, classes], embedding [1, d]]. */
-  model: tfl.LayersModel;
-  backend: InferenceBackendName;
-}
 
-let loaded: Loaded | null = null;
+let loaded: LoadedModel | null = null;
 
 /** setBackend resolves false (and getBackend still names it) when e.g. no WebGPU adapter exists: check both. */
 async function useBackend(name: InferenceBackendName): Promise<void> {
@@ -57,17 +50,6 @@ async function useBackend(name: InferenceBackendName): Promise<void> {
   if (!ok) throw new Error(`${name} is not available in this browser`);
   await tf.ready();
   if (tf.getBackend() !== name) throw new Error(`${name} did not initialise`);
-}
-
-async function buildModel(payload: ModelPayload): Promise<tfl.LayersModel> {
-  const base = await tfl.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: payload.modelJson.modelTopology,
-      weightSpecs: payload.modelJson.weightsManifest.flatMap((group) => group.weights) as tf.io.WeightsManifestEntry[],
-      weightData: payload.weights,
-    }),
-  );
-  return tfl.model({ inputs: base.inputs, outputs: [base.outputs[0]!, base.getLayer(payload.embeddingLayer).output as tfl.SymbolicTensor] });
 }
 
 async function load(payload: ModelPayload, backends: InferenceBackendName[]): Promise<LoadResult> {
@@ -79,7 +61,7 @@ async function load(payload: ModelPayload, backends: InferenceBackendName[]): Pr
       await useBackend(backend);
       loaded = { payload, model: await buildModel(payload), backend };
       // Warm-up: compile shaders now, not on the first image, and prove the model runs before the old one goes.
-      await classifyPixels(new Uint8ClampedArray(payload.preprocessing.height * payload.preprocessing.width * 4));
+      await classify(new Uint8ClampedArray(payload.preprocessing.height * payload.preprocessing.width * 4));
       previous?.model.dispose();
       return { backend, failed, adapter: await adapterInfo(backend), milliseconds: performance.now() - started };
     } catch (error) {
@@ -99,22 +81,10 @@ async function adapterInfo(backend: InferenceBackendName): Promise<string | null
   return adapter ? [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ') || 'webgpu adapter' : 'webgpu adapter';
 }
 
-async function classifyPixels(rgba: Uint8ClampedArray): Promise<ClassifyResult> {
+/** Classifies with the loaded model. */
+async function classify(rgba: Uint8ClampedArray): Promise<ClassifyResult> {
   if (!loaded) throw new Error('no model is loaded yet');
-  const { model, payload, backend } = loaded;
-  const p = payload.preprocessing;
-  const channels = channelsOf(p.color);
-  const started = performance.now();
-  const input = pixelsToModelInput(rgba, 4, p);
-  const [probabilities, embedding] = tf.tidy(() => model.predict(tf.tensor4d(input, [1, p.height, p.width, channels])) as tf.Tensor[]); // [1, classes], [1, d]
-  try {
-    // data(), not dataSync(): WebGPU cannot read back synchronously.
-    const [probs, emb] = await Promise.all([probabilities!.data(), embedding!.data()]);
-    return { probabilities: Array.from(probs), embedding: Array.from(emb), backend, latencyMs: performance.now() - started };
-  } finally {
-    probabilities!.dispose();
-    embedding!.dispose();
-  }
+  return classifyPixels(loaded, rgba);
 }
 
 /** Times the loaded model on each backend, then reloads it on the backend it was on. */
@@ -127,7 +97,7 @@ async function measure(backends: InferenceBackendName[], runs: number): Promise<
     try {
       const firstMs = (await load(payload, [backend])).milliseconds;
       const times: number[] = [];
-      for (let i = 0; i < runs; i++) times.push((await classifyPixels(rgba)).latencyMs);
+      for (let i = 0; i < runs; i++) times.push((await classify(rgba)).latencyMs);
       times.sort((a, b) => a - b);
       results.push({ backend, works: true, firstMs, medianMs: times[Math.floor(times.length / 2)]! });
     } catch (error) {
@@ -158,7 +128,7 @@ async function handle(request: InferenceRequest): Promise<unknown> {
     case 'load':
       return load(request.model, request.backends);
     case 'classify':
-      return classifyPixels(request.rgba);
+      return classify(request.rgba);
     case 'measure':
       return measure(request.backends, request.runs);
   }

@@ -9,12 +9,14 @@ import {
   type ModelVariant,
   type PublishedFile,
   type SignedEnvelope,
-  type TrustedKeySet,
+  cdnUrl,
+  channelPointerKey,
   channelPointerSchema,
   modelManifestSchema,
   signedEnvelopeSchema,
   trustedKeySetSchema,
 } from '@edgeloop/shared';
+import { publicHubClient } from '../hub-client';
 import { readValue, writeValue } from './local-db';
 import { envelopeProblem, sha256Hex } from './verify';
 
@@ -87,9 +89,11 @@ async function storedHubKeys(): Promise<HubKeys | null> {
 }
 
 async function fetchHubKeys(): Promise<HubKeys> {
-  const response = await fetch('/trpc/registry.publicKeys', { cache: 'no-cache' });
-  if (!response.ok) throw new Error(`could not read the hub's signing keys: HTTP ${response.status}`);
-  const set: TrustedKeySet = trustedKeySetSchema.parse(((await response.json()) as { result: { data: unknown } }).result.data);
+  const answer = await publicHubClient()
+    .registry.publicKeys.query()
+    .catch((error: unknown) => Promise.reject(new Error(`could not read the hub's signing keys: ${(error as Error).message}`)));
+  // Checked as it enters the device: these keys decide which models it runs.
+  const set = trustedKeySetSchema.parse(answer);
   const keys: HubKeys = { keys: set.keys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })), activeKeyId: set.activeKeyId, cdnBaseUrl: set.cdnBaseUrl, fetchedAt: Date.now() };
   await writeValue('hub-keys', keys);
   return keys;
@@ -218,7 +222,7 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
     }
     return key;
   };
-  const pointerUrl = new URL(`${key.cdnBaseUrl.replace(/\/$/, '')}/${ref.project}/${ref.model}/channels/${ref.channel}.json`, location.href).href;
+  const pointerUrl = new URL(cdnUrl(key.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)), location.href).href;
   // The pointer has a short max-age: revalidate so a promotion shows at once.
   const response = await fetch(pointerUrl, { cache: 'no-cache' });
   if (response.status === 404) throw new NoModelYet(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);

@@ -1,18 +1,6 @@
-import nodeCrypto from 'node:crypto';
-import type { SignedEnvelope } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
+import { hubKey } from './test-hub-key';
 import { envelopeProblem } from './verify';
-
-/** A key as the hub makes it: id = first 16 hex of sha256(raw public key); publicKey = raw 32 bytes, base64. */
-function hubKey() {
-  const { publicKey, privateKey } = nodeCrypto.generateKeyPairSync('ed25519');
-  const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
-  const keyId = nodeCrypto.createHash('sha256').update(raw).digest('hex').slice(0, 16);
-  return {
-    trusted: { keyId, publicKey: raw.toString('base64') },
-    sign: (payload: string): SignedEnvelope => ({ payload, keyId, signature: nodeCrypto.sign(null, Buffer.from(payload), privateKey).toString('base64') }),
-  };
-}
 
 describe('envelopes checked against the set of trusted keys', () => {
   const old = hubKey();

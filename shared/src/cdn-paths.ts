@@ -1,5 +1,13 @@
-/** Where published files live under the object store's public cdn/ prefix. */
-import { CDN_PREFIX } from '@edgeloop/shared';
+/**
+ * The CDN's layout: where the hub writes published files (object-store keys under the public cdn/ prefix) and where
+ * clients read them (the same paths under the CDN base URL the hub publishes with its keys).
+ *
+ *   cdn/<project>/<model>/channels/<channel>.json   signed channel pointer (short max-age)
+ *   cdn/<project>/<model>/v<version>/...            signed manifest and content-hashed files (immutable)
+ */
+
+/** Object-store prefix that is publicly readable (the CDN origin). */
+export const CDN_PREFIX = 'cdn/';
 
 export const modelDir = (project: string, model: string) => `${CDN_PREFIX}${project}/${model}/`;
 export const versionDir = (project: string, model: string, version: number) => `${modelDir(project, model)}v${version}/`;

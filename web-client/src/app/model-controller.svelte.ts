@@ -1,25 +1,20 @@
 /**
- * The PWA's state and actions: the verified model of the configured channel, the inference worker and its backend,
- * predictions and labels going into the outbox, syncing, and picking up newly promoted models.
+ * The PWA's model side: the settings, the verified model of the configured channel, the inference worker and its
+ * backend, picking up newly promoted models, and classifying. What a classification yields goes to the
+ * FeedbackController (the view passes it on).
  */
-import type { PredictionEvent, PredictionSource, Role } from '@edgeloop/shared';
-import { hubClient } from '../hub-client';
-import { uploadImage } from '../upload-image';
+import type { PredictionEvent, PredictionSource } from '@edgeloop/shared';
+import { hubClient, hubCode } from '../hub-client';
 import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
-import { type ModelPixels, fitForUpload, toModelPixels } from './image-pixels';
+import { probeHub } from './connectivity';
+import { type ModelPixels, toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
-import { type HistoryEntry, localDb, readValue, writeValue } from './local-db';
-import { probeHub, watchConnectivity } from './connectivity';
+import type { HistoryEntry } from './local-db';
 import { type ChannelRef, ModelRefused, NoModelYet, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
-import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
-import { requestBackgroundSync } from './outbox-sync';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
-import { credentialsProblem, hubCode, hubSender } from './sync-client';
 
 const TOP_K = 5;
 const UPDATE_CHECK_MS = 60_000;
-const SYNC_MS = 30_000;
-const RETRY_FIRST_MS = 1_000;
 
 const refKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
 
@@ -28,11 +23,28 @@ function markOnce(name: string): void {
   if (performance.getEntriesByName(name).length === 0) performance.mark(name);
 }
 
-export class EdgeApp {
+/** A classification, as it goes to the outbox (event) and into the device's history (entry). */
+export interface Prediction {
+  project: string;
+  event: PredictionEvent;
+  entry: HistoryEntry;
+}
+
+/** What new settings changed, for whoever follows them (takeSettings, then followSettings). */
+export interface SettingsChange {
+  /** Another project, model or channel: the model is opened anew. */
+  channel: boolean;
+  backend: boolean;
+  /** Another token or project: what the hub refused before may be accepted now. */
+  credentials: boolean;
+}
+
+export class ModelController {
   settings = $state<Settings>({ project: '', model: '', channel: 'production', token: '', backend: 'auto' });
   /** Problems with the link's query string or the stored settings. */
   settingsProblems = $state<string[]>([]);
-  role = $state<Role | null>(null);
+  /** Whether the hub answers (not just whether the browser thinks it has a network); the view follows connectivity. */
+  online = $state(navigator.onLine);
   model = $state<{ version: number; format: string; bytes: number; labels: string[]; architecture: string } | null>(null);
   /** What the app is doing now, in words. */
   status = $state('starting');
@@ -40,18 +52,9 @@ export class EdgeApp {
   modelProblem = $state('');
   loadResult = $state<LoadResult | null>(null);
   measurements = $state<BackendMeasurement[] | null>(null);
-  /** Whether the hub answers (not just whether the browser thinks it has a network). */
-  online = $state(navigator.onLine);
-  outbox = $state<OutboxCounts>({ waiting: 0, refused: [] });
-  syncProblem = $state('');
-  /** Set when the hub refused this token or project: events stay on the device and nothing is retried until Settings change. */
-  credentialsProblem = $state('');
   /** The newest prediction made here, as kept in the device's history. */
   lastPrediction = $state<HistoryEntry | null>(null);
   classifyProblem = $state('');
-  history = $state<HistoryEntry[]>([]);
-  /** A labeler's consent: images labelled from now on are added to the project's training data. */
-  shareImages = $state(false);
 
   private worker: InferenceWorker | null = null;
   private verified: VerifiedModel | null = null;
@@ -59,9 +62,6 @@ export class EdgeApp {
   private updating: { key: string; done: Promise<void> } | null = null;
   /** Model switches and classifications take turns, so a result is always read with the model that produced it. */
   private turn: Promise<unknown> = Promise.resolve();
-  private uploadingImages = false;
-  private retry: ReturnType<typeof setTimeout> | undefined;
-  private retryMs = RETRY_FIRST_MS;
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const result = this.turn.then(work, work);
@@ -77,10 +77,7 @@ export class EdgeApp {
     return Boolean(this.settings.project && this.settings.model);
   }
 
-  get canLabel(): boolean {
-    return this.role === 'labeler' || this.role === 'engineer' || this.role === 'admin';
-  }
-
+  /** Takes the settings (the link's query over the stored ones), starts the inference worker, and checks for updates periodically. */
   async start(): Promise<void> {
     const query = new URLSearchParams(location.search);
     const { settings, problems } = fromQuery(await loadSettings(), query);
@@ -95,60 +92,38 @@ export class EdgeApp {
     this.worker = new InferenceWorker();
     void this.worker.prepare(backendOrder(settings.backend, await readBackendChoice(null)));
     await saveSettings(settings);
-    this.role = (await readValue<Role>('role')) ?? null;
-    watchConnectivity((online) => {
-      this.online = online;
-      if (!online) return;
-      void this.identify();
-      void this.sync();
-      void this.checkForUpdate();
-    });
-    setInterval(() => void this.sync(), SYNC_MS);
     setInterval(() => document.visibilityState === 'visible' && void this.checkForUpdate(), UPDATE_CHECK_MS);
-    await this.refreshLocal();
-    if (this.configured) await this.openModel();
-    else this.status = 'set a project and a model in Settings (or open a link that names them)';
-    void this.identify();
-    void this.sync();
   }
 
-  /** Changes settings and reopens the model if the channel changed; refuses invalid ones, saying why. */
-  async applySettings(next: Settings): Promise<boolean> {
+  /** Changes and saves settings; refuses invalid ones, saying why (null). followSettings then acts on what changed. */
+  async takeSettings(next: Settings): Promise<SettingsChange | null> {
     this.settingsProblems = settingsProblems(next);
-    if (this.settingsProblems.length) return false;
-    const reopen = next.project !== this.settings.project || next.model !== this.settings.model || next.channel !== this.settings.channel;
-    const rebackend = next.backend !== this.settings.backend;
-    const newCredentials = next.token.trim() !== this.settings.token || next.project !== this.settings.project;
+    if (this.settingsProblems.length) return null;
+    const change: SettingsChange = {
+      channel: next.project !== this.settings.project || next.model !== this.settings.model || next.channel !== this.settings.channel,
+      backend: next.backend !== this.settings.backend,
+      credentials: next.token.trim() !== this.settings.token || next.project !== this.settings.project,
+    };
     this.settings = { ...next, token: next.token.trim() };
     await saveSettings(this.settings);
-    // What the hub refused under the old token or project may be accepted now.
-    if (newCredentials) {
-      this.credentialsProblem = '';
-      await requeueRefused();
-    }
-    void this.identify();
-    if (reopen) {
+    return change;
+  }
+
+  /** Reopens the model if the channel changed, or reloads it on the chosen backend. */
+  async followSettings(change: SettingsChange): Promise<void> {
+    if (change.channel) {
       this.verified = null;
       this.model = null;
       await this.openModel();
-    } else if (rebackend && this.verified) {
+    } else if (change.backend && this.verified) {
       await this.useModel(this.verified);
     }
-    void this.sync();
-    return true;
   }
 
-  /** The token's role (which decides whether labeling is offered); remembered for offline use. */
-  private async identify(): Promise<void> {
-    if (!this.settings.token || !this.online) return;
-    try {
-      this.role = (await hubClient(this.settings.token).auth.whoami.query()).role;
-      await writeValue('role', this.role);
-    } catch (error) {
-      if (hubCode(error) === undefined) void probeHub();
-      // whoami names no project: a refusal here is about the token itself (unknown, revoked, no project scope).
-      this.credentialsProblem = credentialsProblem(error) ?? this.credentialsProblem;
-    }
+  /** Opens the model of the configured channel, or says what is missing to name one. */
+  async open(): Promise<void> {
+    if (this.configured) await this.openModel();
+    else this.status = 'set a project and a model in Settings (or open a link that names them)';
   }
 
   /** Cached model first (works offline, starts fast), else the channel's model from the network. */
@@ -285,7 +260,8 @@ export class EdgeApp {
     if (this.verified) await this.measure(this.verified);
   }
 
-  async classify(source: Blob | HTMLVideoElement, how: PredictionSource): Promise<void> {
+  /** Classifies an image with the model in use; null when it could not (classifyProblem says why). */
+  async classify(source: Blob | HTMLVideoElement, how: PredictionSource): Promise<Prediction | null> {
     this.classifyProblem = '';
     markOnce('edgeloop:classify-start');
     let run: { model: VerifiedModel; pixels: ModelPixels; result: ClassifyResult };
@@ -298,7 +274,7 @@ export class EdgeApp {
       });
     } catch (error) {
       this.classifyProblem = (error as Error).message;
-      return;
+      return null;
     }
     const { model, pixels, result } = run;
     const top = result.probabilities
@@ -331,111 +307,6 @@ export class EdgeApp {
     };
     this.lastPrediction = entry;
     markOnce('edgeloop:first-prediction');
-    await enqueue({ kind: 'prediction', project: model.ref.project, event }, entry);
-    await this.afterEnqueue();
-  }
-
-  /**
-   * A labeler confirms (the predicted label) or corrects a prediction; works offline like everything else. With
-   * `shareImages` on, the image also goes to the project's working set with that label, for the next training data.
-   */
-  async label(predictionId: string, label: string): Promise<void> {
-    const entry = await (await localDb()).get('history', predictionId);
-    if (!entry) return;
-    const at = new Date().toISOString();
-    // An image that could not be kept for sharing says so instead of silently not uploading.
-    const share = !this.shareImages ? {} : entry.image ? { share: { state: 'waiting' as const } } : { share: { state: 'not sent' as const, error: entry.imageNote } };
-    await enqueue(
-      { kind: 'correction', project: entry.project, event: { id: crypto.randomUUID(), predictionId, label, createdAt: at } },
-      { ...entry, groundTruth: { label, at }, ...share },
-    );
-    await this.afterEnqueue();
-  }
-
-  private async afterEnqueue(): Promise<void> {
-    await this.refreshLocal();
-    if (this.online) void this.sync();
-    else void requestBackgroundSync();
-  }
-
-  /** Sends the outbox now; what cannot be sent stays queued (Background Sync retries when back online). */
-  async sync(): Promise<void> {
-    // Without a token, or with one the hub refused, events wait on the device until Settings change.
-    if (!this.settings.token || this.credentialsProblem) {
-      await this.refreshLocal();
-      return;
-    }
-    clearTimeout(this.retry);
-    try {
-      await flushOutbox(hubSender(this.settings.token));
-      await this.uploadSharedImages();
-      this.syncProblem = '';
-      this.retryMs = RETRY_FIRST_MS;
-    } catch (error) {
-      if (error instanceof CredentialsRefused) {
-        this.syncProblem = '';
-        this.credentialsProblem = error.message;
-        await this.refreshLocal();
-        return;
-      }
-      const online = await probeHub();
-      this.syncProblem = online ? `sync failed, will retry: ${(error as Error).message}` : '';
-      void requestBackgroundSync();
-      // Retry soon, then less and less often (the periodic sync still runs).
-      this.retry = setTimeout(() => void this.sync(), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, SYNC_MS);
-    }
-    await this.refreshLocal();
-  }
-
-  /**
-   * Uploads the images labelers shared (presigned PUT straight to the object store), each first fitted to its
-   * project's pixel limit. What the hub refuses is not sent again (the entry says why); other failures stay waiting.
-   */
-  private async uploadSharedImages(): Promise<void> {
-    if (this.uploadingImages) return;
-    this.uploadingImages = true;
-    try {
-      const db = await localDb();
-      const client = hubClient(this.settings.token);
-      const limits = new Map<string, number>();
-      const limitOf = async (project: string) => {
-        if (!limits.has(project)) limits.set(project, (await client.projects.get.query({ project })).maxImagePixels);
-        return limits.get(project)!;
-      };
-      for (const entry of await db.getAll('history')) {
-        if (entry.share?.state !== 'waiting' || !entry.image || !entry.groundTruth) continue;
-        let share: HistoryEntry['share'];
-        let note: string | undefined;
-        try {
-          const fitted = await fitForUpload(entry.image, await limitOf(entry.project));
-          if (!fitted.image) share = { state: 'not sent', error: fitted.note };
-          else {
-            note = fitted.note ?? undefined;
-            await uploadImage(client, fitted.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
-            share = { state: 'uploaded', note };
-          }
-        } catch (error) {
-          const code = hubCode(error);
-          const message = (error as Error).message;
-          if (code === 'CONFLICT') share = { state: 'already in the dataset', note };
-          else if (code === 'BAD_REQUEST' || code === 'PAYLOAD_TOO_LARGE') share = { state: 'not sent', error: message, note };
-          else share = { state: 'waiting', error: message, note };
-        }
-        // Patch the entry as it is now: a label given during the upload must stay.
-        const tx = db.transaction('history', 'readwrite');
-        const current = await tx.store.get(entry.id);
-        if (current) await tx.store.put({ ...current, share });
-        await tx.done;
-      }
-    } finally {
-      this.uploadingImages = false;
-    }
-  }
-
-  async refreshLocal(): Promise<void> {
-    const db = await localDb();
-    this.outbox = await outboxCounts();
-    this.history = (await db.getAllFromIndex('history', 'createdAt')).reverse().slice(0, 100);
+    return { project: model.ref.project, event, entry };
   }
 }

@@ -1,7 +1,5 @@
-/** The hub's feedback API as the outbox's sender: the page and the service worker both sync through this. */
-import type { AppRouter } from '@edgeloop/hub/router';
-import { TRPCClientError, createTRPCClient, httpLink } from '@trpc/client';
-import { reachabilityFetch } from './connectivity';
+/** The hub's feedback API as the outbox's sender, and what the hub's refusals mean for the outbox: the page and the service worker both sync through this. */
+import { deviceHubClient, hubCode } from '../hub-client';
 import { CredentialsRefused, type OutboxSender, RefusedByHub } from './outbox';
 
 /** Refusals about the events themselves: those are set aside. */
@@ -16,9 +14,6 @@ const CREDENTIAL_REFUSALS: Record<string, (message: string) => string> = {
   NOT_FOUND: (message) => `${message}: events are kept on this device; check the project in Settings`,
 };
 
-/** The tRPC error code the hub answered with; undefined when no answer came (offline, a network error). */
-export const hubCode = (error: unknown): string | undefined => (error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined);
-
 /** What to tell the user when the hub refused the token or the settings; null for any other error. */
 export function credentialsProblem(error: unknown): string | null {
   const describe = CREDENTIAL_REFUSALS[hubCode(error) ?? ''];
@@ -26,9 +21,7 @@ export function credentialsProblem(error: unknown): string | null {
 }
 
 export function hubSender(token: string): OutboxSender {
-  const feedback = createTRPCClient<AppRouter>({
-    links: [httpLink({ url: '/trpc', fetch: reachabilityFetch, headers: () => ({ authorization: `Bearer ${token}` }) })],
-  }).feedback;
+  const feedback = deviceHubClient(token).feedback;
   const refusal = (error: unknown) => {
     if (REFUSALS.has(hubCode(error) ?? '')) return new RefusedByHub((error as Error).message);
     const credentials = credentialsProblem(error);

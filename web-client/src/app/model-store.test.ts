@@ -1,0 +1,231 @@
+import 'fake-indexeddb/auto';
+import nodeCrypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type ChannelPointer,
+  type ModelManifest,
+  type TrustedKeySet,
+  CDN_PREFIX,
+  channelPointerKey,
+  modelDir,
+  versionDir,
+} from '@edgeloop/shared';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type ChannelRef, ModelRefused, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { type HubKey, hubKey } from './test-hub-key';
+
+/**
+ * The hub and its CDN as a device meets them: registry.publicKeys (tRPC's wire format) and the published files under
+ * /cdn, laid out by the shared CDN paths, served over HTTP from `files` (object-store key -> bytes), which a test may
+ * alter as a compromised CDN would.
+ */
+const files = new Map<string, Uint8Array>();
+const key = hubKey();
+const keySet: TrustedKeySet = {
+  keys: [{ keyId: key.trusted.keyId, algorithm: 'Ed25519', publicKey: key.trusted.publicKey, publicKeyPem: key.publicKeyPem, active: true }],
+  activeKeyId: key.trusted.keyId,
+  cdnBaseUrl: '/cdn',
+};
+const server = http.createServer((request, response) => {
+  const { pathname } = new URL(request.url!, 'http://hub');
+  if (pathname === '/trpc/registry.publicKeys') {
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ result: { data: keySet } }));
+    return;
+  }
+  const body = pathname.startsWith('/cdn/') ? files.get(CDN_PREFIX + pathname.slice('/cdn/'.length)) : undefined;
+  response.statusCode = body ? 200 : 404;
+  response.end(body);
+});
+
+/** Cache Storage, which Node lacks: what the page keeps verified model files in. */
+function memoryCaches() {
+  const stores = new Map<string, Map<string, { body: ArrayBuffer; headers: [string, string][] }>>();
+  return {
+    async open(name: string) {
+      const store = stores.get(name) ?? new Map();
+      stores.set(name, store);
+      return {
+        async match(url: string) {
+          const hit = store.get(url);
+          return hit ? new Response(hit.body.slice(0), { headers: hit.headers }) : undefined;
+        },
+        async put(url: string, response: Response) {
+          store.set(url, { body: await response.arrayBuffer(), headers: [...response.headers] });
+        },
+        async delete(url: string) {
+          return store.delete(url);
+        },
+      };
+    },
+  };
+}
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // The page the model store runs in: on the hub's origin, where relative URLs (/trpc, /cdn) resolve.
+  const page = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  const nodeFetch = globalThis.fetch;
+  vi.stubGlobal('location', page);
+  vi.stubGlobal('fetch', (input: string | URL | Request, init?: RequestInit) => nodeFetch(typeof input === 'string' ? new URL(input, page) : input, init));
+  vi.stubGlobal('caches', memoryCaches());
+});
+
+afterAll(async () => {
+  vi.unstubAllGlobals();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const sha256 = (bytes: Uint8Array | string) => nodeCrypto.createHash('sha256').update(bytes).digest('hex');
+const text = (value: string) => new TextEncoder().encode(value);
+const LABELS = ['cat', 'dog', 'bird'];
+
+interface Published {
+  pointer: string;
+  manifestKey: string;
+  shardKeys: string[];
+  modelJson: object;
+  /** The shards concatenated, as the device hands them to the inference worker. */
+  weights: Uint8Array;
+}
+
+/** Publishes `version` of ref's model as the hub does (content-hashed files, signed manifest) and moves the channel to it. */
+function publish(ref: ChannelRef, version: number, movedAt: string, signer: HubKey = key): Published {
+  const dir = versionDir(ref.project, ref.model, version);
+  const shards = [nodeCrypto.randomBytes(300), nodeCrypto.randomBytes(200)];
+  const shardPaths = shards.map((bytes, i) => `float32/group1-shard${i + 1}of2.${sha256(bytes).slice(0, 16)}.bin`);
+  const modelJson = { modelTopology: { class_name: 'Model' }, weightsManifest: [{ paths: shardPaths.map((p) => p.slice('float32/'.length)), weights: [] }] };
+  const modelJsonBytes = text(JSON.stringify(modelJson));
+  const modelJsonPath = `float32/model.${sha256(modelJsonBytes).slice(0, 16)}.json`;
+  files.set(dir + modelJsonPath, modelJsonBytes);
+  shards.forEach((bytes, i) => files.set(dir + shardPaths[i]!, bytes));
+  const manifest: ModelManifest = {
+    format: 'edgeloop.model/v1',
+    project: ref.project,
+    model: ref.model,
+    version,
+    createdAt: movedAt,
+    labels: LABELS,
+    preprocessing: { height: 8, width: 8, color: 'grayscale', scale: 1, offset: 0 },
+    architecture: 'test-net',
+    runId: `run-${version}`,
+    datasetVersionId: sha256(`dataset ${version}`),
+    embeddingLayer: 'embedding',
+    metrics: { accuracy: 0.9 },
+    recommended: 'float32',
+    variants: [
+      {
+        format: 'float32',
+        modelJson: { path: modelJsonPath, sha256: sha256(modelJsonBytes), bytes: modelJsonBytes.byteLength },
+        shards: shards.map((bytes, i) => ({ path: shardPaths[i]!, sha256: sha256(bytes), bytes: bytes.byteLength })),
+        bytes: modelJsonBytes.byteLength + shards.reduce((n, s) => n + s.byteLength, 0),
+        accuracy: 0.9,
+      },
+    ],
+  };
+  const manifestText = JSON.stringify(signer.sign(JSON.stringify(manifest)));
+  const manifestKey = `${dir}manifest.${sha256(manifestText).slice(0, 16)}.json`;
+  files.set(manifestKey, text(manifestText));
+  const pointer = movePointer(ref, version, manifestKey, manifestText, movedAt, signer);
+  return { pointer, manifestKey, shardKeys: shardPaths.map((p) => dir + p), modelJson, weights: new Uint8Array(Buffer.concat(shards)) };
+}
+
+/** Signs and serves the channel pointer naming a manifest; returns the pointer file's text. */
+function movePointer(ref: ChannelRef, version: number, manifestKey: string, manifestText: string, movedAt: string, signer: HubKey = key): string {
+  const pointer: ChannelPointer = {
+    format: 'edgeloop.channel/v1',
+    ...ref,
+    version,
+    manifestPath: `../${manifestKey.slice(modelDir(ref.project, ref.model).length)}`,
+    manifestSha256: sha256(manifestText),
+    movedAt,
+  };
+  const pointerText = JSON.stringify(signer.sign(JSON.stringify(pointer)));
+  files.set(channelPointerKey(ref.project, ref.model, ref.channel), text(pointerText));
+  return pointerText;
+}
+
+/** Each test has a model of its own: the device remembers models per channel, and caches files per URL. */
+const refFor = (model: string): ChannelRef => ({ project: 'store-test', model, channel: 'production' });
+
+describe('published models on the device', () => {
+  it('accepts a model whose signatures and hashes verify, and opens it from the device alone once remembered', async () => {
+    const ref = refFor('good-model');
+    const published = publish(ref, 1, '2026-01-01T00:00:00.000Z');
+
+    const model = (await fetchChannelModel(ref, null))!;
+    expect(model.version).toBe(1);
+    expect(model.manifest.labels).toEqual(LABELS);
+    expect(model.modelJson).toEqual(published.modelJson);
+    expect(new Uint8Array(model.weights)).toEqual(published.weights);
+    await rememberModel(model);
+    expect(await fetchChannelModel(ref, 1)).toBeNull(); // still the version in use
+
+    for (const path of [...files.keys()].filter((k) => k.startsWith(modelDir(ref.project, ref.model)))) files.delete(path);
+    const cached = (await loadCachedModel(ref))!;
+    expect(cached.version).toBe(1);
+    expect(new Uint8Array(cached.weights)).toEqual(published.weights);
+  });
+
+  it('refuses a pointer or a manifest whose payload was changed after signing, and one signed by a key the hub does not trust', async () => {
+    const ref = refFor('tampered-model');
+    const published = publish(ref, 1, '2026-01-01T00:00:00.000Z');
+    const pointerKey = channelPointerKey(ref.project, ref.model, ref.channel);
+
+    const pointer = JSON.parse(published.pointer);
+    files.set(pointerKey, text(JSON.stringify({ ...pointer, payload: pointer.payload.replace('"version":1', '"version":2') })));
+    await expect(fetchChannelModel(ref, null)).rejects.toThrow(new ModelRefused(`channel pointer production has a signature that does not verify with key ${key.trusted.keyId}`));
+
+    // The manifest altered (its accuracy raised), and a pointer that names the altered bytes: only the signature tells.
+    const envelope = JSON.parse(new TextDecoder().decode(files.get(published.manifestKey)));
+    const tampered = JSON.stringify({ ...envelope, payload: envelope.payload.replace('"accuracy":0.9}', '"accuracy":0.99}') });
+    files.set(published.manifestKey, text(tampered));
+    movePointer(ref, 1, published.manifestKey, tampered, '2026-01-01T00:00:00.000Z');
+    await expect(fetchChannelModel(ref, null)).rejects.toThrow(new ModelRefused(`manifest of v1 has a signature that does not verify with key ${key.trusted.keyId}`));
+
+    const stranger = hubKey();
+    publish(ref, 2, '2026-01-02T00:00:00.000Z', stranger);
+    const refused = fetchChannelModel(ref, null);
+    await expect(refused).rejects.toThrow(ModelRefused);
+    await expect(refused).rejects.toThrow(`is signed by key ${stranger.trusted.keyId}, which the hub does not trust`);
+  });
+
+  it('refuses a shard whose bytes do not match the signed manifest, and takes the model once the right bytes are served', async () => {
+    const ref = refFor('bad-shard-model');
+    const published = publish(ref, 1, '2026-01-01T00:00:00.000Z');
+    const shardKey = published.shardKeys[1]!;
+    const good = files.get(shardKey)!;
+    const flipped = Uint8Array.from(good);
+    flipped[flipped.length >> 1]! ^= 0xff;
+    files.set(shardKey, flipped);
+
+    const refused = fetchChannelModel(ref, null);
+    await expect(refused).rejects.toThrow(ModelRefused);
+    await expect(refused).rejects.toThrow(/group1-shard2of2\.[0-9a-f]{16}\.bin does not match the signed manifest/);
+
+    // Nothing of the refused delivery sticks: once the CDN serves the right bytes, the model is accepted.
+    files.set(shardKey, good);
+    expect(new Uint8Array((await fetchChannelModel(ref, null))!.weights)).toEqual(published.weights);
+  });
+
+  it('refuses a validly signed pointer older than the one it trusts (a replay), and takes a rollback signed anew', async () => {
+    const ref = refFor('replayed-model');
+    const first = publish(ref, 1, '2026-01-01T00:00:00.000Z');
+    await rememberModel((await fetchChannelModel(ref, null))!);
+    publish(ref, 2, '2026-01-02T00:00:00.000Z');
+    const second = (await fetchChannelModel(ref, 1))!;
+    expect(second.version).toBe(2);
+    await rememberModel(second);
+
+    files.set(channelPointerKey(ref.project, ref.model, ref.channel), text(first.pointer));
+    const refused = fetchChannelModel(ref, 2);
+    await expect(refused).rejects.toThrow(ModelRefused);
+    await expect(refused).rejects.toThrow('channel pointer for v1 was moved at 2026-01-01T00:00:00.000Z, before the one this device has (2026-01-02T00:00:00.000Z): an old pointer replayed');
+
+    // A rollback in the hub moves the channel back to v1 with a new pointer: that one is taken.
+    const manifestText = new TextDecoder().decode(files.get(first.manifestKey));
+    movePointer(ref, 1, first.manifestKey, manifestText, '2026-01-03T00:00:00.000Z');
+    expect((await fetchChannelModel(ref, 2))!.version).toBe(1);
+  });
+});
