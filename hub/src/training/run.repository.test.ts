@@ -5,7 +5,7 @@ import { type TestHub, createTestHub } from '../../test/test-hub';
 import { runs as runsTable } from '../db/schema';
 import { StoredDataError } from '../db/stored-json';
 import { getRun, listRuns } from './run.service';
-import { checkedEvaluations } from './training.job';
+import { checkedEvaluations, runTrainingJob } from './training.job';
 
 const evaluation = { count: 1, accuracy: 1, loss: 0.1, confusion: [[1, 0], [0, 0]], perClass: [], ece: 0.05, calibration: [] };
 
@@ -46,6 +46,17 @@ describe('runs read back through their contracts', () => {
     await setColumn('evaluation', 'null');
     await setColumn('lineage', JSON.stringify({ worker: 'w' }));
     await expect(getRun(hub.deps, runId)).rejects.toThrow(new RegExp(`^run ${runId} lineage does not match its contract \\(gitCommit: `));
+  });
+
+  it('fails a queued run whose stored config no reader can use, saying why, instead of leaving it queued', async () => {
+    await setColumn('train_config', JSON.stringify({ epochs: 'many' }));
+    await hub.deps.db.execute(sql`update runs set status = 'queued' where id = ${runId}`);
+    expect(await runTrainingJob(hub.deps, runId, 'worker-1')).toBe('failed');
+    const [stored] = await hub.deps.db.select({ status: runsTable.status, error: runsTable.error }).from(runsTable).where(sql`id = ${runId}`);
+    expect(stored?.status).toBe('failed');
+    expect(stored?.error).toMatch(new RegExp(`^run ${runId} train_config does not match its contract \\(`));
+    await setColumn('train_config', JSON.stringify(STORED_RUN_CONFIGS.trainConfig));
+    await hub.deps.db.execute(sql`update runs set status = 'succeeded', error = null where id = ${runId}`);
   });
 
   it("refuses a training thread's garbled result before anything is stored", () => {

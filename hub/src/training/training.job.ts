@@ -5,6 +5,7 @@
  */
 import { type Evaluations, type Lineage, evaluationsSchema, formatIssues } from '@edgeloop/shared';
 import { modelJsonFor, train } from '@edgeloop/training';
+import { StoredDataError } from '../db/stored-json';
 import type { HubDeps } from '../deps';
 import { getProjectById } from '../projects/project.service';
 import { loadTrainingData } from './dataset-loader';
@@ -21,7 +22,13 @@ export type JobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 export const runArtifactPrefix = (runId: string) => `runs/${runId}/`;
 
 export async function runTrainingJob(deps: HubDeps, runId: string, worker: string): Promise<JobOutcome> {
-  const run = await requireRun(deps, runId);
+  const run = await requireRun(deps, runId).catch(async (error: unknown) => {
+    if (!(error instanceof StoredDataError)) throw error;
+    // A row no reader can use cannot be trained: say why on the run rather than leave it queued with a failing job.
+    await runs.markFailed(deps.db, runId, null, { error: error.message, at: deps.now() });
+    return null;
+  });
+  if (!run) return 'failed';
   if (run.status !== 'queued' && run.status !== 'running') return 'skipped';
   const attempt = run.attempts + 1;
   await runs.clearEpochs(deps.db, runId); // a retry starts over
