@@ -98,21 +98,11 @@ function result(received: number, inserted: number, rejected: RejectedEvent[]): 
   return { received, inserted, duplicates: received - inserted - rejected.length, rejected: rejected.sort((a, b) => a.index - b.index) };
 }
 
-export interface PredictionSummary {
-  id: string;
-  model: string;
-  version: number;
-  label: string;
-  confidence: number;
-  top: { label: string; probability: number }[];
-  backend: string;
-  latencyMs: number;
-  source: string;
-  sentBy: string;
+/** A stored prediction as clients see it: dates as ISO strings, the latest label a person gave it (if any) as one field. */
+export type PredictionSummary = Omit<feedback.PredictionWithTruth, 'createdAt' | 'truthLabel' | 'truthBy' | 'truthAt'> & {
   createdAt: string;
-  /** The latest label a person gave it, if any. */
   groundTruth: { label: string; labeledBy: string; at: string } | null;
-}
+};
 
 /** Where a page of predictions ends: the next page starts after this one (newest first). */
 export interface PredictionCursor {
@@ -135,19 +125,10 @@ export async function listPredictions(
   const page = rows.slice(0, input.limit);
   const last = page[page.length - 1];
   return {
-    predictions: page.map((r) => ({
-      id: r.id,
-      model: r.model,
-      version: r.version,
-      label: r.label,
-      confidence: r.confidence,
-      top: r.top,
-      backend: r.backend,
-      latencyMs: r.latencyMs,
-      source: r.source,
-      sentBy: r.sentBy,
-      createdAt: r.createdAt.toISOString(),
-      groundTruth: r.truthLabel && r.truthBy && r.truthAt ? { label: r.truthLabel, labeledBy: r.truthBy, at: r.truthAt.toISOString() } : null,
+    predictions: page.map(({ truthLabel, truthBy, truthAt, createdAt, ...prediction }) => ({
+      ...prediction,
+      createdAt: createdAt.toISOString(),
+      groundTruth: truthLabel && truthBy && truthAt ? { label: truthLabel, labeledBy: truthBy, at: truthAt.toISOString() } : null,
     })),
     next: rows.length > input.limit && last ? { createdAt: last.createdAt.toISOString(), id: last.id } : null,
   };
