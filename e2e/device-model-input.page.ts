@@ -1,6 +1,6 @@
 /**
  * Bundled into a blank page by preprocessing.e2e.ts: the device's own path from an image file to the model input,
- * as the PWA runs it (edge-app.svelte.ts calls toModelPixels, inference.worker.ts pixelsToModelInput on its RGBA).
+ * as the PWA runs it (model-controller.svelte.ts calls toModelPixels, inference-model.ts pixelsToModelInput on its RGBA).
  */
 import { type Preprocessing, pixelsToModelInput } from '@edgeloop/shared';
 import { toModelPixels } from '../web-client/src/app/image-pixels';

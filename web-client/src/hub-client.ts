@@ -2,14 +2,13 @@
  * The one way the web apps reach the hub: a typed tRPC client of the hub on this origin (the router's type only),
  * with the links each use needs, and how to read the hub's refusals.
  * - hubClient: the admin, and the PWA's reads and uploads: batched calls.
- * - deviceHubClient: the PWA's feedback sync (page and service worker): one call per request, each reporting
- *   whether the hub answered (connectivity.ts), which is what the app's online indicator follows.
+ * - deviceHubClient: the PWA's feedback sync (page and service worker): one call per request, through the fetch it is
+ *   given (the PWA's reports whether the hub answered, which is what its online indicator follows).
  * - publicHubClient: the calls that need no token (the trusted signing keys), always revalidated.
  */
 import { type HTTPHeaders, type TRPCLink, TRPCClientError, createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
 import type { AppRouter } from '@edgeloop/hub/router';
 import { MAX_BATCH_CALLS } from '@edgeloop/shared';
-import { reachabilityFetch } from './app/connectivity';
 
 export type { RouterOutputs } from '@edgeloop/hub/router';
 
@@ -26,9 +25,9 @@ export function hubClient(token: string) {
 }
 export type HubClient = ReturnType<typeof hubClient>;
 
-/** The device's client for syncing feedback: each request tells connectivity.ts whether the hub answered. */
-export function deviceHubClient(token: string): HubClient {
-  return clientWith(httpLink({ url: HUB_URL, fetch: reachabilityFetch, headers: bearer(token) }));
+/** The device's client for syncing feedback: one request per call, each through `fetch`. */
+export function deviceHubClient(token: string, fetch: typeof globalThis.fetch): HubClient {
+  return clientWith(httpLink({ url: HUB_URL, fetch, headers: bearer(token) }));
 }
 
 /** A client without a token, for the hub's public procedures; answers are revalidated, never taken from the HTTP cache. */

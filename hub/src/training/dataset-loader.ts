@@ -14,7 +14,8 @@ import { decodeToPixels } from '../images/to-pixels';
 
 /** When a version has no val split, every VAL_EVERY-th train item (in manifest order, i.e. by sha256) is held out. */
 const VAL_EVERY = 12;
-const CACHE_FORMAT = 1;
+/** Part of the cache file's name: bump it when decoded pixels change (2: grey from colour by the shared greyOf). */
+const CACHE_FORMAT = 2;
 
 export async function loadTrainingData(
   deps: HubDeps,

@@ -13,7 +13,7 @@ import {
 } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ChannelRef, ModelRefused, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
-import { type HubKey, hubKey } from './test-hub-key';
+import { type HubKey, hubKey } from '../test-support/hub-key';
 
 /**
  * The hub and its CDN as a device meets them: registry.publicKeys (tRPC's wire format) and the published files under

@@ -1,5 +1,6 @@
 /** The hub's feedback API as the outbox's sender, and what the hub's refusals mean for the outbox: the page and the service worker both sync through this. */
 import { deviceHubClient, hubCode } from '../hub-client';
+import { reachabilityFetch } from './connectivity';
 import { CredentialsRefused, type OutboxSender, RefusedByHub } from './outbox';
 
 /** Refusals about the events themselves: those are set aside. */
@@ -21,7 +22,8 @@ export function credentialsProblem(error: unknown): string | null {
 }
 
 export function hubSender(token: string): OutboxSender {
-  const feedback = deviceHubClient(token).feedback;
+  // Each request tells connectivity.ts whether the hub answered.
+  const feedback = deviceHubClient(token, reachabilityFetch).feedback;
   const refusal = (error: unknown) => {
     if (REFUSALS.has(hubCode(error) ?? '')) return new RefusedByHub((error as Error).message);
     const credentials = credentialsProblem(error);

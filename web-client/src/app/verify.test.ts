@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hubKey } from './test-hub-key';
+import { hubKey } from '../test-support/hub-key';
 import { envelopeProblem } from './verify';
 
 describe('envelopes checked against the set of trusted keys', () => {
