@@ -32,6 +32,18 @@ describe('runs read back through their contracts', () => {
     expect(run.metrics).toEqual({ testAccuracy: 1, testEce: 0.05 });
   });
 
+  it('reads a row written before the learning-rate schedule as it trained then (constant), not with the default a new run gets', async () => {
+    const { learningRateSchedule: _schedule, augmentation: _augmentation, ...beforeSchedules } = STORED_RUN_CONFIGS.trainConfig;
+    const { dropout: _dropout, ...beforeDropout } = STORED_RUN_CONFIGS.modelConfig;
+    await setColumn('train_config', JSON.stringify(beforeSchedules));
+    await setColumn('model_config', JSON.stringify(beforeDropout));
+    const run = await getRun(hub.deps, runId);
+    expect(run.train).toEqual({ ...beforeSchedules, learningRateSchedule: 'constant', augmentation: 'none' });
+    expect(run.model).toEqual({ ...beforeDropout, dropout: 0 });
+    await setColumn('train_config', JSON.stringify(STORED_RUN_CONFIGS.trainConfig));
+    await setColumn('model_config', JSON.stringify(STORED_RUN_CONFIGS.modelConfig));
+  });
+
   it('refuses an old or garbled row with an error naming the run and the column', async () => {
     await setColumn('model_config', JSON.stringify({ architecture: 'vgg', numClasses: 2 }));
     const refused = await getRun(hub.deps, runId).catch((error: unknown) => error);

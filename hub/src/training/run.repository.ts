@@ -5,7 +5,7 @@
  * cannot overwrite its successor's run. Rules (who may cancel, what a retry means) live in run.service.ts and the
  * training job.
  */
-import { type Evaluations, type Lineage, evaluationsSchema, lineageSchema, modelConfigSchema, trainConfigSchema } from '@edgeloop/shared';
+import { type Evaluations, type Lineage, evaluationsSchema, lineageSchema, storedModelConfigSchema, storedTrainConfigSchema } from '@edgeloop/shared';
 import { and, asc, desc, eq, lt } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { runEpochs, runLogs, runs } from '../db/schema';
@@ -28,8 +28,9 @@ function toRun(row: typeof runs.$inferSelect): Run {
   return {
     ...row,
     status: row.status as RunStatus,
-    modelConfig: parseStored(modelConfigSchema, row.modelConfig, where('model_config')),
-    trainConfig: parseStored(trainConfigSchema, row.trainConfig, where('train_config')),
+    // The stored readings: a field a row predates means what it meant then, not today's default.
+    modelConfig: parseStored(storedModelConfigSchema, row.modelConfig, where('model_config')),
+    trainConfig: parseStored(storedTrainConfigSchema, row.trainConfig, where('train_config')),
     lineage: row.lineage === null ? null : parseStored(lineageSchema, row.lineage, where('lineage')),
     evaluation: row.evaluation === null ? null : parseStored(evaluationsSchema, row.evaluation, where('evaluation')),
   };
