@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modelConfigSchema, storedModelConfigSchema } from './model-config';
+import { mobilenetConfigSchema, storedModelConfigSchema } from './model-config';
 import { storedTrainConfigSchema, trainConfigSchema } from './train-config';
 
 /** A train config as the hub stored it before the learning-rate schedule and augmentation existed (every field filled). */
@@ -20,7 +20,7 @@ describe('configs read back from stored rows', () => {
     expect(storedTrainConfigSchema.parse(stored)).toEqual(stored);
     const { epochs: _epochs, ...withoutEpochs } = trainRowBeforeSchedules;
     expect(storedTrainConfigSchema.safeParse(withoutEpochs).success).toBe(false);
-    const mobilenet = modelConfigSchema.parse({ architecture: 'mobilenet', numClasses: 3, dropout: 0.2 });
+    const mobilenet = mobilenetConfigSchema.parse({ architecture: 'mobilenet', numClasses: 3, dropout: 0.2 });
     expect(storedModelConfigSchema.parse(mobilenet)).toEqual(mobilenet);
     const { alpha: _alpha, ...withoutAlpha } = mobilenet;
     expect(storedModelConfigSchema.safeParse(withoutAlpha).success).toBe(false);

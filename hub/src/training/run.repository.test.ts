@@ -76,6 +76,9 @@ describe('runs read back through their contracts', () => {
     expect(() => checkedEvaluations({ float32: { ...evaluation, confusion: 'none' } })).toThrow(
       /^the training threads sent evaluations that do not match their contract: float32\.confusion: /,
     );
+    // float32 rounding (a softmax of 1.0000001) must not fail a run after its training: the values are stored as they come.
+    const rounded = { ...evaluation, loss: -1.1920928955078125e-7, calibration: [{ confidence: 1.0000001192092896, accuracy: 1, count: 1 }] };
+    expect(checkedEvaluations({ float32: rounded })).toEqual({ float32: rounded });
     expect(() => checkedEvaluations(undefined)).toThrow(/^the training threads sent evaluations that do not match their contract: /);
   });
 });
