@@ -1,7 +1,7 @@
 /** CLI commands for training and publishing: `worker` runs jobs; the rest talk to a running hub with a token. */
 import { Console } from 'node:console';
 import { type Command, Option } from 'commander';
-import { AUGMENTATIONS, BACKEND_PREFERENCES } from '@edgeloop/training';
+import { AUGMENTATIONS, BACKEND_PREFERENCES } from '@edgeloop/shared';
 import { loadEnv } from '../env';
 import { openHub } from '../hub';
 import { progressBar } from '../progress';

@@ -1,9 +1,10 @@
+import { MOBILENET_ALPHAS, type ModelConfigInput } from '@edgeloop/shared';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { type Backend, NODE_BACKENDS, useBackend } from '../test-support/backend-comparison';
 import { buildModel, logitsModel } from './build-model';
-import { MOBILENET_ALPHAS, type ModelConfigInput, validateModelConfig } from './model-config';
+import { validateModelConfig } from './model-config';
 
 /**
  * Every architecture buildModel makes: the reference CNN at its defaults, and MobileNet with all 13 blocks (every

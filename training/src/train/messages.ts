@@ -1,10 +1,7 @@
 /** Messages between the training coordinator and its replica threads. */
-import type { ModelFormat } from '@edgeloop/shared';
-import type { BackendPreference, SelectedBackend } from '../backends/select-backend';
-import type { Evaluation } from '../evaluate/metrics';
+import type { BackendPreference, Evaluation, ModelConfig, ModelFormat, TrainConfig } from '@edgeloop/shared';
+import type { SelectedBackend } from '../backends/select-backend';
 import type { ModelArtifacts } from '../export/model-artifacts';
-import type { ModelConfig } from '../models/model-config';
-import type { TrainConfig } from './train-config';
 import type { TrainingData } from './training-data';
 
 export interface ReplicaInit {

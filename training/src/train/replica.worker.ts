@@ -6,10 +6,10 @@
 import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { MODEL_FORMATS, channelsOf, pixelsToModelInput, type ModelFormat } from '@edgeloop/shared';
+import { MODEL_FORMATS, channelsOf, pixelsToModelInput, type Evaluation, type ModelFormat } from '@edgeloop/shared';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../backends/select-backend';
-import { evaluatePredictions, type Evaluation } from '../evaluate/metrics';
+import { evaluatePredictions } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
 import { LOGITS_LAYER, buildModel, logitsModel } from '../models/build-model';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
