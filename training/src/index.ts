@@ -4,6 +4,6 @@ export * from './backends/select-backend';
 export * from './train/train-config';
 export * from './train/training-data';
 export * from './train/train';
-export type { EpochMetrics, TrainingProgress } from './train/messages';
+export type { EpochMetrics } from './train/messages';
 export * from './evaluate/metrics';
 export * from './export/model-artifacts';

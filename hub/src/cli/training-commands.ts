@@ -60,7 +60,7 @@ async function trainAndWait(hub: RemoteHub, project: string, opts: TrainOptions)
     for (;;) {
       const current = await hub.runs.get.query({ runId: run.id, logLines: 0 });
       const p = current.progress;
-      if (p) bar.update((p.epoch! - 1) * p.steps! + p.step!, p.epochs! * p.steps!);
+      if (p) bar.update((p.epoch - 1) * p.steps + p.step, p.epochs * p.steps);
       if (!['queued', 'running'].includes(current.status)) {
         bar.stop();
         if (current.status !== 'succeeded') throw new Error(`run ${run.id} ${current.status}${current.error ? `: ${current.error}` : ''}`);

@@ -20,7 +20,7 @@ describe('runs read back through their contracts', () => {
   });
   afterAll(() => hub?.close());
 
-  const setColumn = (column: 'model_config' | 'train_config' | 'lineage' | 'evaluation', json: string) =>
+  const setColumn = (column: 'model_config' | 'train_config' | 'lineage' | 'evaluation' | 'progress', json: string) =>
     hub.deps.db.execute(sql`update runs set ${sql.identifier(column)} = ${json}::jsonb where id = ${runId}`);
 
   it('gives the stored configs and evaluation their types', async () => {
@@ -42,6 +42,16 @@ describe('runs read back through their contracts', () => {
     expect(run.model).toEqual({ ...beforeDropout, dropout: 0 });
     await setColumn('train_config', JSON.stringify(STORED_RUN_CONFIGS.trainConfig));
     await setColumn('model_config', JSON.stringify(STORED_RUN_CONFIGS.modelConfig));
+  });
+
+  it('gives stored progress its type, and reads a progress that does not match the contract as none (it is display only)', async () => {
+    const progress = { epoch: 2, epochs: 15, step: 40, steps: 469, loss: 0.41, imagesPerSecond: 2100 };
+    await setColumn('progress', JSON.stringify(progress));
+    expect((await getRun(hub.deps, runId)).progress).toEqual(progress);
+    await setColumn('progress', JSON.stringify({ epoch: 'two' }));
+    expect((await getRun(hub.deps, runId)).progress).toBeNull();
+    expect((await listRuns(hub.deps, { project: 'pets', limit: 10 }))[0]?.progress).toBeNull();
+    await setColumn('progress', 'null');
   });
 
   it('refuses an old or garbled row with an error naming the run and the column', async () => {

@@ -1,5 +1,5 @@
 /** Messages between the training coordinator and its replica threads. */
-import type { BackendPreference, Evaluation, ModelConfig, ModelFormat, TrainConfig } from '@edgeloop/shared';
+import type { BackendPreference, Evaluation, ModelConfig, ModelFormat, TrainConfig, TrainingProgress } from '@edgeloop/shared';
 import type { SelectedBackend } from '../backends/select-backend';
 import type { ModelArtifacts } from '../export/model-artifacts';
 import type { TrainingData } from './training-data';
@@ -13,16 +13,6 @@ export interface ReplicaInit {
   data: TrainingData;
   /** Int32 slots: barrier + stop flags (see barrier.ts). */
   control: SharedArrayBuffer;
-}
-
-export interface TrainingProgress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  /** Mean training loss over the epoch so far. */
-  loss: number;
-  imagesPerSecond: number;
 }
 
 export interface EpochMetrics {
