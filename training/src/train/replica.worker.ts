@@ -13,7 +13,7 @@ import { evaluatePredictions } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
 import { LOGITS_LAYER, buildModel, logitsModel } from '../models/build-model';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
-import { gradientRegion, replicaStats, STATS_PER_REPLICA } from './exchange-buffer';
+import { gradientRegion, replicaStats, STAT, STATS_PER_REPLICA } from './exchange-buffer';
 import type { EpochMetrics, ExchangeMessage, ReplicaInit, ReplicaMessage } from './messages';
 import { mulberry32, seededPermutation } from './seeded-random';
 import { learningRateAt } from './train-config';
@@ -230,15 +230,20 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
   }
   const trainSeconds = (performance.now() - started) / 1000;
   const [valLoss, valCorrect] = evaluateShare(data.val);
-  stats.set([lossSum, correct, valLoss, valCorrect], index * STATS_PER_REPLICA);
+  const own = index * STATS_PER_REPLICA;
+  stats[own + STAT.trainLossSum] = lossSum;
+  stats[own + STAT.trainCorrect] = correct;
+  stats[own + STAT.valLossSum] = valLoss;
+  stats[own + STAT.valCorrect] = valCorrect;
   awaitBarrier(control, replicas);
-  const total = (k: number) => Array.from({ length: replicas }, (_, r) => stats[r * STATS_PER_REPLICA + k]!).reduce((a, b) => a + b, 0);
+  /** One statistic summed over all replicas. */
+  const total = (stat: (typeof STAT)[keyof typeof STAT]) => Array.from({ length: replicas }, (_, r) => stats[r * STATS_PER_REPLICA + stat]!).reduce((a, b) => a + b, 0);
   return {
     epoch,
-    loss: total(0) / data.train.count,
-    accuracy: total(1) / data.train.count,
-    valLoss: data.val.count ? total(2) / data.val.count : 0,
-    valAccuracy: data.val.count ? total(3) / data.val.count : 0,
+    loss: total(STAT.trainLossSum) / data.train.count,
+    accuracy: total(STAT.trainCorrect) / data.train.count,
+    valLoss: data.val.count ? total(STAT.valLossSum) / data.val.count : 0,
+    valAccuracy: data.val.count ? total(STAT.valCorrect) / data.val.count : 0,
     seconds: (performance.now() - started) / 1000,
     imagesPerSecond: data.train.count / trainSeconds,
   };
