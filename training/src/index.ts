@@ -1,3 +1,7 @@
+/**
+ * @edgeloop/training's public API. The contracts it works with (model and train configs, evaluations, progress) are
+ * imported from @edgeloop/shared, never through here.
+ */
 export * from './models/model-config';
 export { buildModel, logitsModel, EMBEDDING_LAYER } from './models/build-model';
 export * from './backends/select-backend';
