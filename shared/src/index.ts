@@ -9,6 +9,7 @@ export * from './api-limits';
 export * from './issues';
 export * from './model-config';
 export * from './train-config';
+export * from './training-progress';
 export * from './evaluation';
 export * from './lineage';
 export * from './weight-format';

@@ -38,6 +38,15 @@ describe('run and model version contracts', () => {
     expect(issues(evaluationsSchema.safeParse({ float64: evaluation }))).toMatch(/float64/);
   });
 
+  it('take metrics computed in float32 just outside their mathematical range, and refuse what is no number or no square matrix', () => {
+    // A softmax in float32 can give a probability of 1.0000001: a confidence above 1, a loss just below 0.
+    const rounded = { ...evaluation, loss: -1.1920928955078125e-7, calibration: [{ confidence: 1.0000001192092896, accuracy: 1, count: 4 }] };
+    expect(evaluationSchema.parse(rounded)).toEqual(rounded);
+    expect(issues(evaluationSchema.safeParse({ ...evaluation, loss: Number.NaN }))).toMatch(/^loss: /);
+    expect(issues(evaluationSchema.safeParse({ ...evaluation, ece: Number.POSITIVE_INFINITY }))).toMatch(/^ece: /);
+    expect(issues(evaluationSchema.safeParse({ ...evaluation, confusion: [[1, 1], [1]] }))).toBe('confusion: must be a square matrix: one row and one column per class');
+  });
+
   it('refuse a lineage without the fields that reproduce a run', () => {
     const lineage = {
       gitCommit: null,

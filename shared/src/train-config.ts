@@ -1,6 +1,8 @@
 /**
- * Hyperparameters of a training run, stored with the run (runs.train_config). Defaults are filled by the schema;
- * training's validateTrainConfig turns its errors into one message that names each field and its valid values.
+ * Hyperparameters of a training run, stored with the run (runs.train_config). Two readings of one contract:
+ * trainConfigSchema is for configs that enter now (a person, the CLI, a sweep) and fills today's defaults;
+ * storedTrainConfigSchema reads a stored row, where an absent field means what it meant when the row was written.
+ * training's validateTrainConfig turns trainConfigSchema's errors into one message that names each field and its valid values.
  */
 import { z } from 'zod';
 
@@ -11,21 +13,48 @@ export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 export const LEARNING_RATE_SCHEDULES = ['cosine', 'constant'] as const;
 export const AUGMENTATIONS = ['none', 'horizontal-flip'] as const;
 
-export const trainConfigSchema = z.object({
-  epochs: z.number().int().min(1, 'epochs must be at least 1').max(500, 'epochs must be at most 500').default(15),
-  batchSize: z.number().int().min(2, 'batchSize must be at least 2').max(4096, 'batchSize must be at most 4096').default(128),
-  learningRate: z.number().positive('learningRate must be > 0').max(1, 'learningRate must be at most 1').default(0.002),
+/** Each field's values, without a default: the two readings below differ only in what an absent field means. */
+const fields = {
+  epochs: z.number().int().min(1, 'epochs must be at least 1').max(500, 'epochs must be at most 500'),
+  batchSize: z.number().int().min(2, 'batchSize must be at least 2').max(4096, 'batchSize must be at most 4096'),
+  learningRate: z.number().positive('learningRate must be > 0').max(1, 'learningRate must be at most 1'),
   /** cosine: the learning rate falls from learningRate to 0 along a half cosine over all steps; constant: it stays. */
-  learningRateSchedule: z.enum(LEARNING_RATE_SCHEDULES, { error: () => `learningRateSchedule must be one of: ${LEARNING_RATE_SCHEDULES.join(', ')}` }).default('cosine'),
+  learningRateSchedule: z.enum(LEARNING_RATE_SCHEDULES, { error: () => `learningRateSchedule must be one of: ${LEARNING_RATE_SCHEDULES.join(', ')}` }),
   /** horizontal-flip mirrors a seeded half of each batch (for classes that look the same mirrored, e.g. clothing). */
-  augmentation: z.enum(AUGMENTATIONS, { error: () => `augmentation must be one of: ${AUGMENTATIONS.join(', ')}` }).default('none'),
+  augmentation: z.enum(AUGMENTATIONS, { error: () => `augmentation must be one of: ${AUGMENTATIONS.join(', ')}` }),
   /** Seeds weight initialisation and shuffling: the same seed, data and backend give the same model. */
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
-  backend: z.enum(BACKEND_PREFERENCES, { error: () => `backend must be one of: ${BACKEND_PREFERENCES.join(', ')}` }).default('auto'),
+  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  backend: z.enum(BACKEND_PREFERENCES, { error: () => `backend must be one of: ${BACKEND_PREFERENCES.join(', ')}` }),
   /** Data-parallel replicas for single-threaded backends (one per core); 0 = one per available core. */
-  replicas: z.number().int().min(0).max(64).default(0),
+  replicas: z.number().int().min(0).max(64),
   /** Largest accuracy drop (percentage points) a quantized export may show against float32 and still be published. */
-  maxQuantizationDrop: z.number().min(0).max(100).default(0.5),
+  maxQuantizationDrop: z.number().min(0).max(100),
+};
+
+/** A config as it enters: absent fields get today's defaults. */
+export const trainConfigSchema = z.object({
+  epochs: fields.epochs.default(15),
+  batchSize: fields.batchSize.default(128),
+  learningRate: fields.learningRate.default(0.002),
+  learningRateSchedule: fields.learningRateSchedule.default('cosine'),
+  augmentation: fields.augmentation.default('none'),
+  seed: fields.seed.default(42),
+  backend: fields.backend.default('auto'),
+  replicas: fields.replicas.default(0),
+  maxQuantizationDrop: fields.maxQuantizationDrop.default(0.5),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/**
+ * A config as stored. The hub stores configs with every field filled, so a field is absent only from rows written
+ * before it existed, and then it means what training did without it: a constant learning rate (the schedule came
+ * later, and changing an old run's schedule when it is requeued or shown would rewrite its history) and no
+ * augmentation. Fields every stored row carries stay required: their defaults changed over time (epochs 10 -> 15,
+ * learningRate 0.001 -> 0.002), so a row without one was not written by the hub and no default can say what it meant.
+ */
+export const storedTrainConfigSchema = z.object({
+  ...fields,
+  learningRateSchedule: fields.learningRateSchedule.default('constant'),
+  augmentation: fields.augmentation.default('none'),
+});

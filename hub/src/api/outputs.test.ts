@@ -1,4 +1,4 @@
-import type { Evaluations, Lineage, ModelConfig, TrainConfig, WeightFormats } from '@edgeloop/shared';
+import type { Evaluations, Lineage, ModelConfig, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { RouterOutputs } from './app.router';
 
@@ -11,5 +11,10 @@ describe('procedure outputs carry the shared contracts', () => {
     expectTypeOf<RouterOutputs['runs']['list'][number]['train']>().toEqualTypeOf<TrainConfig>();
     expectTypeOf<RouterOutputs['registry']['versions']['versions'][number]['formats']>().toEqualTypeOf<WeightFormats>();
     expectTypeOf<RouterOutputs['registry']['publish']['formats']>().toEqualTypeOf<WeightFormats>();
+  });
+
+  it("types a run's live progress", () => {
+    expectTypeOf<RouterOutputs['runs']['get']['progress']>().toEqualTypeOf<TrainingProgress | null>();
+    expectTypeOf<RouterOutputs['runs']['list'][number]['progress']>().toEqualTypeOf<TrainingProgress | null>();
   });
 });

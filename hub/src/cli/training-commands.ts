@@ -1,7 +1,7 @@
 /** CLI commands for training and publishing: `worker` runs jobs; the rest talk to a running hub with a token. */
 import { Console } from 'node:console';
 import { type Command, Option } from 'commander';
-import { AUGMENTATIONS, BACKEND_PREFERENCES } from '@edgeloop/training';
+import { AUGMENTATIONS, BACKEND_PREFERENCES } from '@edgeloop/shared';
 import { loadEnv } from '../env';
 import { openHub } from '../hub';
 import { progressBar } from '../progress';
@@ -60,7 +60,7 @@ async function trainAndWait(hub: RemoteHub, project: string, opts: TrainOptions)
     for (;;) {
       const current = await hub.runs.get.query({ runId: run.id, logLines: 0 });
       const p = current.progress;
-      if (p) bar.update((p.epoch! - 1) * p.steps! + p.step!, p.epochs! * p.steps!);
+      if (p) bar.update((p.epoch - 1) * p.steps + p.step, p.epochs * p.steps);
       if (!['queued', 'running'].includes(current.status)) {
         bar.stop();
         if (current.status !== 'succeeded') throw new Error(`run ${run.id} ${current.status}${current.error ? `: ${current.error}` : ''}`);

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_IMAGE_PIXELS, type Evaluations, type Lineage, type ModelConfig, type SplitLabelCounts, type TrainConfig, type WeightFormats } from '@edgeloop/shared';
+import { DEFAULT_MAX_IMAGE_PIXELS, type Evaluations, type Lineage, type ModelConfig, type SplitLabelCounts, type TrainConfig, type TrainingProgress, type WeightFormats } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
@@ -142,7 +142,7 @@ export const runs = pgTable(
     trainConfig: jsonb('train_config').$type<TrainConfig>().notNull(),
     /** Where and how it ran: git commit, code version, backend, replicas, machine, seed. */
     lineage: jsonb('lineage').$type<Lineage>(),
-    progress: jsonb('progress').$type<Record<string, number>>(),
+    progress: jsonb('progress').$type<TrainingProgress>(),
     /** Test-split evaluation per weight encoding. */
     evaluation: jsonb('evaluation').$type<Evaluations>(),
     /** Object-store prefix of the exported model files. */

@@ -20,7 +20,7 @@ describe('runs read back through their contracts', () => {
   });
   afterAll(() => hub?.close());
 
-  const setColumn = (column: 'model_config' | 'train_config' | 'lineage' | 'evaluation', json: string) =>
+  const setColumn = (column: 'model_config' | 'train_config' | 'lineage' | 'evaluation' | 'progress', json: string) =>
     hub.deps.db.execute(sql`update runs set ${sql.identifier(column)} = ${json}::jsonb where id = ${runId}`);
 
   it('gives the stored configs and evaluation their types', async () => {
@@ -30,6 +30,28 @@ describe('runs read back through their contracts', () => {
     expect(run.train.maxQuantizationDrop).toBe(0.5);
     expect(run.evaluation?.float32?.accuracy).toBe(1);
     expect(run.metrics).toEqual({ testAccuracy: 1, testEce: 0.05 });
+  });
+
+  it('reads a row written before the learning-rate schedule as it trained then (constant), not with the default a new run gets', async () => {
+    const { learningRateSchedule: _schedule, augmentation: _augmentation, ...beforeSchedules } = STORED_RUN_CONFIGS.trainConfig;
+    const { dropout: _dropout, ...beforeDropout } = STORED_RUN_CONFIGS.modelConfig;
+    await setColumn('train_config', JSON.stringify(beforeSchedules));
+    await setColumn('model_config', JSON.stringify(beforeDropout));
+    const run = await getRun(hub.deps, runId);
+    expect(run.train).toEqual({ ...beforeSchedules, learningRateSchedule: 'constant', augmentation: 'none' });
+    expect(run.model).toEqual({ ...beforeDropout, dropout: 0 });
+    await setColumn('train_config', JSON.stringify(STORED_RUN_CONFIGS.trainConfig));
+    await setColumn('model_config', JSON.stringify(STORED_RUN_CONFIGS.modelConfig));
+  });
+
+  it('gives stored progress its type, and reads a progress that does not match the contract as none (it is display only)', async () => {
+    const progress = { epoch: 2, epochs: 15, step: 40, steps: 469, loss: 0.41, imagesPerSecond: 2100 };
+    await setColumn('progress', JSON.stringify(progress));
+    expect((await getRun(hub.deps, runId)).progress).toEqual(progress);
+    await setColumn('progress', JSON.stringify({ epoch: 'two' }));
+    expect((await getRun(hub.deps, runId)).progress).toBeNull();
+    expect((await listRuns(hub.deps, { project: 'pets', limit: 10 }))[0]?.progress).toBeNull();
+    await setColumn('progress', 'null');
   });
 
   it('refuses an old or garbled row with an error naming the run and the column', async () => {
@@ -64,6 +86,9 @@ describe('runs read back through their contracts', () => {
     expect(() => checkedEvaluations({ float32: { ...evaluation, confusion: 'none' } })).toThrow(
       /^the training threads sent evaluations that do not match their contract: float32\.confusion: /,
     );
+    // float32 rounding (a softmax of 1.0000001) must not fail a run after its training: the values are stored as they come.
+    const rounded = { ...evaluation, loss: -1.1920928955078125e-7, calibration: [{ confidence: 1.0000001192092896, accuracy: 1, count: 1 }] };
+    expect(checkedEvaluations({ float32: rounded })).toEqual({ float32: rounded });
     expect(() => checkedEvaluations(undefined)).toThrow(/^the training threads sent evaluations that do not match their contract: /);
   });
 });

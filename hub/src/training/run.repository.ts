@@ -5,7 +5,16 @@
  * cannot overwrite its successor's run. Rules (who may cancel, what a retry means) live in run.service.ts and the
  * training job.
  */
-import { type Evaluations, type Lineage, evaluationsSchema, lineageSchema, modelConfigSchema, trainConfigSchema } from '@edgeloop/shared';
+import {
+  type Evaluations,
+  type Lineage,
+  type TrainingProgress,
+  evaluationsSchema,
+  lineageSchema,
+  storedModelConfigSchema,
+  storedTrainConfigSchema,
+  storedTrainingProgressSchema,
+} from '@edgeloop/shared';
 import { and, asc, desc, eq, lt } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { runEpochs, runLogs, runs } from '../db/schema';
@@ -28,11 +37,19 @@ function toRun(row: typeof runs.$inferSelect): Run {
   return {
     ...row,
     status: row.status as RunStatus,
-    modelConfig: parseStored(modelConfigSchema, row.modelConfig, where('model_config')),
-    trainConfig: parseStored(trainConfigSchema, row.trainConfig, where('train_config')),
+    // The stored readings: a field a row predates means what it meant then, not today's default.
+    modelConfig: parseStored(storedModelConfigSchema, row.modelConfig, where('model_config')),
+    trainConfig: parseStored(storedTrainConfigSchema, row.trainConfig, where('train_config')),
     lineage: row.lineage === null ? null : parseStored(lineageSchema, row.lineage, where('lineage')),
     evaluation: row.evaluation === null ? null : parseStored(evaluationsSchema, row.evaluation, where('evaluation')),
+    progress: progressOf(row.progress),
   };
+}
+
+/** Progress is display only: a row that does not match the contract (an old or hand-made one) reads as no progress, not an error. */
+function progressOf(stored: unknown): TrainingProgress | null {
+  const parsed = storedTrainingProgressSchema.safeParse(stored);
+  return parsed.success ? parsed.data : null;
 }
 
 /** A new run, queued (the status column's default). */
@@ -134,7 +151,7 @@ export async function heartbeat(db: Database, runId: string, attempt: number, at
   return row ?? null;
 }
 
-export async function recordProgress(db: Database, runId: string, attempt: number, progress: Record<string, number>): Promise<void> {
+export async function recordProgress(db: Database, runId: string, attempt: number, progress: TrainingProgress): Promise<void> {
   await db.update(runs).set({ progress }).where(attemptOf(runId, attempt));
 }
 

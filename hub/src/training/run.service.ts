@@ -1,5 +1,5 @@
 /** Training runs: queue, list, inspect, cancel. The training itself happens in training.job.ts on a worker. */
-import type { ModelConfig, Preprocessing, TrainConfig } from '@edgeloop/shared';
+import type { ModelConfig, Preprocessing, TrainConfig, TrainingProgress } from '@edgeloop/shared';
 import { validateModelConfig, validateTrainConfig } from '@edgeloop/training';
 import type { Caller, HubDeps } from '../deps';
 import { getProject, getProjectById } from '../projects/project.service';
@@ -20,7 +20,7 @@ export interface RunSummary {
   status: RunStatus;
   model: ModelConfig;
   train: TrainConfig;
-  progress: Record<string, number> | null;
+  progress: TrainingProgress | null;
   metrics: Record<string, number>;
   error: string | null;
   attempts: number;

@@ -8,7 +8,6 @@ import { BACKEND_PREFERENCES, type BackendPreference } from '@edgeloop/shared';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './wasm-gradient-kernels';
 
-export { BACKEND_PREFERENCES, type BackendPreference } from '@edgeloop/shared';
 export type BackendName = Exclude<BackendPreference, 'auto'>;
 
 export interface SelectedBackend {

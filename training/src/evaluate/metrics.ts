@@ -1,8 +1,6 @@
 /** Classification metrics from predicted probabilities: accuracy, per-class precision/recall, confusion, ECE. */
 import type { Evaluation } from '@edgeloop/shared';
 
-export type { ClassMetrics, Evaluation } from '@edgeloop/shared';
-
 const CALIBRATION_BINS = 15;
 
 /** probabilities: count * labels.length values, row-major [count, classes]; actual: count class indices. */

@@ -4,7 +4,7 @@
  * `probabilities`, and has a layer named `embedding` whose output is the compact image embedding used for drift.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from './model-config';
+import type { ModelConfig } from '@edgeloop/shared';
 
 export const EMBEDDING_LAYER = 'embedding';
 export const LOGITS_LAYER = 'logits';

@@ -7,8 +7,10 @@
 
 /** Two gradient regions used alternately, so a fast replica never overwrites a region another is still reading. */
 const GRADIENT_REGIONS = 2;
-/** Per replica: [train loss sum, train correct, val loss sum, val correct]. */
-export const STATS_PER_REPLICA = 4;
+/** Offsets of a replica's epoch statistics within its STATS_PER_REPLICA float64 slots. */
+export const STAT = { trainLossSum: 0, trainCorrect: 1, valLossSum: 2, valCorrect: 3 } as const;
+/** Per replica: [train loss sum, train correct, val loss sum, val correct] (the offsets of STAT). */
+export const STATS_PER_REPLICA = Object.keys(STAT).length;
 const FLOAT32_BYTES = Float32Array.BYTES_PER_ELEMENT;
 const FLOAT64_BYTES = Float64Array.BYTES_PER_ELEMENT;
 

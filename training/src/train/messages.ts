@@ -1,10 +1,7 @@
 /** Messages between the training coordinator and its replica threads. */
-import type { ModelFormat } from '@edgeloop/shared';
-import type { BackendPreference, SelectedBackend } from '../backends/select-backend';
-import type { Evaluation } from '../evaluate/metrics';
+import type { BackendPreference, Evaluation, ModelConfig, ModelFormat, TrainConfig, TrainingProgress } from '@edgeloop/shared';
+import type { SelectedBackend } from '../backends/select-backend';
 import type { ModelArtifacts } from '../export/model-artifacts';
-import type { ModelConfig } from '../models/model-config';
-import type { TrainConfig } from './train-config';
 import type { TrainingData } from './training-data';
 
 export interface ReplicaInit {
@@ -16,16 +13,6 @@ export interface ReplicaInit {
   data: TrainingData;
   /** Int32 slots: barrier + stop flags (see barrier.ts). */
   control: SharedArrayBuffer;
-}
-
-export interface TrainingProgress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  /** Mean training loss over the epoch so far. */
-  loss: number;
-  imagesPerSecond: number;
 }
 
 export interface EpochMetrics {

@@ -6,14 +6,15 @@
 import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { MODEL_FORMATS, channelsOf, pixelsToModelInput, type ModelFormat } from '@edgeloop/shared';
+import { MODEL_FORMATS, channelsOf, pixelsToModelInput, type Evaluation, type ModelFormat } from '@edgeloop/shared';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../backends/select-backend';
-import { evaluatePredictions, type Evaluation } from '../evaluate/metrics';
+import { evaluatePredictions } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
-import { LOGITS_LAYER, buildModel, logitsModel } from '../models/build-model';
+import { buildModel, logitsModel } from '../models/build-model';
+import { trainingLogits } from '../models/training-logits';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
-import { gradientRegion, replicaStats, STATS_PER_REPLICA } from './exchange-buffer';
+import { gradientRegion, replicaStats, STAT, STATS_PER_REPLICA } from './exchange-buffer';
 import type { EpochMetrics, ExchangeMessage, ReplicaInit, ReplicaMessage } from './messages';
 import { mulberry32, seededPermutation } from './seeded-random';
 import { learningRateAt } from './train-config';
@@ -48,8 +49,7 @@ const FLIP_EPOCH_MULTIPLIER = 131; // > 64 replicas
 /** Dropout masks of a step: (run seed * STEP_SEED_MULTIPLIER + step) * DROPOUT_REPLICA_MULTIPLIER + replica. */
 const STEP_SEED_MULTIPLIER = 7919;
 const DROPOUT_REPLICA_MULTIPLIER = 64; // the most replicas train-config allows
-/** ... and per layer: step seed * this + layer index. */
-const DROPOUT_LAYER_MULTIPLIER = 1009;
+// ... and per layer: step seed * DROPOUT_LAYER_MULTIPLIER (1009, in training-logits.ts) + layer index.
 
 const port = parentPort!;
 const init = workerData as ReplicaInit;
@@ -129,21 +129,6 @@ function countCorrect(logitValues: Float32Array | Int32Array | Uint8Array, label
   return correct;
 }
 
-/**
- * The training forward pass: the layers in order (the models are chains), with dropout before the classifier.
- * Its masks are seeded per step and replica, so a run is reproducible; inference never sees them.
- */
-function trainingLogits(x: tf.Tensor4D, stepSeed: number): tf.Tensor2D {
-  const rate = init.model.dropout;
-  if (rate === 0) return logits.apply(x, { training: true }) as tf.Tensor2D;
-  let h: tf.Tensor = x;
-  logits.layers.slice(1).forEach((layer, i) => {
-    if (layer.name === LOGITS_LAYER) h = tf.dropout(h, rate, undefined, stepSeed * DROPOUT_LAYER_MULTIPLIER + i);
-    h = layer.apply(h, { training: true }) as tf.Tensor;
-  });
-  return h as tf.Tensor2D;
-}
-
 /** This replica's contiguous share of `indices`. */
 function shareOf<T extends { subarray(a: number, b: number): T; length: number }>(indices: T): T {
   const per = Math.ceil(indices.length / replicas);
@@ -184,7 +169,7 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
       const { x, y, labels } = batchTensor(data.train, mine, flip);
       // Sum-reduced loss over my share / full batch size: the replicas' gradients add up to the batch mean's.
       const { value, grads } = tf.variableGrads(() => {
-        const out = trainingLogits(x, (config.seed * STEP_SEED_MULTIPLIER + stepCounter.step) * DROPOUT_REPLICA_MULTIPLIER + index);
+        const out = trainingLogits(logits, x, init.model.dropout, (config.seed * STEP_SEED_MULTIPLIER + stepCounter.step) * DROPOUT_REPLICA_MULTIPLIER + index);
         correct += countCorrect(out.dataSync() as Float32Array, labels);
         return tf.losses.softmaxCrossEntropy(y, out, undefined, undefined, tf.Reduction.SUM).div(batch.length) as tf.Scalar;
       }, variables);
@@ -230,15 +215,20 @@ function trainEpoch(epoch: number, stepCounter: { step: number }): EpochMetrics 
   }
   const trainSeconds = (performance.now() - started) / 1000;
   const [valLoss, valCorrect] = evaluateShare(data.val);
-  stats.set([lossSum, correct, valLoss, valCorrect], index * STATS_PER_REPLICA);
+  const own = index * STATS_PER_REPLICA;
+  stats[own + STAT.trainLossSum] = lossSum;
+  stats[own + STAT.trainCorrect] = correct;
+  stats[own + STAT.valLossSum] = valLoss;
+  stats[own + STAT.valCorrect] = valCorrect;
   awaitBarrier(control, replicas);
-  const total = (k: number) => Array.from({ length: replicas }, (_, r) => stats[r * STATS_PER_REPLICA + k]!).reduce((a, b) => a + b, 0);
+  /** One statistic summed over all replicas. */
+  const total = (stat: (typeof STAT)[keyof typeof STAT]) => Array.from({ length: replicas }, (_, r) => stats[r * STATS_PER_REPLICA + stat]!).reduce((a, b) => a + b, 0);
   return {
     epoch,
-    loss: total(0) / data.train.count,
-    accuracy: total(1) / data.train.count,
-    valLoss: data.val.count ? total(2) / data.val.count : 0,
-    valAccuracy: data.val.count ? total(3) / data.val.count : 0,
+    loss: total(STAT.trainLossSum) / data.train.count,
+    accuracy: total(STAT.trainCorrect) / data.train.count,
+    valLoss: data.val.count ? total(STAT.valLossSum) / data.val.count : 0,
+    valAccuracy: data.val.count ? total(STAT.valCorrect) / data.val.count : 0,
     seconds: (performance.now() - started) / 1000,
     imagesPerSecond: data.train.count / trainSeconds,
   };

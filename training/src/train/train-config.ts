@@ -1,8 +1,6 @@
 /** Hyperparameters of a training run (schema in @edgeloop/shared): validated with defaults; errors name the field and its valid values. */
 import { type TrainConfig, formatIssues, trainConfigSchema } from '@edgeloop/shared';
 
-export { AUGMENTATIONS, LEARNING_RATE_SCHEDULES, type TrainConfig, type TrainConfigInput, trainConfigSchema } from '@edgeloop/shared';
-
 /** Learning rate at `step` of `totalSteps`. */
 export function learningRateAt(config: Pick<TrainConfig, 'learningRate' | 'learningRateSchedule'>, step: number, totalSteps: number): number {
   if (config.learningRateSchedule === 'constant') return config.learningRate;

@@ -4,15 +4,12 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ModelFormat } from '@edgeloop/shared';
+import type { Evaluation, ModelConfig, ModelFormat, TrainConfig, TrainingProgress } from '@edgeloop/shared';
 import type { SelectedBackend } from '../backends/select-backend';
-import type { Evaluation } from '../evaluate/metrics';
 import type { ModelArtifacts } from '../export/model-artifacts';
-import type { ModelConfig } from '../models/model-config';
 import { CONTROL_SLOTS, STOP_REQUESTED } from './barrier';
 import { exchangeBufferBytes } from './exchange-buffer';
-import type { EpochMetrics, ReplicaInit, ReplicaMessage, TrainingProgress } from './messages';
-import type { TrainConfig } from './train-config';
+import type { EpochMetrics, ReplicaInit, ReplicaMessage } from './messages';
 import type { TrainingData } from './training-data';
 
 export interface TrainOptions {

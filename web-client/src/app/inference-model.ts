@@ -16,7 +16,7 @@ export interface LoadedModel {
 }
 
 /** The published layers model, with the embedding layer's output added as a second output. */
-export async function buildModel(payload: ModelPayload): Promise<tfl.LayersModel> {
+export async function loadPublishedModel(payload: ModelPayload): Promise<tfl.LayersModel> {
   const base = await tfl.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: payload.modelJson.modelTopology,

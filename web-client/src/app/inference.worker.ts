@@ -4,7 +4,7 @@
  * and can time the model on each backend so the page keeps the fastest.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type LoadedModel, buildModel, classifyPixels } from './inference-model';
+import { type LoadedModel, classifyPixels, loadPublishedModel } from './inference-model';
 import type {
   BackendMeasurement,
   ClassifyResult,
@@ -59,7 +59,7 @@ async function load(payload: ModelPayload, backends: InferenceBackendName[]): Pr
   for (const backend of backends) {
     try {
       await useBackend(backend);
-      loaded = { payload, model: await buildModel(payload), backend };
+      loaded = { payload, model: await loadPublishedModel(payload), backend };
       // Warm-up: compile shaders now, not on the first image, and prove the model runs before the old one goes.
       await classify(new Uint8ClampedArray(payload.preprocessing.height * payload.preprocessing.width * 4));
       previous?.model.dispose();

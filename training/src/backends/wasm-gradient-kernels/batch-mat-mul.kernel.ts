@@ -1,9 +1,11 @@
-// BatchMatMul with transposeA/transposeB (what dense-layer gradients use): wasm's XNNPACK path only
-// covers the untransposed case; transposed operands go through a loop ~12x slower than an explicit
-// Transpose (0.1 ms) followed by the fast path.
-// XNNPACK repacks the right operand (its "weights") on every call, so for a x b^T with a big b (the
-// dense input gradient dy [64,128] x W^T, W [1600,128]) computing (b x a^T)^T, with the small a^T as
-// weights, is faster (1.0 vs 1.7 ms) despite transposing the result.
+/**
+ * BatchMatMul with transposeA/transposeB (what dense-layer gradients use): wasm's XNNPACK path only
+ * covers the untransposed case; transposed operands go through a loop ~12x slower than an explicit
+ * Transpose (0.1 ms) followed by the fast path.
+ * XNNPACK repacks the right operand (its "weights") on every call, so for a x b^T with a big b (the
+ * dense input gradient dy [64,128] x W^T, W [1600,128]) computing (b x a^T)^T, with the small a^T as
+ * weights, is faster (1.0 vs 1.7 ms) despite transposing the result.
+ */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type TensorInfo, transpose } from './kernel-helpers';

@@ -1,5 +1,7 @@
-// Identity and same-dtype Cast: the output shares the input's buffer (reference counted, as wasm's
-// own Reshape does) instead of copying it. Nothing writes into a kernel's input, so this is safe.
+/**
+ * Identity and same-dtype Cast: the output shares the input's buffer (reference counted, as wasm's
+ * own Reshape does) instead of copying it. Nothing writes into a kernel's input, so this is safe.
+ */
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo } from './kernel-helpers';

@@ -1,13 +1,15 @@
-// conv2d gradients. Conv2DBackpropFilter (missing on wasm) is the hot path of CNN training;
-// Conv2DBackpropInput (stride 1) replaces a slow wasm loop, further below.
-//
-// dW[i,j,c,o] = sum_{b,p,q} xPad[b, p*sh+i, q*sw+j, c] * dy[b,p,q,o]
-// Two ways to compute it, picked by the patch size kh*kw*ci:
-// - it is itself a valid conv (filterGradAsConv), which wasm's XNNPACK Conv2D runs ~2x faster than
-//   im2col + matmul or plain loops: 15 ms at batch 64 for the reference CNN's [13,13,32] -> 64 layer;
-// - for tiny patches (the first layer: 3x3 over 1 grey channel) that conv, with 9 output pixels and
-//   a huge dy-sized filter, is slow: 8.6 ms for [28,28,1] -> 32, where im2col + one matmul
-//   (filterGradAsMatMul) takes 5.8 ms. From patch size ~25 on the two measured the same.
+/**
+ * conv2d gradients. Conv2DBackpropFilter (missing on wasm) is the hot path of CNN training;
+ * Conv2DBackpropInput (stride 1) replaces a slow wasm loop, further below.
+ *
+ * dW[i,j,c,o] = sum_{b,p,q} xPad[b, p*sh+i, q*sw+j, c] * dy[b,p,q,o]
+ * Two ways to compute it, picked by the patch size kh*kw*ci:
+ * - it is itself a valid conv (filterGradAsConv), which wasm's XNNPACK Conv2D runs ~2x faster than
+ *   im2col + matmul or plain loops: 15 ms at batch 64 for the reference CNN's [13,13,32] -> 64 layer;
+ * - for tiny patches (the first layer: 3x3 over 1 grey channel) that conv, with 9 output pixels and
+ *   a huge dy-sized filter, is slow: 8.6 ms for [28,28,1] -> 32, where im2col + one matmul
+ *   (filterGradAsMatMul) takes 5.8 ms. From patch size ~25 on the two measured the same.
+ */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND, type Conv2DInfo, type KernelArgs, type Pad, type RoundingMode, type TensorInfo, assertNHWC, convInfoOf, run, transpose } from './kernel-helpers';

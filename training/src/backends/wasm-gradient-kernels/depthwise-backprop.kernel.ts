@@ -1,6 +1,8 @@
-// Depthwise backprops (both missing on wasm): plain loops (correctness over speed). Filter
-// [fh,fw,inC,m], output channel d*m+q comes from input channel d and multiplier q. Both loop over
-// every (output pixel, filter tap) pair and accumulate; taps that land in the padding are skipped.
+/**
+ * Depthwise backprops (both missing on wasm): plain loops (correctness over speed). Filter
+ * [fh,fw,inC,m], output channel d*m+q comes from input channel d and multiplier q. Both loop over
+ * every (output pixel, filter tap) pair and accumulate; taps that land in the padding are skipped.
+ */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BACKEND, type Conv2DInfo, type KernelArgs, type Pad, type RoundingMode, type TensorInfo, convInfoOf } from './kernel-helpers';

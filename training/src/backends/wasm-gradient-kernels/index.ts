@@ -1,14 +1,16 @@
-// Gradient kernels that @tensorflow/tfjs-backend-wasm 4.22 lacks, so CNNs can train on 'wasm'.
-//
-// Without them a training step throws `Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'`
-// (and the same for the depthwise backprops). Everything else a training step of our layers needs
-// (conv2d, depthwiseConv2d, maxPooling2d, batchNormalization, relu/relu6, dense, globalAveragePooling2d,
-// dropout, softmax cross-entropy, Adam) is already registered on wasm; the tests check that.
-// Some registered kernels are replaced because they made training ~3x slower than it needs to be:
-// Conv2DBackpropInput (stride 1), MaxPoolGrad, BatchMatMul with transposed operands, Sum over leading
-// axes, and Identity / same-dtype Cast (which copied).
-//
-// One file per kernel family, their shared helpers in kernel-helpers.ts; this file only registers them.
+/**
+ * Gradient kernels that @tensorflow/tfjs-backend-wasm 4.22 lacks, so CNNs can train on 'wasm'.
+ *
+ * Without them a training step throws `Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'`
+ * (and the same for the depthwise backprops). Everything else a training step of our layers needs
+ * (conv2d, depthwiseConv2d, maxPooling2d, batchNormalization, relu/relu6, dense, globalAveragePooling2d,
+ * dropout, softmax cross-entropy, Adam) is already registered on wasm; the tests check that.
+ * Some registered kernels are replaced because they made training ~3x slower than it needs to be:
+ * Conv2DBackpropInput (stride 1), MaxPoolGrad, BatchMatMul with transposed operands, Sum over leading
+ * axes, and Identity / same-dtype Cast (which copied).
+ *
+ * One file per kernel family, their shared helpers in kernel-helpers.ts; this file only registers them.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { fastTransposedBatchMatMul } from './batch-mat-mul.kernel';
 import { sharingIdentity, sharingSameDtypeCast } from './buffer-sharing.kernel';

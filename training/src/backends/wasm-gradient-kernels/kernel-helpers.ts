@@ -1,5 +1,7 @@
-// What every kernel here shares: calling the wasm backend's own kernels from inside ours (no engine, no
-// tape, no tensor tracking), conv geometry, and the tfjs types the kernels are written in.
+/**
+ * What every kernel here shares: calling the wasm backend's own kernels from inside ours (no engine, no
+ * tape, no tensor tracking), conv geometry, and the tfjs types the kernels are written in.
+ */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 

@@ -1,8 +1,10 @@
-// Sum over leading axes (conv and dense bias gradients: dy [b,h,w,c] summed over [0,1,2]): wasm sums
-// innermost axes only, so it first transposes all of dy (3.5-5 ms for [64,26,26,32]). Viewed as
-// [1,rows,1,cols], the sum is rows x one average pool over the whole height, which XNNPACK does in
-// 0.3 ms (a JS loop took 2.3 ms, a matmul with a row of ones 5-7 ms: it repacks x as weights). It
-// accumulates in float32 like wasm's own Sum; the scaling back by rows is float64 in JS.
+/**
+ * Sum over leading axes (conv and dense bias gradients: dy [b,h,w,c] summed over [0,1,2]): wasm sums
+ * innermost axes only, so it first transposes all of dy (3.5-5 ms for [64,26,26,32]). Viewed as
+ * [1,rows,1,cols], the sum is rows x one average pool over the whole height, which XNNPACK does in
+ * 0.3 ms (a JS loop took 2.3 ms, a matmul with a row of ones 5-7 ms: it repacks x as weights). It
+ * accumulates in float32 like wasm's own Sum; the scaling back by rows is float64 in JS.
+ */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type TensorInfo, run } from './kernel-helpers';

@@ -1,6 +1,8 @@
-// MaxPoolGrad: every window sends its dy to the first maximum of its input (row-major, as the cpu
-// backend does: '>' against a running maximum that starts at -Infinity), one pass over the windows;
-// wasm's kernel re-scans the windows per input pixel.
+/**
+ * MaxPoolGrad: every window sends its dy to the first maximum of its input (row-major, as the cpu
+ * backend does: '>' against a running maximum that starts at -Infinity), one pass over the windows;
+ * wasm's kernel re-scans the windows per input pixel.
+ */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs, Pad, RoundingMode, TensorInfo } from './kernel-helpers';
