@@ -2,6 +2,7 @@ import { type SplitLabelCounts, splitLabelCountsSchema } from '@edgeloop/shared'
 import { and, asc, count, desc, eq } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { datasetVersions } from '../db/schema';
+import { parseStored } from '../db/stored-json';
 
 /**
  * The owner of `dataset_versions`. Versions are immutable (a trigger refuses UPDATE), so there are no state changes
@@ -23,7 +24,10 @@ export interface DatasetVersion {
 type DatasetVersionRow = typeof datasetVersions.$inferSelect;
 
 /** counts is jsonb: read back through its schema, so the type says what the row holds. */
-const toVersion = (row: DatasetVersionRow): DatasetVersion => ({ ...row, counts: splitLabelCountsSchema.parse(row.counts) });
+const toVersion = (row: DatasetVersionRow): DatasetVersion => ({
+  ...row,
+  counts: parseStored(splitLabelCountsSchema, row.counts, `dataset version ${row.id} counts`),
+});
 
 /**
  * Records a version; undefined when one with this id exists already (a concurrent commit of the same content won:

@@ -4,6 +4,7 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { projects } from '../db/schema';
+import { parseStored } from '../db/stored-json';
 
 /** The owner of the `projects` table: its queries only; the rules (slug format, label checks, not found) are project.service's. */
 
@@ -21,7 +22,7 @@ export interface Project {
 type ProjectRow = typeof projects.$inferSelect;
 
 /** labels is jsonb: read back through its schema, so the type says what the row holds. */
-const toProject = (row: ProjectRow): Project => ({ ...row, labels: projectLabelsSchema.parse(row.labels) });
+const toProject = (row: ProjectRow): Project => ({ ...row, labels: parseStored(projectLabelsSchema, row.labels, `project ${row.slug} labels`) });
 
 /** Makes a project; undefined when the slug is taken (nothing is written then). */
 export async function create(db: Database, project: Omit<Project, 'id'>): Promise<Project | undefined> {
