@@ -1,4 +1,4 @@
-import { channelPointerKey, versionDir, channelPointerSchema, signedEnvelopeSchema } from '@edgeloop/shared';
+import { channelPointerKey, versionDir, channelPointerSchema, manifestFileName, signedEnvelopeSchema } from '@edgeloop/shared';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORED_RUN_CONFIGS } from '../../test/published-version';
@@ -23,7 +23,7 @@ async function seedModel(hub: TestHub, project: string, model: string, count: nu
       modelId: registered!.id,
       version,
       runId: run!.id,
-      manifestKey: `${versionDir(project, model, version)}manifest.${String(version).padStart(16, '0')}.json`,
+      manifestKey: `${versionDir(project, model, version)}${manifestFileName(String(version).padStart(16, '0'))}`,
       manifestSha256: String(version).repeat(64).slice(0, 64),
       recommended: 'float32',
       formats: {},
