@@ -10,6 +10,7 @@ import {
   MODEL_FORMATS,
   type ModelFormat,
   type ModelManifest,
+  type ModelMetrics,
   type ModelVariant,
   type PublishedFile,
   type WeightFormats,
@@ -48,7 +49,7 @@ export interface ModelVersionSummary {
   recommended: ModelFormat;
   manifestUrl: string;
   formats: WeightFormats;
-  metrics: Record<string, number>;
+  metrics: ModelMetrics;
   createdBy: string;
   createdAt: string;
 }
