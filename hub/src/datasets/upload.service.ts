@@ -3,7 +3,8 @@ import { type ImageContentType, MAX_IMAGE_BYTES, type Split, objectKeyForSha256 
 import type { Caller, HubDeps } from '../deps';
 import { HubError, badRequest, conflict, notFound } from '../errors';
 import { decodeImage } from '../images/decode';
-import { type Project, assertKnownLabel, getProject, getProjectById } from '../projects/project.service';
+import type { Project } from '../projects/project.repository';
+import { assertKnownLabel, getProject, getProjectById } from '../projects/project.service';
 import * as items from './item.repository';
 import * as uploads from './upload.repository';
 

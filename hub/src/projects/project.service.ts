@@ -7,8 +7,6 @@ import { badRequest, conflict, notFound } from '../errors';
 import type { Project } from './project.repository';
 import * as projects from './project.repository';
 
-export type { Project } from './project.repository';
-
 /** A project as listed: what its owner stores, with how many items and dataset versions it has; the date as ISO 8601. */
 export type ProjectSummary = Omit<Project, 'createdAt'> & { itemCount: number; versionCount: number; createdAt: string };
 

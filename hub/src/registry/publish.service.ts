@@ -38,8 +38,6 @@ export interface PublishInput {
   maxQuantizationDrop?: number;
 }
 
-export type { GateDecision } from '@edgeloop/shared';
-
 export interface ModelVersionSummary {
   id: string;
   project: string;
