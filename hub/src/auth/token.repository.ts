@@ -1,9 +1,10 @@
+/**
+ * The owner of the `api_tokens` table. Only the secret's hash is stored, and no read hands it back.
+ */
 import { type Role, roleSchema } from '@edgeloop/shared';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { apiTokens } from '../db/schema';
-
-/** The owner of the `api_tokens` table. Only the secret's hash is stored, and no read hands it back. */
 
 export interface StoredToken {
   id: string;

@@ -1,13 +1,12 @@
+/**
+ * The owner of `dataset_versions`. Versions are immutable (a trigger refuses UPDATE), so there are no state changes
+ * here: a version is created once and read. Its id is the sha256 of its canonical manifest.
+ */
 import { type SplitLabelCounts, splitLabelCountsSchema } from '@edgeloop/shared';
 import { and, asc, count, desc, eq } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { datasetVersions } from '../db/schema';
 import { parseStored } from '../db/stored-json';
-
-/**
- * The owner of `dataset_versions`. Versions are immutable (a trigger refuses UPDATE), so there are no state changes
- * here: a version is created once and read. Its id is the sha256 of its canonical manifest.
- */
 
 export interface DatasetVersion {
   id: string;

@@ -1,12 +1,11 @@
-import { type ItemSource, type ManifestItem, type Split, splitSchema } from '@edgeloop/shared';
-import { and, asc, count, eq, gt, inArray } from 'drizzle-orm';
-import type { Database } from '../db/database';
-import { blobs, items } from '../db/schema';
-
 /**
  * The owner of `items` (a project's working set: what its next dataset version will contain) and `blobs` (one row per
  * distinct image, by sha256, whose bytes are in the object store). Together because an item never exists without its blob.
  */
+import { type ItemSource, type ManifestItem, type Split, splitSchema } from '@edgeloop/shared';
+import { and, asc, count, eq, gt, inArray } from 'drizzle-orm';
+import type { Database } from '../db/database';
+import { blobs, items } from '../db/schema';
 
 export interface NewBlob {
   sha256: string;

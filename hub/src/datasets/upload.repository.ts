@@ -1,10 +1,11 @@
+/**
+ * The owner of `uploads`: browser uploads in flight, each a presigned PUT to a staging key awaiting verification.
+ */
 import type { Split } from '@edgeloop/shared';
 import { eq, inArray, lt } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { uploads } from '../db/schema';
 import * as projects from '../projects/project.repository';
-
-/** The owner of `uploads`: browser uploads in flight, each a presigned PUT to a staging key awaiting verification. */
 
 export interface Upload {
   id: string;

@@ -1,3 +1,6 @@
+/**
+ * The owner of the `projects` table: its queries only; the rules (slug format, label checks, not found) are project.service's.
+ */
 import { projectLabelsSchema } from '@edgeloop/shared';
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
@@ -5,8 +8,6 @@ import { z } from 'zod';
 import type { Database } from '../db/database';
 import { projects } from '../db/schema';
 import { parseStored } from '../db/stored-json';
-
-/** The owner of the `projects` table: its queries only; the rules (slug format, label checks, not found) are project.service's. */
 
 export interface Project {
   id: string;
