@@ -29,20 +29,20 @@ const toVersion = (row: DatasetVersionRow): DatasetVersion => ({
 });
 
 /**
- * Records a version; undefined when one with this id exists already (a concurrent commit of the same content won:
+ * Records a version; null when one with this id exists already (a concurrent commit of the same content won:
  * same id, same content).
  */
-export async function create(db: Database, version: DatasetVersion): Promise<DatasetVersion | undefined> {
+export async function create(db: Database, version: DatasetVersion): Promise<DatasetVersion | null> {
   const [row] = await db.insert(datasetVersions).values(version).onConflictDoNothing().returning();
-  return row && toVersion(row);
+  return row ? toVersion(row) : null;
 }
 
-export async function find(db: Database, projectId: string, id: string): Promise<DatasetVersion | undefined> {
+export async function find(db: Database, projectId: string, id: string): Promise<DatasetVersion | null> {
   const [row] = await db
     .select()
     .from(datasetVersions)
     .where(and(eq(datasetVersions.projectId, projectId), eq(datasetVersions.id, id)));
-  return row && toVersion(row);
+  return row ? toVersion(row) : null;
 }
 
 /** The project's versions whose id starts with `prefix`. */

@@ -28,10 +28,10 @@ export async function create(db: Database, upload: Omit<Upload, 'id'>): Promise<
   return row!.id;
 }
 
-export async function find(db: Database, id: string): Promise<Upload | undefined> {
+export async function find(db: Database, id: string): Promise<Upload | null> {
   const [row] = await db.select().from(uploads).where(eq(uploads.id, id));
   // Written only by create, which takes a Split.
-  return row && { ...row, split: row.split as Split };
+  return row ? { ...row, split: row.split as Split } : null;
 }
 
 export async function remove(db: Database, id: string): Promise<void> {

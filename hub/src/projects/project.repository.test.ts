@@ -22,7 +22,7 @@ describe.each(DATABASES)('the projects table owner on $kind', ({ kind, skip }) =
   it.skipIf(skip)('creates a project once per slug and reads its labels back as written', async () => {
     const created = await projects.create(hub.deps.db, shapes);
     expect(created).toEqual({ id: expect.any(String), ...shapes });
-    expect(await projects.create(hub.deps.db, { ...shapes, name: 'Other', labels: ['a', 'b'] })).toBeUndefined();
+    expect(await projects.create(hub.deps.db, { ...shapes, name: 'Other', labels: ['a', 'b'] })).toBeNull();
     expect(await projects.findBySlug(hub.deps.db, 'shapes')).toEqual(created);
     expect(await projects.findById(hub.deps.db, created!.id)).toEqual(created);
     expect(await projects.findBySlugs(hub.deps.db, ['shapes', 'nope'])).toEqual([created]);

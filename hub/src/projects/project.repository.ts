@@ -25,20 +25,20 @@ type ProjectRow = typeof projects.$inferSelect;
 /** labels is jsonb: read back through its schema, so the type says what the row holds. */
 const toProject = (row: ProjectRow): Project => ({ ...row, labels: parseStored(projectLabelsSchema, row.labels, `project ${row.slug} labels`) });
 
-/** Makes a project; undefined when the slug is taken (nothing is written then). */
-export async function create(db: Database, project: Omit<Project, 'id'>): Promise<Project | undefined> {
+/** Makes a project; null when the slug is taken (nothing is written then). */
+export async function create(db: Database, project: Omit<Project, 'id'>): Promise<Project | null> {
   const [row] = await db.insert(projects).values(project).onConflictDoNothing({ target: projects.slug }).returning();
-  return row && toProject(row);
+  return row ? toProject(row) : null;
 }
 
-export async function findBySlug(db: Database, slug: string): Promise<Project | undefined> {
+export async function findBySlug(db: Database, slug: string): Promise<Project | null> {
   const [row] = await db.select().from(projects).where(eq(projects.slug, slug));
-  return row && toProject(row);
+  return row ? toProject(row) : null;
 }
 
-export async function findById(db: Database, id: string): Promise<Project | undefined> {
+export async function findById(db: Database, id: string): Promise<Project | null> {
   const [row] = await db.select().from(projects).where(eq(projects.id, id));
-  return row && toProject(row);
+  return row ? toProject(row) : null;
 }
 
 /** The projects with these slugs (unknown slugs are absent). */

@@ -23,7 +23,7 @@ export async function createProject(
   return row;
 }
 
-export function findProject(deps: HubDeps, slug: string): Promise<Project | undefined> {
+export function findProject(deps: HubDeps, slug: string): Promise<Project | null> {
   return projects.findBySlug(deps.db, slug);
 }
 
