@@ -20,9 +20,30 @@ function productFiles(dir: string): string[] {
 
 const files = ['src', 'bench'].flatMap((dir) => productFiles(join(HUB, dir))).map((path) => ({ path: relative(HUB, path), source: readFileSync(path, 'utf8') }));
 const isOwner = (path: string) => path.endsWith('.repository.ts');
-const SCHEMA_IMPORT = /import \{([^}]*)\} from '[./]*(?:src\/)?db\/schema'/;
+/**
+ * Any import of the schema module: named, `import type`, `import * as`, default, side effect, dynamic `import()`, or
+ * a re-export (`export ... from`), over any number of lines.
+ */
+const SCHEMA_IMPORT = /(?:\b(?:import|export)\b[^;'"]*?\bfrom\s*|\bimport\s*(?:\(\s*)?)['"](?:\.{1,2}\/)+(?:src\/)?db\/schema(?:\.[jt]s)?['"]/;
 
 describe('hub layout', () => {
+  it('recognises every form of importing the schema', () => {
+    const imports = [
+      "import { runs } from '../db/schema';",
+      "import type { runs } from '../db/schema';",
+      "import * as schema from '../../src/db/schema';",
+      "import {\n  runs,\n  sweeps,\n} from '../db/schema.ts';",
+      "import schema from \"../db/schema.js\";",
+      "import '../db/schema';",
+      "const schema = await import('../db/schema');",
+      "export { runs } from '../db/schema';",
+      "export * from '../db/schema';",
+    ];
+    expect(imports.filter((source) => !SCHEMA_IMPORT.test(source))).toEqual([]);
+    const others = ["import { runs } from '../db/schema-notes';", "import { openPglite } from '../db/database';", "import * as runs from './run.repository';"];
+    expect(others.filter((source) => SCHEMA_IMPORT.test(source))).toEqual([]);
+  });
+
   it('only table owners (and src/db) import the schema', () => {
     const others = files.filter((f) => SCHEMA_IMPORT.test(f.source) && !isOwner(f.path) && !f.path.startsWith('src/db/') && !RAW_SQL_BASELINES.includes(f.path));
     expect(others.map((f) => f.path)).toEqual([]);

@@ -36,6 +36,13 @@ export const clientTimeSchema = z.iso
   .datetime({ offset: true, message: 'must be an ISO 8601 date-time' })
   .refine((value) => Date.parse(value) >= Date.UTC(2000, 0, 1) && Date.parse(value) < Date.UTC(2200, 0, 1), 'must be between 2000 and 2200');
 
+/** The most probable classes, best first: what a device sends with a prediction and its row keeps. */
+export const topClassesSchema = z
+  .array(z.object({ label: labelSchema, probability: z.number().min(0).max(1) }))
+  .min(1, 'top must hold at least one class')
+  .max(MAX_TOP_CLASSES, `top must hold at most ${MAX_TOP_CLASSES} classes`);
+export type TopClasses = z.infer<typeof topClassesSchema>;
+
 export const predictionEventSchema = z.object({
   /** uuid made on the device: the idempotency key. */
   id: z.uuid('id must be a uuid made on the device'),
@@ -43,11 +50,7 @@ export const predictionEventSchema = z.object({
   version: versionNumberSchema,
   backend: z.enum(INFERENCE_BACKENDS, { error: () => `backend must be one of: ${INFERENCE_BACKENDS.join(', ')}` }),
   latencyMs: z.number().min(0, 'latencyMs must be >= 0').max(600_000),
-  /** The most probable classes, best first. */
-  top: z
-    .array(z.object({ label: labelSchema, probability: z.number().min(0).max(1) }))
-    .min(1, 'top must hold at least one class')
-    .max(MAX_TOP_CLASSES, `top must hold at most ${MAX_TOP_CLASSES} classes`),
+  top: topClassesSchema,
   /** Output of the model's embedding layer (the penultimate one) for this image; stored as float32. */
   embedding: z.array(float32Schema).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
   source: z.enum(PREDICTION_SOURCES, { error: () => `source must be one of: ${PREDICTION_SOURCES.join(', ')}` }),

@@ -51,6 +51,10 @@ export const modelVariantSchema = z.object({
 });
 export type ModelVariant = z.infer<typeof modelVariantSchema>;
 
+/** A model version's test metrics by name (testAccuracy, testEce, testLoss...): in its manifest and its registry row. */
+export const modelMetricsSchema = z.record(z.string(), z.number());
+export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
+
 export const modelManifestSchema = z.object({
   format: z.literal('edgeloop.model/v1'),
   project: projectSlugSchema,
@@ -64,7 +68,7 @@ export const modelManifestSchema = z.object({
   datasetVersionId: sha256Schema,
   /** Name of the penultimate layer whose output is the image embedding sent back for drift detection. */
   embeddingLayer: z.string(),
-  metrics: z.record(z.string(), z.number()),
+  metrics: modelMetricsSchema,
   /** The encoding devices should download first (smallest that passed the accuracy gate). */
   recommended: modelFormatSchema,
   variants: z.array(modelVariantSchema).min(1),

@@ -19,7 +19,7 @@ describe.each(DATABASES)('the api_tokens table owner on $kind', ({ kind, skip })
     const listed = (await tokens.list(hub.deps.db)).find((t) => t.id === created.id);
     expect(listed).toEqual({ ...created, lastUsedAt: at });
     expect(await tokens.revoke(hub.deps.db, created.id, at)).toMatchObject({ id: created.id, revokedAt: at });
-    expect(await tokens.revoke(hub.deps.db, created.id, at)).toBeUndefined();
-    expect(await tokens.markUsed(hub.deps.db, 'h'.repeat(64), at)).toBeUndefined();
+    expect(await tokens.revoke(hub.deps.db, created.id, at)).toBeNull();
+    expect(await tokens.markUsed(hub.deps.db, 'h'.repeat(64), at)).toBeNull();
   });
 });

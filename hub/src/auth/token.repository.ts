@@ -1,9 +1,10 @@
+/**
+ * The owner of the `api_tokens` table. Only the secret's hash is stored, and no read hands it back.
+ */
 import { type Role, roleSchema } from '@edgeloop/shared';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { apiTokens } from '../db/schema';
-
-/** The owner of the `api_tokens` table. Only the secret's hash is stored, and no read hands it back. */
 
 export interface StoredToken {
   id: string;
@@ -47,14 +48,14 @@ export async function create(
   return withRole(row!);
 }
 
-/** Records a use of the active (not revoked) token with this secret hash; undefined when there is none. */
-export async function markUsed(db: Database, secretHash: string, at: Date): Promise<TokenIdentity | undefined> {
+/** Records a use of the active (not revoked) token with this secret hash; null when there is none. */
+export async function markUsed(db: Database, secretHash: string, at: Date): Promise<TokenIdentity | null> {
   const [row] = await db
     .update(apiTokens)
     .set({ lastUsedAt: at })
     .where(and(eq(apiTokens.secretHash, secretHash), isNull(apiTokens.revokedAt)))
     .returning({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, projectIds: apiTokens.projectIds });
-  return row && withRole(row);
+  return row ? withRole(row) : null;
 }
 
 /** Every token, revoked ones too, newest first. */
@@ -63,14 +64,14 @@ export async function list(db: Database): Promise<StoredToken[]> {
   return rows.map(withRole);
 }
 
-/** Revokes an active token; undefined when there is no active token with this id. */
-export async function revoke(db: Database, id: string, at: Date): Promise<StoredToken | undefined> {
+/** Revokes an active token; null when there is no active token with this id. */
+export async function revoke(db: Database, id: string, at: Date): Promise<StoredToken | null> {
   const [row] = await db
     .update(apiTokens)
     .set({ revokedAt: at })
     .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
     .returning(stored);
-  return row && withRole(row);
+  return row ? withRole(row) : null;
 }
 
 export async function countActiveAdmins(db: Database): Promise<number> {

@@ -17,17 +17,14 @@ export const tokenProjectsSchema = z
 
 export const isProjectScopedRole = (role: Role): boolean => (PROJECT_SCOPED_ROLES as readonly Role[]).includes(role);
 
-export interface TokenSummary {
-  id: string;
-  name: string;
-  role: Role;
-  createdBy: string;
+/** A token as listed: what its owner stores, dates as ISO 8601, and its scope by project slug instead of id. */
+export type TokenSummary = Omit<tokens.StoredToken, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'projectIds'> & {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
   /** Slugs of the projects the token may act on; null = every project (admin, unscoped engineer, or a token from before scopes). */
   projects: string[] | null;
-}
+};
 
 export function hashSecret(secret: string): string {
   return crypto.createHash('sha256').update(secret).digest('hex');

@@ -1,12 +1,12 @@
-import { type SplitLabelCounts, splitLabelCountsSchema } from '@edgeloop/shared';
-import { and, asc, count, desc, eq } from 'drizzle-orm';
-import type { Database } from '../db/database';
-import { datasetVersions } from '../db/schema';
-
 /**
  * The owner of `dataset_versions`. Versions are immutable (a trigger refuses UPDATE), so there are no state changes
  * here: a version is created once and read. Its id is the sha256 of its canonical manifest.
  */
+import { type SplitLabelCounts, splitLabelCountsSchema } from '@edgeloop/shared';
+import { and, asc, count, desc, eq } from 'drizzle-orm';
+import type { Database } from '../db/database';
+import { datasetVersions } from '../db/schema';
+import { parseStored } from '../db/stored-json';
 
 export interface DatasetVersion {
   id: string;
@@ -23,23 +23,26 @@ export interface DatasetVersion {
 type DatasetVersionRow = typeof datasetVersions.$inferSelect;
 
 /** counts is jsonb: read back through its schema, so the type says what the row holds. */
-const toVersion = (row: DatasetVersionRow): DatasetVersion => ({ ...row, counts: splitLabelCountsSchema.parse(row.counts) });
+const toVersion = (row: DatasetVersionRow): DatasetVersion => ({
+  ...row,
+  counts: parseStored(splitLabelCountsSchema, row.counts, `dataset version ${row.id} counts`),
+});
 
 /**
- * Records a version; undefined when one with this id exists already (a concurrent commit of the same content won:
+ * Records a version; null when one with this id exists already (a concurrent commit of the same content won:
  * same id, same content).
  */
-export async function create(db: Database, version: DatasetVersion): Promise<DatasetVersion | undefined> {
+export async function create(db: Database, version: DatasetVersion): Promise<DatasetVersion | null> {
   const [row] = await db.insert(datasetVersions).values(version).onConflictDoNothing().returning();
-  return row && toVersion(row);
+  return row ? toVersion(row) : null;
 }
 
-export async function find(db: Database, projectId: string, id: string): Promise<DatasetVersion | undefined> {
+export async function find(db: Database, projectId: string, id: string): Promise<DatasetVersion | null> {
   const [row] = await db
     .select()
     .from(datasetVersions)
     .where(and(eq(datasetVersions.projectId, projectId), eq(datasetVersions.id, id)));
-  return row && toVersion(row);
+  return row ? toVersion(row) : null;
 }
 
 /** The project's versions whose id starts with `prefix`. */

@@ -6,7 +6,7 @@ import type { HubDeps } from '../deps';
 import { badRequest } from '../errors';
 import { decodeImage } from '../images/decode';
 import { type IngestResult, type ProgressFn, inBatches, ingestCandidates } from './ingest.service';
-import type { Project } from '../projects/project.service';
+import type { Project } from '../projects/project.repository';
 
 interface FolderFile {
   file: string;

@@ -4,7 +4,7 @@ import { badRequest } from '../errors';
 import { encodeGreyscalePng } from '../images/png';
 import { readIdxImages, readIdxLabels } from './idx';
 import { type IngestCandidate, type IngestResult, type ProgressFn, inBatches, ingestCandidates } from './ingest.service';
-import type { Project } from '../projects/project.service';
+import type { Project } from '../projects/project.repository';
 
 export interface IdxPair {
   images: string;

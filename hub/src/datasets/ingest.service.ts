@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import { type ImageContentType, type ItemSource, type Split, objectKeyForSha256 } from '@edgeloop/shared';
 import { mapConcurrent } from '../concurrency';
 import type { HubDeps } from '../deps';
-import { type Project, assertKnownLabel } from '../projects/project.service';
+import type { Project } from '../projects/project.repository';
+import { assertKnownLabel } from '../projects/project.service';
 import * as items from './item.repository';
 
 /** One image on its way into a project, already verified to decode. */

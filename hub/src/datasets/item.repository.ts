@@ -1,12 +1,11 @@
-import { type ItemSource, type ManifestItem, type Split, splitSchema } from '@edgeloop/shared';
-import { and, asc, count, eq, gt, inArray } from 'drizzle-orm';
-import type { Database } from '../db/database';
-import { blobs, items } from '../db/schema';
-
 /**
  * The owner of `items` (a project's working set: what its next dataset version will contain) and `blobs` (one row per
  * distinct image, by sha256, whose bytes are in the object store). Together because an item never exists without its blob.
  */
+import { type ItemSource, type ManifestItem, type Split, splitSchema } from '@edgeloop/shared';
+import { and, asc, count, eq, gt, inArray } from 'drizzle-orm';
+import type { Database } from '../db/database';
+import { blobs, items } from '../db/schema';
 
 export interface NewBlob {
   sha256: string;
@@ -93,13 +92,13 @@ export async function contentTypesOf(db: Database, shas: readonly string[]): Pro
   return types;
 }
 
-/** The label of the project's item with this sha256, or undefined when the working set has none. */
-export async function findInProject(db: Database, projectId: string, sha256: string): Promise<{ label: string } | undefined> {
+/** The label of the project's item with this sha256, or null when the working set has none. */
+export async function findInProject(db: Database, projectId: string, sha256: string): Promise<{ label: string } | null> {
   const [row] = await db
     .select({ label: items.label })
     .from(items)
     .where(and(eq(items.projectId, projectId), eq(items.sha256, sha256)));
-  return row;
+  return row ?? null;
 }
 
 const filterOf = (filter: ItemFilter) =>
@@ -142,13 +141,13 @@ export async function workingSet(db: Database, projectId: string): Promise<Manif
   return rows as ManifestItem[];
 }
 
-/** Changes an item's label and/or split; undefined when the project has no item with this sha256. */
+/** Changes an item's label and/or split; null when the project has no item with this sha256. */
 export async function relabel(
   db: Database,
   item: { projectId: string; sha256: string },
   changes: { label?: string; split?: Split },
   at: Date,
-): Promise<{ sha256: string; label: string; split: Split } | undefined> {
+): Promise<{ sha256: string; label: string; split: Split } | null> {
   const [row] = await db
     .update(items)
     .set({
@@ -158,16 +157,16 @@ export async function relabel(
     })
     .where(and(eq(items.projectId, item.projectId), eq(items.sha256, item.sha256)))
     .returning({ sha256: items.sha256, label: items.label, split: items.split });
-  return row && { ...row, split: splitSchema.parse(row.split) };
+  return row ? { ...row, split: splitSchema.parse(row.split) } : null;
 }
 
-/** Removes an item from the working set (its blob stays); undefined when there was none. */
-export async function remove(db: Database, projectId: string, sha256: string): Promise<{ sha256: string } | undefined> {
+/** Removes an item from the working set (its blob stays); null when there was none. */
+export async function remove(db: Database, projectId: string, sha256: string): Promise<{ sha256: string } | null> {
   const [row] = await db
     .delete(items)
     .where(and(eq(items.projectId, projectId), eq(items.sha256, sha256)))
     .returning({ sha256: items.sha256 });
-  return row;
+  return row ?? null;
 }
 
 /** How many items each project's working set holds, by project id (projects with none are absent). */

@@ -16,7 +16,18 @@ export async function listItems(
   const project = await getProject(deps, input.project);
   if (input.label !== undefined) assertKnownLabel(project, input.label);
   const { items: rows, total } = await items.page(deps.db, { projectId: project.id, label: input.label, split: input.split }, input.after, input.limit);
-  const page = rows.map((item) => ({ ...item, updatedAt: item.updatedAt.toISOString() }));
+  const page = rows.map(
+    (item): ItemSummary => ({
+      sha256: item.sha256,
+      label: item.label,
+      split: item.split,
+      source: item.source,
+      contentType: item.contentType,
+      width: item.width,
+      height: item.height,
+      updatedAt: item.updatedAt.toISOString(),
+    }),
+  );
   return { items: page, total, nextAfter: page.length === input.limit ? page.at(-1)!.sha256 : null };
 }
 

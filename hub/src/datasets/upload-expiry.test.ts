@@ -30,7 +30,7 @@ describe.each(DATABASES)('abandoned uploads on $kind', ({ kind, skip }) => {
     return ticket.uploadId;
   }
   const state = async (uploadId: string) => ({
-    row: (await uploads.find(hub.deps.db, uploadId)) !== undefined,
+    row: (await uploads.find(hub.deps.db, uploadId)) !== null,
     staged: (await hub.deps.store.head(`uploads/${uploadId}`)) !== null,
   });
 

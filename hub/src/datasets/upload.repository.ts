@@ -1,10 +1,11 @@
+/**
+ * The owner of `uploads`: browser uploads in flight, each a presigned PUT to a staging key awaiting verification.
+ */
 import type { Split } from '@edgeloop/shared';
 import { eq, inArray, lt } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { uploads } from '../db/schema';
 import * as projects from '../projects/project.repository';
-
-/** The owner of `uploads`: browser uploads in flight, each a presigned PUT to a staging key awaiting verification. */
 
 export interface Upload {
   id: string;
@@ -27,10 +28,10 @@ export async function create(db: Database, upload: Omit<Upload, 'id'>): Promise<
   return row!.id;
 }
 
-export async function find(db: Database, id: string): Promise<Upload | undefined> {
+export async function find(db: Database, id: string): Promise<Upload | null> {
   const [row] = await db.select().from(uploads).where(eq(uploads.id, id));
   // Written only by create, which takes a Split.
-  return row && { ...row, split: row.split as Split };
+  return row ? { ...row, split: row.split as Split } : null;
 }
 
 export async function remove(db: Database, id: string): Promise<void> {

@@ -3,7 +3,8 @@ import { type ImageContentType, MAX_IMAGE_BYTES, type Split, objectKeyForSha256 
 import type { Caller, HubDeps } from '../deps';
 import { HubError, badRequest, conflict, notFound } from '../errors';
 import { decodeImage } from '../images/decode';
-import { type Project, assertKnownLabel, getProject, getProjectById } from '../projects/project.service';
+import type { Project } from '../projects/project.repository';
+import { assertKnownLabel, getProject, getProjectById } from '../projects/project.service';
 import * as items from './item.repository';
 import * as uploads from './upload.repository';
 
@@ -71,7 +72,7 @@ export async function completeUpload(
 ): Promise<{ sha256: string; label: string; split: Split; project: string }> {
   const upload = await uploads.find(deps.db, input.uploadId);
   // Owned by the token that started it: names are not unique, so two tokens called "phone" are still strangers.
-  const owner = upload !== undefined && upload.createdByTokenId !== null && upload.createdByTokenId === caller.tokenId;
+  const owner = upload !== null && upload.createdByTokenId !== null && upload.createdByTokenId === caller.tokenId;
   if (!upload || (!owner && caller.role !== 'admin')) {
     throw notFound(`no upload ${input.uploadId} in progress`);
   }

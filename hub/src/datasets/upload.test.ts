@@ -35,7 +35,7 @@ describe.each(DATABASES)('browser uploads through presigned URLs on $kind', ({ k
   }
 
   async function isOpen(uploadId: string) {
-    return (await uploads.find(hub.deps.db, uploadId)) !== undefined;
+    return (await uploads.find(hub.deps.db, uploadId)) !== null;
   }
 
   it.skipIf(skip)('accepts a verified image and lists it as an item', async () => {

@@ -1,7 +1,8 @@
 import type { DatasetManifest, ManifestItem, Split, SplitLabelCounts } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
-import { type Project, getProject } from '../projects/project.service';
+import type { Project } from '../projects/project.repository';
+import { getProject } from '../projects/project.service';
 import type { DatasetVersion } from './dataset-version.repository';
 import * as datasetVersions from './dataset-version.repository';
 import * as items from './item.repository';

@@ -1,4 +1,15 @@
-import { DEFAULT_MAX_IMAGE_PIXELS, type Evaluations, type Lineage, type ModelConfig, type SplitLabelCounts, type TrainConfig, type TrainingProgress, type WeightFormats } from '@edgeloop/shared';
+import {
+  DEFAULT_MAX_IMAGE_PIXELS,
+  type Evaluations,
+  type Lineage,
+  type ModelConfig,
+  type ModelMetrics,
+  type SplitLabelCounts,
+  type TopClasses,
+  type TrainConfig,
+  type TrainingProgress,
+  type WeightFormats,
+} from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
@@ -222,7 +233,7 @@ export const modelVersions = pgTable(
     recommended: text('recommended').notNull(),
     /** Per published encoding: bytes and test accuracy; refused encodings with the reason. */
     formats: jsonb('formats').$type<WeightFormats>().notNull(),
-    metrics: jsonb('metrics').$type<Record<string, number>>().notNull(),
+    metrics: jsonb('metrics').$type<ModelMetrics>().notNull(),
     createdBy: text('created_by').notNull(),
     createdAt: createdAt(),
   },
@@ -314,7 +325,7 @@ export const predictions = pgTable(
     /** Top-1 label and its probability; topK holds the ranked list the device sent. */
     label: text('label').notNull(),
     confidence: doublePrecision('confidence').notNull(),
-    topK: jsonb('top_k').$type<{ label: string; probability: number }[]>().notNull(),
+    topK: jsonb('top_k').$type<TopClasses>().notNull(),
     /** Output of the model's embedding layer: what drift detection compares. */
     embedding: real('embedding').array().notNull(),
     backend: text('backend').notNull(),

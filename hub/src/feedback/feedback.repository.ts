@@ -2,7 +2,7 @@
  * The predictions and corrections tables: what devices predicted and the labels people gave them. Both are
  * inserted idempotently on their device-made ids (ON CONFLICT DO NOTHING), so any batch may be sent again.
  */
-import type { PredictionEvent } from '@edgeloop/shared';
+import type { PredictionEvent, TopClasses } from '@edgeloop/shared';
 import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
@@ -60,7 +60,7 @@ export interface PredictionWithTruth {
   version: number;
   label: string;
   confidence: number;
-  top: { label: string; probability: number }[];
+  top: TopClasses;
   backend: string;
   latencyMs: number;
   source: string;

@@ -104,6 +104,11 @@ export type PredictionSummary = Omit<feedback.PredictionWithTruth, 'createdAt' |
   groundTruth: { label: string; labeledBy: string; at: string } | null;
 };
 
+/** The latest label a person gave the prediction, or null when nobody has labelled it. */
+function groundTruthOf({ truthLabel, truthBy, truthAt }: feedback.PredictionWithTruth): PredictionSummary['groundTruth'] {
+  return truthLabel && truthBy && truthAt ? { label: truthLabel, labeledBy: truthBy, at: truthAt.toISOString() } : null;
+}
+
 /** Where a page of predictions ends: the next page starts after this one (newest first). */
 export interface PredictionCursor {
   createdAt: string;
@@ -125,10 +130,19 @@ export async function listPredictions(
   const page = rows.slice(0, input.limit);
   const last = page[page.length - 1];
   return {
-    predictions: page.map(({ truthLabel, truthBy, truthAt, createdAt, ...prediction }) => ({
-      ...prediction,
-      createdAt: createdAt.toISOString(),
-      groundTruth: truthLabel && truthBy && truthAt ? { label: truthLabel, labeledBy: truthBy, at: truthAt.toISOString() } : null,
+    predictions: page.map((prediction): PredictionSummary => ({
+      id: prediction.id,
+      model: prediction.model,
+      version: prediction.version,
+      label: prediction.label,
+      confidence: prediction.confidence,
+      top: prediction.top,
+      backend: prediction.backend,
+      latencyMs: prediction.latencyMs,
+      source: prediction.source,
+      sentBy: prediction.sentBy,
+      createdAt: prediction.createdAt.toISOString(),
+      groundTruth: groundTruthOf(prediction),
     })),
     next: rows.length > input.limit && last ? { createdAt: last.createdAt.toISOString(), id: last.id } : null,
   };

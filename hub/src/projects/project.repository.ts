@@ -1,11 +1,13 @@
+/**
+ * The owner of the `projects` table: its queries only; the rules (slug format, label checks, not found) are project.service's.
+ */
 import { projectLabelsSchema } from '@edgeloop/shared';
 import { asc, eq, inArray } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { projects } from '../db/schema';
-
-/** The owner of the `projects` table: its queries only; the rules (slug format, label checks, not found) are project.service's. */
+import { parseStored } from '../db/stored-json';
 
 export interface Project {
   id: string;
@@ -21,22 +23,22 @@ export interface Project {
 type ProjectRow = typeof projects.$inferSelect;
 
 /** labels is jsonb: read back through its schema, so the type says what the row holds. */
-const toProject = (row: ProjectRow): Project => ({ ...row, labels: projectLabelsSchema.parse(row.labels) });
+const toProject = (row: ProjectRow): Project => ({ ...row, labels: parseStored(projectLabelsSchema, row.labels, `project ${row.slug} labels`) });
 
-/** Makes a project; undefined when the slug is taken (nothing is written then). */
-export async function create(db: Database, project: Omit<Project, 'id'>): Promise<Project | undefined> {
+/** Makes a project; null when the slug is taken (nothing is written then). */
+export async function create(db: Database, project: Omit<Project, 'id'>): Promise<Project | null> {
   const [row] = await db.insert(projects).values(project).onConflictDoNothing({ target: projects.slug }).returning();
-  return row && toProject(row);
+  return row ? toProject(row) : null;
 }
 
-export async function findBySlug(db: Database, slug: string): Promise<Project | undefined> {
+export async function findBySlug(db: Database, slug: string): Promise<Project | null> {
   const [row] = await db.select().from(projects).where(eq(projects.slug, slug));
-  return row && toProject(row);
+  return row ? toProject(row) : null;
 }
 
-export async function findById(db: Database, id: string): Promise<Project | undefined> {
+export async function findById(db: Database, id: string): Promise<Project | null> {
   const [row] = await db.select().from(projects).where(eq(projects.id, id));
-  return row && toProject(row);
+  return row ? toProject(row) : null;
 }
 
 /** The projects with these slugs (unknown slugs are absent). */

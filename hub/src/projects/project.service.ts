@@ -7,19 +7,8 @@ import { badRequest, conflict, notFound } from '../errors';
 import type { Project } from './project.repository';
 import * as projects from './project.repository';
 
-export type { Project } from './project.repository';
-
-export interface ProjectSummary {
-  id: string;
-  slug: string;
-  name: string;
-  labels: string[];
-  maxImagePixels: number;
-  itemCount: number;
-  versionCount: number;
-  createdBy: string;
-  createdAt: string;
-}
+/** A project as listed: what its owner stores, with how many items and dataset versions it has; the date as ISO 8601. */
+export type ProjectSummary = Omit<Project, 'createdAt'> & { itemCount: number; versionCount: number; createdAt: string };
 
 export async function createProject(
   deps: HubDeps,
@@ -34,7 +23,7 @@ export async function createProject(
   return row;
 }
 
-export function findProject(deps: HubDeps, slug: string): Promise<Project | undefined> {
+export function findProject(deps: HubDeps, slug: string): Promise<Project | null> {
   return projects.findBySlug(deps.db, slug);
 }
 

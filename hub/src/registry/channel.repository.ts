@@ -3,7 +3,8 @@
  * (the history rollback walks back along). Moves of one channel are serialised by a transaction-scoped advisory
  * lock, shared by every hub process on the database: inChannelLock.
  */
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
+import { withAdvisoryLock } from '../db/advisory-lock';
 import type { Database } from '../db/database';
 import { channelEvents, channels, modelVersions, projects, registeredModels } from '../db/schema';
 
@@ -17,11 +18,11 @@ export type ChannelEvent = Omit<typeof channelEvents.$inferSelect, 'action'> & {
  * and of its pointer file, happens under it.
  */
 export async function inChannelLock<T>(db: Database, modelId: string, channel: string, work: (tx: Database) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`edgeloop.channel/${modelId}/${channel}`}, 0))`);
-    return work(tx);
-  });
+  return withAdvisoryLock(db, channelLockKey(modelId, channel), work);
 }
+
+/** The advisory lock key of one (model, channel): every process moving that channel takes it. */
+export const channelLockKey = (modelId: string, channel: string) => `edgeloop.channel/${modelId}/${channel}`;
 
 export async function find(db: Database, modelId: string, name: string): Promise<Channel | null> {
   const [row] = await db.select().from(channels).where(and(eq(channels.modelId, modelId), eq(channels.name, name)));

@@ -1,11 +1,13 @@
-import { channelPointerKey, versionDir, channelPointerSchema, signedEnvelopeSchema } from '@edgeloop/shared';
-import { eq, sql } from 'drizzle-orm';
+import { channelPointerKey, versionDir, channelPointerSchema, manifestFileName, signedEnvelopeSchema } from '@edgeloop/shared';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORED_RUN_CONFIGS } from '../../test/published-version';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
+import { withAdvisoryLock } from '../db/advisory-lock';
 import { datasetVersions, modelVersions, registeredModels, runs } from '../db/schema';
 import { getProject } from '../projects/project.service';
 import { startHousekeeping } from '../housekeeping';
+import { channelLockKey } from './channel.repository';
 import { rebuildChannelPointers, writeChannelPointer } from './channel.service';
 
 /** A registered model with `count` versions, without training: the rows a publish would leave (the channel code reads only these). */
@@ -21,7 +23,7 @@ async function seedModel(hub: TestHub, project: string, model: string, count: nu
       modelId: registered!.id,
       version,
       runId: run!.id,
-      manifestKey: `${versionDir(project, model, version)}manifest.${String(version).padStart(16, '0')}.json`,
+      manifestKey: `${versionDir(project, model, version)}${manifestFileName(String(version).padStart(16, '0'))}`,
       manifestSha256: String(version).repeat(64).slice(0, 64),
       recommended: 'float32',
       formats: {},
@@ -138,8 +140,7 @@ describe.each(DATABASES)('channel moves on $kind', ({ kind, skip }) => {
     const modelId = model!.id;
     let write: Promise<boolean> | undefined;
     let rotatedId = '';
-    await hub.deps.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`edgeloop.channel/${modelId}/production`}, 0))`);
+    await withAdvisoryLock(hub.deps.db, channelLockKey(modelId, 'production'), async () => {
       write = writeChannelPointer(hub.deps, ref('rotating'), modelId);
       await new Promise((resolve) => setTimeout(resolve, 300));
       // A rotation (whose re-signing of this pointer would also wait for the lock) lands while the write waits.

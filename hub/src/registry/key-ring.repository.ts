@@ -4,20 +4,19 @@
  * Every change of a ring is made holding one advisory lock, shared by every process on the database: inRingLock.
  */
 import { asc, inArray, sql } from 'drizzle-orm';
+import { takeAdvisoryLock, withAdvisoryLock } from '../db/advisory-lock';
 import type { Database } from '../db/database';
 import { signingKeyRing, signingKeys } from '../db/schema';
 
 export type RingKeyRow = typeof signingKeyRing.$inferSelect;
 export type LegacyKeyRow = typeof signingKeys.$inferSelect;
 
-const lockRing = (tx: Database) => tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgeloop.keyring', 0))`);
+/** The advisory lock key of the ring: every process changing the ring takes it. */
+export const RING_LOCK_KEY = 'edgeloop.keyring';
 
 /** Runs `work` in a transaction holding the ring lock until it ends. */
 export async function inRingLock<T>(db: Database, work: (tx: Database) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
-    await lockRing(tx);
-    return work(tx);
-  });
+  return withAdvisoryLock(db, RING_LOCK_KEY, work);
 }
 
 /** The ring's public entries as the database knows them. */
@@ -40,7 +39,7 @@ export async function takeLegacyKeys(db: Database, move: (rows: LegacyKeyRow[]) 
   return db.transaction(async (tx) => {
     const rows = await tx.select().from(signingKeys).orderBy(asc(signingKeys.createdAt)).for('update');
     if (rows.length === 0) return 0;
-    await lockRing(tx);
+    await takeAdvisoryLock(tx, RING_LOCK_KEY);
     await move(rows);
     await tx.delete(signingKeys).where(inArray(signingKeys.id, rows.map((r) => r.id)));
     return rows.length;

@@ -4,9 +4,11 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
+import { withAdvisoryLock } from '../db/advisory-lock';
 import { signingKeyRing, signingKeys } from '../db/schema';
 import { createLogger } from '../logger';
 import { type KeyInfo, RING_FILE, openKeyRing } from './key-ring';
+import { RING_LOCK_KEY } from './key-ring.repository';
 import { keyIdOf, rawPublicKey, signPayload, verifyEnvelope } from './signing';
 
 /** A key row as hubs before this release stored it (and the envelope such a hub signed with it). */
@@ -111,9 +113,8 @@ describe.each(DATABASES)('signing keys outside the database, $kind', ({ kind, sk
     const other = crypto.generateKeyPairSync('ed25519');
     const otherId = keyIdOf(other.publicKey);
     let rotation: Promise<KeyInfo> | undefined;
-    await hub.deps.db.transaction(async (tx) => {
-      // Another process (the CLI) holds the ring's lock: it reads the ring, makes a key, and writes the ring back later.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgeloop.keyring', 0))`);
+    // Another process (the CLI) holds the ring's lock: it reads the ring, makes a key, and writes the ring back later.
+    await withAdvisoryLock(hub.deps.db, RING_LOCK_KEY, async () => {
       const ring = JSON.parse(fs.readFileSync(path.join(dir, RING_FILE), 'utf8')) as { keys: { state: string }[] };
       rotation = hub.deps.keys.rotate();
       await new Promise((resolve) => setTimeout(resolve, 300));

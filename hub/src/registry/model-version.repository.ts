@@ -2,9 +2,8 @@
  * The registered_models and model_versions tables: a project's named models and their published, immutable
  * versions (a trigger refuses UPDATE on model_versions). Version rows are read through the weight-format contract.
  */
-import { weightFormatsSchema } from '@edgeloop/shared';
+import { modelMetricsSchema, weightFormatsSchema } from '@edgeloop/shared';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import { z } from 'zod';
 import type { Database } from '../db/database';
 import { modelVersions, registeredModels } from '../db/schema';
 import { parseStored } from '../db/stored-json';
@@ -13,11 +12,9 @@ export type RegisteredModel = typeof registeredModels.$inferSelect;
 export type ModelVersion = typeof modelVersions.$inferSelect;
 export type NewModelVersion = Omit<typeof modelVersions.$inferInsert, 'id' | 'createdAt'>;
 
-const metricsSchema = z.record(z.string(), z.number());
-
 function toVersion(row: ModelVersion): ModelVersion {
   const where = (column: string) => `model version ${row.version} (${row.id}) ${column}`;
-  return { ...row, formats: parseStored(weightFormatsSchema, row.formats, where('formats')), metrics: parseStored(metricsSchema, row.metrics, where('metrics')) };
+  return { ...row, formats: parseStored(weightFormatsSchema, row.formats, where('formats')), metrics: parseStored(modelMetricsSchema, row.metrics, where('metrics')) };
 }
 
 export async function findModel(db: Database, projectId: string, name: string): Promise<RegisteredModel | null> {

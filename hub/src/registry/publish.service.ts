@@ -10,10 +10,15 @@ import {
   MODEL_FORMATS,
   type ModelFormat,
   type ModelManifest,
+  type ModelMetrics,
   type ModelVariant,
   type PublishedFile,
   type WeightFormats,
   cdnUrl,
+  formatFilePath,
+  manifestFileName,
+  modelJsonFileName,
+  shardFileName,
   versionDir,
 } from '@edgeloop/shared';
 import { EMBEDDING_LAYER, type ModelArtifacts, modelJsonFor, splitIntoShards } from '@edgeloop/training';
@@ -33,8 +38,6 @@ export interface PublishInput {
   maxQuantizationDrop?: number;
 }
 
-export type { GateDecision } from '@edgeloop/shared';
-
 export interface ModelVersionSummary {
   id: string;
   project: string;
@@ -44,7 +47,7 @@ export interface ModelVersionSummary {
   recommended: ModelFormat;
   manifestUrl: string;
   formats: WeightFormats;
-  metrics: Record<string, number>;
+  metrics: ModelMetrics;
   createdBy: string;
   createdAt: string;
 }
@@ -120,7 +123,7 @@ export async function publishRun(deps: HubDeps, caller: Caller, input: PublishIn
   };
   const envelope = new TextEncoder().encode(JSON.stringify(signPayload(await signingKey(deps), JSON.stringify(manifest))));
   const manifestSha256 = sha256(envelope);
-  const manifestKey = `${dir}manifest.${manifestSha256.slice(0, 16)}.json`;
+  const manifestKey = `${dir}${manifestFileName(manifestSha256)}`;
   await deps.store.put(manifestKey, envelope, { contentType: 'application/json', cacheControl: IMMUTABLE_CACHE_CONTROL });
 
   const formats: WeightFormats = Object.fromEntries(gate.map((g) => [g.format, { ...g, bytes: variants.find((v) => v.format === g.format)?.bytes ?? null }]));
@@ -161,15 +164,18 @@ async function readRunArtifacts(deps: HubDeps, prefix: string, format: ModelForm
 async function writeVariant(deps: HubDeps, dir: string, format: ModelFormat, artifacts: ModelArtifacts): Promise<Omit<ModelVariant, 'accuracy'>> {
   const shards = splitIntoShards(artifacts.weightData);
   const shardFiles: PublishedFile[] = [];
+  const shardNames: string[] = []; // as model.json names them: relative to itself
   for (const [i, shard] of shards.entries()) {
     const hash = sha256(shard);
-    const name = `group1-shard${i + 1}of${shards.length}.${hash.slice(0, 16)}.bin`;
-    await deps.store.put(`${dir}${format}/${name}`, shard, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE_CACHE_CONTROL });
-    shardFiles.push({ path: `${format}/${name}`, sha256: hash, bytes: shard.length });
+    const name = shardFileName(i + 1, shards.length, hash);
+    shardNames.push(name);
+    const path = formatFilePath(format, name);
+    await deps.store.put(`${dir}${path}`, shard, { contentType: 'application/octet-stream', cacheControl: IMMUTABLE_CACHE_CONTROL });
+    shardFiles.push({ path, sha256: hash, bytes: shard.length });
   }
-  const modelJson = new TextEncoder().encode(JSON.stringify(modelJsonFor(artifacts, shardFiles.map((f) => f.path.slice(format.length + 1)))));
+  const modelJson = new TextEncoder().encode(JSON.stringify(modelJsonFor(artifacts, shardNames)));
   const hash = sha256(modelJson);
-  const modelJsonPath = `${format}/model.${hash.slice(0, 16)}.json`;
+  const modelJsonPath = formatFilePath(format, modelJsonFileName(hash));
   await deps.store.put(`${dir}${modelJsonPath}`, modelJson, { contentType: 'application/json', cacheControl: IMMUTABLE_CACHE_CONTROL });
   return {
     format,

@@ -77,8 +77,13 @@ describe('runs read back through their contracts', () => {
     const [stored] = await hub.deps.db.select({ status: runsTable.status, error: runsTable.error }).from(runsTable).where(sql`id = ${runId}`);
     expect(stored?.status).toBe('failed');
     expect(stored?.error).toMatch(new RegExp(`^run ${runId} train_config does not match its contract \\(`));
-    await setColumn('train_config', JSON.stringify(STORED_RUN_CONFIGS.trainConfig));
+
+    // A redelivered job for a run that already finished leaves its outcome alone.
     await hub.deps.db.execute(sql`update runs set status = 'succeeded', error = null where id = ${runId}`);
+    expect(await runTrainingJob(hub.deps, runId, 'worker-1')).toBe('skipped');
+    const [finished] = await hub.deps.db.select({ status: runsTable.status, error: runsTable.error }).from(runsTable).where(sql`id = ${runId}`);
+    expect(finished).toEqual({ status: 'succeeded', error: null });
+    await setColumn('train_config', JSON.stringify(STORED_RUN_CONFIGS.trainConfig));
   });
 
   it("refuses a training thread's garbled result before anything is stored", () => {

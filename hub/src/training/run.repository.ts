@@ -15,7 +15,7 @@ import {
   storedTrainConfigSchema,
   storedTrainingProgressSchema,
 } from '@edgeloop/shared';
-import { and, asc, desc, eq, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { runEpochs, runLogs, runs } from '../db/schema';
 import { parseStored } from '../db/stored-json';
@@ -202,4 +202,18 @@ export async function requeueStalled(db: Database, stale: { heartbeatBefore: Dat
     .set({ status: 'queued', worker: null, error: stale.error })
     .where(and(eq(runs.status, 'running'), lt(runs.heartbeatAt, stale.heartbeatBefore)))
     .returning({ id: runs.id, jobId: runs.jobId, attempts: runs.attempts });
+}
+
+/**
+ * queued | running -> failed, for a run whose stored row no reader can use (so no attempt can claim it). A run that
+ * already finished keeps its outcome: a redelivered job must not turn a succeeded run into a failed one. False when
+ * the run was not queued or running.
+ */
+export async function markUnreadableFailed(db: Database, runId: string, failure: { error: string; at: Date }): Promise<boolean> {
+  const failed = await db
+    .update(runs)
+    .set({ status: 'failed', error: failure.error, finishedAt: failure.at })
+    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])))
+    .returning({ id: runs.id });
+  return failed.length > 0;
 }

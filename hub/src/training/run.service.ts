@@ -10,8 +10,6 @@ import { runMetrics } from './run-metrics';
 import * as runs from './run.repository';
 import type { Run, RunEpoch, RunStatus } from './run.repository';
 
-export type { RunStatus } from './run.repository';
-
 export interface RunSummary {
   id: string;
   project: string;

@@ -22,13 +22,17 @@ export type JobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
 export const runArtifactPrefix = (runId: string) => `runs/${runId}/`;
 
 export async function runTrainingJob(deps: HubDeps, runId: string, worker: string): Promise<JobOutcome> {
-  const run = await requireRun(deps, runId).catch(async (error: unknown) => {
-    if (!(error instanceof StoredDataError)) throw error;
-    // A row no reader can use cannot be trained: say why on the run rather than leave it queued with a failing job.
-    await runs.markFailed(deps.db, runId, null, { error: error.message, at: deps.now() });
-    return null;
-  });
-  if (!run) return 'failed';
+  const read = await requireRun(deps, runId).then(
+    (run) => ({ run }),
+    async (error: unknown) => {
+      if (!(error instanceof StoredDataError)) throw error;
+      // A row no reader can use cannot be trained: say why on the run rather than leave it queued with a failing job
+      // (a run that already finished keeps its outcome).
+      return { run: null, failed: await runs.markUnreadableFailed(deps.db, runId, { error: error.message, at: deps.now() }) };
+    },
+  );
+  if (!read.run) return read.failed ? 'failed' : 'skipped';
+  const { run } = read;
   if (run.status !== 'queued' && run.status !== 'running') return 'skipped';
   const attempt = run.attempts + 1;
   await runs.clearEpochs(deps.db, runId); // a retry starts over

@@ -8,7 +8,11 @@ import {
   type TrustedKeySet,
   CDN_PREFIX,
   channelPointerKey,
+  formatFilePath,
+  manifestFileName,
   modelDir,
+  modelJsonFileName,
+  shardFileName,
   versionDir,
 } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -94,10 +98,11 @@ interface Published {
 function publish(ref: ChannelRef, version: number, movedAt: string, signer: HubKey = key): Published {
   const dir = versionDir(ref.project, ref.model, version);
   const shards = [nodeCrypto.randomBytes(300), nodeCrypto.randomBytes(200)];
-  const shardPaths = shards.map((bytes, i) => `float32/group1-shard${i + 1}of2.${sha256(bytes).slice(0, 16)}.bin`);
-  const modelJson = { modelTopology: { class_name: 'Model' }, weightsManifest: [{ paths: shardPaths.map((p) => p.slice('float32/'.length)), weights: [] }] };
+  const shardNames = shards.map((bytes, i) => shardFileName(i + 1, shards.length, sha256(bytes)));
+  const shardPaths = shardNames.map((name) => formatFilePath('float32', name));
+  const modelJson = { modelTopology: { class_name: 'Model' }, weightsManifest: [{ paths: shardNames, weights: [] }] };
   const modelJsonBytes = text(JSON.stringify(modelJson));
-  const modelJsonPath = `float32/model.${sha256(modelJsonBytes).slice(0, 16)}.json`;
+  const modelJsonPath = formatFilePath('float32', modelJsonFileName(sha256(modelJsonBytes)));
   files.set(dir + modelJsonPath, modelJsonBytes);
   shards.forEach((bytes, i) => files.set(dir + shardPaths[i]!, bytes));
   const manifest: ModelManifest = {
@@ -125,7 +130,7 @@ function publish(ref: ChannelRef, version: number, movedAt: string, signer: HubK
     ],
   };
   const manifestText = JSON.stringify(signer.sign(JSON.stringify(manifest)));
-  const manifestKey = `${dir}manifest.${sha256(manifestText).slice(0, 16)}.json`;
+  const manifestKey = `${dir}${manifestFileName(sha256(manifestText))}`;
   files.set(manifestKey, text(manifestText));
   const pointer = movePointer(ref, version, manifestKey, manifestText, movedAt, signer);
   return { pointer, manifestKey, shardKeys: shardPaths.map((p) => dir + p), modelJson, weights: new Uint8Array(Buffer.concat(shards)) };
