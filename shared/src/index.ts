@@ -13,3 +13,4 @@ export * from './training-progress';
 export * from './evaluation';
 export * from './lineage';
 export * from './weight-format';
+export * from './sweep-space';

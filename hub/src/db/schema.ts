@@ -5,6 +5,7 @@ import {
   type ModelConfig,
   type ModelMetrics,
   type SplitLabelCounts,
+  type SweepSpace,
   type TopClasses,
   type TrainConfig,
   type TrainingProgress,
@@ -130,7 +131,7 @@ export const sweeps = pgTable('sweeps', {
     .notNull()
     .references(() => projects.id, { onDelete: 'cascade' }),
   strategy: text('strategy').notNull(),
-  space: jsonb('space').$type<Record<string, unknown[]>>().notNull(),
+  space: jsonb('space').$type<SweepSpace>().notNull(),
   metric: text('metric').notNull(),
   createdBy: text('created_by').notNull(),
   createdAt: createdAt(),

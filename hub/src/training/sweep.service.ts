@@ -1,6 +1,5 @@
 /** Hyperparameter sweeps: a grid or a seeded random sample of a config space, one queued run per point. */
-import { text } from '@edgeloop/shared';
-import { z } from 'zod';
+import { type SweepSpace, sweepValueSchema } from '@edgeloop/shared';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../projects/project.service';
 import { badRequest, notFound } from '../errors';
@@ -40,19 +39,13 @@ export interface CreateSweepInput {
   metric: RunMetric;
 }
 
-/** A value a sweep parameter may take; every value of the space is stored with the sweep (jsonb), drawn or not. */
-const sweepValueSchema = z.union([z.number(), z.boolean(), text(64)], {
-  error: () => 'must be a finite number, a boolean or text of at most 64 characters (no NUL, no lone surrogates)',
-});
-export type SweepValue = z.infer<typeof sweepValueSchema>;
-
 /**
  * The space, checked: sweep parameters only (own keys of SWEEP_PARAMETERS, so toString, constructor and __proto__
  * are none), 1 to MAX_SWEEP_VALUES values each, and each value one the database stores as it is. A new object, so
  * nothing of the caller's object (its prototype) travels on.
  */
-export function checkSpace(space: Record<string, unknown[]>): Record<string, SweepValue[]> {
-  const checked: Record<string, SweepValue[]> = {};
+export function checkSpace(space: Record<string, unknown[]>): SweepSpace {
+  const checked: SweepSpace = {};
   for (const [key, values] of Object.entries(space)) {
     if (!Object.hasOwn(SWEEP_PARAMETERS, key)) throw badRequest(`space.${key}: not a sweep parameter; valid parameters: ${Object.keys(SWEEP_PARAMETERS).join(', ')}`);
     if (!values.length) throw badRequest(`space.${key}: give at least one value`);
@@ -88,7 +81,7 @@ function pointAt(space: Record<string, unknown[]>, index: number): Record<string
  * The number of points of a space: the product of its list lengths, checked before any point is made so a large
  * space is refused at once instead of being listed (which blocked the event loop, then ran out of memory).
  */
-export function spaceSize(space: Record<string, SweepValue[]>, strategy: (typeof SWEEP_STRATEGIES)[number]): number {
+export function spaceSize(space: SweepSpace, strategy: (typeof SWEEP_STRATEGIES)[number]): number {
   const size = Object.values(space).reduce((n, values) => n * values.length, 1);
   const lengths = Object.values(space).map((values) => values.length).join(' x ');
   if (strategy === 'grid' && size > MAX_SWEEP_RUNS) {
