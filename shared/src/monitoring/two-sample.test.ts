@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chiSquareGoodnessOfFit, chiSquareTwoSample, ksAsymptoticPValue, ksExactPValue, ksTwoSample } from './two-sample';
+import { chiSquareGoodnessOfFit, chiSquareTwoSample, ksAsymptoticPValue, ksExactPValue, ksTwoSample, ksTwoSampleSorted } from './two-sample';
 
 function expectRelative(actual: number, expected: number, tolerance: number): void {
   const scale = Math.max(Math.abs(expected), Number.MIN_VALUE);
@@ -73,6 +73,16 @@ describe('two-sample Kolmogorov–Smirnov', () => {
     expect(result.statistic).toBe(1);
     expectRelative(result.pValue, 0.0025252525252525255, 1e-12);
     expectRelative(ksExactPValue(7, 5, 1), 2 / 792, 1e-12);
+  });
+
+  it('takes pre-sorted samples without sorting them again, and refuses unsorted ones', () => {
+    const a = sampleA(300).sort();
+    const b = Float64Array.from(sampleB(250)).sort();
+    const result = ksTwoSampleSorted(a, b);
+    expectRelative(result.statistic, 0.082, 1e-12);
+    expectRelative(result.pValue, 0.3010924481161265, 1e-9);
+    expect(() => ksTwoSampleSorted(a, Float64Array.from([2, 1]))).toThrow(/sortedB must be in ascending order/);
+    expect(() => ksTwoSampleSorted(new Float64Array(0), b)).toThrow(/sortedA must not be empty/);
   });
 
   it('does not modify its inputs', () => {

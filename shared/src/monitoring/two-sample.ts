@@ -86,7 +86,9 @@ export function ksExactPValue(n: number, m: number, d: number): number {
 /**
  * Asymptotic two-sided p-value: Kolmogorov survival Q(λ) with Stephens' small-sample correction
  * λ = (√ne + 0.12 + 0.11/√ne)·D, ne = n·m/(n+m) (Numerical Recipes probks). scipy's 'asymp' uses
- * kstwo.sf(D, round(ne)) instead; the two agree to a few 1e-3 absolute for ne ≥ 100. O(1).
+ * kstwo.sf(D, round(ne)) instead (the exact one-sample law at n = round(ne)); measured over D ∈ [0.2, 2.5]/√ne
+ * the two differ by at most 0.012 absolute at ne = 100, 0.007 at 300, 0.004 at 1,000, 0.002 at 5,000
+ * (≤ 3% relative where p > 1e-4). O(1).
  */
 export function ksAsymptoticPValue(n: number, m: number, d: number): number {
   const ne = (n * m) / (n + m);
@@ -97,11 +99,33 @@ export function ksAsymptoticPValue(n: number, m: number, d: number): number {
 /**
  * Two-sample two-sided Kolmogorov–Smirnov test, as scipy.stats.ks_2samp(a, b) (method 'auto').
  * Inputs: two non-empty samples of any lengths n, m (not modified). Statistic O((n+m) log(n+m)); exact p
- * O(n·m) at worst (≈1e8 steps at n = m = 10,000), asymptotic p O(1).
+ * O(n·m) at worst (≈0.2–0.6 s at n = m = 10,000 in node), asymptotic p O(1).
  */
 export function ksTwoSample(a: Sample, b: Sample, options: KsOptions = {}): KsResult {
-  const sortedA = sortedCopy(a, 'a');
-  const sortedB = sortedCopy(b, 'b');
+  return ksFromSorted(sortedCopy(a, 'a'), sortedCopy(b, 'b'), options);
+}
+
+/**
+ * ksTwoSample for samples already in ascending order (e.g. the stored sorted reference confidences and a
+ * sorted window): skips the sort, statistic O(n + m). Throws an Error naming an empty, NaN-holding or
+ * unsorted argument.
+ */
+export function ksTwoSampleSorted(sortedA: Float64Array, sortedB: Float64Array, options: KsOptions = {}): KsResult {
+  checkAscending(sortedA, 'sortedA');
+  checkAscending(sortedB, 'sortedB');
+  return ksFromSorted(sortedA, sortedB, options);
+}
+
+function checkAscending(values: Float64Array, name: string): void {
+  if (values.length === 0) throw new Error(`${name} must not be empty`);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (Number.isNaN(v)) throw new Error(`${name} must not contain NaN`);
+    if (i > 0 && v < (values[i - 1] as number)) throw new Error(`${name} must be in ascending order (index ${i})`);
+  }
+}
+
+function ksFromSorted(sortedA: Float64Array, sortedB: Float64Array, options: KsOptions): KsResult {
   const statistic = ksStatisticSorted(sortedA, sortedB);
   const n = sortedA.length;
   const m = sortedB.length;
