@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import {
+  SingularMatrixError,
+  estimatePriorsBbse,
+  estimatePriorsEm,
+  invert,
+  jointConfusion,
+  luFactor,
+  luSolve,
+  predictedClassMix,
+  predictedClasses,
+  reweightPosteriors,
+} from './label-shift';
+
+/** mulberry32: a tiny seeded PRNG in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function normal(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+/** Four 2-D unit-variance Gaussian classes; posteriors are the exact Bayes posteriors under the source priors. */
+const MEANS = [
+  [0, 0],
+  [2.5, 0],
+  [0, 2.5],
+  [2.5, 2.5],
+] as const;
+const K = MEANS.length;
+const UNIFORM = [0.25, 0.25, 0.25, 0.25];
+const TARGET = [0.55, 0.25, 0.15, 0.05];
+
+function draw(random: () => number, priors: readonly number[]): number {
+  let u = random();
+  let c = 0;
+  while (c < priors.length - 1 && u >= priors[c]!) u -= priors[c++]!;
+  return c;
+}
+
+/** n rows with labels drawn from `priors`, probabilities = p_source(y | x) with source priors `sourcePriors`. */
+function gaussianSample(seed: number, n: number, priors: readonly number[], sourcePriors: readonly number[] = UNIFORM) {
+  const random = mulberry32(seed);
+  const probabilities = new Float64Array(n * K);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const y = draw(random, priors);
+    const x = [MEANS[y]![0] + normal(random), MEANS[y]![1] + normal(random)];
+    const logits = MEANS.map((m, c) => -((x[0]! - m[0]) ** 2 + (x[1]! - m[1]) ** 2) / 2 + Math.log(sourcePriors[c]!));
+    const max = Math.max(...logits);
+    const total = logits.reduce((s, z) => s + Math.exp(z - max), 0);
+    for (let c = 0; c < K; c++) probabilities[i * K + c] = Math.exp(logits[c]! - max) / total;
+    labels[i] = y;
+  }
+  return { probabilities, labels };
+}
+
+const maxAbsError = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+describe('EM prior adjustment (Saerens et al. 2002)', () => {
+  it('recovers a known prior shift from uniform to [0.55, 0.25, 0.15, 0.05] within 0.02 on 20k rows', () => {
+    const { probabilities } = gaussianSample(1, 20_000, TARGET);
+    const result = estimatePriorsEm(probabilities, K, UNIFORM);
+    expect(result.converged).toBe(true);
+    expect(result.iterations).toBeLessThanOrEqual(100);
+    expect(maxAbsError(result.priors, TARGET)).toBeLessThan(0.02);
+    expect(result.priors.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+    expect(maxAbsError(result.weights, TARGET.map((q) => q / 0.25))).toBeLessThan(0.08);
+  });
+
+  it('stays at the source priors when nothing shifted', () => {
+    const { probabilities } = gaussianSample(2, 20_000, UNIFORM);
+    expect(maxAbsError(estimatePriorsEm(probabilities, K, UNIFORM).priors, UNIFORM)).toBeLessThan(0.02);
+  });
+
+  it('reports non-convergence when stopped early', () => {
+    const { probabilities } = gaussianSample(3, 2_000, TARGET);
+    const result = estimatePriorsEm(probabilities, K, UNIFORM, { maxIterations: 2 });
+    expect(result).toMatchObject({ converged: false, iterations: 2 });
+  });
+
+  it('names the argument it refuses', () => {
+    expect(() => estimatePriorsEm(new Float64Array(0), K, UNIFORM)).toThrow(/probabilities is empty/);
+    expect(() => estimatePriorsEm(new Float64Array(8), K, [])).toThrow(/sourcePriors is empty/);
+    expect(() => estimatePriorsEm(new Float64Array(8), K, [0.5, 0.5, 0.5, 0.5])).toThrow(/sourcePriors sums to 2/);
+  });
+});
+
+describe('posterior reweighting', () => {
+  it('applies Bayes rule with new priors row by row', () => {
+    const adjusted = reweightPosteriors(Float64Array.from([0.5, 0.5, 0.2, 0.8]), 2, [3, 1]);
+    expect(Array.from(adjusted)).toEqual([0.75, 0.25, 0.6 / 1.4, 0.8 / 1.4].map((v) => expect.closeTo(v, 12)));
+  });
+});
+
+describe('BBSE (Lipton et al. 2018)', () => {
+  it('recovers the same known shift within 0.02 from a 20k-row source confusion and 20k target predictions', () => {
+    const source = gaussianSample(4, 20_000, UNIFORM);
+    const confusion = jointConfusion(predictedClasses(source.probabilities, K), source.labels, K);
+    const target = gaussianSample(5, 20_000, TARGET);
+    const mix = predictedClassMix(predictedClasses(target.probabilities, K), K);
+    const result = estimatePriorsBbse(confusion, mix, K, { targetCount: 20_000 });
+    expect(maxAbsError(result.priors, TARGET)).toBeLessThan(0.02);
+    expect(result.priors.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+    expect(result.illConditioned).toBe(false);
+    expect(result.conditionNumber).toBeGreaterThan(1);
+    expect(result.weightStandardErrors!.every((se) => se > 0 && se < 0.1)).toBe(true);
+  });
+
+  it('solves a 2-class system exactly', () => {
+    // Source π = (0.5, 0.5), recalls 0.8 and 0.9: C = [[0.4, 0.05], [0.1, 0.45]] (row = predicted, column = true).
+    // Target q = (0.8, 0.2): μ = (0.8·0.8 + 0.2·0.1, 0.8·0.2 + 0.2·0.9) = (0.66, 0.34).
+    const result = estimatePriorsBbse([0.4, 0.05, 0.1, 0.45], [0.66, 0.34], 2);
+    expect(Array.from(result.weights)).toEqual([expect.closeTo(1.6, 12), expect.closeTo(0.4, 12)]);
+    expect(Array.from(result.priors)).toEqual([expect.closeTo(0.8, 12), expect.closeTo(0.2, 12)]);
+    expect(result.clipped).toBe(false);
+  });
+
+  it('clips negative weights to 0 and renormalizes', () => {
+    // μ beyond what C can produce: raw w has a negative entry.
+    const result = estimatePriorsBbse([0.4, 0.05, 0.1, 0.45], [0.95, 0.05], 2);
+    expect(result.rawWeights[1]).toBeLessThan(0);
+    expect(result.clipped).toBe(true);
+    expect(Array.from(result.priors)).toEqual([1, 0]);
+  });
+
+  it('refuses a singular confusion matrix (a class the model never predicts) with a clear error', () => {
+    const confusion = [0.5, 0.5, 0, 0];
+    expect(() => estimatePriorsBbse(confusion, [1, 0], 2)).toThrow(SingularMatrixError);
+    expect(() => estimatePriorsBbse(confusion, [1, 0], 2)).toThrow(/confusion is singular/);
+  });
+
+  it('flags a nearly singular confusion matrix as ill-conditioned', () => {
+    const result = estimatePriorsBbse([0.25, 0.24999, 0.25, 0.25001], [0.5, 0.5], 2);
+    expect(result.illConditioned).toBe(true);
+    expect(result.conditionNumber).toBeGreaterThan(1e4);
+  });
+
+  it('names the argument it refuses', () => {
+    expect(() => estimatePriorsBbse([], [1], 1)).toThrow(/confusion is empty/);
+    expect(() => estimatePriorsBbse([1, 0, 0, 0], [], 2)).toThrow(/targetMix is empty/);
+    expect(() => jointConfusion([], [], 2)).toThrow(/predicted is empty/);
+    expect(() => predictedClassMix([], 2)).toThrow(/predicted is empty/);
+  });
+});
+
+describe('Gaussian elimination with partial pivoting', () => {
+  it('solves a system that needs a row swap and inverts a matrix', () => {
+    const a = [0, 2, 1, 1, 1, 0, 2, 0, 3];
+    const x = luSolve(luFactor(a, 3), [7, 3, 11], 3); // x = (1, 2, 3)
+    expect(Array.from(x)).toEqual([1, 2, 3].map((v) => expect.closeTo(v, 12)));
+    const inverse = invert(a, 3);
+    for (let r = 0; r < 3; r++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let j = 0; j < 3; j++) s += a[r * 3 + j]! * inverse[j * 3 + c]!;
+        expect(s).toBeCloseTo(r === c ? 1 : 0, 12);
+      }
+    }
+  });
+});
