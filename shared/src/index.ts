@@ -14,3 +14,5 @@ export * from './evaluation';
 export * from './lineage';
 export * from './weight-format';
 export * from './sweep-space';
+export * from './seeded-random';
+export * from './monitoring';

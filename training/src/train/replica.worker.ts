@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { MODEL_FORMATS, channelsOf, pixelsToModelInput, type Evaluation, type ModelFormat } from '@edgeloop/shared';
+import { MODEL_FORMATS, channelsOf, mulberry32, pixelsToModelInput, seededPermutation, type Evaluation, type ModelFormat } from '@edgeloop/shared';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../backends/select-backend';
 import { evaluatePredictions } from '../evaluate/metrics';
@@ -16,7 +16,6 @@ import { trainingLogits } from '../models/training-logits';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
 import { gradientRegion, replicaStats, STAT, STATS_PER_REPLICA } from './exchange-buffer';
 import type { EpochMetrics, ExchangeMessage, ReplicaInit, ReplicaMessage } from './messages';
-import { mulberry32, seededPermutation } from './seeded-random';
 import { learningRateAt } from './train-config';
 import type { ImageSet } from './training-data';
 

@@ -1,4 +1,4 @@
-/** Deterministic randomness for shuffling: mulberry32, a small fast 32-bit generator. */
+/** Deterministic randomness (shuffling, simulations, tests): mulberry32, a small fast 32-bit generator. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

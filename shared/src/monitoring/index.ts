@@ -1,0 +1,7 @@
+/** Statistics for monitoring models in production: two-sample tests, divergences, calibration, label shift, label-free accuracy. */
+export * from './calibration';
+export * from './divergence';
+export * from './expected-accuracy';
+export * from './label-shift';
+export * from './special-functions';
+export * from './two-sample';
