@@ -1,50 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../seeded-random';
+import { gaussianSample as sample } from '../test-support/gaussian-classes';
 import { expectedAccuracy, labelShiftCorrectedAccuracy } from './expected-accuracy';
 import { estimatePriorsEm } from './label-shift';
 
-function normal(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
 /** Four 2-D unit-variance Gaussian classes at unequal distances, so a prior shift changes accuracy. */
-const MEANS = [
+const MEANS: [number, number][] = [
   [0, 0],
   [3, 0],
   [0, 3],
   [1, 1],
-] as const;
+];
 const K = MEANS.length;
 const UNIFORM = [0.25, 0.25, 0.25, 0.25];
 const TARGET = [0.55, 0.25, 0.15, 0.05];
 
-function draw(random: () => number, priors: readonly number[]): number {
-  let u = random();
-  let c = 0;
-  while (c < priors.length - 1 && u >= priors[c]!) u -= priors[c++]!;
-  return c;
-}
-
-/** Labels from `priors`; probabilities are exact Bayes posteriors under uniform source priors (calibrated there). */
-function gaussianSample(seed: number, n: number, priors: readonly number[]) {
-  const random = mulberry32(seed);
-  const probabilities = new Float64Array(n * K);
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    const y = draw(random, priors);
-    const x = [MEANS[y]![0] + normal(random), MEANS[y]![1] + normal(random)];
-    const logits = MEANS.map((m) => -((x[0]! - m[0]) ** 2 + (x[1]! - m[1]) ** 2) / 2);
-    const max = Math.max(...logits);
-    const total = logits.reduce((s, z) => s + Math.exp(z - max), 0);
-    let best = 0;
-    for (let c = 0; c < K; c++) {
-      probabilities[i * K + c] = Math.exp(logits[c]! - max) / total;
-      if (probabilities[i * K + c]! > probabilities[i * K + best]!) best = c;
-    }
-    if (best === y) correct++;
-  }
-  return { probabilities, accuracy: correct / n };
-}
+const gaussianSample = (seed: number, n: number, priors: readonly number[]) => sample(MEANS, seed, n, priors);
 
 describe('label-free accuracy estimation', () => {
   it('CBPE is within 1 point of the true accuracy without shift', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../seeded-random';
+import { gaussianSample as sample } from '../test-support/gaussian-classes';
 import {
   SingularMatrixError,
   estimatePriorsBbse,
@@ -13,44 +13,18 @@ import {
   reweightPosteriors,
 } from './label-shift';
 
-function normal(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
 /** Four 2-D unit-variance Gaussian classes; posteriors are the exact Bayes posteriors under the source priors. */
-const MEANS = [
+const MEANS: [number, number][] = [
   [0, 0],
   [2.5, 0],
   [0, 2.5],
   [2.5, 2.5],
-] as const;
+];
 const K = MEANS.length;
 const UNIFORM = [0.25, 0.25, 0.25, 0.25];
 const TARGET = [0.55, 0.25, 0.15, 0.05];
 
-function draw(random: () => number, priors: readonly number[]): number {
-  let u = random();
-  let c = 0;
-  while (c < priors.length - 1 && u >= priors[c]!) u -= priors[c++]!;
-  return c;
-}
-
-/** n rows with labels drawn from `priors`, probabilities = p_source(y | x) with source priors `sourcePriors`. */
-function gaussianSample(seed: number, n: number, priors: readonly number[], sourcePriors: readonly number[] = UNIFORM) {
-  const random = mulberry32(seed);
-  const probabilities = new Float64Array(n * K);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const y = draw(random, priors);
-    const x = [MEANS[y]![0] + normal(random), MEANS[y]![1] + normal(random)];
-    const logits = MEANS.map((m, c) => -((x[0]! - m[0]) ** 2 + (x[1]! - m[1]) ** 2) / 2 + Math.log(sourcePriors[c]!));
-    const max = Math.max(...logits);
-    const total = logits.reduce((s, z) => s + Math.exp(z - max), 0);
-    for (let c = 0; c < K; c++) probabilities[i * K + c] = Math.exp(logits[c]! - max) / total;
-    labels[i] = y;
-  }
-  return { probabilities, labels };
-}
+const gaussianSample = (seed: number, n: number, priors: readonly number[], sourcePriors: readonly number[] = UNIFORM) => sample(MEANS, seed, n, priors, sourcePriors);
 
 const maxAbsError = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
