@@ -3,5 +3,7 @@ export * from './calibration';
 export * from './divergence';
 export * from './expected-accuracy';
 export * from './label-shift';
+export * from './mmd';
+export * from './pca';
 export * from './special-functions';
 export * from './two-sample';
