@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../seeded-random';
-import { mmd2AgainstReference, mmd2FromSums, mmd2UnbiasedFromKernel, mmdPermutationTest, prepareMmdReference, rbfKernelMatrix, referenceKernelSum, sigmaMedian } from './mmd';
+import { SlidingMmdWindow, mmd2AgainstReference, mmd2FromSums, mmd2UnbiasedFromKernel, mmdPermutationTest, prepareMmdReference, rbfKernelMatrix, referenceKernelSum, sigmaMedian } from './mmd';
 
 /** Gaussian rows [n, dim] (Box–Muller, both outputs used), the first coordinate shifted by `shift`. */
 function gaussianRows(seed: number, n: number, dim: number, shift = 0): Float64Array {
@@ -98,6 +98,25 @@ describe('MMD with an RBF kernel', () => {
     const result = mmdPermutationTest(gaussianRows(7, 200, 16), gaussianRows(8, 200, 16, 0.5), 16, { permutations: 200, seed: 1 });
     console.info(`MMD shift 0.5 sd, 16-d, 200 vs 200: MMD² ${result.mmd2.toExponential(3)}, p ${result.pValue}, ${(performance.now() - started).toFixed(0)} ms`);
     expect(result.pValue).toBeLessThan(0.01);
+  });
+
+  it('the sliding window matches the direct statistic to 1e-9 after 1,000 pushes', () => {
+    const reference = prepareMmdReference(gaussianRows(21, 200, 4), 4);
+    const sliding = new SlidingMmdWindow(reference, 50);
+    const stream = gaussianRows(22, 1000, 4, 0.2);
+    const started = performance.now();
+    let worst = 0;
+    for (let t = 0; t < 1000; t++) {
+      sliding.push(stream.subarray(t * 4, t * 4 + 4));
+      if (t >= 1 && (t < 60 || t % 97 === 0 || t === 999)) {
+        const direct = mmd2AgainstReference(reference, stream.subarray(Math.max(0, t - 49) * 4, (t + 1) * 4));
+        worst = Math.max(worst, Math.abs(sliding.mmd2() - direct));
+      }
+    }
+    expect(sliding.size).toBe(50);
+    expect(Array.from(sliding.window())).toEqual(Array.from(stream.subarray(950 * 4)));
+    console.info(`sliding MMD: worst |incremental − direct| ${worst.toExponential(2)}, ${(performance.now() - started).toFixed(0)} ms`);
+    expect(worst).toBeLessThan(1e-9);
   });
 
   it('is deterministic for a seed', () => {
