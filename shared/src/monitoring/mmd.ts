@@ -273,9 +273,10 @@ export function mmd2FromSums(reference: MmdReference, w: number, sumWW: number, 
  * The window statistic kept up to date event by event (design §2c): a ring of the last `capacity` points [dim], the
  * per-slot reference sums ρ_j = Σ_{r∈R} k(r, w_j) and per-slot window sums σ_j = Σ_{i≠j} k(w_i, w_j), with running
  * S_RW = Σ_j ρ_j and S_WW = Σ_j σ_j. A push evicts the oldest slot when full (subtracting its ρ and its kernels from
- * the other σ) and adds the new point: O((|R| + capacity)·(dim + S)) per event, ~0.1 ms for |R| = 1,000,
- * capacity = 300, dim = 16. mmd2() is then O(1) by mmd2FromSums; the window grows until full (size ≥ 2 needed).
- * Running sums drift by rounding only (~1e-13 relative after 10⁴ pushes); rebuild with a new instance at job start.
+ * the other σ) and adds the new point: O((|R| + capacity)·(dim + S)) per event, ~0.14 ms measured for |R| = 1,000,
+ * capacity = 300, dim = 16, S = 3. mmd2() is then O(1) by mmd2FromSums; the window grows until full (size ≥ 2 needed).
+ * Running sums drift by rounding only (within 4e-15 of the direct value after 1,000 pushes in the test); rebuild
+ * with a new instance at job start.
  */
 export class SlidingMmdWindow {
   readonly capacity: number;
