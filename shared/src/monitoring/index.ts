@@ -1,9 +1,14 @@
-/** Statistics for monitoring models in production: two-sample tests, divergences, calibration, label shift, label-free accuracy. */
+/**
+ * Statistics for monitoring models in production: two-sample tests, divergences, calibration, label shift, label-free
+ * accuracy, sequential detectors with thresholds calibrated by simulation, PCA and kernel MMD for embeddings.
+ */
 export * from './calibration';
 export * from './divergence';
 export * from './expected-accuracy';
 export * from './label-shift';
+export * from './mmd';
 export * from './null-simulation';
+export * from './pca';
 export * from './sequential';
 export * from './special-functions';
 export * from './two-sample';
