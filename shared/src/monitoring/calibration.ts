@@ -59,8 +59,8 @@ export function argmaxRow(matrix: RowMatrix, k: number, i: number): number {
 }
 
 /** Predicted class (argmax) of each row of an `[n, k]` matrix. O(nk). */
-export function argmaxRows(matrix: RowMatrix, k: number): Int32Array {
-  const n = rowCount(matrix, k, 'matrix');
+export function argmaxRows(matrix: RowMatrix, k: number, name = 'matrix'): Int32Array {
+  const n = rowCount(matrix, k, name);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = argmaxRow(matrix, k, i);
   return out;

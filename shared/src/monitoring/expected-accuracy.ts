@@ -5,7 +5,7 @@
  *
  * Matrices are row-major typed arrays: `[n, k]` has value (i, c) at `i * k + c`.
  */
-import { argmaxRow, rowCount, type RowMatrix } from './calibration';
+import { argmaxRows, checkLabels, rowCount, type RowMatrix } from './calibration';
 import { reweightPosteriors } from './label-shift';
 
 export interface AccuracyEstimate {
@@ -38,12 +38,8 @@ function summarize(correctness: Float64Array): AccuracyEstimate {
 }
 
 function predictedOf(probabilities: RowMatrix, k: number, n: number, predicted: ArrayLike<number> | undefined): ArrayLike<number> {
-  if (predicted === undefined) return Int32Array.from({ length: n }, (_, i) => argmaxRow(probabilities, k, i));
-  if (predicted.length !== n) throw new Error(`predicted has ${predicted.length} entries but there are ${n} rows`);
-  for (let i = 0; i < n; i++) {
-    const y = predicted[i]!;
-    if (!Number.isInteger(y) || y < 0 || y >= k) throw new Error(`predicted[${i}] = ${y} is not a class index in [0, ${k})`);
-  }
+  if (predicted === undefined) return argmaxRows(probabilities, k, 'probabilities');
+  checkLabels(predicted, n, k, 'predicted');
   return predicted;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianSample as sample } from '../test-support/gaussian-classes';
+import { argmaxRows } from './calibration';
 import {
   SingularMatrixError,
   estimatePriorsBbse,
@@ -9,7 +10,6 @@ import {
   luFactor,
   luSolve,
   predictedClassMix,
-  predictedClasses,
   reweightPosteriors,
 } from './label-shift';
 
@@ -67,9 +67,9 @@ describe('posterior reweighting', () => {
 describe('BBSE (Lipton et al. 2018)', () => {
   it('recovers the same known shift within 0.02 from a 20k-row source confusion and 20k target predictions', () => {
     const source = gaussianSample(4, 20_000, UNIFORM);
-    const confusion = jointConfusion(predictedClasses(source.probabilities, K), source.labels, K);
+    const confusion = jointConfusion(argmaxRows(source.probabilities, K), source.labels, K);
     const target = gaussianSample(5, 20_000, TARGET);
-    const mix = predictedClassMix(predictedClasses(target.probabilities, K), K);
+    const mix = predictedClassMix(argmaxRows(target.probabilities, K), K);
     const result = estimatePriorsBbse(confusion, mix, K, { targetCount: 20_000 });
     expect(maxAbsError(result.priors, TARGET)).toBeLessThan(0.02);
     expect(result.priors.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);

@@ -4,7 +4,7 @@
  *
  * Matrices are row-major typed arrays: `[n, k]` has value (i, c) at `i * k + c`.
  */
-import { argmaxRow, checkLabels, requireNonEmpty, rowCount, type RowMatrix } from './calibration';
+import { checkLabels, requireNonEmpty, rowCount, type RowMatrix } from './calibration';
 
 export interface PriorEstimate {
   /** Estimated target class priors q, summing to 1. */
@@ -109,7 +109,6 @@ function emStep(probabilities: RowMatrix, n: number, k: number, w: Float64Array)
  * source label priors π and its row sums the predicted-class mix. O(n + k²).
  */
 export function jointConfusion(predicted: ArrayLike<number>, labels: ArrayLike<number>, k: number): Float64Array {
-  requireNonEmpty(predicted.length, 'predicted');
   checkLabels(predicted, predicted.length, k, 'predicted');
   checkLabels(labels, predicted.length, k);
   const n = predicted.length;
@@ -120,19 +119,10 @@ export function jointConfusion(predicted: ArrayLike<number>, labels: ArrayLike<n
 
 /** Share of each predicted class, μ̂_i = count(ŷ = i) / n; k entries. O(n + k). */
 export function predictedClassMix(predicted: ArrayLike<number>, k: number): Float64Array {
-  requireNonEmpty(predicted.length, 'predicted');
   checkLabels(predicted, predicted.length, k, 'predicted');
   const mix = new Float64Array(k);
   for (let i = 0; i < predicted.length; i++) mix[predicted[i]!]! += 1 / predicted.length;
   return mix;
-}
-
-/** Predicted class (argmax) of each row of probabilities `[n, k]`. O(nk). */
-export function predictedClasses(probabilities: RowMatrix, k: number): Int32Array {
-  const n = rowCount(probabilities, k, 'probabilities');
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = argmaxRow(probabilities, k, i);
-  return out;
 }
 
 /** Thrown when a matrix cannot be solved: a pivot vanished in Gaussian elimination. */
