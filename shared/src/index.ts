@@ -3,6 +3,7 @@ export * from './dataset';
 export * from './preprocess';
 export * from './model-manifest';
 export * from './cdn-paths';
+export * from './embedding-bytes';
 export * from './feedback';
 export * from './text';
 export * from './api-limits';

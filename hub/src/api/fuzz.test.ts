@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { mulberry32 } from '@edgeloop/shared';
+import { embeddingToBytes, mulberry32 } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { STORED_RUN_CONFIGS } from '../../test/published-version';
@@ -412,7 +412,7 @@ async function seedPublishedVersionAndPrediction(hub: TestHub): Promise<string> 
     label: 'dog',
     confidence: 0.9,
     topK: [{ label: 'dog', probability: 0.9 }],
-    embedding: [1, 2, 3],
+    embedding: embeddingToBytes([1, 2, 3]),
     backend: 'webgpu',
     latencyMs: 1,
     source: 'file',

@@ -12,9 +12,12 @@ import {
   type WeightFormats,
 } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+
+/** Raw bytes (bytea), read back as a Uint8Array view of the driver's buffer. */
+export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
 /** API tokens: only the sha256 of the secret is stored. */
 export const apiTokens = pgTable(
@@ -323,20 +326,34 @@ export const predictions = pgTable(
     modelVersionId: uuid('model_version_id')
       .notNull()
       .references(() => modelVersions.id),
+    /** The channel the device took the model from: monitors keep one stream per (model version, channel). */
+    channel: text('channel').notNull().default('production'),
     /** Top-1 label and its probability; topK holds the ranked list the device sent. */
     label: text('label').notNull(),
     confidence: doublePrecision('confidence').notNull(),
     topK: jsonb('top_k').$type<TopClasses>().notNull(),
-    /** Output of the model's embedding layer: what drift detection compares. */
-    embedding: real('embedding').array().notNull(),
+    /**
+     * Output of the model's embedding layer: what drift detection compares. float32 little-endian, 4 bytes per value
+     * (a Float32Array's own bytes on every platform the hub runs on), so reading it back is a view, not a parse.
+     */
+    embedding: bytea('embedding').notNull(),
     backend: text('backend').notNull(),
     latencyMs: doublePrecision('latency_ms').notNull(),
     source: text('source').notNull(),
     sentBy: text('sent_by').notNull(),
+    /** The installation that made it (a random id the PWA keeps); null from devices older than the field. */
+    deviceId: text('device_id'),
+    /** The PWA build that made it; null from devices older than the field. */
+    appVersion: text('app_version'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [index('predictions_project_created').on(t.projectId, t.createdAt), index('predictions_model_version').on(t.modelVersionId, t.createdAt)],
+  (t) => [
+    index('predictions_project_created').on(t.projectId, t.createdAt),
+    index('predictions_model_version').on(t.modelVersionId, t.createdAt),
+    // A monitor stream reads its new events in arrival order from a cursor.
+    index('predictions_stream_cursor').on(t.modelVersionId, t.channel, t.receivedAt, t.id),
+  ],
 );
 
 /** Labels people gave predictions (confirmations and corrections): ground truth. The latest per prediction counts. */
@@ -349,8 +366,185 @@ export const corrections = pgTable(
       .references(() => predictions.id, { onDelete: 'cascade' }),
     label: text('label').notNull(),
     labeledBy: text('labeled_by').notNull(),
+    /** The review assignment the label answers (how its prediction was chosen for review); null for a label given unasked. */
+    assignmentId: uuid('assignment_id').references(() => reviewAssignments.id),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [index('corrections_prediction').on(t.predictionId, t.createdAt)],
 );
+
+/**
+ * How a prediction was chosen for people to review, decided once when its monitor processed it: the queue's policy,
+ * the component that chose it (a uniform sample or the uncertainty-weighted one) and the probability it had of being
+ * chosen. Label-based accuracy weighs each label by that probability, so the doubtful-first order biases nothing.
+ */
+export const reviewAssignments = pgTable(
+  'review_assignments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    predictionId: uuid('prediction_id')
+      .notNull()
+      .unique('review_assignments_prediction')
+      .references(() => predictions.id, { onDelete: 'cascade' }),
+    modelVersionId: uuid('model_version_id')
+      .notNull()
+      .references(() => modelVersions.id),
+    policy: text('policy').notNull(),
+    component: text('component').notNull(),
+    inclusionProbability: doublePrecision('inclusion_probability').notNull(),
+    /** 1 - calibrated probability of the predicted class: the queue's order. */
+    uncertainty: doublePrecision('uncertainty').notNull(),
+    status: text('status').notNull().default('queued'),
+    shownTo: text('shown_to'),
+    shownAt: timestamp('shown_at', { withTimezone: true, mode: 'date' }),
+    labeledAt: timestamp('labeled_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('review_assignments_queue').on(t.projectId, t.status, t.uncertainty),
+    check('review_assignments_status', sql`${t.status} in ('queued', 'shown', 'labeled', 'expired')`),
+    check('review_assignments_component', sql`${t.component} in ('uniform', 'uncertainty')`),
+    check('review_assignments_probability', sql`${t.inclusionProbability} > 0 and ${t.inclusionProbability} <= 1`),
+  ],
+);
+
+/**
+ * The reference profile of a published model version: what its monitors compare production with, computed on held-out
+ * data (val and test) with the encoding devices run. Immutable once ready, like the version (a trigger refuses updates).
+ */
+export const referenceProfiles = pgTable(
+  'reference_profiles',
+  {
+    modelVersionId: uuid('model_version_id')
+      .primaryKey()
+      .references(() => modelVersions.id, { onDelete: 'cascade' }),
+    status: text('status').notNull(),
+    /** Why computing failed, in words for an engineer. */
+    error: text('error'),
+    encoding: text('encoding'),
+    /** The profile's numbers people read (confusion, mixes, calibration, thresholds): shared's referenceProfileSchema. */
+    summary: jsonb('summary'),
+    /** The arrays detectors compute with (head weights, PCA basis, reference samples), packed float32. */
+    arrays: bytea('arrays'),
+    sha256: text('sha256'),
+    createdAt: createdAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [check('reference_profiles_status', sql`${t.status} in ('computing', 'ready', 'failed')`)],
+);
+
+/**
+ * One monitor per (model version, channel): the cursor of the events it has processed and the detectors' state, so
+ * any hub process can continue it. revision guards against two processes updating it at once.
+ */
+export const monitorStreams = pgTable(
+  'monitor_streams',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    modelVersionId: uuid('model_version_id')
+      .notNull()
+      .references(() => modelVersions.id),
+    channel: text('channel').notNull(),
+    cursorReceivedAt: timestamp('cursor_received_at', { withTimezone: true, mode: 'date' }),
+    cursorId: uuid('cursor_id'),
+    /** Events processed; admitted = those the window detectors took (a device over its share is skipped). */
+    events: bigint('events', { mode: 'number' }).notNull().default(0),
+    admitted: bigint('admitted', { mode: 'number' }).notNull().default(0),
+    /** The detectors' latest statistics and explanations: shared's monitor snapshot schema. */
+    snapshot: jsonb('snapshot'),
+    /** The detectors' packed state (windows, sums), continued by the next update. */
+    state: bytea('state'),
+    revision: integer('revision').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [unique('monitor_streams_version_channel').on(t.modelVersionId, t.channel), index('monitor_streams_project').on(t.projectId)],
+);
+
+/** Each detector's statistic over a stream's events (every few events and at each alarm): drawn with its threshold. */
+export const monitorPoints = pgTable(
+  'monitor_points',
+  {
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => monitorStreams.id, { onDelete: 'cascade' }),
+    detector: text('detector').notNull(),
+    eventIndex: bigint('event_index', { mode: 'number' }).notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    value: doublePrecision('value').notNull(),
+    threshold: doublePrecision('threshold').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.detector, t.eventIndex] }), index('monitor_points_time').on(t.streamId, t.detector, t.at)],
+);
+
+/** Per stream and minute: counts the dashboard reads instead of scanning events (class mix, confidence, devices). */
+export const monitorRollups = pgTable(
+  'monitor_rollups',
+  {
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => monitorStreams.id, { onDelete: 'cascade' }),
+    bucket: timestamp('bucket', { withTimezone: true, mode: 'date' }).notNull(),
+    events: integer('events').notNull(),
+    /** Predicted-class counts, in the project's label order. */
+    classCounts: integer('class_counts').array().notNull(),
+    lowConfidence: integer('low_confidence').notNull(),
+    /** Sum of calibrated top-1 probabilities: expected correct predictions. */
+    expectedCorrect: doublePrecision('expected_correct').notNull(),
+    /** Calibrated confidence in 20 bins of 0.05. */
+    confidenceHistogram: integer('confidence_histogram').array().notNull(),
+    /** Latency counts in log-spaced bins (shared's latency bins). */
+    latencyHistogram: integer('latency_histogram').array().notNull(),
+    /** Events per backend, app version and device (the most active devices only). */
+    backends: jsonb('backends').$type<Record<string, number>>().notNull(),
+    appVersions: jsonb('app_versions').$type<Record<string, number>>().notNull(),
+    devices: jsonb('devices').$type<Record<string, number>>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.bucket] })],
+);
+
+/** A detector's alarm that passed its effect gate: open until the statistic stays below its threshold a while. */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => monitorStreams.id, { onDelete: 'cascade' }),
+    detector: text('detector').notNull(),
+    status: text('status').notNull(),
+    openedAt: timestamp('opened_at', { withTimezone: true, mode: 'date' }).notNull(),
+    openedAtEvent: bigint('opened_at_event', { mode: 'number' }).notNull(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+    statistic: doublePrecision('statistic').notNull(),
+    threshold: doublePrecision('threshold').notNull(),
+    /** What moved and who contributed: shared's alert explanation schema. */
+    explanation: jsonb('explanation').notNull(),
+    webhookStatus: text('webhook_status'),
+  },
+  (t) => [index('alerts_project').on(t.projectId, t.status, t.openedAt), check('alerts_status', sql`${t.status} in ('open', 'resolved')`)],
+);
+
+/** A project's monitoring settings: the effect sizes worth an alert, the review rate, a webhook. Defaults when absent. */
+export const monitorSettings = pgTable('monitor_settings', {
+  projectId: uuid('project_id')
+    .primaryKey()
+    .references(() => projects.id, { onDelete: 'cascade' }),
+  minTotalVariation: doublePrecision('min_total_variation').notNull(),
+  minAccuracyDrop: doublePrecision('min_accuracy_drop').notNull(),
+  deviceCap: doublePrecision('device_cap').notNull(),
+  reviewRate: doublePrecision('review_rate').notNull(),
+  uniformShare: doublePrecision('uniform_share').notNull(),
+  webhookUrl: text('webhook_url'),
+  updatedBy: text('updated_by').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});

@@ -2,7 +2,7 @@
  * The predictions and corrections tables: what devices predicted and the labels people gave them. Both are
  * inserted idempotently on their device-made ids (ON CONFLICT DO NOTHING), so any batch may be sent again.
  */
-import type { PredictionEvent, TopClasses } from '@edgeloop/shared';
+import { type PredictionEvent, type TopClasses, embeddingToBytes } from '@edgeloop/shared';
 import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
@@ -18,7 +18,7 @@ export function predictionRow(event: PredictionEvent, owner: { projectId: string
     label: event.top[0]!.label,
     confidence: event.top[0]!.probability,
     topK: event.top,
-    embedding: event.embedding,
+    embedding: embeddingToBytes(event.embedding),
     backend: event.backend,
     latencyMs: event.latencyMs,
     source: event.source,
