@@ -17,3 +17,4 @@ export * from './weight-format';
 export * from './sweep-space';
 export * from './seeded-random';
 export * from './monitoring';
+export * from './monitor-alerts';

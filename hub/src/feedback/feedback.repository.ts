@@ -3,7 +3,7 @@
  * inserted idempotently on their device-made ids (ON CONFLICT DO NOTHING), so any batch may be sent again.
  */
 import { type PredictionEvent, type TopClasses, embeddingToBytes } from '@edgeloop/shared';
-import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
 
@@ -115,5 +115,95 @@ export async function pageOfProject(
       ),
     )
     .orderBy(desc(predictions.createdAt), desc(predictions.id))
+    .limit(input.limit);
+}
+
+/**
+ * Where a monitor stream has read up to: the last event's arrival time as PostgreSQL's own text (microseconds: a
+ * JavaScript Date keeps milliseconds only, and a cursor rounded down would read events again) and its id.
+ */
+export interface StreamCursor {
+  receivedAt: string;
+  id: string;
+}
+
+/** A prediction as a monitor stream reads it. embedding: float32 little-endian bytes ([d]). */
+export interface StreamEvent {
+  id: string;
+  label: string;
+  confidence: number;
+  embedding: Uint8Array;
+  /** The installation (device id), or for devices older than the field the token that sent it. */
+  deviceKey: string;
+  appVersion: string | null;
+  backend: string;
+  latencyMs: number;
+  /** Arrival as PostgreSQL's text (the cursor) and as a Date (rollup minute, points' time). */
+  receivedAt: string;
+  at: Date;
+}
+
+const afterCursor = (after: StreamCursor) => sql`(${predictions.receivedAt}, ${predictions.id}) > (${after.receivedAt}::timestamptz, ${after.id}::uuid)`;
+
+/**
+ * The stream's next events in arrival order (received_at, id) after `after`, received before `before` (null: the
+ * database's now() - `holdBackSeconds`), at most `limit`. Reads through predictions_stream_cursor.
+ */
+export async function eventsAfter(
+  db: Database,
+  input: { modelVersionId: string; channel: string; after: StreamCursor | null; before: Date | null; holdBackSeconds: number; limit: number },
+): Promise<StreamEvent[]> {
+  return db
+    .select({
+      id: predictions.id,
+      label: predictions.label,
+      confidence: predictions.confidence,
+      embedding: predictions.embedding,
+      deviceKey: sql<string>`coalesce(${predictions.deviceId}, ${predictions.sentBy})`,
+      appVersion: predictions.appVersion,
+      backend: predictions.backend,
+      latencyMs: predictions.latencyMs,
+      receivedAt: sql<string>`${predictions.receivedAt}::text`,
+      at: predictions.receivedAt,
+    })
+    .from(predictions)
+    .where(
+      and(
+        eq(predictions.modelVersionId, input.modelVersionId),
+        eq(predictions.channel, input.channel),
+        input.after ? afterCursor(input.after) : undefined,
+        input.before ? lt(predictions.receivedAt, input.before) : sql`${predictions.receivedAt} < now() - ${input.holdBackSeconds} * interval '1 second'`,
+      ),
+    )
+    .orderBy(asc(predictions.receivedAt), asc(predictions.id))
+    .limit(input.limit);
+}
+
+/** Whether the stream has any event after `after` (however recent). */
+export async function hasEventsAfter(db: Database, input: { modelVersionId: string; channel: string; after: StreamCursor | null }): Promise<boolean> {
+  const rows = await db
+    .select({ id: predictions.id })
+    .from(predictions)
+    .where(and(eq(predictions.modelVersionId, input.modelVersionId), eq(predictions.channel, input.channel), input.after ? afterCursor(input.after) : undefined))
+    .limit(1);
+  return rows.length > 0;
+}
+
+/** Who sent the stream's last `limit` events up to and including `upTo`, newest first (contributors of an alert's window). */
+export async function senderKeysUpTo(
+  db: Database,
+  input: { modelVersionId: string; channel: string; upTo: StreamCursor; limit: number },
+): Promise<{ deviceKey: string; appVersion: string | null; backend: string }[]> {
+  return db
+    .select({ deviceKey: sql<string>`coalesce(${predictions.deviceId}, ${predictions.sentBy})`, appVersion: predictions.appVersion, backend: predictions.backend })
+    .from(predictions)
+    .where(
+      and(
+        eq(predictions.modelVersionId, input.modelVersionId),
+        eq(predictions.channel, input.channel),
+        sql`(${predictions.receivedAt}, ${predictions.id}) <= (${input.upTo.receivedAt}::timestamptz, ${input.upTo.id}::uuid)`,
+      ),
+    )
+    .orderBy(desc(predictions.receivedAt), desc(predictions.id))
     .limit(input.limit);
 }

@@ -15,6 +15,7 @@ import {
 import { z } from 'zod';
 import type { Caller, HubDeps } from '../deps';
 import { getProject, labelProblem } from '../projects/project.service';
+import { requestMonitorUpdates } from '../monitoring/monitor-request';
 import * as models from '../registry/model-version.repository';
 import * as feedback from './feedback.repository';
 
@@ -46,6 +47,8 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
     return [feedback.predictionRow(p, { projectId: project.id, modelVersionId: modelVersionId!, sentBy: caller.name })];
   });
   const inserted = await feedback.insertPredictions(deps.db, values);
+  // Monitoring runs off the request path: one debounced job per stream the new events belong to.
+  await requestMonitorUpdates(deps, project.id, values, inserted);
   return result(input.predictions.length, inserted.length, rejected);
 }
 

@@ -7,7 +7,11 @@ import type { QueueConnection } from '../db/database';
 
 export type JobQueue = PgBoss;
 
-export const QUEUES = { train: 'train' } as const;
+export const QUEUES = {
+  train: 'train',
+  /** Brings one monitor stream up to date (monitoring/monitor.job.ts). */
+  monitorUpdate: 'monitor.update',
+} as const;
 
 export async function openJobQueue(connection: QueueConnection): Promise<JobQueue> {
   const boss = new PgBoss({ ...connection, schema: 'pgboss', supervise: true, migrate: true });
