@@ -102,3 +102,21 @@ export async function save(
     .returning({ id: monitorStreams.id });
   return rows.length === 1;
 }
+
+/** The stream of the project's (model name, version number, channel), without packed state. */
+export async function findByName(db: Database, input: { projectId: string; model: string; version: number; channel: string }): Promise<{ id: string } | null> {
+  const [row] = await db
+    .select({ id: monitorStreams.id })
+    .from(monitorStreams)
+    .innerJoin(modelVersions, eq(modelVersions.id, monitorStreams.modelVersionId))
+    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
+    .where(
+      and(
+        eq(monitorStreams.projectId, input.projectId),
+        eq(registeredModels.name, input.model),
+        eq(modelVersions.version, input.version),
+        eq(monitorStreams.channel, input.channel),
+      ),
+    );
+  return row ?? null;
+}
