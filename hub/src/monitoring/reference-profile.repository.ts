@@ -4,7 +4,7 @@
  * changes again (a database trigger refuses any UPDATE of it, as of its model version). The summary (numbers people
  * read) is read back through shared's contract; the arrays (what detectors compute with) stay packed bytes here.
  */
-import { type ReferenceProfileSummary, referenceProfileSummarySchema } from '@edgeloop/shared';
+import { type StoredReferenceProfileSummary, storedReferenceProfileSummarySchema } from '@edgeloop/shared';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { referenceProfiles } from '../db/schema';
@@ -19,7 +19,7 @@ export interface ProfileRow {
   error: string | null;
   /** The weight encoding the profile was computed with (the version's recommended one). */
   encoding: string | null;
-  summary: ReferenceProfileSummary | null;
+  summary: StoredReferenceProfileSummary | null;
   sha256: string | null;
   createdAt: Date;
   completedAt: Date | null;
@@ -45,7 +45,7 @@ function toRow<R extends Omit<ProfileRow, 'status' | 'summary'> & { status: stri
   return {
     ...row,
     status: row.status as ProfileStatus,
-    summary: row.summary === null ? null : parseStored(referenceProfileSummarySchema, row.summary, `reference profile of model version ${row.modelVersionId} summary`),
+    summary: row.summary === null ? null : parseStored(storedReferenceProfileSummarySchema, row.summary, `reference profile of model version ${row.modelVersionId} summary`),
   };
 }
 
@@ -85,7 +85,7 @@ export async function reclaimStale(db: Database, modelVersionId: string, stale: 
 export async function markReady(
   db: Database,
   modelVersionId: string,
-  profile: { encoding: string; summary: ReferenceProfileSummary; arrays: Uint8Array; sha256: string; at: Date },
+  profile: { encoding: string; summary: StoredReferenceProfileSummary; arrays: Uint8Array; sha256: string; at: Date },
 ): Promise<boolean> {
   const rows = await db
     .update(referenceProfiles)

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import {
   type ReferenceProfile,
-  type ReferenceProfileSummary,
+  type StoredReferenceProfileSummary,
   buildReferenceProfile,
   packProfileArrays,
   unpackProfileArrays,
@@ -107,7 +107,19 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
     });
     const arrays = packProfileArrays(profile.arrays);
     const sha256 = crypto.createHash('sha256').update(arrays).digest('hex');
-    const summary = withDataSource(profile.summary, data);
+    const summary: StoredReferenceProfileSummary = {
+      ...profile.summary,
+      dataSource: {
+        datasetVersionId: run.datasetVersionId,
+        encoding,
+        val: { used: data.val.count, available: data.available.val },
+        test: { used: data.test.count, available: data.available.test },
+        maxItems: MAX_PROFILE_ITEMS,
+        sampled: data.val.count < data.available.val || data.test.count < data.available.test,
+        valHeldOutOfTrain: data.valHeldOutOfTrain,
+        headError: gap,
+      },
+    };
     const stored = await profiles.markReady(deps.db, modelVersionId, { encoding, summary, arrays, sha256, at: deps.now() });
     log(
       `${stored ? 'ready' : 'finished after another worker'}: ${data.val.count} val + ${data.test.count} test images, ${encoding}, embeddings ${((embedded - started) / 1000).toFixed(1)} s, statistics ${((performance.now() - embedded) / 1000).toFixed(1)} s, ${arrays.length} bytes`,
@@ -121,11 +133,6 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
   } finally {
     loaded?.model.dispose();
   }
-}
-
-/** What the summary says about the data it was computed on, when the statistics could not know it (the cap, the splits). */
-function withDataSource(summary: ReferenceProfileSummary, data: Awaited<ReturnType<typeof loadHeldOutData>>): ReferenceProfileSummary {
-  return summary;
 }
 
 /** The reason stored for people: our own errors as they are, anything else with what failed but without a stack. */
@@ -191,7 +198,7 @@ export interface ProfileAnswer {
   error?: string;
   /** The weight encoding it was computed with (the version's recommended one). */
   encoding?: string;
-  summary?: ReferenceProfileSummary;
+  summary?: StoredReferenceProfileSummary;
   completedAt?: string;
 }
 
