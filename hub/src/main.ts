@@ -9,6 +9,7 @@ import { openHub } from './hub';
 import { progressLogger } from './progress';
 import { createHubServer, listen } from './server';
 import { startTrainingWorker } from './training/training-worker';
+import { startReferenceProfileWorker } from './monitoring/reference-profile.job';
 
 const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web-client/dist');
 
@@ -33,6 +34,8 @@ export async function serve(): Promise<void> {
 
   // Training runs in worker threads, so an in-process worker leaves the hub's event loop free.
   const worker = env.TRAINING_WORKER ? await startTrainingWorker(deps) : null;
+  // Reference profiles run published models too: computed where models are trained.
+  const profileWorker = env.TRAINING_WORKER ? await startReferenceProfileWorker(deps) : null;
   // Monitor updates are short transactions (about 0.1 s per 1,000 events) between requests.
   const monitorWorker = env.MONITOR_WORKER ? await startMonitorWorker(deps) : null;
 
@@ -44,6 +47,7 @@ export async function serve(): Promise<void> {
     server.closeAllConnections();
     server.close();
     await worker?.stop();
+    await profileWorker?.stop();
     await monitorWorker?.stop();
     await housekeeping.stop();
     await hub.close();

@@ -2,6 +2,7 @@ import { SEQUENTIAL_DETECTORS, channelNameSchema, clientTimeSchema, modelNameSch
 import { z } from 'zod';
 import { type AlertSummary, type MonitorState, type SeriesPoint, listAlerts, monitorSeries, monitorState } from '../monitoring/monitor-query.service';
 import { type MonitorSettingsView, getMonitorSettings, setMonitorSettings } from '../monitoring/monitor-settings.service';
+import { type ProfileAnswer, referenceProfileOf } from '../monitoring/reference-profile.service';
 import { projectInput as project } from './inputs';
 import { procedureFor, router } from './trpc';
 
@@ -63,5 +64,16 @@ const monitorProcedures = {
 // --- end of stream monitors -------------------------------------------------------------------------------------
 
 export const monitoringRouter = router({
+  // --- Reference profiles ---------------------------------------------------------------------------------------
+  /**
+   * A model version's reference profile: computing, failed (with why) or ready (the summary: test accuracy,
+   * confusion, calibration, detector thresholds). Asking for one that does not exist yet starts it (versions published
+   * before profiles existed). Admin, engineer and ci read it as they read the registry's versions; labelers and
+   * devices see no model metrics.
+   */
+  profile: procedureFor('admin', 'engineer', 'ci')
+    .input(z.object({ project, model: modelNameSchema, version: versionNumberSchema }))
+    .query(({ ctx, input }): Promise<ProfileAnswer> => referenceProfileOf(ctx.deps, input)),
+  // --- end of reference profiles ----------------------------------------------------------------------------------
   ...monitorProcedures,
 });

@@ -9,16 +9,23 @@ export type JobQueue = PgBoss;
 
 export const QUEUES = {
   train: 'train',
-  /** Brings one monitor stream up to date (monitoring/monitor.job.ts). */
+  monitorProfile: 'monitor.profile',
+  /** Brings one monitor stream up to date (monitoring/monitor.job.ts); sent debounced per stream. */
   monitorUpdate: 'monitor.update',
 } as const;
+
+/**
+ * Queues whose jobs carry a singletonKey that must mean something: `stately` keeps at most one queued and one active
+ * job per key (a version's profile is computed once however often it is asked for). Others are `standard`.
+ */
+const POLICIES: Partial<Record<string, PgBoss.QueuePolicy>> = { [QUEUES.monitorProfile]: 'stately' };
 
 export async function openJobQueue(connection: QueueConnection): Promise<JobQueue> {
   const boss = new PgBoss({ ...connection, schema: 'pgboss', supervise: true, migrate: true });
   boss.on('error', (error: Error) => process.stderr.write(`job queue: ${error.message}\n`));
   await boss.start();
   for (const name of Object.values(QUEUES)) {
-    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, policy: 'standard' });
+    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, policy: POLICIES[name] ?? 'standard' });
   }
   return boss;
 }

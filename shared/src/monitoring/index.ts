@@ -18,3 +18,4 @@ export * from './profile-builder';
 export * from './monitor-snapshot';
 export * from './stream-monitor';
 export * from './alert-gate';
+export * from './profile-data-source';

@@ -1,0 +1,97 @@
+import crypto from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { type Evaluations, type Split, pixelsToModelInput } from '@edgeloop/shared';
+import { buildModel, captureArtifacts, encodeArtifacts, evaluatePredictions, loadArtifacts, modelJsonFor, selectBackend, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
+import { FASHION_LABELS, FASHION_PREPROCESSING, loadFashionMnist } from '@edgeloop/training/test-support';
+import { runs } from '../src/db/schema';
+import { inBatches, ingestCandidates } from '../src/datasets/ingest.service';
+import { encodeGreyscalePng } from '../src/images/png';
+import { getProject } from '../src/projects/project.service';
+import { publishRun } from '../src/registry/publish.service';
+import { runArtifactPrefix } from '../src/training/training.job';
+import type { TestHub } from './test-hub';
+
+export interface TinyVersionOptions {
+  project: string;
+  model: string;
+  /** Items of each split taken from the shipped Fashion-MNIST sample (val from its train file's end, test from t10k). */
+  counts: Record<Split, number>;
+  /** A model other than the small reference CNN (it must take [b, 28, 28, 1] and give [b, 10]). */
+  build?: () => tf.LayersModel;
+  seed?: number;
+}
+
+/** A small reference CNN: the architecture every published model has, a few thousand weights. */
+export const TINY_MODEL_CONFIG = validateModelConfig({ architecture: 'reference-cnn', numClasses: 10, filters: [4, 8], denseUnits: 16, dropout: 0 });
+
+/**
+ * A real published model version, fast: a project with a small Fashion-MNIST dataset version, a run row holding a
+ * briefly trained tiny model's three encodings and their test evaluations (as the training job stores them), then
+ * publishRun itself (files, signed manifest, version row, the profile job sent). No training queue involved.
+ */
+export async function publishTinyVersion(hub: TestHub, options: TinyVersionOptions) {
+  await selectBackend('auto');
+  const engineer = await hub.as('engineer');
+  if (!(await engineer.projects.list()).some((p) => p.slug === options.project)) await engineer.projects.create({ slug: options.project, labels: FASHION_LABELS });
+  const project = await getProject(hub.deps, options.project);
+  const sample = loadFashionMnist();
+  const sets = { train: sample.train, val: sample.val, test: sample.test };
+  const candidates = (['train', 'val', 'test'] as const).flatMap((split) =>
+    Array.from({ length: options.counts[split] }, (_, i) => ({
+      bytes: encodeGreyscalePng(sets[split].pixels.subarray(i * 784, (i + 1) * 784), 28, 28),
+      contentType: 'image/png' as const,
+      width: 28,
+      height: 28,
+      label: FASHION_LABELS[sets[split].labels[i]!]!,
+      split,
+      source: 'idx' as const,
+    })),
+  );
+  await ingestCandidates(hub.deps, project, inBatches(candidates), { total: candidates.length });
+  const { version: dataset } = await engineer.datasets.commit({ project: options.project, message: 'tiny' });
+
+  const seed = options.seed ?? 3;
+  const model = options.build?.() ?? buildModel(TINY_MODEL_CONFIG, seed);
+  const input = (set: typeof sample.train, count: number) => {
+    const values = new Float32Array(count * 784);
+    for (let i = 0; i < count; i++) pixelsToModelInput(set.pixels.subarray(i * 784, (i + 1) * 784), 1, FASHION_PREPROCESSING, values.subarray(i * 784, (i + 1) * 784));
+    return tf.tensor4d(values, [count, 28, 28, 1]);
+  };
+  const trainX = input(sample.train, options.counts.train);
+  const trainY = tf.oneHot(tf.tensor1d(Array.from(sample.train.labels.subarray(0, options.counts.train)), 'int32'), 10);
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+  await model.fit(trainX, trainY, { epochs: 3, batchSize: 32, verbose: 0 });
+  tf.dispose([trainX, trainY]);
+
+  // As the training job stores a run: each encoding's files under the run's prefix and its test evaluation.
+  const float32 = await captureArtifacts(model);
+  model.dispose();
+  const testX = input(sample.test, options.counts.test);
+  const testLabels = Array.from(sample.test.labels.subarray(0, options.counts.test));
+  const evaluation: Evaluations = {};
+  const runId = crypto.randomUUID();
+  const prefix = runArtifactPrefix(runId);
+  for (const format of ['float32', 'float16', 'uint8'] as const) {
+    const artifacts = encodeArtifacts(float32, format);
+    const loaded = await loadArtifacts(artifacts);
+    const probabilities = tf.tidy(() => (loaded.predict(testX) as tf.Tensor).dataSync() as Float32Array);
+    loaded.dispose();
+    evaluation[format] = evaluatePredictions(probabilities, testLabels, FASHION_LABELS);
+    await hub.deps.store.put(`${prefix}${format}/weights.bin`, artifacts.weightData, { contentType: 'application/octet-stream' });
+    await hub.deps.store.put(`${prefix}${format}/model.json`, new TextEncoder().encode(JSON.stringify(modelJsonFor(artifacts, ['weights.bin']))), { contentType: 'application/json' });
+  }
+  testX.dispose();
+  await hub.deps.db.insert(runs).values({
+    id: runId,
+    projectId: project.id,
+    datasetVersionId: dataset.id,
+    status: 'succeeded',
+    modelConfig: TINY_MODEL_CONFIG,
+    trainConfig: validateTrainConfig({ seed }),
+    evaluation,
+    artifactPrefix: prefix,
+    createdBy: 'test',
+  });
+  const published = await publishRun(hub.deps, { tokenId: null, name: 'test', role: 'ci', projects: null }, { runId, model: options.model, maxQuantizationDrop: 100 });
+  return { published, evaluation, datasetVersionId: dataset.id, runId };
+}
