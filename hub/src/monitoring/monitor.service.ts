@@ -26,6 +26,7 @@ import * as points from './monitor-point.repository';
 import * as rollups from './monitor-rollup.repository';
 import * as settingsStore from './monitor-settings.repository';
 import * as streams from './monitor-stream.repository';
+import { type EnsuredProfile, ensureReferenceProfile } from './reference-profile.service';
 import { RollupAccumulator } from './rollup-accumulator';
 
 /**
@@ -42,17 +43,15 @@ export const POINT_EVERY = 10;
 /** How far back the history goes that an alert's contributors are compared with. */
 export const CONTRIBUTOR_HISTORY_MS = 7 * 24 * 3600_000;
 
-/** What the profile owner answers for a model version: the ready profile, or why there is none yet. */
-export type ProfileState = { status: 'ready'; profile: ReferenceProfile } | { status: 'computing' | 'failed'; error: string | null };
-/** Finds a version's profile and, when it has none yet, starts computing it. */
-export type ProfileSource = (deps: HubDeps, modelVersionId: string) => Promise<ProfileState>;
+/** Finds a version's profile and, when it has none yet, starts computing it (the profile owner's ensureReferenceProfile). */
+export type ProfileSource = (deps: HubDeps, modelVersionId: string) => Promise<EnsuredProfile>;
 
 export interface ProcessOptions {
   /** Reads events received before now - HOLD_BACK_SECONDS; default: the database's clock. */
   now?: Date;
   /** Events in this transaction, at most EVENTS_PER_TRANSACTION. */
   limit?: number;
-  /** Where profiles come from (the profile owner by default). */
+  /** Where profiles come from: the profile owner by default (which starts computing a missing one). */
   profiles?: ProfileSource;
 }
 
@@ -82,12 +81,6 @@ export type ProcessOutcome =
 /** A stream's state was saved by someone else since this update read it (the lock should prevent it). */
 export class StaleStreamError extends Error {}
 
-let defaultProfiles: ProfileSource | null = null;
-/** Sets where profiles come from when processStream is not told (the hub wires the profile owner at start). */
-export function useProfileSource(source: ProfileSource): void {
-  defaultProfiles = source;
-}
-
 /** A project's settings, the defaults where it stored none. */
 export async function monitorSettingsOf(db: Database, projectId: string): Promise<MonitorSettings> {
   const stored = await settingsStore.settingsOf(db, projectId);
@@ -107,8 +100,7 @@ export async function monitorSettingsOf(db: Database, projectId: string): Promis
  * processed exactly once. Without a ready profile nothing moves (the profile owner is asked to compute it).
  */
 export async function processStream(deps: HubDeps, streamId: string, options: ProcessOptions = {}): Promise<ProcessOutcome> {
-  const source = options.profiles ?? defaultProfiles;
-  if (!source) throw new Error('no reference profile source: call useProfileSource at start or pass profiles');
+  const source = options.profiles ?? ensureReferenceProfile;
   const limit = Math.min(options.limit ?? EVENTS_PER_TRANSACTION, EVENTS_PER_TRANSACTION);
   return withAdvisoryLock(deps.db, streams.monitorLockKey(streamId), async (tx) => {
     const stream = await streams.findById(tx, streamId);
