@@ -148,6 +148,12 @@ describe('every procedure x every role x project scope', () => {
     expect(await refusal(ci.runs.get({ runId: 'not-a-uuid' }))).toMatchObject({ code: 'FORBIDDEN' });
   });
 
+  it('lets admin, engineer and ci read monitoring and only admin and engineer change its settings', () => {
+    const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
+    for (const path of ['monitoring.state', 'monitoring.series', 'monitoring.alerts', 'monitoring.settings.get']) expect(rolesOf(path), path).toEqual(['admin', 'engineer', 'ci']);
+    expect(rolesOf('monitoring.settings.set')).toEqual(['admin', 'engineer']);
+  });
+
   it('lists only the projects in scope, and whoami says the scope', async () => {
     const device = await hub.as('device', { projects: [A] });
     expect((await device.projects.list()).map((p) => p.slug)).toEqual([A]);
