@@ -6,6 +6,7 @@ import { publishedVersion } from '../../test/published-version';
 import { SYNTHETIC_DIM, SYNTHETIC_LABELS, drawSynthetic, predictionEvents, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { createToken } from '../auth/token.service';
+import { formatMonitorState } from '../cli/monitor-command';
 import { QUEUES } from '../jobs/job-queue';
 import { getProject } from '../projects/project.service';
 import * as models from '../registry/model-version.repository';
@@ -133,6 +134,11 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
 
     const state = await engineer.monitoring.state({ project: PROJECT });
     expect(state.streams.find((s) => s.version === 1)!.openAlerts.map((a) => a.id)).toContain(alert!.id);
+    // What `edgeloop monitor` prints: the alarm, the class that fell, who contributed.
+    const printed = formatMonitorState(state);
+    expect(printed).toMatch(/^bug-net v1 \(production\): 1,200 events/m);
+    expect(printed).toMatch(/^ {4}cat +\d+\.\d% +\d+\.\d% +fell$/m);
+    expect(printed).toMatch(/^ {4}classMix since .*\n.*total variation.*\n {6}contributors: devices new-phone-/m);
     const series = await engineer.monitoring.series({ project: PROJECT, model: MODEL, version: 1, detector: 'classMix', maxPoints: 20 });
     expect(series.length).toBeGreaterThan(10);
     expect(series.length).toBeLessThanOrEqual(20);
