@@ -18,3 +18,5 @@ export * from './profile-builder';
 export * from './monitor-snapshot';
 export * from './stream-monitor';
 export * from './alert-gate';
+export * from './profile-runtime';
+export * from './device-cap';
