@@ -48,6 +48,15 @@ export async function getOrCreate(db: Database, key: { projectId: string; modelV
   return read(found!);
 }
 
+/** What makes the stream (no state): its project and model version, or null when there is no such stream. */
+export async function keyOf(db: Database, id: string): Promise<{ projectId: string; modelVersionId: string; channel: string } | null> {
+  const [row] = await db
+    .select({ projectId: monitorStreams.projectId, modelVersionId: monitorStreams.modelVersionId, channel: monitorStreams.channel })
+    .from(monitorStreams)
+    .where(eq(monitorStreams.id, id));
+  return row ?? null;
+}
+
 export async function findById(db: Database, id: string): Promise<MonitorStream | null> {
   const [row] = await db.select(columns).from(monitorStreams).where(eq(monitorStreams.id, id));
   return row ? read(row) : null;

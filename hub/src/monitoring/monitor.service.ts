@@ -100,14 +100,18 @@ export async function monitorSettingsOf(db: Database, projectId: string): Promis
  * processed exactly once. Without a ready profile nothing moves (the profile owner is asked to compute it).
  */
 export async function processStream(deps: HubDeps, streamId: string, options: ProcessOptions = {}): Promise<ProcessOutcome> {
-  const source = options.profiles ?? ensureReferenceProfile;
   const limit = Math.min(options.limit ?? EVENTS_PER_TRANSACTION, EVENTS_PER_TRANSACTION);
+  // The profile and settings are read before the transaction: the profile owner may send its job or compute, and
+  // PGlite's one connection cannot serve a query outside an open transaction. A stream's version never changes.
+  const key = await streams.keyOf(deps.db, streamId);
+  if (!key) return { status: 'missing' };
+  const found = await (options.profiles ?? ensureReferenceProfile)(deps, key.modelVersionId);
+  if (found.status !== 'ready') return { status: 'waiting-for-profile', profile: found.status, error: found.error };
+  const settings = await monitorSettingsOf(deps.db, key.projectId);
   return withAdvisoryLock(deps.db, streams.monitorLockKey(streamId), async (tx) => {
-    const stream = await streams.findById(tx, streamId);
-    if (!stream) return { status: 'missing' };
-    const found = await source(deps, stream.modelVersionId);
-    if (found.status !== 'ready') return { status: 'waiting-for-profile', profile: found.status, error: found.error };
-    return new StreamUpdate(deps, tx, stream, found.profile, await monitorSettingsOf(tx, stream.projectId)).run(limit, options.now ?? null);
+    // Read under the lock: an update that held it before has committed, and this one starts from its cursor.
+    const stream = (await streams.findById(tx, streamId))!;
+    return new StreamUpdate(deps, tx, stream, found.profile, settings).run(limit, options.now ?? null);
   });
 }
 
