@@ -12,17 +12,26 @@ import * as profiles from '../src/monitoring/reference-profile.repository';
 export const SYNTHETIC_LABELS = ['ant', 'bee', 'cat'] as const;
 /** d: embedding length. */
 export const SYNTHETIC_DIM = 6;
-const K = SYNTHETIC_LABELS.length;
-/** Class c's mean: SEPARATION on axis c, 0 elsewhere ([K][d]). */
+
+/** The classes (K = labels.length, at most dim) and the embedding length d. */
+export interface SyntheticShape {
+  labels: readonly string[];
+  dim: number;
+}
+const SMALL: SyntheticShape = { labels: SYNTHETIC_LABELS, dim: SYNTHETIC_DIM };
+/** Class c's mean: SEPARATION on axis c, 0 elsewhere. */
 const SEPARATION = 2.5;
-const means: number[][] = Array.from({ length: K }, (_, c) => Array.from({ length: SYNTHETIC_DIM }, (_, j) => (j === c ? SEPARATION : 0)));
+/** Class means [K][d]. */
+const meansOf = (shape: SyntheticShape): number[][] => shape.labels.map((_, c) => Array.from({ length: shape.dim }, (_, j) => (j === c ? SEPARATION : 0)));
 
 /** The Bayes head of the classes under uniform priors: kernel [d, K] row-major, bias [K]. */
-export function syntheticHead(): { kernel: Float32Array; bias: Float32Array } {
-  const kernel = new Float32Array(SYNTHETIC_DIM * K);
+export function syntheticHead(shape: SyntheticShape = SMALL): { kernel: Float32Array; bias: Float32Array } {
+  const K = shape.labels.length;
+  const means = meansOf(shape);
+  const kernel = new Float32Array(shape.dim * K);
   const bias = new Float32Array(K);
   for (let c = 0; c < K; c++) {
-    for (let j = 0; j < SYNTHETIC_DIM; j++) kernel[j * K + c] = means[c]![j]!;
+    for (let j = 0; j < shape.dim; j++) kernel[j * K + c] = means[c]![j]!;
     bias[c] = -means[c]!.reduce((s, m) => s + m * m, 0) / 2;
   }
   return { kernel, bias };
@@ -43,10 +52,13 @@ export interface Draw {
 /**
  * n draws with labels from `priors` (uniform by default); `offset` [d] is added to every embedding (a covariate shift).
  */
-export function drawSynthetic(seed: number, n: number, options: { priors?: readonly number[]; offset?: readonly number[] } = {}): Draw[] {
+export function drawSynthetic(seed: number, n: number, options: { priors?: readonly number[]; offset?: readonly number[]; shape?: SyntheticShape } = {}): Draw[] {
+  const shape = options.shape ?? SMALL;
+  const K = shape.labels.length;
+  const means = meansOf(shape);
   const random = mulberry32(seed);
   const priors = options.priors ?? new Array<number>(K).fill(1 / K);
-  const { kernel, bias } = syntheticHead();
+  const { kernel, bias } = syntheticHead(shape);
   return Array.from({ length: n }, () => {
     let u = random();
     let label = 0;
@@ -63,13 +75,13 @@ export function drawSynthetic(seed: number, n: number, options: { priors?: reado
 const asSplit = (draws: Draw[]) => ({ embeddings: Float32Array.from(draws.flatMap((d) => d.embedding)), labels: Int32Array.from(draws.map((d) => d.label)) });
 
 /** A profile of the synthetic classes; small simulation settings keep it fast (the thresholds are still calibrated). */
-export function syntheticProfile(seed = 7, options: Partial<ProfileOptions> = {}): ReferenceProfile {
+export function syntheticProfile(seed = 7, options: Partial<ProfileOptions> = {}, shape: SyntheticShape = SMALL): ReferenceProfile {
   return buildReferenceProfile({
-    labels: [...SYNTHETIC_LABELS],
-    embeddingSize: SYNTHETIC_DIM,
-    head: syntheticHead(),
-    val: asSplit(drawSynthetic(seed, 600)),
-    test: asSplit(drawSynthetic(seed + 1, 900)),
+    labels: [...shape.labels],
+    embeddingSize: shape.dim,
+    head: syntheticHead(shape),
+    val: asSplit(drawSynthetic(seed, 600, { shape })),
+    test: asSplit(drawSynthetic(seed + 1, 900, { shape })),
     seed,
     options: { simulatedStreams: 400, validationStreams: 0, referenceSize: 400, simulationSize: 500, ...options },
   });
@@ -94,7 +106,11 @@ export async function storeProfile(deps: HubDeps, modelVersionId: string, profil
 }
 
 /** Prediction events of the draws as a device sends them: top-1 = the head's argmax, top-3 with probabilities. */
-export function predictionEvents(draws: Draw[], event: { model: string; version: number; backend?: PredictionEvent['backend']; latencyMs?: number }): PredictionEvent[] {
+export function predictionEvents(
+  draws: Draw[],
+  event: { model: string; version: number; backend?: PredictionEvent['backend']; latencyMs?: number; labels?: readonly string[] },
+): PredictionEvent[] {
+  const labels = event.labels ?? SYNTHETIC_LABELS;
   return draws.map((draw) => ({
     id: crypto.randomUUID(),
     model: event.model,
@@ -102,8 +118,9 @@ export function predictionEvents(draws: Draw[], event: { model: string; version:
     backend: event.backend ?? 'webgpu',
     latencyMs: event.latencyMs ?? 4,
     top: draw.probabilities
-      .map((probability, c) => ({ label: SYNTHETIC_LABELS[c]!, probability }))
-      .sort((a, b) => b.probability - a.probability),
+      .map((probability, c) => ({ label: labels[c]!, probability }))
+      .sort((a, b) => b.probability - a.probability)
+      .slice(0, 5),
     embedding: draw.embedding,
     source: 'camera',
     createdAt: new Date().toISOString(),

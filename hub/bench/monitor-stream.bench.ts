@@ -1,0 +1,100 @@
+/**
+ * What a monitor update costs per event: predictions of 10 synthetic classes with 128-value embeddings (the reference
+ * CNN's size) from 50 devices are stored, then processStream brings the stream up to date in transactions of 2,000
+ * (read, detectors, points, rollups, state) on each database. `--events n` sets how many (default 20,000).
+ */
+import crypto from 'node:crypto';
+import { embeddingToBytes } from '@edgeloop/shared';
+import { publishedVersion } from '../test/published-version';
+import { drawSynthetic, storeProfile, syntheticProfile } from '../test/synthetic-monitor';
+import { insertPredictions } from '../src/feedback/feedback.repository';
+import { createProject } from '../src/projects/project.service';
+import * as models from '../src/registry/model-version.repository';
+import * as streams from '../src/monitoring/monitor-stream.repository';
+import { processStream } from '../src/monitoring/monitor.service';
+import { benchDatabases, freshSetup, machineLine, printTable } from './bench-setup';
+
+const EVENTS = Number(process.argv[process.argv.indexOf('--events') + 1]) || 20_000;
+const SHAPE = { labels: Array.from({ length: 10 }, (_, c) => `class-${c}`), dim: 128 };
+const DEVICES = 50;
+
+async function main(): Promise<void> {
+  console.log(machineLine());
+  const started = performance.now();
+  // Fewer simulated null streams than the product's 2,000: thresholds do not change the cost of an event.
+  const profile = syntheticProfile(3, { simulatedStreams: 300, validationStreams: 0 }, SHAPE);
+  console.log(`profile (d=${SHAPE.dim}, K=${SHAPE.labels.length}) built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const draws = drawSynthetic(5, EVENTS, { shape: SHAPE });
+  const { databases, stop } = await benchDatabases();
+  const rows: string[][] = [];
+  try {
+    for (const database of databases) {
+      const setup = await freshSetup(database.open);
+      try {
+        const { deps } = setup;
+        const project = await createProject(deps, { slug: 'bench', labels: SHAPE.labels, createdBy: 'bench' });
+        await publishedVersion(deps, 'bench', 'm', 1);
+        const [version] = await models.versionIdsOf(deps.db, project.id, ['m']);
+        await storeProfile(deps, version!.id, profile);
+        const at = new Date();
+        for (let i = 0; i < draws.length; i += 500) {
+          await insertPredictions(
+            deps.db,
+            draws.slice(i, i + 500).map((draw, j) => {
+              const top = draw.probabilities.indexOf(Math.max(...draw.probabilities));
+              return {
+                id: crypto.randomUUID(),
+                projectId: project.id,
+                modelVersionId: version!.id,
+                label: SHAPE.labels[top]!,
+                confidence: draw.probabilities[top]!,
+                topK: [{ label: SHAPE.labels[top]!, probability: draw.probabilities[top]! }],
+                embedding: embeddingToBytes(draw.embedding),
+                backend: 'webgpu',
+                latencyMs: 3 + (j % 7),
+                source: 'camera',
+                sentBy: 'bench',
+                deviceId: `device-${String((i + j) % DEVICES).padStart(4, '0')}`,
+                createdAt: at,
+              };
+            }),
+          );
+        }
+        const stream = await streams.getOrCreate(deps.db, { projectId: project.id, modelVersionId: version!.id, channel: 'production' });
+        const later = new Date(Date.now() + 60_000);
+        const times: number[] = [];
+        let events = 0;
+        let admitted = 0;
+        for (;;) {
+          const t0 = performance.now();
+          const outcome = await processStream(deps, stream.id, { now: later });
+          times.push(performance.now() - t0);
+          if (outcome.status !== 'processed') throw new Error(`stream not processed: ${JSON.stringify(outcome)}`);
+          events += outcome.events;
+          admitted += outcome.admitted;
+          if (!outcome.more) break;
+        }
+        const seconds = times.reduce((s, t) => s + t, 0) / 1000;
+        const perTransaction = [...times].sort((a, b) => a - b);
+        rows.push([
+          database.label,
+          events.toLocaleString('en-US'),
+          admitted.toLocaleString('en-US'),
+          Math.round(events / seconds).toLocaleString('en-US'),
+          ((seconds * 1e3) / events).toFixed(3),
+          `${Math.round(perTransaction[Math.floor(perTransaction.length / 2)]!)} / ${Math.round(perTransaction.at(-1)!)}`,
+        ]);
+      } finally {
+        await setup.close();
+      }
+    }
+  } finally {
+    stop();
+  }
+  printTable(['database', 'events', 'admitted', 'events/s', 'ms/event', 'ms per 2,000-event transaction (median / max)'], rows);
+}
+
+main().catch((error: Error) => {
+  console.error(error.stack ?? error.message);
+  process.exit(1);
+});
