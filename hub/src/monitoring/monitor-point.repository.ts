@@ -19,9 +19,9 @@ export async function insertPoints(db: Database, streamId: string, points: Monit
 
 /**
  * At most `maxPoints` points of one detector in [from, to], in event order. When the range holds more, events are
- * cut into maxPoints equal spans and each span is represented by its point nearest to (or furthest past) its
- * threshold, so an alarm is never averaged or sampled away. Reads through the (stream, detector, event) key and the
- * (stream, detector, at) index only.
+ * cut into maxPoints equal spans and each span is drawn as one point: its first event, its largest statistic and its
+ * largest threshold (a detector's threshold is fixed by its profile), so an alarm is never averaged or sampled away.
+ * One pass over the range through the (stream, detector, event) key or the (stream, detector, at) index.
  */
 export async function series(
   db: Database,
@@ -33,23 +33,31 @@ export async function series(
     input.from ? gte(monitorPoints.at, input.from) : undefined,
     input.to ? lte(monitorPoints.at, input.to) : undefined,
   );
+  const columns = { eventIndex: monitorPoints.eventIndex, at: monitorPoints.at, value: monitorPoints.value, threshold: monitorPoints.threshold, detector: monitorPoints.detector };
+  // A range of at most maxPoints is read as it is (and counting a large range would cost a pass of its own).
+  const head = await db.select(columns).from(monitorPoints).where(where).orderBy(monitorPoints.eventIndex).limit(input.maxPoints + 1);
+  if (head.length <= input.maxPoints) return head;
+  // Without a time range these are two lookups at the ends of the primary key.
   const [span] = await db
-    .select({ first: sql<number | null>`min(${monitorPoints.eventIndex})`.mapWith(Number), last: sql<number | null>`max(${monitorPoints.eventIndex})`.mapWith(Number), count: sql<number>`count(*)`.mapWith(Number) })
+    .select({ first: sql<number>`min(${monitorPoints.eventIndex})`.mapWith(Number), last: sql<number>`max(${monitorPoints.eventIndex})`.mapWith(Number) })
     .from(monitorPoints)
     .where(where);
-  if (!span || span.count === 0) return [];
-  const columns = { eventIndex: monitorPoints.eventIndex, at: monitorPoints.at, value: monitorPoints.value, threshold: monitorPoints.threshold, detector: monitorPoints.detector };
-  if (span.count <= input.maxPoints) return db.select(columns).from(monitorPoints).where(where).orderBy(monitorPoints.eventIndex);
-  const width = Math.ceil((span.last! - span.first! + 1) / input.maxPoints);
-  // Integers the hub computed, inlined: DISTINCT ON and ORDER BY must repeat the same expression, not two parameters.
-  const bucket = sql`(${monitorPoints.eventIndex} - ${sql.raw(String(Math.trunc(span.first!)))}) / ${sql.raw(String(width))}`;
-  const rows = await db
-    .selectDistinctOn([bucket], columns)
+  const { first, last } = span!;
+  const width = Math.ceil((last - first + 1) / input.maxPoints);
+  // Integers the hub computed, inlined: the GROUP BY and the select list must repeat the same expression.
+  const bucket = sql`(${monitorPoints.eventIndex} - ${sql.raw(String(Math.trunc(first)))}) / ${sql.raw(String(width))}`;
+  return db
+    .select({
+      eventIndex: sql<number>`min(${monitorPoints.eventIndex})`.mapWith(Number),
+      at: sql<Date>`min(${monitorPoints.at})`.mapWith(monitorPoints.at),
+      value: sql<number>`max(${monitorPoints.value})`.mapWith(Number),
+      threshold: sql<number>`max(${monitorPoints.threshold})`.mapWith(Number),
+      detector: sql<string>`min(${monitorPoints.detector})`,
+    })
     .from(monitorPoints)
     .where(where)
-    // The point closest to (or furthest past) its threshold: value - threshold, largest first.
-    .orderBy(bucket, sql`${monitorPoints.value} - ${monitorPoints.threshold} desc`, monitorPoints.eventIndex);
-  return rows.sort((a, b) => a.eventIndex - b.eventIndex);
+    .groupBy(bucket)
+    .orderBy(sql`min(${monitorPoints.eventIndex})`);
 }
 
 /** The latest event index from `since` on at which the detector's statistic was at or above its threshold, or null. */
