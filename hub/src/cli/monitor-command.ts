@@ -1,5 +1,11 @@
-/** `edgeloop monitor <project>`: the project's stream monitors as a running hub reports them (monitoring.state). */
+/**
+ * `edgeloop monitor <project>`: the project's stream monitors as a running hub reports them (monitoring.state);
+ * `edgeloop monitor-worker`: a process that takes monitor.update jobs.
+ */
 import type { Command } from 'commander';
+import { loadEnv } from '../env';
+import { openHub } from '../hub';
+import { startMonitorWorker } from '../monitoring/monitor.job';
 import type { AlertSummary, MonitorState, StreamState } from '../monitoring/monitor-query.service';
 import { type RemoteOptions, remoteHub } from './remote-hub';
 
@@ -66,6 +72,21 @@ export function formatMonitorState(state: MonitorState): string {
 }
 
 export function addMonitorCommand(program: Command): void {
+  program
+    .command('monitor-worker')
+    .description('take monitor.update jobs from the queue (npm start runs one in-process unless MONITOR_WORKER=false; set DATABASE_URL to share a hub\'s database)')
+    .option('--name <name>', 'worker name in the log (default host:pid)')
+    .action(async (opts: { name?: string }) => {
+      const hub = await openHub(loadEnv());
+      const worker = await startMonitorWorker(hub.deps, opts.name ? { name: opts.name } : {});
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await worker.stop();
+      await hub.close();
+    });
+
   program
     .command('monitor <project>')
     .description('print the project\'s monitors: detectors against thresholds, open alerts with what moved, class mix, estimated accuracy')
