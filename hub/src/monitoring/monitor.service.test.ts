@@ -13,7 +13,7 @@ import * as models from '../registry/model-version.repository';
 import * as feedbackStore from '../feedback/feedback.repository';
 import * as rollups from './monitor-rollup.repository';
 import * as streams from './monitor-stream.repository';
-import { DEBOUNCE_SECONDS, runMonitorUpdateJob } from './monitor.job';
+import { DEBOUNCE_SECONDS, runMonitorUpdateJob, startMonitorWorker } from './monitor.job';
 import { type ProcessOutcome, processStream } from './monitor.service';
 
 const PROJECT = 'bugs';
@@ -258,6 +258,21 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
     expect(event[0]!.embedding.length).toBe(SYNTHETIC_DIM + 1);
     await syncFrom(['phone-0'], event);
     expect(processed(await processStream(hub.deps, stream.id, { now: later() }))).toMatchObject({ events: 1, skipped: 1, admitted: 0 });
+  });
+
+  it.skipIf(skip)('has the monitor worker take the job a sync sends and process the events once they are old enough', { timeout: 60_000 }, async () => {
+    const stream = await streamOf(2);
+    const before = (await streams.findById(hub.deps.db, stream.id))!.events;
+    const worker = await startMonitorWorker(hub.deps, { name: 'test-monitor' });
+    try {
+      await syncFrom(['phone-0'], predictionEvents(drawSynthetic(71, 5), { model: MODEL, version: 2 }));
+      // The first job finds them younger than the hold-back and sends itself again for when they are not.
+      const deadline = Date.now() + 45_000;
+      while ((await streams.findById(hub.deps.db, stream.id))!.events < before + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      expect((await streams.findById(hub.deps.db, stream.id))!.events).toBe(before + 5);
+    } finally {
+      await worker.stop();
+    }
   });
 
   it.skipIf(skip)('reads and changes settings, naming the field of a bad value', async () => {
