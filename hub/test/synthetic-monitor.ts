@@ -1,11 +1,12 @@
 /**
- * For tests and benchmarks of stream monitors without a trained model: classes that are unit-variance Gaussians in a
- * small embedding space, a linear head that gives their exact posteriors (logits = e·kernel + bias), a reference
- * profile built from held-out draws by shared's buildReferenceProfile and stored through the profile owner, and
- * prediction events drawn from the same classes, or shifted ones.
+ * For tests and benchmarks of stream monitors without a trained model: shared's Gaussian embedding classes with their
+ * Bayes head (logits = e·kernel + bias), a reference profile built from held-out draws by shared's
+ * buildReferenceProfile and stored through the profile owner, and prediction events drawn from the same classes or
+ * shifted ones.
  */
 import crypto from 'node:crypto';
-import { type PredictionEvent, type ProfileOptions, type ReferenceProfile, buildReferenceProfile, mulberry32, packProfileArrays } from '@edgeloop/shared';
+import { type PredictionEvent, type ProfileOptions, type ReferenceProfile, buildReferenceProfile, packProfileArrays } from '@edgeloop/shared';
+import { type EmbeddingModel, embeddingModel, sampleEmbeddings } from '@edgeloop/shared/test-support/embedding-classes';
 import type { HubDeps } from '../src/deps';
 import * as profiles from '../src/monitoring/reference-profile.repository';
 
@@ -13,33 +14,15 @@ export const SYNTHETIC_LABELS = ['ant', 'bee', 'cat'] as const;
 /** d: embedding length. */
 export const SYNTHETIC_DIM = 6;
 
-/** The classes (K = labels.length, at most dim) and the embedding length d. */
+/** The classes (K = labels.length) and the embedding length d. */
 export interface SyntheticShape {
   labels: readonly string[];
   dim: number;
 }
 const SMALL: SyntheticShape = { labels: SYNTHETIC_LABELS, dim: SYNTHETIC_DIM };
-/** Class c's mean: SEPARATION on axis c, 0 elsewhere. */
-const SEPARATION = 2.5;
-/** Class means [K][d]. */
-const meansOf = (shape: SyntheticShape): number[][] => shape.labels.map((_, c) => Array.from({ length: shape.dim }, (_, j) => (j === c ? SEPARATION : 0)));
 
-/** The Bayes head of the classes under uniform priors: kernel [d, K] row-major, bias [K]. */
-export function syntheticHead(shape: SyntheticShape = SMALL): { kernel: Float32Array; bias: Float32Array } {
-  const K = shape.labels.length;
-  const means = meansOf(shape);
-  const kernel = new Float32Array(shape.dim * K);
-  const bias = new Float32Array(K);
-  for (let c = 0; c < K; c++) {
-    for (let j = 0; j < shape.dim; j++) kernel[j * K + c] = means[c]![j]!;
-    bias[c] = -means[c]!.reduce((s, m) => s + m * m, 0) / 2;
-  }
-  return { kernel, bias };
-}
-
-function normal(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
+/** The classes of a shape: means drawn once (seeded), separated enough for an accuracy around 0.9. */
+export const syntheticModel = (shape: SyntheticShape = SMALL): EmbeddingModel => embeddingModel({ k: shape.labels.length, d: shape.dim, separation: 2.5, seed: 19 });
 
 export interface Draw {
   /** [d] */
@@ -49,41 +32,36 @@ export interface Draw {
   probabilities: number[];
 }
 
-/**
- * n draws with labels from `priors` (uniform by default); `offset` [d] is added to every embedding (a covariate shift).
- */
+/** n draws with labels from `priors` (the model's uniform ones by default); `offset` [d] is added to every embedding. */
 export function drawSynthetic(seed: number, n: number, options: { priors?: readonly number[]; offset?: readonly number[]; shape?: SyntheticShape } = {}): Draw[] {
-  const shape = options.shape ?? SMALL;
-  const K = shape.labels.length;
-  const means = meansOf(shape);
-  const random = mulberry32(seed);
-  const priors = options.priors ?? new Array<number>(K).fill(1 / K);
-  const { kernel, bias } = syntheticHead(shape);
-  return Array.from({ length: n }, () => {
-    let u = random();
-    let label = 0;
-    while (label < K - 1 && u >= priors[label]!) u -= priors[label++]!;
-    const embedding = means[label]!.map((m, j) => m + normal(random) + (options.offset?.[j] ?? 0));
-    const logits = Array.from({ length: K }, (_, c) => embedding.reduce((s, e, j) => s + e * kernel[j * K + c]!, bias[c]!));
+  const model = syntheticModel(options.shape);
+  const { k, d, head } = model;
+  const { embeddings, labels } = sampleEmbeddings(model, n, seed, {
+    ...(options.priors ? { priors: options.priors } : {}),
+    ...(options.offset ? { transform: (row: Float32Array) => row.forEach((_, j) => (row[j]! += options.offset![j] ?? 0)) } : {}),
+  });
+  return Array.from({ length: n }, (_, i) => {
+    const embedding = Array.from(embeddings.subarray(i * d, (i + 1) * d));
+    const logits = Array.from({ length: k }, (_, c) => embedding.reduce((s, e, j) => s + e * head.kernel[j * k + c]!, head.bias[c]!));
     const max = Math.max(...logits);
     const exps = logits.map((z) => Math.exp(z - max));
     const total = exps.reduce((s, e) => s + e, 0);
-    return { embedding, label, probabilities: exps.map((e) => e / total) };
+    return { embedding, label: labels[i]!, probabilities: exps.map((e) => e / total) };
   });
 }
 
-const asSplit = (draws: Draw[]) => ({ embeddings: Float32Array.from(draws.flatMap((d) => d.embedding)), labels: Int32Array.from(draws.map((d) => d.label)) });
-
 /** A profile of the synthetic classes; small simulation settings keep it fast (the thresholds are still calibrated). */
 export function syntheticProfile(seed = 7, options: Partial<ProfileOptions> = {}, shape: SyntheticShape = SMALL): ReferenceProfile {
+  const model = syntheticModel(shape);
   return buildReferenceProfile({
     labels: [...shape.labels],
     embeddingSize: shape.dim,
-    head: syntheticHead(shape),
-    val: asSplit(drawSynthetic(seed, 600, { shape })),
-    test: asSplit(drawSynthetic(seed + 1, 900, { shape })),
+    head: model.head,
+    val: sampleEmbeddings(model, 600, seed),
+    test: sampleEmbeddings(model, 900, seed + 1),
     seed,
-    options: { simulatedStreams: 400, validationStreams: 0, referenceSize: 400, simulationSize: 500, ...options },
+    // A rank below d: with rank >= d the profile's explained-variance ratio can round above 1, which its schema refuses.
+    options: { simulatedStreams: 400, validationStreams: 0, referenceSize: 400, simulationSize: 500, pcaRank: Math.min(16, shape.dim - 2), ...options },
   });
 }
 
@@ -105,7 +83,7 @@ export async function storeProfile(deps: HubDeps, modelVersionId: string, profil
   if (!stored) throw new Error(`the profile of ${modelVersionId} was not computing`);
 }
 
-/** Prediction events of the draws as a device sends them: top-1 = the head's argmax, top-3 with probabilities. */
+/** Prediction events of the draws as a device sends them: its top 5 (at most) by the head's probabilities. */
 export function predictionEvents(
   draws: Draw[],
   event: { model: string; version: number; backend?: PredictionEvent['backend']; latencyMs?: number; labels?: readonly string[] },

@@ -1,11 +1,14 @@
 /**
  * Who contributed to an alert: the devices, app versions and backends whose share of the alarm's window is above their
- * share of the stream's history (the rollups before this update). Shares, not counts, so a busy device that was always
- * busy is not blamed.
+ * share of the events before it (up to CONTRIBUTOR_HISTORY of them). Shares, not counts, so a busy device that was
+ * always busy is not blamed. Event by event rather than from rollups: rollups keep each minute's busiest devices only,
+ * and a device they dropped would look new.
  */
 import type { AlertContributor, AlertExplanation } from '@edgeloop/shared';
-import type { RollupShares } from './monitor-rollup.repository';
 import { UNKNOWN_APP_VERSION } from './rollup-accumulator';
+
+/** Events before the window that the window is compared with. */
+export const CONTRIBUTOR_HISTORY = 10_000;
 
 /** Contributors listed per kind. */
 export const TOP_CONTRIBUTORS = 5;
@@ -16,13 +19,13 @@ export interface Sender {
   backend: string;
 }
 
-function overRepresented(window: Map<string, number>, windowTotal: number, history: Record<string, number>, historyTotal: number): AlertContributor[] {
+function overRepresented(window: Map<string, number>, windowTotal: number, history: Map<string, number>, historyTotal: number): AlertContributor[] {
   return [...window]
     .map(([key, count]) => ({
       key,
       windowEvents: count,
       windowShare: count / windowTotal,
-      historyShare: historyTotal > 0 ? Math.min(1, (history[key] ?? 0) / historyTotal) : 0,
+      historyShare: historyTotal > 0 ? (history.get(key) ?? 0) / historyTotal : 0,
     }))
     .filter((c) => c.windowShare > c.historyShare)
     .sort((a, b) => b.windowShare - b.historyShare - (a.windowShare - a.historyShare) || a.key.localeCompare(b.key))
@@ -35,19 +38,11 @@ const countBy = (senders: readonly Sender[], key: (s: Sender) => string) => {
   return counts;
 };
 
-/**
- * senders: the window's events (any order). history: the stream's earlier counts; every event has one backend, so the
- * backends' sum is the history's size (device counts hold each minute's busiest devices only).
- */
-export function alertContributors(senders: readonly Sender[], history: RollupShares): AlertExplanation['contributors'] {
-  const historyEvents = Object.values(history.backends).reduce((sum, n) => sum + n, 0);
-  const total = senders.length;
-  if (total === 0) return { windowEvents: 0, historyEvents, devices: [], appVersions: [], backends: [] };
-  return {
-    windowEvents: total,
-    historyEvents,
-    devices: overRepresented(countBy(senders, (s) => s.deviceKey), total, history.devices, historyEvents),
-    appVersions: overRepresented(countBy(senders, (s) => s.appVersion ?? UNKNOWN_APP_VERSION), total, history.appVersions, historyEvents),
-    backends: overRepresented(countBy(senders, (s) => s.backend), total, history.backends, historyEvents),
-  };
+/** window: the senders of the alarm's window; history: of the events before it. */
+export function alertContributors(window: readonly Sender[], history: readonly Sender[]): AlertExplanation['contributors'] {
+  const total = window.length;
+  const historyEvents = history.length;
+  const kinds = { devices: (s: Sender) => s.deviceKey, appVersions: (s: Sender) => s.appVersion ?? UNKNOWN_APP_VERSION, backends: (s: Sender) => s.backend };
+  const compare = (key: (s: Sender) => string) => (total === 0 ? [] : overRepresented(countBy(window, key), total, countBy(history, key), historyEvents));
+  return { windowEvents: total, historyEvents, devices: compare(kinds.devices), appVersions: compare(kinds.appVersions), backends: compare(kinds.backends) };
 }

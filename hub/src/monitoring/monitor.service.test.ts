@@ -134,7 +134,10 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
     expect(alert!.explanation.moved.classMix.classes.find((c) => c.label === 'cat')!.change).toBe('fell');
     // The new phones are over-represented in the window against the stream's history.
     const { contributors } = alert!.explanation;
-    expect(contributors.historyEvents).toBeGreaterThanOrEqual(600);
+    // The window is the last 300 events at the alarm; the history every event before it (600 in-distribution ones and
+    // the shifted ones before the window).
+    expect(contributors.windowEvents).toBe(300);
+    expect(contributors.windowEvents + contributors.historyEvents).toBeGreaterThan(600);
     expect(contributors.devices.length).toBeGreaterThan(0);
     expect(contributors.devices.every((d) => d.key.startsWith('new-phone-') && d.windowShare > d.historyShare)).toBe(true);
 

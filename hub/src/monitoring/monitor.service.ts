@@ -20,7 +20,7 @@ import { withAdvisoryLock } from '../db/advisory-lock';
 import type { Database } from '../db/database';
 import type { HubDeps } from '../deps';
 import * as feedback from '../feedback/feedback.repository';
-import { type Sender, alertContributors } from './alert-contributors';
+import { CONTRIBUTOR_HISTORY, type Sender, alertContributors } from './alert-contributors';
 import * as alerts from './alert.repository';
 import * as points from './monitor-point.repository';
 import * as rollups from './monitor-rollup.repository';
@@ -40,8 +40,6 @@ export const HOLD_BACK_SECONDS = 5;
 export const EVENTS_PER_TRANSACTION = 2_000;
 /** A point per detector every this many admitted events (and at every alarm). */
 export const POINT_EVERY = 10;
-/** How far back the history goes that an alert's contributors are compared with. */
-export const CONTRIBUTOR_HISTORY_MS = 7 * 24 * 3600_000;
 
 /** Finds a version's profile and, when it has none yet, starts computing it (the profile owner's ensureReferenceProfile). */
 export type ProfileSource = (deps: HubDeps, modelVersionId: string) => Promise<EnsuredProfile>;
@@ -122,8 +120,8 @@ class StreamUpdate {
   private readonly window: number;
   private readonly rollup: RollupAccumulator;
   private readonly newPoints: points.MonitorPoint[] = [];
-  /** Senders of the latest events (up to a window), for contributors. */
-  private readonly recent: Sender[] = [];
+  /** Senders of this update's events so far, for contributors. */
+  private readonly senders: Sender[] = [];
   private events: number;
   private admitted: number;
   /** Open alerts by detector, with the latest admitted index at which their statistic was at or above threshold. */
@@ -197,8 +195,7 @@ class StreamUpdate {
     }
     const result = this.monitor.push({ embedding, predicted, deviceKey: event.deviceKey });
     this.rollup.add(event, { predicted, confidence: 1 - result.uncertainty, lowConfidence: result.lowConfidence });
-    this.recent.push({ deviceKey: event.deviceKey, appVersion: event.appVersion, backend: event.backend });
-    if (this.recent.length > 2 * this.window) this.recent.splice(0, this.recent.length - this.window);
+    this.senders.push({ deviceKey: event.deviceKey, appVersion: event.appVersion, backend: event.backend });
     if (!result.admitted) return true;
     this.admitted++;
     const index = this.admitted;
@@ -234,7 +231,7 @@ class StreamUpdate {
         detector: decision.detector,
         effect: decision.effect,
         moved: whatMoved(snapshot),
-        contributors: alertContributors(await this.windowSenders(), await this.history(event.at)),
+        contributors: await this.contributors(),
       };
       const alert = await alerts.openAlert(this.tx, {
         projectId: this.stream.projectId,
@@ -251,22 +248,17 @@ class StreamUpdate {
     }
   }
 
-  /** Senders of the latest window of events: this update's, and before them the stream's earlier ones (read once). */
-  private async windowSenders(): Promise<Sender[]> {
-    const ours = this.recent.slice(-this.window);
-    if (ours.length >= this.window || !this.stream.cursor) return ours;
-    this.olderSenders ??= await feedback.senderKeysUpTo(this.tx, {
-      modelVersionId: this.stream.modelVersionId,
-      channel: this.stream.channel,
-      upTo: this.stream.cursor,
-      limit: this.window,
-    });
-    return [...this.olderSenders.slice(0, this.window - ours.length), ...ours];
-  }
-
-  /** The stream's counts before this update (its rollups are written at the end). */
-  private history(at: Date): Promise<rollups.RollupShares> {
-    return rollups.shares(this.tx, { streamIds: [this.stream.id], from: new Date(at.getTime() - CONTRIBUTOR_HISTORY_MS), to: new Date(at.getTime() + 60_000) });
+  /** The latest window of senders against the CONTRIBUTOR_HISTORY before it: this update's, then the stream's stored ones. */
+  private async contributors(): Promise<AlertExplanation['contributors']> {
+    const needed = this.window + CONTRIBUTOR_HISTORY;
+    if (this.senders.length < needed && this.stream.cursor) {
+      // Read once per update, newest first, only when an alert opens.
+      this.olderSenders ??= (
+        await feedback.senderKeysUpTo(this.tx, { modelVersionId: this.stream.modelVersionId, channel: this.stream.channel, upTo: this.stream.cursor, limit: needed })
+      ).reverse();
+    }
+    const all = [...(this.olderSenders ?? []), ...this.senders].slice(-needed);
+    return alertContributors(all.slice(-this.window), all.slice(0, Math.max(0, all.length - this.window)));
   }
 }
 
