@@ -219,6 +219,7 @@ export function buildReferenceProfile(input: ProfileInput): ReferenceProfile {
       window: options.window,
       streams: options.simulatedStreams,
       perDetectorLevel: calibration.perDetectorLevel,
+      calibrationTarget: calibration.calibrationTarget,
       calibrationRate: calibration.calibrationRate,
       validationStreams: options.validationStreams,
       realizedRate: validation?.rate ?? null,

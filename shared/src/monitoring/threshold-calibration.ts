@@ -40,6 +40,8 @@ export interface JointCalibration {
   /** [3] in SEQUENTIAL_DETECTORS order: class mix (GLR), confidence (CUSUM), embedding (MMD z). */
   thresholds: Float64Array;
   perDetectorLevel: number;
+  /** The in-sample any-alarm rate aimed at: the target less `margin` binomial SEs. */
+  calibrationTarget: number;
   /** Share of the calibration streams with any alarm; aimed one binomial SE below the target (see calibrateJointThresholds). */
   calibrationRate: number;
   /** Null mean and sd of MMD² per window size mmdMinWindow .. min(window, horizon). */
@@ -255,5 +257,5 @@ export function calibrateJointThresholds(simulator: DetectorSimulator, options: 
     const n = options.validationStreams;
     validation = { streams: n, rate: any / n, interval: wilsonInterval(any, n), perDetector: [per[0] / n, per[1] / n, per[2] / n] };
   }
-  return { thresholds, perDetectorLevel: level, calibrationRate: rate, mmdNullMean, mmdNullSd, validation };
+  return { thresholds, perDetectorLevel: level, calibrationTarget: aim, calibrationRate: rate, mmdNullMean, mmdNullSd, validation };
 }

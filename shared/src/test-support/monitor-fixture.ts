@@ -31,7 +31,7 @@ export function fixtureInput(model: EmbeddingModel, seed = 5, options: Partial<P
     labels: FIXTURE_LABELS,
     embeddingSize: model.d,
     head: model.head,
-    val: sampleEmbeddings(model, 600, 21),
+    val: sampleEmbeddings(model, 1500, 21),
     test: sampleEmbeddings(model, 900, 22),
     seed,
     options,
