@@ -44,7 +44,7 @@ function directionOutsideTheHead(m: EmbeddingModel, seedRow: Float32Array): Floa
   return orthogonalize(Float64Array.from(seedRow));
 }
 
-const horizonEvents = 600;
+const horizonEvents = 1500;
 
 describe('detectors on shifted streams', () => {
   it('class mix flags a removed class within 300 events, and the gate names it', () => {
@@ -105,7 +105,7 @@ describe('false alarms', () => {
     const streams = 60;
     const correlated: StreamOptions = { devices: 20, sessionLength: 5, sessionClassShare: 0.5 };
     let alarmed = 0;
-    for (let s = 0; s < streams; s++) if (Object.keys(firstAlarms(fixtureEvents(model, 1500, 1000 + s, correlated)).first).length > 0) alarmed++;
+    for (let s = 0; s < streams; s++) if (Object.keys(firstAlarms(fixtureEvents(model, 3000, 1000 + s, correlated)).first).length > 0) alarmed++;
     expect(alarmed / streams).toBeLessThanOrEqual(0.05 + 2 * Math.sqrt((0.05 * 0.95) / streams));
   });
 });

@@ -43,6 +43,7 @@ function parseOptions(options: Partial<ProfileOptions> | undefined): ProfileOpti
     throw new Error(`options.${issue.path.join('.')}: ${issue.message}`);
   }
   const o = parsed.data;
+  if (o.burstWindow > o.window) throw new Error(`options.burstWindow = ${o.burstWindow} must be <= options.window = ${o.window}`);
   if (o.glrMinWindow > o.window) throw new Error(`options.glrMinWindow = ${o.glrMinWindow} must be <= options.window = ${o.window}`);
   if (o.mmdMinWindow > Math.min(o.window, o.horizon)) throw new Error(`options.mmdMinWindow = ${o.mmdMinWindow} must be <= min(options.window, options.horizon) = ${Math.min(o.window, o.horizon)}`);
   return o;
@@ -167,6 +168,7 @@ export function buildReferenceProfile(input: ProfileInput): ReferenceProfile {
     {
       horizon: options.horizon,
       window: options.window,
+      burstWindow: options.burstWindow,
       deviceCap: options.deviceCap,
       devices: options.devicesPerStream,
       meanSessionLength: options.meanSessionLength,

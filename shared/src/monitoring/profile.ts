@@ -52,6 +52,11 @@ export const profileOptionsSchema = z.object({
   /** Projected test rows the MMD statistic compares with (R_kernel), and at most this many others for simulation (R_sim). */
   referenceSize: z.number().int().min(50).max(5000).default(1000),
   simulationSize: z.number().int().min(50).max(5000).default(2000),
+  /**
+   * The device cap's share also holds among the last burstWindow admitted events (see device-cap.ts), so a session's
+   * run of one kind of image counts as at most floor(cap · burstWindow) events at a time. Equal to `window` turns it off.
+   */
+  burstWindow: z.number().int().min(1).max(2000).default(20),
   /** Null stream shape: devices per stream, mean session length (geometric), share of sessions from one k-means cluster. */
   devicesPerStream: z.number().int().min(1).max(1000).default(20),
   meanSessionLength: z.number().min(1).max(100).default(5),

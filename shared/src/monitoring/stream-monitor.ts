@@ -70,7 +70,7 @@ export class StreamMonitor {
   ) {
     this.runtime = profileRuntime(profile);
     const { options, k, thresholds } = this.runtime;
-    this.cap = new DeviceCap(options.window, settings.deviceCap);
+    this.cap = new DeviceCap(options.window, settings.deviceCap, options.burstWindow);
     this.glr = new MixGlrDetector({ pi0: profile.arrays.predictedMix, window: options.window, minWindow: options.glrMinWindow, threshold: thresholds.classMix });
     this.cusum = new BernoulliCusum({ p0: this.runtime.cusumP0, p1: this.runtime.cusumP1, threshold: thresholds.confidence });
     this.mmd = new SlidingMmdWindow(this.runtime.mmdReference, options.window);
@@ -231,7 +231,7 @@ export class StreamMonitor {
     this.values.set(reader.f64s());
     this.lastAlarm.set(reader.f64s());
     this.alarmCounts.set(reader.f64s());
-    this.cap = DeviceCap.fromDevices(options.window, this.settings.deviceCap, reader.u32s());
+    this.cap = DeviceCap.fromDevices(options.window, this.settings.deviceCap, reader.u32s(), options.burstWindow);
     const labels = Array.from(reader.u16s());
     const glrEvents = reader.f64();
     this.glr = MixGlrDetector.fromJSON({ kind: 'mixGlr', pi0: Array.from(this.profile.arrays.predictedMix), window: options.window, minWindow: options.glrMinWindow, threshold: thresholds.classMix, labels, events: glrEvents });

@@ -40,7 +40,7 @@ describe('null streams', () => {
 
   it('fills streams of `horizon` admitted rows, in sessions from one cluster about as often as asked', () => {
     const clusters = Int32Array.from({ length: 400 }, (_, i) => i % 20);
-    const sampler = new NullStreamSampler(clusters, { horizon: 300, window: 300, deviceCap: 0.1, devices: 20, meanSessionLength: 5, clusterSessionShare: 1 });
+    const sampler = new NullStreamSampler(clusters, { horizon: 300, window: 300, burstWindow: 300, deviceCap: 0.1, devices: 20, meanSessionLength: 5, clusterSessionShare: 1 });
     const random = mulberry32(6);
     let same = 0;
     let pairs = 0;
@@ -51,7 +51,7 @@ describe('null streams', () => {
     }
     // With every session from one cluster, consecutive admitted rows share a cluster far more often than 1 in 20.
     expect(same / pairs).toBeGreaterThan(0.3);
-    const uniform = new NullStreamSampler(clusters, { horizon: 300, window: 300, deviceCap: 0.1, devices: 20, meanSessionLength: 5, clusterSessionShare: 0 });
+    const uniform = new NullStreamSampler(clusters, { horizon: 300, window: 300, burstWindow: 300, deviceCap: 0.1, devices: 20, meanSessionLength: 5, clusterSessionShare: 0 });
     let uniformSame = 0;
     const stream = uniform.stream(random);
     for (let t = 1; t < stream.length; t++) if (clusters[stream[t]!] === clusters[stream[t - 1]!]) uniformSame++;
