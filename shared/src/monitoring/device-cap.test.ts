@@ -3,7 +3,7 @@ import { mulberry32 } from '../seeded-random';
 import { DeviceCap, hashDeviceKey } from './device-cap';
 
 describe('device cap', () => {
-  it('never lets a device hold more than max(1, floor(cap · size)) of the admitted window', () => {
+  it('never lets a device hold more than floor(cap · max(size, burstWindow)) of the admitted window', () => {
     const random = mulberry32(1);
     const cap = new DeviceCap(50, 0.1);
     const window: number[] = [];
@@ -18,12 +18,32 @@ describe('device cap', () => {
       window.push(device);
       if (window.length > 50) window.shift();
       const held = window.filter((d) => d === device).length;
-      expect(held).toBeLessThanOrEqual(Math.max(1, Math.floor(0.1 * window.length + 1e-9)));
+      expect(held).toBeLessThanOrEqual(Math.max(1, Math.floor(0.1 * Math.max(window.length, 50) + 1e-9)));
     }
     expect(Array.from(cap.devices())).toEqual(window);
-    // The heavy device's 60% of arrivals becomes at most its cap of what the detectors see.
-    expect(heavy / admitted).toBeLessThanOrEqual(0.1 + 1e-9);
+    // The heavy device's 60% of arrivals becomes its cap of what the detectors see (plus the 5 slots it may take
+    // while the window is shorter than burstWindow = 50).
+    expect(heavy).toBeLessThanOrEqual(0.1 * admitted + 5);
     expect(heavy).toBeGreaterThan(0);
+  });
+
+  it('holds a device to its share of the last burstWindow admitted events too', () => {
+    const random = mulberry32(3);
+    const cap = new DeviceCap(300, 0.1, 20);
+    const admitted: number[] = [];
+    for (let t = 0; t < 3000; t++) {
+      // Sessions: each device sends a run of about 5 events.
+      const device = Math.floor(t / 5) % 40 === 0 ? 0 : Math.floor(random() * 40);
+      if (!cap.admit(device)) continue;
+      admitted.push(device);
+      const recent = admitted.slice(-20);
+      expect(recent.filter((d) => d === device).length).toBeLessThanOrEqual(2);
+      const window = admitted.slice(-300);
+      expect(window.filter((d) => d === device).length).toBeLessThanOrEqual(Math.floor(0.1 * Math.max(window.length, 20)));
+    }
+    // A run from one device: the first two events are admitted, the rest wait for 18 others.
+    const fresh = new DeviceCap(300, 0.1, 20);
+    expect([1, 1, 1, 1, 1].map(() => fresh.admit(99))).toEqual([true, true, false, false, false]);
   });
 
   it('admits everything at cap 1, and one event at a time for a lone device under a cap', () => {
@@ -32,6 +52,7 @@ describe('device cap', () => {
     const capped = new DeviceCap(10, 0.1);
     expect(capped.admit(7)).toBe(true);
     expect(capped.admit(7)).toBe(false);
+    expect(() => new DeviceCap(10, 0.1, 11)).toThrow(/burstWindow = 11 must be an integer in \[1, window\]/);
   });
 
   it('rebuilds from its devices and decides the same afterwards', () => {
