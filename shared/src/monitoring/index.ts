@@ -1,6 +1,8 @@
 /**
  * Statistics for monitoring models in production: two-sample tests, divergences, calibration, label shift, label-free
- * accuracy, sequential detectors with thresholds calibrated by simulation, PCA and kernel MMD for embeddings.
+ * accuracy, sequential detectors with thresholds calibrated by simulation, PCA and kernel MMD for embeddings; and the
+ * engine composing them: a model version's reference profile (profile-builder.ts, thresholds jointly by simulation),
+ * the per-stream monitor with its device cap and binary state (stream-monitor.ts), and the alert gates (alert-gate.ts).
  */
 export * from './calibration';
 export * from './divergence';
