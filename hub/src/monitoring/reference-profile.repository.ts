@@ -50,7 +50,7 @@ function toRow<R extends Omit<ProfileRow, 'status' | 'summary'> & { status: stri
 }
 
 /**
- * Claims the computation: inserts a computing row, or resets a failed one to computing (error cleared, created_at =
+ * Claims the computation: inserts a computing row, or resets a failed one to computing (error and encoding cleared, created_at =
  * `at`, so staleness counts from the retry). Returns the row now stored and whether this call started it; a row
  * already computing or ready is returned unchanged with started = false.
  */
@@ -60,7 +60,7 @@ export async function startComputing(db: Database, modelVersionId: string, at: D
     .values({ modelVersionId, status: 'computing', createdAt: at })
     .onConflictDoUpdate({
       target: referenceProfiles.modelVersionId,
-      set: { status: 'computing', error: null, createdAt: at, completedAt: null },
+      set: { status: 'computing', error: null, encoding: null, createdAt: at, completedAt: null },
       setWhere: sql`${referenceProfiles.status} = 'failed'`,
     })
     .returning(columns);
