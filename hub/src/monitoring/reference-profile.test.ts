@@ -168,7 +168,7 @@ describe('the held-out data of a dataset version', () => {
   afterAll(() => hub?.close());
 
   it('takes only val and test items, samples each in proportion beyond the cap, and reads the same from training cache', async () => {
-    const sample = loadFashionMnist();
+    const sample = loadFashionMnist(undefined, { valCount: COUNTS.val });
     const input = { project: 'shop', versionId: tiny.datasetVersionId, preprocessing: FASHION_PREPROCESSING, seed: 11 };
     const all = await loadHeldOutData(hub.deps, { ...input, maxItems: 5_000 }, () => {});
     expect([all.val.count, all.test.count, all.available, all.valHeldOutOfTrain]).toEqual([COUNTS.val, COUNTS.test, { val: COUNTS.val, test: COUNTS.test }, false]);
