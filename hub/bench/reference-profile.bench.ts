@@ -7,6 +7,7 @@
 import { validateModelConfig } from '@edgeloop/training';
 import { FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_SAMPLE_DIR } from '@edgeloop/training/test-support';
 import fs from 'node:fs';
+import os from 'node:os';
 import { openPglite } from '../src/db/database';
 import { createLogger } from '../src/logger';
 import { computeReferenceProfile } from '../src/monitoring/reference-profile.service';
@@ -26,11 +27,15 @@ try {
   const lines: string[] = [];
   setup.deps.log = { ...createLogger('silent'), info: (line: string) => lines.push(line), warn: (line: string) => lines.push(line) };
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const status = await computeReferenceProfile(setup.deps, published.id);
   const seconds = (performance.now() - started) / 1000;
+  // CPU seconds of this process (the embedded S3 server and PGlite run in it too): a shared machine inflates wall time.
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
   const row = await profiles.byVersion(setup.deps.db, published.id);
   console.log(lines.join('\n'));
-  console.log(`${machineLine()}\nreference profile of ${counts.val} val + ${counts.test} test images (${published.recommended}): ${status} in ${seconds.toFixed(1)} s${row?.error ? ` (${row.error})` : ''}`);
+  console.log(`${machineLine()}\nreference profile of ${counts.val} val + ${counts.test} test images (${published.recommended}): ${status} in ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} CPU s, load average ${os.loadavg()[0]!.toFixed(1)})${row?.error ? ` (${row.error})` : ''}`);
 } finally {
   await setup.close();
 }

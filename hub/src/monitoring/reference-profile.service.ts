@@ -5,6 +5,7 @@
  * the I/O around it: which data, which model, where it is stored, who is told.
  */
 import crypto from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
 import {
   type ReferenceProfile,
   type StoredReferenceProfileSummary,
@@ -90,6 +91,7 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
     if (data.val.count === 0 || data.test.count === 0) {
       throw new ProfileModelError(`dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.val.count} val and ${data.test.count} test items; a profile needs both (calibration on val, its checks on test)`);
     }
+    const dataLoaded = performance.now();
     const val = await embedImages(model, head, data.val, manifest.preprocessing);
     const test = await embedImages(model, head, data.test, manifest.preprocessing);
     const gap = Math.max(headReproduction(head, val), headReproduction(head, test));
@@ -97,6 +99,7 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
       throw new ProfileModelError(`softmax(embedding · dense kernel + bias) differs from the model's output by up to ${gap.toPrecision(3)}: the head is not one dense layer on the embedding`);
     }
     const embedded = performance.now();
+    log(`images loaded in ${seconds(dataLoaded - started)}, embedded on ${tf.getBackend()} in ${seconds(embedded - dataLoaded)}`);
     const profile = buildReferenceProfile({
       labels: data.labels,
       embeddingSize: head.embeddingSize,
@@ -122,7 +125,7 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
     };
     const stored = await profiles.markReady(deps.db, modelVersionId, { encoding, summary, arrays, sha256, at: deps.now() });
     log(
-      `${stored ? 'ready' : 'finished after another worker'}: ${data.val.count} val + ${data.test.count} test images, ${encoding}, embeddings ${((embedded - started) / 1000).toFixed(1)} s, statistics ${((performance.now() - embedded) / 1000).toFixed(1)} s, ${arrays.length} bytes`,
+      `${stored ? 'ready' : 'finished after another worker'}: ${data.val.count} val + ${data.test.count} test images, ${encoding}; statistics in ${seconds(performance.now() - embedded)}, ${arrays.length} bytes`,
     );
     return stored ? 'ready' : ((await profiles.byVersion(deps.db, modelVersionId))?.status ?? 'skipped');
   } catch (error) {
@@ -134,6 +137,8 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
     loaded?.model.dispose();
   }
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The reason stored for people: our own errors as they are, anything else with what failed but without a stack. */
 function failureReason(error: unknown): string {
