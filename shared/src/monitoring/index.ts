@@ -18,4 +18,6 @@ export * from './profile-builder';
 export * from './monitor-snapshot';
 export * from './stream-monitor';
 export * from './alert-gate';
+export * from './profile-runtime';
+export * from './device-cap';
 export * from './profile-data-source';
