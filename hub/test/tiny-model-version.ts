@@ -27,8 +27,8 @@ export interface TinyVersionOptions {
   seed?: number;
 }
 
-/** A small reference CNN: the architecture every published model has, a few thousand weights. */
-export const TINY_MODEL_CONFIG = validateModelConfig({ architecture: 'reference-cnn', numClasses: 10, filters: [4, 8], denseUnits: 16, dropout: 0 });
+/** A small reference CNN: the architecture every published model has, a few thousand weights (embedding 32 > PCA rank 16). */
+export const TINY_MODEL_CONFIG = validateModelConfig({ architecture: 'reference-cnn', numClasses: 10, filters: [4, 8], denseUnits: 32, dropout: 0 });
 
 /**
  * A real published model version, fast: a project with a small Fashion-MNIST dataset version, a run row holding a

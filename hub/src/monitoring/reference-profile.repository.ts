@@ -5,7 +5,7 @@
  * read) is read back through shared's contract; the arrays (what detectors compute with) stay packed bytes here.
  */
 import { type StoredReferenceProfileSummary, storedReferenceProfileSummarySchema } from '@edgeloop/shared';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { referenceProfiles } from '../db/schema';
 import { parseStored } from '../db/stored-json';
@@ -76,7 +76,7 @@ export async function reclaimStale(db: Database, modelVersionId: string, stale: 
   const rows = await db
     .update(referenceProfiles)
     .set({ createdAt: stale.at })
-    .where(and(eq(referenceProfiles.modelVersionId, modelVersionId), eq(referenceProfiles.status, 'computing'), sql`${referenceProfiles.createdAt} < ${stale.before}`))
+    .where(and(eq(referenceProfiles.modelVersionId, modelVersionId), eq(referenceProfiles.status, 'computing'), lt(referenceProfiles.createdAt, stale.before)))
     .returning({ id: referenceProfiles.modelVersionId });
   return rows.length > 0;
 }

@@ -7,9 +7,13 @@
 import crypto from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import {
+  MIN_TEST_ROWS,
+  MIN_VAL_ROWS,
   type ReferenceProfile,
   type StoredReferenceProfileSummary,
   buildReferenceProfile,
+  formatIssues,
+  storedReferenceProfileSummarySchema,
   packProfileArrays,
   unpackProfileArrays,
 } from '@edgeloop/shared';
@@ -21,7 +25,7 @@ import * as models from '../registry/model-version.repository';
 import { readPublishedModel } from '../registry/published-model';
 import { loadHeldOutData } from '../training/dataset-loader';
 import { requireRun } from '../training/run.service';
-import { ProfileModelError, classifierHead, embedImages, headReproduction } from './profile-embeddings';
+import { ProfileError, classifierHead, embedImages, headReproduction } from './profile-embeddings';
 import * as profiles from './reference-profile.repository';
 import type { ProfileRow, ProfileStatus } from './reference-profile.repository';
 
@@ -86,17 +90,19 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
       log,
     );
     if (data.labels.length !== head.classes) {
-      throw new ProfileModelError(`the model has ${head.classes} outputs but its dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.labels.length} labels`);
+      throw new ProfileError(`the model has ${head.classes} outputs but its dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.labels.length} labels`);
     }
-    if (data.val.count === 0 || data.test.count === 0) {
-      throw new ProfileModelError(`dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.val.count} val and ${data.test.count} test items; a profile needs both (calibration on val, its checks on test)`);
+    if (data.val.count < MIN_VAL_ROWS || data.test.count < MIN_TEST_ROWS) {
+      throw new ProfileError(
+        `dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.val.count} val and ${data.test.count} test items; a profile needs at least ${MIN_VAL_ROWS} val (calibration) and ${MIN_TEST_ROWS} test (reference and thresholds)`,
+      );
     }
     const dataLoaded = performance.now();
     const val = await embedImages(model, head, data.val, manifest.preprocessing);
     const test = await embedImages(model, head, data.test, manifest.preprocessing);
     const gap = Math.max(headReproduction(head, val), headReproduction(head, test));
     if (!(gap <= HEAD_TOLERANCE)) {
-      throw new ProfileModelError(`softmax(embedding · dense kernel + bias) differs from the model's output by up to ${gap.toPrecision(3)}: the head is not one dense layer on the embedding`);
+      throw new ProfileError(`softmax(embedding · dense kernel + bias) differs from the model's output by up to ${gap.toPrecision(3)}: the head is not one dense layer on the embedding`);
     }
     const embedded = performance.now();
     log(`images loaded in ${seconds(dataLoaded - started)}, embedded on ${tf.getBackend()} in ${seconds(embedded - dataLoaded)}`);
@@ -110,7 +116,7 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
     });
     const arrays = packProfileArrays(profile.arrays);
     const sha256 = crypto.createHash('sha256').update(arrays).digest('hex');
-    const summary: StoredReferenceProfileSummary = {
+    const summary = checkedSummary({
       ...profile.summary,
       dataSource: {
         datasetVersionId: run.datasetVersionId,
@@ -122,7 +128,7 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
         valHeldOutOfTrain: data.valHeldOutOfTrain,
         headError: gap,
       },
-    };
+    });
     const stored = await profiles.markReady(deps.db, modelVersionId, { encoding, summary, arrays, sha256, at: deps.now() });
     log(
       `${stored ? 'ready' : 'finished after another worker'}: ${data.val.count} val + ${data.test.count} test images, ${encoding}; statistics in ${seconds(performance.now() - embedded)}, ${arrays.length} bytes`,
@@ -138,12 +144,19 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
   }
 }
 
+/** The summary checked against the contract it is read back with: a summary no reader could use fails the profile now, saying why. */
+function checkedSummary(summary: StoredReferenceProfileSummary): StoredReferenceProfileSummary {
+  const parsed = storedReferenceProfileSummarySchema.safeParse(summary);
+  if (parsed.success) return parsed.data;
+  throw new ProfileError(`the computed summary does not match its contract (${formatIssues(parsed.error)}); nothing was stored`);
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The reason stored for people: our own errors as they are, anything else with what failed but without a stack. */
 function failureReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return (error instanceof ProfileModelError ? message : `computing the profile failed: ${message}`).slice(0, 2000);
+  return (error instanceof ProfileError ? message : `computing the profile failed: ${message}`).slice(0, 2000);
 }
 
 export type EnsuredProfile = { status: 'ready'; profile: ReferenceProfile } | { status: 'computing' | 'failed'; error: string | null };

@@ -15,7 +15,7 @@ import { startReferenceProfileWorker } from './reference-profile.job';
 import * as profiles from './reference-profile.repository';
 import { FAILED_RETRY_MS, computeReferenceProfile, ensureReferenceProfile, loadReferenceProfile, profileSeed } from './reference-profile.service';
 
-const COUNTS = { train: 96, val: 40, test: 48 };
+const COUNTS = { train: 96, val: 40, test: 120 };
 
 async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string } | null> {
   try {
@@ -46,7 +46,8 @@ describe.each(DATABASES)('reference profiles on $kind', ({ kind, skip }) => {
     expect(await loadReferenceProfile(hub.deps, versionId)).toBeNull();
 
     const before = tf.memory().numTensors;
-    expect(await computeReferenceProfile(hub.deps, versionId)).toBe('ready');
+    const outcome = await computeReferenceProfile(hub.deps, versionId);
+    expect(outcome, (await profiles.byVersion(hub.deps.db, versionId))?.error ?? '').toBe('ready');
     expect(tf.memory().numTensors).toBe(before);
 
     const row = (await profiles.byVersion(hub.deps.db, versionId))!;
