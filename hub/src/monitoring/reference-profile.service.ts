@@ -1,8 +1,8 @@
 /**
  * The reference profile of a published model version: what its recommended encoding (the weights devices run) does on
  * the held-out splits of the dataset version it was trained on (val and test, never train), computed once by the
- * `monitor.profile` job and immutable like the version. The statistics are shared's buildReferenceProfile; this file is
- * the I/O around it: which data, which model, where it is stored, who is told.
+ * `monitor.profile` job and immutable like the version. The statistics are shared's buildReferenceProfile, run in a
+ * worker thread; this file is the I/O around it: which data, which model, where it is stored, who is told.
  */
 import crypto from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
@@ -11,10 +11,8 @@ import {
   MIN_VAL_ROWS,
   type ReferenceProfile,
   type StoredReferenceProfileSummary,
-  buildReferenceProfile,
   formatIssues,
   storedReferenceProfileSummarySchema,
-  packProfileArrays,
   unpackProfileArrays,
 } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
@@ -25,6 +23,7 @@ import * as models from '../registry/model-version.repository';
 import { readPublishedModel } from '../registry/published-model';
 import { loadHeldOutData } from '../training/dataset-loader';
 import { requireRun } from '../training/run.service';
+import { buildProfileInWorker } from './profile-build';
 import { ProfileError, classifierHead, embedImages, headReproduction } from './profile-embeddings';
 import * as profiles from './reference-profile.repository';
 import type { ProfileRow, ProfileStatus } from './reference-profile.repository';
@@ -106,7 +105,7 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
     }
     const embedded = performance.now();
     log(`images loaded in ${seconds(dataLoaded - started)}, embedded on ${tf.getBackend()} in ${seconds(embedded - dataLoaded)}`);
-    const profile = buildReferenceProfile({
+    const profile = await buildProfileInWorker({
       labels: data.labels,
       embeddingSize: head.embeddingSize,
       head: { kernel: head.kernel, bias: head.bias },
@@ -114,7 +113,7 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
       test: { embeddings: test.embeddings, labels: Int32Array.from(data.test.labels.subarray(0, data.test.count)) },
       seed,
     });
-    const arrays = packProfileArrays(profile.arrays);
+    const { arrays } = profile;
     const sha256 = crypto.createHash('sha256').update(arrays).digest('hex');
     const summary = checkedSummary({
       ...profile.summary,
