@@ -58,7 +58,11 @@ interface StreamPaths {
   mmd2: Float64Array;
 }
 
-class TableMmdWindow {
+/**
+ * SlidingMmdWindow over rows of a fixed pool whose kernel matrix [S, S] and reference sums [S] are precomputed: the
+ * same running sums, updated by lookups. O(capacity) per push.
+ */
+export class TableMmdWindow {
   private readonly rows: Int32Array;
   private readonly windowSums: Float64Array;
   private start = 0;
