@@ -152,10 +152,15 @@ function checkedSummary(summary: StoredReferenceProfileSummary): StoredReference
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** The reason stored for people: our own errors as they are, anything else with what failed but without a stack. */
+/**
+ * The reason stored for people (admins, engineers and CI read it): our own errors as they are; anything else by its
+ * first line, and a failed query without its SQL and parameters. The whole error with its stack goes to the log.
+ */
 function failureReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return (error instanceof ProfileError ? message : `computing the profile failed: ${message}`).slice(0, 2000);
+  if (error instanceof ProfileError) return message.slice(0, 2000);
+  const first = message.split('\n')[0]!.slice(0, 500);
+  return /^failed query/i.test(first) ? 'computing the profile failed: a database query failed (details in the hub log)' : `computing the profile failed: ${first} (details in the hub log)`;
 }
 
 export type EnsuredProfile = { status: 'ready'; profile: ReferenceProfile } | { status: 'computing' | 'failed'; error: string | null };

@@ -8,6 +8,7 @@ import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { publishTinyVersion } from '../../test/tiny-model-version';
 import { referenceProfiles } from '../db/schema';
 import { QUEUES } from '../jobs/job-queue';
+import { getProject } from '../projects/project.service';
 import * as models from '../registry/model-version.repository';
 import { readPublishedModel } from '../registry/published-model';
 import { loadHeldOutData, loadTrainingData } from '../training/dataset-loader';
@@ -106,6 +107,14 @@ describe.each(DATABASES)('reference profiles on $kind', ({ kind, skip }) => {
     expect(await engineer.monitoring.profile({ project: 'other', model: 'old', version: 1 })).toEqual({ status: 'computing' });
     expect(await engineer.monitoring.profile({ project: 'other', model: 'old', version: 1 })).toEqual({ status: 'computing' });
     expect(await hub.deps.queue.getQueueSize(QUEUES.monitorProfile)).toBe(queued + 1);
+    // That fixture was never published to the store: the job fails it with what is missing, and no stack.
+    const old = await models.findVersion(hub.deps.db, (await models.findModel(hub.deps.db, (await getProject(hub.deps, 'other')).id, 'old'))!.id, 1);
+    expect(await computeReferenceProfile(hub.deps, old!.id)).toBe('failed');
+    expect(await engineer.monitoring.profile({ project: 'other', model: 'old', version: 1 })).toEqual({
+      status: 'failed',
+      error: 'computing the profile failed: the published manifest cdn/other/old/v1/manifest.json is missing from the object store (details in the hub log)',
+      completedAt: expect.any(String),
+    });
   });
 
   it.skipIf(skip)('fails a model whose head is not one dense layer on the embedding, says why, and retries a failure an hour later', async () => {
