@@ -8,6 +8,7 @@ import { openHub } from './hub';
 import { progressLogger } from './progress';
 import { createHubServer, listen } from './server';
 import { startTrainingWorker } from './training/training-worker';
+import { startReferenceProfileWorker } from './monitoring/reference-profile.job';
 
 const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web-client/dist');
 
@@ -32,6 +33,8 @@ export async function serve(): Promise<void> {
 
   // Training runs in worker threads, so an in-process worker leaves the hub's event loop free.
   const worker = env.TRAINING_WORKER ? await startTrainingWorker(deps) : null;
+  // Reference profiles run published models too: computed where models are trained.
+  const profileWorker = env.TRAINING_WORKER ? await startReferenceProfileWorker(deps) : null;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -41,6 +44,7 @@ export async function serve(): Promise<void> {
     server.closeAllConnections();
     server.close();
     await worker?.stop();
+    await profileWorker?.stop();
     await housekeeping.stop();
     await hub.close();
     process.exit(0);

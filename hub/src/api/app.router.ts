@@ -3,6 +3,7 @@ import { authRouter } from './auth.router';
 import { datasetRouter } from './dataset.router';
 import { feedbackRouter } from './feedback.router';
 import { itemRouter } from './item.router';
+import { monitoringRouter } from './monitoring.router';
 import { projectRouter } from './project.router';
 import { registryRouter } from './registry.router';
 import { runRouter } from './run.router';
@@ -17,6 +18,7 @@ export const appRouter = router({
   runs: runRouter,
   registry: registryRouter,
   feedback: feedbackRouter,
+  monitoring: monitoringRouter,
 });
 
 export type AppRouter = typeof appRouter;

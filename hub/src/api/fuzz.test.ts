@@ -110,6 +110,8 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'feedback.syncPredictions': { project: 'pets', predictions: [prediction] },
     'feedback.syncCorrections': { project: 'pets', corrections: [{ id: UUID, predictionId: known.predictionId, label: 'cat', createdAt: '2026-11-20T10:01:00Z' }] },
     'feedback.predictions': { project: 'pets', uncorrected: false, before: { createdAt: '2026-11-20T10:00:00Z', id: UUID }, limit: 5 },
+    // The fixture's version has no published files: asking for its profile starts one (no worker here takes the job).
+    'monitoring.profile': { project: 'pets', model: 'pets', version: 1 },
   };
 }
 

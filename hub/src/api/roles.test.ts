@@ -41,7 +41,7 @@ describe('every procedure x every role x project scope', () => {
   /** Per project: a queued run and an upload in progress, for the procedures keyed by id. */
   const fixtures: Record<string, { runId: string; uploadId: string }> = {};
   /** An input that names project `slug` in every way a procedure may look for it. */
-  const inputFor = (slug: string) => ({ project: slug, slug, runId: fixtures[slug]!.runId, uploadId: fixtures[slug]!.uploadId });
+  const inputFor = (slug: string) => ({ project: slug, slug, runId: fixtures[slug]!.runId, uploadId: fixtures[slug]!.uploadId, model: 'm', version: 1 });
 
   beforeAll(async () => {
     hub = await createTestHub('pglite');

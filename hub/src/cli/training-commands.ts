@@ -6,6 +6,7 @@ import { loadEnv } from '../env';
 import { openHub } from '../hub';
 import { progressBar } from '../progress';
 import { startTrainingWorker } from '../training/training-worker';
+import { startReferenceProfileWorker } from '../monitoring/reference-profile.job';
 import { type RemoteHub, type RemoteOptions, remoteHub } from './remote-hub';
 
 interface TrainOptions extends RemoteOptions {
@@ -78,16 +79,18 @@ async function trainAndWait(hub: RemoteHub, project: string, opts: TrainOptions)
 export function addTrainingCommands(program: Command): void {
   program
     .command('worker')
-    .description('take training jobs from the queue (set DATABASE_URL and S3_* to share a hub\'s database and store)')
+    .description('take training and reference-profile jobs from the queue (set DATABASE_URL and S3_* to share a hub\'s database and store)')
     .option('--name <name>', 'worker name in run lineage (default host:pid)')
     .action(async (opts: { name?: string }) => {
       const hub = await openHub(loadEnv());
       const worker = await startTrainingWorker(hub.deps, opts.name ? { name: opts.name } : {});
+      const profileWorker = await startReferenceProfileWorker(hub.deps, opts.name ? { name: opts.name } : {});
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       await worker.stop();
+      await profileWorker.stop();
       await hub.close();
     });
 

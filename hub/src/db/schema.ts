@@ -5,6 +5,7 @@ import {
   type ModelConfig,
   type ModelMetrics,
   type SplitLabelCounts,
+  type StoredReferenceProfileSummary,
   type SweepSpace,
   type TopClasses,
   type TrainConfig,
@@ -426,8 +427,8 @@ export const referenceProfiles = pgTable(
     /** Why computing failed, in words for an engineer. */
     error: text('error'),
     encoding: text('encoding'),
-    /** The profile's numbers people read (confusion, mixes, calibration, thresholds): shared's referenceProfileSchema. */
-    summary: jsonb('summary'),
+    /** The profile's numbers people read (confusion, mixes, calibration, thresholds, the data used): shared's storedReferenceProfileSummarySchema. */
+    summary: jsonb('summary').$type<StoredReferenceProfileSummary>(),
     /** The arrays detectors compute with (head weights, PCA basis, reference samples), packed float32. */
     arrays: bytea('arrays'),
     sha256: text('sha256'),

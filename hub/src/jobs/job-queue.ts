@@ -7,14 +7,20 @@ import type { QueueConnection } from '../db/database';
 
 export type JobQueue = PgBoss;
 
-export const QUEUES = { train: 'train' } as const;
+export const QUEUES = { train: 'train', monitorProfile: 'monitor.profile' } as const;
+
+/**
+ * Queues whose jobs carry a singletonKey that must mean something: `stately` keeps at most one queued and one active
+ * job per key (a version's profile is computed once however often it is asked for). Others are `standard`.
+ */
+const POLICIES: Partial<Record<string, PgBoss.QueuePolicy>> = { [QUEUES.monitorProfile]: 'stately' };
 
 export async function openJobQueue(connection: QueueConnection): Promise<JobQueue> {
   const boss = new PgBoss({ ...connection, schema: 'pgboss', supervise: true, migrate: true });
   boss.on('error', (error: Error) => process.stderr.write(`job queue: ${error.message}\n`));
   await boss.start();
   for (const name of Object.values(QUEUES)) {
-    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, policy: 'standard' });
+    if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, policy: POLICIES[name] ?? 'standard' });
   }
   return boss;
 }

@@ -2,10 +2,8 @@
  * Server-side prediction for clients that cannot run the model: the published model (the variant devices get) and
  * the shared preprocessing, so the answer matches what a device would compute.
  */
-import crypto from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { MAX_IMAGE_BYTES, type ModelManifest, channelsOf, modelManifestSchema, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
-import { selectBackend } from '@edgeloop/training';
+import { MAX_IMAGE_BYTES, channelsOf, pixelsToModelInput } from '@edgeloop/shared';
 import type { Caller, HubDeps } from '../deps';
 import type { Project } from '../projects/project.repository';
 import { getProject } from '../projects/project.service';
@@ -15,16 +13,11 @@ import { decodeToPixels } from '../images/to-pixels';
 import { TokenBuckets } from '../rate-limit';
 import { getChannel } from './channel.service';
 import * as models from './model-version.repository';
-
-interface LoadedModel {
-  manifest: ModelManifest;
-  model: tf.LayersModel;
-}
+import { type LoadedModel, readPublishedModel } from './published-model';
 
 // Model versions never change: keep the few most recently used in memory.
 const loaded = new Map<string, Promise<LoadedModel>>();
 const LOADED_MODELS = 4;
-let backendReady: Promise<unknown> | undefined;
 
 /** Each token may predict PREDICT_BURST times at once, then PREDICT_PER_SECOND times a second: decoding and inference cost CPU. */
 export const PREDICT_BURST = 20;
@@ -90,7 +83,7 @@ async function manifestKeyOf(deps: HubDeps, project: Project, input: PredictInpu
 function loadModel(deps: HubDeps, manifestKey: string): Promise<LoadedModel> {
   let entry = loaded.get(manifestKey);
   if (!entry) {
-    entry = readModel(deps, manifestKey);
+    entry = readPublishedModel(deps, manifestKey);
     entry.catch(() => loaded.delete(manifestKey));
     loaded.set(manifestKey, entry);
     if (loaded.size > LOADED_MODELS) {
@@ -100,29 +93,4 @@ function loadModel(deps: HubDeps, manifestKey: string): Promise<LoadedModel> {
     }
   }
   return entry;
-}
-
-async function readModel(deps: HubDeps, manifestKey: string): Promise<LoadedModel> {
-  backendReady ??= selectBackend('auto');
-  await backendReady;
-  const dir = manifestKey.slice(0, manifestKey.lastIndexOf('/') + 1);
-  const envelope = signedEnvelopeSchema.parse(JSON.parse(new TextDecoder().decode((await deps.store.get(manifestKey))!)));
-  const manifest = modelManifestSchema.parse(JSON.parse(envelope.payload));
-  const variant = manifest.variants.find((v) => v.format === manifest.recommended)!;
-  const files = await Promise.all([variant.modelJson, ...variant.shards].map(async (file) => {
-    const bytes = await deps.store.get(dir + file.path);
-    if (!bytes || crypto.createHash('sha256').update(bytes).digest('hex') !== file.sha256) throw new Error(`published file ${dir}${file.path} is missing or does not match its sha256`);
-    return bytes;
-  }));
-  const [modelJson, ...shards] = files;
-  const parsed = JSON.parse(new TextDecoder().decode(modelJson)) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
-  const weightData = Buffer.concat(shards.map((s) => Buffer.from(s!)));
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: parsed.modelTopology,
-      weightSpecs: parsed.weightsManifest.flatMap((g) => g.weights),
-      weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length),
-    }),
-  );
-  return { manifest, model };
 }

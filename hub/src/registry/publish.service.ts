@@ -25,6 +25,7 @@ import { EMBEDDING_LAYER, type ModelArtifacts, modelJsonFor, splitIntoShards } f
 import type { Caller, HubDeps } from '../deps';
 import { getProjectById } from '../projects/project.service';
 import { badRequest, conflict } from '../errors';
+import { requestReferenceProfile } from '../monitoring/reference-profile.service';
 import { preprocessingFor, requireRun } from '../training/run.service';
 import { runMetrics } from '../training/run-metrics';
 import * as models from './model-version.repository';
@@ -140,6 +141,8 @@ export async function publishRun(deps: HubDeps, caller: Caller, input: PublishIn
     throw error;
   }
   deps.log.info(`published ${project.slug}/${input.model} v${version} from run ${run.id} (${variants.map((v) => `${v.format} ${v.bytes} B`).join(', ')})`);
+  // The version's reference profile is computed off the request path; should sending fail, its first use sends it again.
+  await requestReferenceProfile(deps, row.id).catch((error: Error) => deps.log.warn(`publish ${run.id}: reference profile not requested (${error.message}); it is computed on first use`));
   return { ...toVersionSummary(deps, row, project.slug, input.model), gate, existing: false };
 }
 

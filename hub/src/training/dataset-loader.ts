@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type ManifestItem, type Preprocessing, channelsOf, objectKeyForSha256 } from '@edgeloop/shared';
+import { type ManifestItem, type Preprocessing, channelsOf, objectKeyForSha256, seededPermutation } from '@edgeloop/shared';
 import { type ImageSet, type TrainingData, sharedImageSet } from '@edgeloop/training';
 import { mapConcurrent } from '../concurrency';
 import type { HubDeps } from '../deps';
@@ -46,25 +46,111 @@ export async function loadTrainingData(
 
   const started = performance.now();
   const total = manifest.items.length;
-  let done = 0;
-  let lastLog = started;
-  for (const split of ['train', 'val', 'test'] as const) {
-    const set = data[split];
-    const imageBytes = p.height * p.width * channels;
-    await mapConcurrent(sets[split], 16, async (item, i) => {
-      const bytes = await deps.store.get(objectKeyForSha256(item.sha256));
-      if (!bytes) throw new Error(`image ${item.sha256} of the dataset version is missing from the object store`);
-      set.pixels.set(await decodeToPixels(bytes, { height: p.height, width: p.width, channels }), i * imageBytes);
-      set.labels[i] = labelIndex.get(item.label)!;
-      if (++done % 1000 === 0 && performance.now() - lastLog > 2000) {
-        lastLog = performance.now();
-        log(`loading dataset: ${done}/${total} images`);
-      }
-    });
-  }
+  const progress = decodeProgress(total, log);
+  for (const split of ['train', 'val', 'test'] as const) await decodeInto(deps, sets[split], data[split], { preprocessing: p, labelIndex, progress });
   log(`dataset ${input.versionId.slice(0, 12)}: decoded ${total} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   writeCache(cacheFile, data);
   return data;
+}
+
+/** The held-out splits of a dataset version (never train), as a reference profile is computed on. */
+export interface HeldOutData {
+  labels: string[];
+  val: ImageSet;
+  test: ImageSet;
+  /** How many items each split has in the version (before any sampling down to `maxItems`). */
+  available: { val: number; test: number };
+  /** True when the version has no val split and val is the items training held out of train (every VAL_EVERY-th). */
+  valHeldOutOfTrain: boolean;
+}
+
+/**
+ * The val and test items of a dataset version, split exactly as training split them, decoded with the same
+ * preprocessing. At most `maxItems` in all: beyond that, a seeded sample of each split in proportion to its size
+ * (kept in manifest order). Train pixels are never decoded; a version training already cached is read from the cache.
+ */
+export async function loadHeldOutData(
+  deps: HubDeps,
+  input: { project: string; versionId: string; preprocessing: Preprocessing; maxItems: number; seed: number },
+  log: (line: string) => void,
+): Promise<HeldOutData> {
+  const { manifest } = await loadManifest(deps, input.project, input.versionId);
+  const p = input.preprocessing;
+  const channels = channelsOf(p.color);
+  const splits = splitItems(manifest.items);
+  const available = { val: splits.val.length, test: splits.test.length };
+  const totalHeldOut = available.val + available.test;
+  const keep = totalHeldOut <= input.maxItems ? available : proportionalShares(available, input.maxItems);
+  const chosen = {
+    val: sampleIndices(available.val, keep.val, input.seed),
+    test: sampleIndices(available.test, keep.test, input.seed + 1),
+  };
+  const data = { val: sharedImageSet(keep.val, p.height, p.width, channels), test: sharedImageSet(keep.test, p.height, p.width, channels) };
+  const imageBytes = p.height * p.width * channels;
+  const cacheFile = path.join(deps.cacheDir, 'datasets', `${input.versionId}-${p.height}x${p.width}x${channels}.v${CACHE_FORMAT}.bin`);
+  const cached = readHeldOutFromCache(cacheFile, { train: splits.train.length, val: available.val, test: available.test }, channels, imageBytes);
+  if (cached) {
+    for (const split of ['val', 'test'] as const) {
+      chosen[split].forEach((from, to) => {
+        data[split].pixels.set(cached[split].pixels.subarray(from * imageBytes, (from + 1) * imageBytes), to * imageBytes);
+        data[split].labels[to] = cached[split].labels[from]!;
+      });
+    }
+    log(`dataset ${input.versionId.slice(0, 12)}: ${keep.val} val and ${keep.test} test images from the local cache`);
+  } else {
+    const labelIndex = new Map(manifest.labels.map((l, i) => [l, i]));
+    const progress = decodeProgress(keep.val + keep.test, log);
+    for (const split of ['val', 'test'] as const) {
+      await decodeInto(deps, chosen[split].map((i) => splits[split][i]!), data[split], { preprocessing: p, labelIndex, progress });
+    }
+    log(`dataset ${input.versionId.slice(0, 12)}: decoded ${keep.val} val and ${keep.test} test images`);
+  }
+  return { labels: manifest.labels, ...data, available, valHeldOutOfTrain: splits.heldOut };
+}
+
+/** `max` items shared between the splits in proportion to their sizes (each keeps at least one when it has any). */
+function proportionalShares(available: { val: number; test: number }, max: number): { val: number; test: number } {
+  const total = available.val + available.test;
+  let val = Math.round((max * available.val) / total);
+  if (available.val > 0) val = Math.max(1, val);
+  if (available.test > 0) val = Math.min(val, max - 1);
+  return { val, test: Math.min(available.test, max - val) };
+}
+
+/** `keep` of the indices 0..n-1, seeded, in ascending order. */
+function sampleIndices(n: number, keep: number, seed: number): number[] {
+  if (keep >= n) return Array.from({ length: n }, (_, i) => i);
+  return Array.from(seededPermutation(n, seed).subarray(0, keep)).sort((a, b) => a - b);
+}
+
+function decodeProgress(total: number, log: (line: string) => void): () => void {
+  let done = 0;
+  let lastLog = performance.now();
+  return () => {
+    if (++done % 1000 === 0 && performance.now() - lastLog > 2000) {
+      lastLog = performance.now();
+      log(`loading dataset: ${done}/${total} images`);
+    }
+  };
+}
+
+/** Fetches and decodes `items` into `set` (item i at position i), 16 at a time. */
+async function decodeInto(
+  deps: HubDeps,
+  items: ManifestItem[],
+  set: ImageSet,
+  context: { preprocessing: Preprocessing; labelIndex: Map<string, number>; progress: () => void },
+): Promise<void> {
+  const p = context.preprocessing;
+  const channels = channelsOf(p.color);
+  const imageBytes = p.height * p.width * channels;
+  await mapConcurrent(items, 16, async (item, i) => {
+    const bytes = await deps.store.get(objectKeyForSha256(item.sha256));
+    if (!bytes) throw new Error(`image ${item.sha256} of the dataset version is missing from the object store`);
+    set.pixels.set(await decodeToPixels(bytes, { height: p.height, width: p.width, channels }), i * imageBytes);
+    set.labels[i] = context.labelIndex.get(item.label)!;
+    context.progress();
+  });
 }
 
 function splitItems(items: ManifestItem[]) {
@@ -93,6 +179,31 @@ function readCache(file: string, data: TrainingData): boolean {
       position += fs.readSync(fd, new Uint8Array(s.labels.buffer, 0, s.count * 2), 0, s.count * 2, position);
     }
     return true;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The val and test parts of a cache file written by loadTrainingData (train skipped, not read), or null when there is none. */
+function readHeldOutFromCache(file: string, counts: { train: number; val: number; test: number }, channels: 1 | 3, imageBytes: number): { val: ImageSet; test: ImageSet } | null {
+  const expected = (counts.train + counts.val + counts.test) * (imageBytes + 2);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    if (fs.fstatSync(fd).size !== expected) return null;
+    let position = counts.train * (imageBytes + 2);
+    const read = (count: number): ImageSet => {
+      const set: ImageSet = { count, channels, pixels: new Uint8Array(count * imageBytes), labels: new Uint16Array(Math.max(1, count)) };
+      position += fs.readSync(fd, set.pixels, 0, set.pixels.length, position);
+      position += fs.readSync(fd, new Uint8Array(set.labels.buffer, 0, count * 2), 0, count * 2, position);
+      return set;
+    };
+    const val = read(counts.val);
+    return { val, test: read(counts.test) };
   } finally {
     fs.closeSync(fd);
   }

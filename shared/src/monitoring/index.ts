@@ -22,3 +22,4 @@ export * from './stream-monitor';
 export * from './alert-gate';
 export * from './profile-runtime';
 export * from './device-cap';
+export * from './profile-data-source';

@@ -214,7 +214,7 @@ export function buildReferenceProfile(input: ProfileInput): ReferenceProfile {
     confidenceHistogram: histogram,
     lowConfidence: { threshold: tau, referenceRate },
     meanUncertainty: confidences.reduce((s, c) => s + (1 - c), 0) / nTest,
-    pca: { rank, explainedVariance: Array.from(pca.explainedVariance), explainedVarianceRatio: pca.explainedVarianceRatio.reduce((s, v) => s + v, 0) },
+    pca: { rank, explainedVariance: Array.from(pca.explainedVariance), explainedVarianceRatio: Math.min(1, pca.explainedVarianceRatio.reduce((s, v) => s + v, 0)) },
     mmd: { sigma, referenceSize, simulationSize, minWindow: options.mmdMinWindow, oodDistance, oodReferenceShare: 1 - OOD_QUANTILE },
     thresholds: { classMix: classMix!, confidence: confidence!, embedding: embedding! },
     falseAlarms: {
