@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../seeded-random';
-import { hajekAccuracy, type LabeledOutcome, naiveLabelAccuracy, ppiAccuracy, regularizedBeta, studentTCdf, studentTQuantile } from './label-estimates';
-import { DEFAULT_REVIEW_SETTINGS, decideReview, type ReviewPolicySettings } from './review-policy';
+import { hajekAccuracy, type LabeledOutcome, labeledProbability, naiveLabelAccuracy, type QueueResponse, responseRates, ppiAccuracy } from './label-estimates';
+import { DEFAULT_REVIEW_SETTINGS, decideReview, interleaveReviews, type ReviewPolicySettings } from './review-policy';
 
 /**
  * A synthetic production window with a known accuracy: N events, each right with probability p_i = 1 − 0.6·U³
@@ -23,6 +23,20 @@ function population(random: () => number, N: number, settings: ReviewPolicySetti
     if (decision.selected) labeled.push({ correct: right, inclusionProbability: decision.inclusionProbability, expectedCorrect: p });
   }
   return { labeled, truth: correct / N, expectedCorrect, N };
+}
+
+/** The hub's counts (review-assignment.repository labeledForEstimates): strata like SQL's ntile, the first ones one larger. */
+function queueResponse(queue: { u: number; uniform: boolean; labeled: boolean }[], strata: number): QueueResponse {
+  const uniform = queue.filter((q) => q.uniform);
+  const ranked = queue.filter((q) => !q.uniform).sort((a, b) => a.u - b.u);
+  const base = Math.floor(ranked.length / strata);
+  const extra = ranked.length % strata;
+  const uncertaintyStrata: QueueResponse['uncertaintyStrata'] = [];
+  for (let s = 0, at = 0; s < strata && at < ranked.length; s++) {
+    const members = ranked.slice(at, (at += base + (s < extra ? 1 : 0)));
+    uncertaintyStrata.push({ maxUncertainty: members[members.length - 1]!.u, labeled: members.filter((q) => q.labeled).length, assigned: members.length });
+  }
+  return { uniform: { labeled: uniform.filter((q) => q.labeled).length, assigned: uniform.length }, uncertaintyStrata };
 }
 
 const covers = (interval: [number, number], truth: number) => interval[0] <= truth && truth <= interval[1];
@@ -73,15 +87,73 @@ describe('accuracy from labels chosen by the review policy', () => {
   it('keeps PPI unbiased when f is wrong (the model over-confident after a shift), because π is known', () => {
     const random = mulberry32(7);
     let error = 0;
-    const TRIALS = 200;
+    let covered = 0;
+    const TRIALS = 300;
     for (let t = 0; t < TRIALS; t++) {
       // Every event 20 points less likely right than f says.
       const { labeled, truth, N } = population(random, 1_000, DEFAULT_REVIEW_SETTINGS, 0.2);
       const f = labeled.map((item) => ({ ...item, expectedCorrect: Math.min(1, item.expectedCorrect! + 0.2) }));
       const expectedCorrect = truth * N + 0.2 * N; // Σ f over the window, as biased as each f
-      error += ppiAccuracy(f, { events: N, expectedCorrect: Math.min(N, expectedCorrect) })!.estimate - truth;
+      const ppi = ppiAccuracy(f, { events: N, expectedCorrect: Math.min(N, expectedCorrect) })!;
+      error += ppi.estimate - truth;
+      covered += covers(ppi.interval, truth) ? 1 : 0;
     }
+    console.log(`f 20 points over-confident: PPI bias ${(error / TRIALS).toFixed(4)}, coverage ${(covered / TRIALS).toFixed(3)}`);
     expect(Math.abs(error / TRIALS)).toBeLessThan(0.02);
+    expect(covered / TRIALS).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('stays unbiased and covers when labelers clear only the doubtful-first part of the queue (response by stratum)', () => {
+    const TRIALS = 300;
+    const STRATA = 10;
+    const settings = { reviewRate: 0.1, uniformShare: 0.35 };
+    const uniformProbability = settings.reviewRate * settings.uniformShare;
+    const random = mulberry32(99);
+    let covered = 0;
+    let error = 0;
+    let unadjustedError = 0;
+    for (let t = 0; t < TRIALS; t++) {
+      // The queue of 1,000 events (~100 assignments); in its order, the first 60% get labeled.
+      const queue: { id: string; u: number; right: boolean; pi: number; uniform: boolean; labeled: boolean }[] = [];
+      let correct = 0;
+      const N = 1_000;
+      for (let i = 0; i < N; i++) {
+        const p = 1 - 0.6 * random() ** 3;
+        const right = random() < p;
+        correct += right ? 1 : 0;
+        const d = decideReview(1 - p, random(), MEAN_UNCERTAINTY, settings);
+        if (d.selected) queue.push({ id: String(i), u: 1 - p, right, pi: d.inclusionProbability, uniform: d.component === 'uniform', labeled: false });
+      }
+      const byU = [...queue].sort((a, b) => b.u - a.u);
+      const order = interleaveReviews(byU, queue.filter((q) => q.uniform), queue.length);
+      for (const item of order.slice(0, Math.round(0.6 * queue.length))) item.labeled = true;
+      // As the hub counts them: the uniform component as one class, the uncertainty component in deciles of u.
+      const response = queueResponse(queue, STRATA);
+      const items = queue
+        .filter((q) => q.labeled)
+        .map((q) => {
+          const rho = responseRates(response, q.u);
+          return { correct: q.right, inclusionProbability: labeledProbability(q.pi, uniformProbability, rho.uniform, rho.uncertainty) };
+        });
+      const truth = correct / N;
+      const adjusted = hajekAccuracy(items)!;
+      covered += covers(adjusted.interval, truth) ? 1 : 0;
+      error += adjusted.estimate - truth;
+      const plain = hajekAccuracy(queue.filter((q) => q.labeled).map((q) => ({ correct: q.right, inclusionProbability: q.pi })))!;
+      unadjustedError += plain.estimate - truth;
+    }
+    console.log(`60% of the queue labeled: bias adjusted ${(error / TRIALS).toFixed(4)}, unadjusted ${(unadjustedError / TRIALS).toFixed(4)}; coverage ${(covered / TRIALS).toFixed(3)}`);
+    expect(Math.abs(error / TRIALS)).toBeLessThan(0.01);
+    expect(unadjustedError / TRIALS).toBeLessThan(-0.02); // without the adjustment the doubtful-first order biases it down
+    expect(covered / TRIALS).toBeGreaterThanOrEqual(0.9);
+    expect(labeledProbability(0.2, 0.05, 1, 1)).toBeCloseTo(0.2, 15);
+    const strata = { uniform: { labeled: 1, assigned: 4 }, uncertaintyStrata: [{ maxUncertainty: 0.1, labeled: 0, assigned: 5 }, { maxUncertainty: 0.5, labeled: 5, assigned: 5 }] };
+    expect(responseRates(strata, 0.3)).toEqual({ uniform: 0.25, uncertainty: 1 });
+    expect(responseRates(strata, 0.05)).toEqual({ uniform: 0.25, uncertainty: 0 });
+    expect(responseRates(strata, 0.9)).toEqual({ uniform: 0.25, uncertainty: 1 });
+    expect(responseRates({ uniform: { labeled: 0, assigned: 0 }, uncertaintyStrata: strata.uncertaintyStrata }, 0.05)).toEqual({ uniform: 0, uncertainty: 0 });
+    expect(labeledProbability(0.2, 0.05, 1, 0)).toBeCloseTo(0.05, 15);
+    expect(() => labeledProbability(0.2, 0.3, 1, 1)).toThrow(/uniformProbability/);
   });
 
   it('answers no labels with null, and all-correct, a census (every π = 1) and a single label with finite intervals', () => {
@@ -106,7 +178,8 @@ describe('accuracy from labels chosen by the review policy', () => {
     expect(covers(exact.interval, 0.75)).toBe(true);
     const exactPpi = ppiAccuracy(census, { events: 40, expectedCorrect: 30 })!;
     expect(exactPpi.estimate).toBeCloseTo(0.75, 12);
-    expect(exactPpi.interval).toEqual([exactPpi.estimate, exactPpi.estimate]);
+    expect(covers(exactPpi.interval, 0.75)).toBe(true);
+    expect(exactPpi.interval[1] - exactPpi.interval[0]).toBeLessThan(exact.interval[1] - exact.interval[0] + 1e-12);
 
     const one = [{ correct: 0, inclusionProbability: 0.1, expectedCorrect: 0.5 }];
     expect(hajekAccuracy(one)!.interval[0]).toBe(0);
@@ -118,16 +191,5 @@ describe('accuracy from labels chosen by the review policy', () => {
     expect(() => naiveLabelAccuracy([{ correct: 2, inclusionProbability: 0.5 }])).toThrow(/items\.0\.correct/);
     expect(() => ppiAccuracy([{ correct: 1, inclusionProbability: 0.5 }], { events: 5, expectedCorrect: 1 })).toThrow(/items\.0\.expectedCorrect/);
     expect(() => ppiAccuracy([{ correct: 1, inclusionProbability: 0.5, expectedCorrect: 1 }], { events: 0, expectedCorrect: 0 })).toThrow(/population\.events/);
-  });
-});
-
-describe('Student t for the PPI interval', () => {
-  it('matches scipy.stats.t (ppf and cdf) to 1e-9', () => {
-    // scipy 1.x: stats.t.ppf(0.975, [1, 2, 5, 10, 30, 100]), stats.t.cdf(-1.5, 3)
-    const ppf = [12.70620474, 4.30265273, 2.57058184, 2.22813885, 2.04227246, 1.98397152];
-    [1, 2, 5, 10, 30, 100].forEach((dof, i) => expect(studentTQuantile(0.975, dof)).toBeCloseTo(ppf[i]!, 7));
-    expect(studentTCdf(-1.5, 3)).toBeCloseTo(0.11529193262241147, 12);
-    expect(studentTQuantile(0.025, 10)).toBeCloseTo(-2.22813885, 7);
-    expect(regularizedBeta(0.3, 2, 3)).toBeCloseTo(0.3483, 12); // I_0.3(2,3) = 1 − (1−x)^4 − 4x(1−x)^3 = 0.3483
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../seeded-random';
-import { DEFAULT_REVIEW_SETTINGS, decideReview, inclusionProbability, interleaveReviews, reviewDrawFromDigest } from './review-policy';
+import { DEFAULT_REVIEW_SETTINGS, decideReview, inclusionProbability, interleaveReviews, parseReviewPolicyLabel, reviewDrawFromDigest, reviewPolicyLabel } from './review-policy';
 
 const settings = { reviewRate: 0.05, uniformShare: 0.35 };
 
@@ -50,6 +50,13 @@ describe('review policy uncertainty-poisson/v1', () => {
     }
     // Doubtful first: the least confident decile is selected more often than the most confident one.
     expect(selected[0] / seen[0]).toBeGreaterThan(3 * (selected[bins - 1] / seen[bins - 1]));
+  });
+
+  it('stores the settings with the policy name and reads them back', () => {
+    expect(reviewPolicyLabel(settings)).toBe('uncertainty-poisson/v1 r=0.05 e=0.35');
+    expect(parseReviewPolicyLabel(reviewPolicyLabel({ reviewRate: 1e-7, uniformShare: 1 }))).toEqual({ reviewRate: 1e-7, uniformShare: 1 });
+    expect(parseReviewPolicyLabel('uncertainty-poisson/v1 r=0.05 e=0.01')).toBeNull();
+    expect(parseReviewPolicyLabel('other/v1 r=0.05 e=0.35')).toBeNull();
   });
 
   it('turns a digest into a draw in [0, 1) from its first 52 bits', () => {

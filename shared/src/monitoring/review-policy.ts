@@ -32,6 +32,28 @@ export const DEFAULT_REVIEW_SETTINGS: ReviewPolicySettings = { reviewRate: 0.05,
 /** In the labeling queue, every k-th slot is the oldest uniform item (the others: most uncertain first). */
 export const UNIFORM_SLOT_EVERY = 3;
 
+/**
+ * The policy as each assignment stores it: its name and the settings it ran with ("uncertainty-poisson/v1 r=0.05
+ * e=0.35"), so estimates know every label's uniform probability r·ε even after the project's settings change.
+ */
+export function reviewPolicyLabel(settings: ReviewPolicySettings): string {
+  checkReviewSettings(settings);
+  return `${REVIEW_POLICY} r=${settings.reviewRate} e=${settings.uniformShare}`;
+}
+
+/** The settings a stored policy label names; null for another policy or a malformed label. */
+export function parseReviewPolicyLabel(label: string): ReviewPolicySettings | null {
+  const match = /^uncertainty-poisson\/v1 r=([0-9.e-]+) e=([0-9.e-]+)$/.exec(label);
+  if (!match) return null;
+  const settings = { reviewRate: Number(match[1]), uniformShare: Number(match[2]) };
+  try {
+    checkReviewSettings(settings);
+  } catch {
+    return null;
+  }
+  return settings;
+}
+
 export function checkReviewSettings(settings: ReviewPolicySettings): void {
   const { reviewRate, uniformShare } = settings;
   if (!(reviewRate > 0 && reviewRate <= 1)) throw new RangeError(`reviewRate must be in (0, 1], got ${reviewRate}`);
