@@ -4,7 +4,7 @@
  * nobody labeled it in time. Decided once per prediction (UNIQUE prediction_id; inserts ignore a second decision).
  */
 import type { QueueResponse, ReviewComponent, TopClasses } from '@edgeloop/shared';
-import { and, asc, desc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { corrections, modelVersions, predictions, registeredModels, reviewAssignments } from '../db/schema';
 
@@ -81,15 +81,20 @@ const queuedColumns = {
 /**
  * Takes the next reviews for `shownTo` in the policy's order and marks them shown to it at `at`, in one transaction
  * whose candidate rows are locked (SKIP LOCKED), so two labelers asking at once get different items. `order` picks
- * the final order from the two candidate lists (descending uncertainty; uniform ones oldest first).
+ * the final order from the two candidate lists (descending uncertainty; uniform ones oldest first) and the number of
+ * assignments of the project ever shown (the queue's position in its rhythm).
  */
 export async function takeNext(
   db: Database,
   input: { projectId: string; shownTo: string; at: Date; leaseBefore: Date; limit: number },
-  order: (byUncertainty: QueuedReview[], oldestUniform: QueuedReview[]) => QueuedReview[],
+  order: (byUncertainty: QueuedReview[], oldestUniform: QueuedReview[], shownBefore: number) => QueuedReview[],
 ): Promise<QueuedReview[]> {
   return db.transaction(async (tx) => {
     const where = reviewable(input.projectId, input.shownTo, input.leaseBefore);
+    const [served] = await tx
+      .select({ count: sql<number>`count(*)`.mapWith(Number) })
+      .from(reviewAssignments)
+      .where(and(eq(reviewAssignments.projectId, input.projectId), isNotNull(reviewAssignments.shownAt)));
     const base = () =>
       tx
         .select(queuedColumns)
@@ -107,7 +112,7 @@ export async function takeNext(
       .orderBy(asc(reviewAssignments.createdAt), asc(reviewAssignments.id))
       .limit(input.limit)
       .for('update', { of: reviewAssignments, skipLocked: true });
-    const chosen = order(byUncertainty, oldestUniform).slice(0, input.limit);
+    const chosen = order(byUncertainty, oldestUniform, served?.count ?? 0).slice(0, input.limit);
     if (chosen.length) {
       await tx
         .update(reviewAssignments)

@@ -16,6 +16,7 @@ import {
   type LabelEstimate,
   type LabelPopulation,
   REVIEW_POLICY,
+  UNIFORM_SLOT_EVERY,
   type ReviewComponent,
   type ReviewPolicySettings,
   type TopClasses,
@@ -104,8 +105,9 @@ export interface NextReview {
 }
 
 /**
- * The next predictions for the caller to label, in the policy's order (most uncertain first, every 3rd the oldest
- * uniform pick), marked shown to the caller. Items shown to someone else come back after REVIEW_LEASE_MS unlabeled.
+ * The next predictions for the caller to label, in the policy's order (most uncertain first, every 3rd item the
+ * project's queue serves the oldest uniform pick, counted across calls), marked shown to the caller. Items shown to
+ * someone else come back after REVIEW_LEASE_MS unlabeled; items shown to the caller come back to it until labeled.
  */
 export async function nextReviews(deps: HubDeps, caller: Caller, input: { project: string; limit: number }): Promise<{ policy: string; reviews: NextReview[] }> {
   if (!(Number.isInteger(input.limit) && input.limit >= 1 && input.limit <= MAX_NEXT_REVIEWS)) throw badRequest(`limit: must be an integer from 1 to ${MAX_NEXT_REVIEWS}`);
@@ -114,7 +116,8 @@ export async function nextReviews(deps: HubDeps, caller: Caller, input: { projec
   const taken = await assignments.takeNext(
     deps.db,
     { projectId: project.id, shownTo: caller.name, at, leaseBefore: new Date(at.getTime() - REVIEW_LEASE_MS), limit: input.limit },
-    (byUncertainty, oldestUniform) => interleaveReviews(byUncertainty.map(keyed), oldestUniform.map(keyed), input.limit).map((r) => r.row),
+    (byUncertainty, oldestUniform, shownBefore) =>
+      interleaveReviews(byUncertainty.map(keyed), oldestUniform.map(keyed), input.limit, UNIFORM_SLOT_EVERY, shownBefore).map((r) => r.row),
   );
   return {
     policy: REVIEW_POLICY,

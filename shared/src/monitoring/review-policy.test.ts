@@ -74,6 +74,10 @@ describe('review policy uncertainty-poisson/v1', () => {
     expect(interleaveReviews(byUncertainty, oldestUniform, 9).map((x) => x.id)).toEqual(['a', 'u2', 'u1', 'b', 'c', 'u3', 'd', 'e']);
     expect(interleaveReviews(byUncertainty, oldestUniform, 3).map((x) => x.id)).toEqual(['a', 'u2', 'u1']);
     expect(interleaveReviews([], oldestUniform, 5).map((x) => x.id)).toEqual(['u1', 'u2', 'u3']);
+    // One item per page keeps the rhythm: the 3rd item served is uniform.
+    const pages = [0, 1, 2].map((served) => interleaveReviews(byUncertainty, oldestUniform, 1, 3, served)[0]!.id);
+    expect(pages).toEqual(['a', 'a', 'u1']);
+    expect(interleaveReviews(byUncertainty, oldestUniform, 4, 3, 1).map((x) => x.id)).toEqual(['a', 'u1', 'u2', 'b']);
     expect(DEFAULT_REVIEW_SETTINGS.uniformShare).toBeGreaterThanOrEqual(0.1);
   });
 });

@@ -104,9 +104,17 @@ export function decideReview(uncertainty: number, draw: number, meanUncertainty:
  * The queue's order: most uncertain first, and every `every`-th slot (3rd, 6th, ...) the oldest uniform item not shown
  * yet, so uniform picks are labeled at a steady share however many doubtful ones wait. `byUncertainty`: candidates
  * sorted by descending uncertainty; `oldestUniform`: uniform candidates, oldest first (they may overlap: each item is
- * placed once). When one list runs out the other fills the slots. O(limit + lengths).
+ * placed once). `shownBefore`: how many slots the queue has served already, so that small pages (one item at a time)
+ * keep the rhythm instead of restarting it and never reaching a uniform slot. When one list runs out the other fills
+ * the slots. O(limit + lengths).
  */
-export function interleaveReviews<T extends { id: string }>(byUncertainty: readonly T[], oldestUniform: readonly T[], limit: number, every = UNIFORM_SLOT_EVERY): T[] {
+export function interleaveReviews<T extends { id: string }>(
+  byUncertainty: readonly T[],
+  oldestUniform: readonly T[],
+  limit: number,
+  every = UNIFORM_SLOT_EVERY,
+  shownBefore = 0,
+): T[] {
   if (!(every >= 1 && Number.isInteger(every))) throw new RangeError(`every must be a positive integer, got ${every}`);
   const out: T[] = [];
   const placed = new Set<string>();
@@ -117,7 +125,7 @@ export function interleaveReviews<T extends { id: string }>(byUncertainty: reado
     return [list[at], at + 1];
   };
   while (out.length < limit) {
-    const uniformSlot = (out.length + 1) % every === 0;
+    const uniformSlot = (shownBefore + out.length + 1) % every === 0;
     let item: T | undefined;
     if (uniformSlot) [item, o] = next(oldestUniform, o);
     if (!item) [item, u] = next(byUncertainty, u);
