@@ -9,26 +9,28 @@
  * exactly its π. The secret is derived from the hub's active signing key (reviewDrawSecret): an Ed25519 signature is
  * deterministic (RFC 8032), so signing a fixed, domain-separated message gives every hub process sharing the keys
  * directory the same 64 secret bytes, without another secret to store, and nothing readable in the database or by a
- * client. A key rotation changes the draws of events decided afterwards only; decisions are stored, so that is harmless.
+ * client. A key rotation changes the draws of events decided afterwards only; decisions are stored, so that is harmless
+ * (an event left unselected and processed again after a rotation gets a second chance: negligible). Every process that
+ * runs the monitor therefore needs the keys directory, as the API's processes do.
  */
 import crypto from 'node:crypto';
 import {
   type LabelEstimate,
   type LabelPopulation,
+  type QueueResponse,
   REVIEW_POLICY,
-  UNIFORM_SLOT_EVERY,
   type ReviewComponent,
   type ReviewPolicySettings,
   type TopClasses,
+  UNIFORM_SLOT_EVERY,
   decideReview,
   hajekAccuracy,
   interleaveReviews,
   labeledProbability,
   naiveLabelAccuracy,
   parseReviewPolicyLabel,
-  type QueueResponse,
-  responseRates,
   ppiAccuracy,
+  responseRates,
   reviewDrawFromDigest,
   reviewPolicyLabel,
 } from '@edgeloop/shared';

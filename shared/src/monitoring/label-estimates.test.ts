@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../seeded-random';
-import { hajekAccuracy, type LabeledOutcome, labeledProbability, naiveLabelAccuracy, type QueueResponse, responseRates, ppiAccuracy } from './label-estimates';
+import { hajekAccuracy, type LabeledOutcome, labeledProbability, naiveLabelAccuracy, ppiAccuracy, type QueueResponse, responseRates } from './label-estimates';
 import { DEFAULT_REVIEW_SETTINGS, decideReview, interleaveReviews, type ReviewPolicySettings } from './review-policy';
 
 /**

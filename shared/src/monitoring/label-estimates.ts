@@ -18,7 +18,7 @@
  * with n_eff at most 2× Kish's (Σw)²/Σw². Why not Wald or t: with ~50 labels the heavily weighted ones are confident
  * predictions, often all right, so V from the sample is often far too small (measured: intervals under the 10th
  * percentile of width covered 53%); the cap bounds that. Measured over synthetic windows (label-estimates.test.ts and
- * the numbers in the README): Hájek 0.94-0.97 coverage, PPI 0.91-0.99 and a few percent narrower, also when f is
+ * the numbers in the README): Hájek 0.91-0.97 coverage, PPI 0.91-0.99 and a few percent narrower, also when f is
  * 15 points over-confident (where a t interval on PPI covered 82-88%).
  *
  * All O(n) in the labels.
