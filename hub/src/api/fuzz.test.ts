@@ -110,7 +110,7 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'feedback.syncPredictions': { project: 'pets', predictions: [prediction] },
     'feedback.syncCorrections': { project: 'pets', corrections: [{ id: UUID, predictionId: known.predictionId, label: 'cat', createdAt: '2026-11-20T10:01:00Z', assignmentId: UUID }] },
     'feedback.predictions': { project: 'pets', uncorrected: false, before: { createdAt: '2026-11-20T10:00:00Z', id: UUID }, limit: 5 },
-    'feedback.nextReviews': { project: 'pets', limit: 5 },
+    'feedback.nextReviews': { project: 'pets', limit: 5, predictionIds: [known.predictionId, UUID] },
   };
 }
 

@@ -51,11 +51,12 @@ export interface QueuedReview {
 
 /**
  * What a labeler may be shown now: queued, or shown but not labeled (to this labeler again, or to another one whose
- * lease ran out before `leaseBefore`), of a prediction nobody has labelled yet.
+ * lease ran out before `leaseBefore`), of a prediction nobody has labelled yet; only among `among` when given.
  */
-function reviewable(projectId: string, shownTo: string, leaseBefore: Date) {
+function reviewable(projectId: string, shownTo: string, leaseBefore: Date, among: string[] | undefined) {
   return and(
     eq(reviewAssignments.projectId, projectId),
+    among ? inArray(reviewAssignments.predictionId, among) : undefined,
     or(
       eq(reviewAssignments.status, 'queued'),
       and(eq(reviewAssignments.status, 'shown'), or(eq(reviewAssignments.shownTo, shownTo), lt(reviewAssignments.shownAt, leaseBefore))),
@@ -86,11 +87,11 @@ const queuedColumns = {
  */
 export async function takeNext(
   db: Database,
-  input: { projectId: string; shownTo: string; at: Date; leaseBefore: Date; limit: number },
+  input: { projectId: string; shownTo: string; at: Date; leaseBefore: Date; limit: number; among?: string[] },
   order: (byUncertainty: QueuedReview[], oldestUniform: QueuedReview[], shownBefore: number) => QueuedReview[],
 ): Promise<QueuedReview[]> {
   return db.transaction(async (tx) => {
-    const where = reviewable(input.projectId, input.shownTo, input.leaseBefore);
+    const where = reviewable(input.projectId, input.shownTo, input.leaseBefore, input.among);
     const [served] = await tx
       .select({ count: sql<number>`count(*)`.mapWith(Number) })
       .from(reviewAssignments)

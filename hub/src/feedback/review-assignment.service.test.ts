@@ -117,8 +117,12 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
     expect(shown.filter((r) => r.projectId === projectId).map((r) => r.shownTo)).toEqual(Array(9).fill('test-labeler'));
     // Asking again shows the same labeler what it has not labelled yet; another one gets the rest.
     expect((await labeler.feedback.nextReviews({ project: 'order', limit: 9 })).reviews.map(name)).toEqual([9, 8, 10, 7, 6, 11, 5, 4, 12]);
+    // A device asks only among the predictions it holds (#12 is the first labeler's for now).
+    const admin = await hub.as('admin');
+    const among = [0, 1, 12].map((i) => events[i]!.id);
+    expect((await admin.feedback.nextReviews({ project: 'order', limit: 50, predictionIds: among })).reviews.map(name)).toEqual([1, 0]);
     const engineer = await hub.as('engineer');
-    expect((await engineer.feedback.nextReviews({ project: 'order', limit: 50 })).reviews.map(name)).toEqual([3, 2, 1, 0]);
+    expect((await engineer.feedback.nextReviews({ project: 'order', limit: 50 })).reviews.map(name)).toEqual([3, 2]);
     await expect(labeler.feedback.nextReviews({ project: 'order', limit: 51 })).rejects.toThrow(/limit: at most 50/);
   });
 

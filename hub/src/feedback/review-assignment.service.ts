@@ -46,6 +46,8 @@ export const REVIEW_LEASE_MS = 30 * 60_000;
 /** Unlabeled this long after being queued: expired (recorded as non-response). */
 export const REVIEW_EXPIRY_MS = 7 * 24 * 3_600_000;
 export const MAX_NEXT_REVIEWS = 50;
+/** At most this many prediction ids to choose among (the PWA keeps its latest 100). */
+export const MAX_REVIEW_CANDIDATES = 500;
 
 /** The per-project key of the review draws (see the module comment). */
 export async function reviewDrawSecret(keys: KeyRing, projectId: string): Promise<Uint8Array> {
@@ -110,14 +112,19 @@ export interface NextReview {
  * The next predictions for the caller to label, in the policy's order (most uncertain first, every 3rd item the
  * project's queue serves the oldest uniform pick, counted across calls), marked shown to the caller. Items shown to
  * someone else come back after REVIEW_LEASE_MS unlabeled; items shown to the caller come back to it until labeled.
+ * `predictionIds`: only among these (the PWA can show only the predictions it holds, so it takes only those).
  */
-export async function nextReviews(deps: HubDeps, caller: Caller, input: { project: string; limit: number }): Promise<{ policy: string; reviews: NextReview[] }> {
+export async function nextReviews(
+  deps: HubDeps,
+  caller: Caller,
+  input: { project: string; limit: number; predictionIds?: string[] },
+): Promise<{ policy: string; reviews: NextReview[] }> {
   if (!(Number.isInteger(input.limit) && input.limit >= 1 && input.limit <= MAX_NEXT_REVIEWS)) throw badRequest(`limit: must be an integer from 1 to ${MAX_NEXT_REVIEWS}`);
   const project = await getProject(deps, input.project);
   const at = deps.now();
   const taken = await assignments.takeNext(
     deps.db,
-    { projectId: project.id, shownTo: caller.name, at, leaseBefore: new Date(at.getTime() - REVIEW_LEASE_MS), limit: input.limit },
+    { projectId: project.id, shownTo: caller.name, at, leaseBefore: new Date(at.getTime() - REVIEW_LEASE_MS), limit: input.limit, among: input.predictionIds },
     (byUncertainty, oldestUniform, shownBefore) =>
       interleaveReviews(byUncertainty.map(keyed), oldestUniform.map(keyed), input.limit, UNIFORM_SLOT_EVERY, shownBefore).map((r) => r.row),
   );

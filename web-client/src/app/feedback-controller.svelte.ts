@@ -79,8 +79,8 @@ export class FeedbackController {
   }
 
   /**
-   * Asks the hub's review policy which predictions to label next (it marks them shown to this labeler). Offline, or
-   * when the hub cannot answer, the view keeps the device's own order.
+   * Asks the hub's review policy which of this device's unlabelled predictions to label next, in its order (it marks
+   * them shown to this labeler). Offline, or when the hub cannot answer, the view keeps the device's own order.
    */
   async loadReviews(): Promise<void> {
     const { token, project } = this.device.settings;
@@ -89,7 +89,13 @@ export class FeedbackController {
       return;
     }
     try {
-      const { reviews } = await hubClient(token).feedback.nextReviews.mutate({ project, limit: 50 });
+      // Only among the predictions this device holds: it can show no others (their images never left their devices).
+      const predictionIds = this.history.filter((h) => h.project === project && !h.groundTruth).map((h) => h.id);
+      if (!predictionIds.length) {
+        this.reviews = null;
+        return;
+      }
+      const { reviews } = await hubClient(token).feedback.nextReviews.mutate({ project, limit: 50, predictionIds });
       this.reviews = reviews.map(({ predictionId, assignmentId, component }) => ({ predictionId, assignmentId, component }));
     } catch {
       this.reviews = null;
