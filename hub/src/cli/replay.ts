@@ -41,23 +41,39 @@ const DECODE_LANES = 4;
 /** Rejections and unreadable files kept for the summary (the counts are complete). */
 const KEEP_REASONS = 10;
 
-export interface ReplayOptions {
+/** How simulated devices send what they classify (a folder's images or a generated stream alike). */
+export interface ReplaySendOptions {
   project: string;
-  folder: string;
-  model: string;
-  channel: string;
   /** Simulated devices: image i goes to device i mod devices. */
   devices: number;
-  /** Share of labelled predictions whose folder label is sent as a review (a correction); 0 for none. */
+  /** Share of labelled predictions whose label is sent as a review (a correction); 0 for none. */
   reviewRate: number;
   /** Seeds the choice of reviewed predictions. */
   seed: number;
   /** Names the simulated devices (`<session>-<n>`) and enters every event id: another session makes new events. */
   session: string;
+  onProgress?: ProgressFn;
+}
+
+export interface ReplayOptions extends ReplaySendOptions {
+  folder: string;
+  model: string;
+  channel: string;
   maxImages: number;
   /** Largest image (width x height) decoded; the hub's default project limit unless given. */
   maxImagePixels?: number;
-  onProgress?: ProgressFn;
+}
+
+/** One image as replay classifies it. */
+export interface ReplayImage {
+  /** Names the image in event ids and messages: a path relative to the folder, or a position in a stream. */
+  key: string;
+  /** The true label; null when unknown (a flat folder, an image of no class). */
+  label: string | null;
+  /** Decoded pixels at the model's input size: height * width * channels bytes, row-major, interleaved. */
+  pixels?: Uint8Array;
+  /** Why the image could not be read: it is skipped and counted. */
+  unreadable?: string;
 }
 
 export interface SyncTotals {
@@ -116,7 +132,7 @@ function addResult(totals: SyncTotals, result: SyncResult): void {
 }
 
 /** Checks what a replay needs of its token before it classifies anything. */
-async function checkToken(hub: RemoteHub, options: ReplayOptions): Promise<void> {
+async function checkToken(hub: RemoteHub, options: { reviewRate: number }): Promise<void> {
   if (options.reviewRate === 0) return;
   const me = await hub.auth.whoami.query();
   if (!['admin', 'engineer', 'labeler'].includes(me.role)) {
@@ -134,50 +150,64 @@ export async function onlyModel(hub: RemoteHub, project: string): Promise<string
   throw new HubError('BAD_REQUEST', names.length === 0 ? `"${project}" has no published model yet` : `give --model: "${project}" has ${names.length} models: ${names.join(', ')}`);
 }
 
-interface Decoded {
-  index: number;
-  file: ReplayFile;
-  sha256: string;
-  pixels: Uint8Array;
-}
-
-async function decodeFile(file: ReplayFile, index: number, loaded: ReplayModel, maxPixels: number): Promise<Decoded | { index: number; file: ReplayFile; reason: string }> {
+async function decodeFile(file: ReplayFile, preprocessing: ReplayModel['manifest']['preprocessing'], maxPixels: number): Promise<ReplayImage> {
+  const image = { key: file.relative, label: file.label };
   try {
     const stat = await fs.stat(file.file);
-    if (stat.size > MAX_IMAGE_BYTES) return { index, file, reason: `${stat.size} bytes; at most ${MAX_IMAGE_BYTES} are read` };
+    if (stat.size > MAX_IMAGE_BYTES) return { ...image, unreadable: `${stat.size} bytes; at most ${MAX_IMAGE_BYTES} are read` };
     const bytes = await fs.readFile(file.file);
     await assertImageWithinPixels(bytes, file.relative, maxPixels);
-    const p = loaded.manifest.preprocessing;
-    const pixels = await decodeToPixels(bytes, { height: p.height, width: p.width, channels: channelsOf(p.color) }, maxPixels);
-    return { index, file, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), pixels };
+    const p = preprocessing;
+    return { ...image, pixels: await decodeToPixels(bytes, { height: p.height, width: p.width, channels: channelsOf(p.color) }, maxPixels) };
   } catch (error) {
-    return { index, file, reason: (error as Error).message.split('\n')[0]! };
+    return { ...image, unreadable: (error as Error).message.split('\n')[0]! };
+  }
+}
+
+/** The files decoded a chunk at a time, the next chunk decoding while the model works on this one. */
+async function* decodedFiles(files: ReplayFile[], loaded: ReplayModel, maxPixels: number): AsyncGenerator<ReplayImage> {
+  const decodeChunk = (from: number) => mapConcurrent(files.slice(from, from + CHUNK), DECODE_LANES, (file) => decodeFile(file, loaded.manifest.preprocessing, maxPixels));
+  let next: Promise<ReplayImage[]> | null = decodeChunk(0);
+  for (let from = 0; next; from += CHUNK) {
+    const current: ReplayImage[] = await next;
+    next = from + CHUNK < files.length ? decodeChunk(from + CHUNK) : null;
+    yield* current;
   }
 }
 
 export async function replay(hub: RemoteHub, hubUrl: string, options: ReplayOptions): Promise<ReplaySummary> {
-  await checkToken(hub, options);
-  const ref = { project: options.project, model: options.model, channel: options.channel };
-  const loaded = await loadReplayModel(hub, hubUrl, ref);
+  const loaded = await loadReplayModel(hub, hubUrl, { project: options.project, model: options.model, channel: options.channel });
   try {
-    return await replayWith(hub, loaded, options);
+    const listing = await listReplayFolder(options.folder, loaded.manifest.labels);
+    const files = listing.files.slice(0, options.maxImages);
+    if (files.length === 0) throw new HubError('BAD_REQUEST', `${options.folder} holds no images`);
+    const summary = await replayImages(hub, loaded, decodedFiles(files, loaded, options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS), { ...options, total: files.length, labelled: listing.labelled });
+    return { ...summary, found: listing.files.length, limitedTo: listing.files.length > files.length ? files.length : null };
   } finally {
     loaded.dispose();
   }
 }
 
-async function replayWith(hub: RemoteHub, loaded: ReplayModel, options: ReplayOptions): Promise<ReplaySummary> {
-  const listing = await listReplayFolder(options.folder, loaded.manifest.labels);
-  const files = listing.files.slice(0, options.maxImages);
-  if (files.length === 0) throw new HubError('BAD_REQUEST', `${options.folder} holds no images`);
+/**
+ * Classifies `images` (`total` of them) with the loaded model and sends the predictions as `devices` simulated
+ * devices, each in outbox-sized batches; with a review rate, the labels of that share of the labelled images
+ * follow as reviews once their predictions are stored. What the monitoring benchmark streams through, too.
+ */
+export async function replayImages(
+  hub: RemoteHub,
+  loaded: ReplayModel,
+  stream: AsyncIterable<ReplayImage> | Iterable<ReplayImage>,
+  options: ReplaySendOptions & { total: number; labelled: boolean },
+): Promise<ReplaySummary> {
+  await checkToken(hub, options);
   const deviceIds = Array.from({ length: options.devices }, (_, d) => `${options.session}-${d + 1}`);
   const deviceOf = (index: number) => deviceIds[index % options.devices]!;
 
-  // Reviews: a fixed share of the labelled images, chosen up front (seeded) so a rerun chooses the same ones.
+  // Reviews: a fixed share of the images, chosen up front (seeded) so a rerun chooses the same ones.
   const reviewed = new Set<number>();
-  if (options.reviewRate > 0 && listing.labelled) {
-    const order = seededPermutation(files.length, options.seed);
-    for (let k = 0; k < Math.round(options.reviewRate * files.length); k++) reviewed.add(order[k]!);
+  if (options.reviewRate > 0 && options.labelled) {
+    const order = seededPermutation(options.total, options.seed);
+    for (let k = 0; k < Math.round(options.reviewRate * options.total); k++) reviewed.add(order[k]!);
   }
 
   const predictions = emptyTotals();
@@ -186,6 +216,7 @@ async function replayWith(hub: RemoteHub, loaded: ReplayModel, options: ReplayOp
   let unreadable = 0;
   let images = 0;
   let correct = 0;
+  let labelledImages = 0;
   let latencyTotal = 0;
   const outboxes = new Map<string, { event: PredictionEvent; review: CorrectionEvent | null }[]>();
   const readyReviews: CorrectionEvent[] = [];
@@ -208,48 +239,51 @@ async function replayWith(hub: RemoteHub, loaded: ReplayModel, options: ReplayOp
     await sendReviews(false);
   };
 
-  const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   const started = performance.now();
-  options.onProgress?.(0, files.length);
+  const progressEvery = Math.max(1, Math.floor(options.total / 200));
+  options.onProgress?.(0, options.total);
+  let index = -1;
   try {
-    for (let from = 0; from < files.length; from += CHUNK) {
-      const chunk = files.slice(from, from + CHUNK);
-      const decoded = await mapConcurrent(chunk, DECODE_LANES, (file, i) => decodeFile(file, from + i, loaded, maxPixels));
-      for (const item of decoded) {
-        if ('reason' in item) {
-          unreadable++;
-          if (unreadableFiles.length < KEEP_REASONS) unreadableFiles.push({ file: item.file.relative, reason: item.reason });
-          continue;
-        }
-        const result = await classifyImage(loaded, item.pixels);
-        const deviceId = deviceOf(item.index);
-        const id = derivedUuid('prediction', options.session, options.project, loaded.ref.model, String(loaded.version), loaded.ref.channel, deviceId, item.file.relative, item.sha256);
-        const createdAt = new Date().toISOString();
-        const event: PredictionEvent = {
-          id,
-          model: loaded.ref.model,
-          version: loaded.version,
-          backend: loaded.backend,
-          latencyMs: result.latencyMs,
-          top: result.top,
-          embedding: result.embedding,
-          source: 'file',
-          createdAt,
-          deviceId,
-          appVersion: REPLAY_APP_VERSION,
-          channel: loaded.ref.channel,
-        };
-        const review = reviewed.has(item.index) && item.file.label ? { id: derivedUuid('review', id), predictionId: id, label: item.file.label, createdAt } : null;
-        images++;
-        latencyTotal += result.latencyMs;
-        if (item.file.label !== null && result.top[0]!.label === item.file.label) correct++;
-        const outbox = outboxes.get(deviceId) ?? [];
-        outbox.push({ event, review });
-        outboxes.set(deviceId, outbox);
-        if (outbox.length >= MAX_SYNC_BATCH) await sendOutbox(deviceId);
+    for await (const item of stream) {
+      index++;
+      if (index % progressEvery === 0) options.onProgress?.(index, options.total);
+      if (!item.pixels) {
+        unreadable++;
+        if (unreadableFiles.length < KEEP_REASONS) unreadableFiles.push({ file: item.key, reason: item.unreadable ?? 'no pixels' });
+        continue;
       }
-      options.onProgress?.(Math.min(from + CHUNK, files.length), files.length);
+      const result = await classifyImage(loaded, item.pixels);
+      const deviceId = deviceOf(index);
+      const sha256 = crypto.createHash('sha256').update(item.pixels).digest('hex');
+      const id = derivedUuid('prediction', options.session, options.project, loaded.ref.model, String(loaded.version), loaded.ref.channel, deviceId, item.key, sha256);
+      const createdAt = new Date().toISOString();
+      const event: PredictionEvent = {
+        id,
+        model: loaded.ref.model,
+        version: loaded.version,
+        backend: loaded.backend,
+        latencyMs: result.latencyMs,
+        top: result.top,
+        embedding: result.embedding,
+        source: 'file',
+        createdAt,
+        deviceId,
+        appVersion: REPLAY_APP_VERSION,
+        channel: loaded.ref.channel,
+      };
+      const review = reviewed.has(index) && item.label !== null ? { id: derivedUuid('review', id), predictionId: id, label: item.label, createdAt } : null;
+      images++;
+      latencyTotal += result.latencyMs;
+      if (item.label !== null) {
+        labelledImages++;
+        if (result.top[0]!.label === item.label) correct++;
+      }
+      const outbox = outboxes.get(deviceId) ?? [];
+      outbox.push({ event, review });
+      outboxes.set(deviceId, outbox);
+      if (outbox.length >= MAX_SYNC_BATCH) await sendOutbox(deviceId);
     }
+    options.onProgress?.(options.total, options.total);
     for (const deviceId of [...outboxes.keys()]) await sendOutbox(deviceId);
     await sendReviews(true);
   } catch (error) {
@@ -265,16 +299,16 @@ async function replayWith(hub: RemoteHub, loaded: ReplayModel, options: ReplayOp
     version: loaded.version,
     channel: loaded.ref.channel,
     backend: loaded.backend,
-    labelled: listing.labelled,
-    found: listing.files.length,
-    limitedTo: listing.files.length > files.length ? files.length : null,
+    labelled: options.labelled,
+    found: options.total,
+    limitedTo: null,
     images,
     unreadable,
     unreadableFiles,
     devices: options.devices,
     predictions,
-    reviews: { ...reviews, policy: options.reviewRate > 0 && listing.labelled ? UNIFORM_REVIEW_POLICY : null },
-    accuracy: listing.labelled && images > 0 ? correct / images : null,
+    reviews: { ...reviews, policy: options.reviewRate > 0 && options.labelled ? UNIFORM_REVIEW_POLICY : null },
+    accuracy: labelledImages > 0 ? correct / labelledImages : null,
     seconds,
     imagesPerSecond: images / Math.max(seconds, 1e-9),
     meanLatencyMs: images > 0 ? latencyTotal / images : 0,
