@@ -7,8 +7,10 @@ import crypto from 'node:crypto';
 import type { Evaluation } from '@edgeloop/shared';
 import { buildModel, captureArtifacts, modelJsonFor, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
 import { datasetVersions, runs } from '../src/db/schema';
+import type { Caller, HubDeps } from '../src/deps';
 import { getProject } from '../src/projects/project.service';
-import type { TestHub } from './test-hub';
+import { promote } from '../src/registry/channel.service';
+import { publishRun } from '../src/registry/publish.service';
 
 export interface TinyModelOptions {
   project: string;
@@ -17,20 +19,29 @@ export interface TinyModelOptions {
   seed?: number;
   /** [height, width]: the reference CNN's greyscale input. */
   size?: [number, number];
+  /** The reference CNN at its full size (about 225k parameters, as the demo trains it) instead of a tiny one. */
+  fullSize?: boolean;
 }
 
+const publisher: Caller = { tokenId: null, name: 'test-engineer', role: 'engineer', projects: null };
+
 /** Publishes the next version of `model` from a fresh untrained network and promotes `channel` to it; returns the version. */
-export async function publishTinyModel(hub: TestHub, options: TinyModelOptions): Promise<number> {
-  const project = await getProject(hub.deps, options.project);
+export async function publishTinyModel(deps: HubDeps, options: TinyModelOptions): Promise<number> {
+  const project = await getProject(deps, options.project);
   const [height, width] = options.size ?? [16, 16];
-  const modelConfig = validateModelConfig({ architecture: 'reference-cnn', inputShape: [height, width, 1], numClasses: project.labels.length, filters: [4, 4], denseUnits: 16 });
+  const modelConfig = validateModelConfig({
+    architecture: 'reference-cnn',
+    inputShape: [height, width, 1],
+    numClasses: project.labels.length,
+    ...(options.fullSize ? {} : { filters: [4, 4], denseUnits: 16 }),
+  });
   const network = buildModel(modelConfig, options.seed ?? 1);
   const artifacts = await captureArtifacts(network);
   network.dispose();
 
   const prefix = `runs/tiny-${crypto.randomUUID()}/`;
-  await hub.deps.store.put(`${prefix}float32/weights.bin`, artifacts.weightData, { contentType: 'application/octet-stream' });
-  await hub.deps.store.put(`${prefix}float32/model.json`, new TextEncoder().encode(JSON.stringify(modelJsonFor(artifacts, ['weights.bin']))), { contentType: 'application/json' });
+  await deps.store.put(`${prefix}float32/weights.bin`, artifacts.weightData, { contentType: 'application/octet-stream' });
+  await deps.store.put(`${prefix}float32/model.json`, new TextEncoder().encode(JSON.stringify(modelJsonFor(artifacts, ['weights.bin']))), { contentType: 'application/json' });
   const n = project.labels.length;
   // An evaluation of the right shape (publishing gates on it); its numbers are not measured.
   const evaluation: Evaluation = {
@@ -43,13 +54,12 @@ export async function publishTinyModel(hub: TestHub, options: TinyModelOptions):
     calibration: [],
   };
   const datasetVersionId = crypto.randomBytes(32).toString('hex');
-  await hub.deps.db.insert(datasetVersions).values({ id: datasetVersionId, projectId: project.id, message: 'tiny', itemCount: 0, counts: {}, manifestBytes: 0, createdBy: 'test' });
-  const [run] = await hub.deps.db
+  await deps.db.insert(datasetVersions).values({ id: datasetVersionId, projectId: project.id, message: 'tiny', itemCount: 0, counts: {}, manifestBytes: 0, createdBy: 'test' });
+  const [run] = await deps.db
     .insert(runs)
     .values({ projectId: project.id, datasetVersionId, status: 'succeeded', modelConfig, trainConfig: validateTrainConfig({}), artifactPrefix: prefix, evaluation: { float32: evaluation }, createdBy: 'test' })
     .returning();
-  const engineer = await hub.as('engineer');
-  const published = await engineer.registry.publish({ runId: run!.id, model: options.model });
-  await engineer.registry.promote({ project: options.project, model: options.model, channel: options.channel ?? 'production', version: published.version, reason: 'test model' });
+  const published = await publishRun(deps, publisher, { runId: run!.id, model: options.model });
+  await promote(deps, publisher, { project: options.project, model: options.model, channel: options.channel ?? 'production', version: published.version, reason: 'test model' });
   return published.version;
 }

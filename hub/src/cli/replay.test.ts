@@ -54,7 +54,7 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     if (skip) return;
     hub = await createTestHub(kind);
     await (await hub.as('engineer')).projects.create({ slug: 'pets', labels: LABELS });
-    version = await publishTinyModel(hub, { project: 'pets', model: 'tiny' });
+    version = await publishTinyModel(hub.deps, { project: 'pets', model: 'tiny' });
     server = createHubServer(hub.deps, { webRoot: '/nonexistent' });
     const address: AddressInfo = await listen(server, 0, '127.0.0.1');
     base = `http://127.0.0.1:${address.port}`;
