@@ -16,7 +16,7 @@ import { encodeGreyscalePng } from '../images/png';
 import { decodeToPixels } from '../images/to-pixels';
 import { createHubServer, listen } from '../server';
 import { remoteHub } from './remote-hub';
-import { UNIFORM_REVIEW_POLICY, replay, type ReplayOptions } from './replay';
+import { UNIFORM_REVIEW_POLICY, replay, type ReplayOptions, summaryLines } from './replay';
 
 const LABELS = ['cat', 'dog', 'bird'];
 const PER_LABEL = 4;
@@ -133,6 +133,10 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     const before = await hub.deps.db.$count(corrections);
     const summary = await replay(await as('labeler'), base, options({ session: 'reviewed', reviewRate: 0.5 }));
     expect(summary.reviews).toMatchObject({ sent: 6, inserted: 6, duplicates: 0, rejected: 0, policy: UNIFORM_REVIEW_POLICY });
+    const lines = summaryLines(summary, { reviewRate: 0.5 });
+    expect(lines).toContain(`reviews (50% of labelled predictions, chosen by: ${UNIFORM_REVIEW_POLICY}): 6 sent, 6 inserted, 0 duplicates, 0 rejected`);
+    expect(lines).toContain(`accuracy: ${(summary.accuracy! * 100).toFixed(2)}% top-1 against the folder's labels`);
+    expect(lines[0]).toBe(`pets/tiny v${version} (production) on ${summary.backend}: 12 images classified by 3 devices`);
     const stored = await hub.deps.db.select({ label: corrections.label, deviceId: predictions.deviceId }).from(corrections).innerJoin(predictions, eq(corrections.predictionId, predictions.id));
     expect(stored).toHaveLength(before + 6);
     expect(stored.every((c) => c.deviceId?.startsWith('reviewed-'))).toBe(true);
