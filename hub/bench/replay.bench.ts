@@ -18,7 +18,7 @@ import { progressBar } from '../src/progress';
 import { createHubServer, listen } from '../src/server';
 import { remoteHub } from '../src/cli/remote-hub';
 import { type ReplaySummary, replay, replayImages } from '../src/cli/replay';
-import { loadReplayModel } from '../src/cli/replay-model';
+import { classifyBatch, loadReplayModel } from '../src/cli/replay-model';
 import { publishTinyModel } from '../test/published-model';
 import { freshSetup, machineLine, printTable } from './bench-setup';
 import { loadFashionTestSplit, monitorStream } from './monitor-streams';
@@ -56,13 +56,21 @@ try {
   bar = progressBar('replay stream');
   rows.push(['stream of pixels', await replayImages(hub, loaded, monitorStream(split, 'in-distribution', { seed: 1, length: count }), { ...send, session: 'stream', total: count, labelled: true, onProgress: bar.update })]);
   bar.stop();
+  // Inference alone, 256 images per call of the model: what an offline monitoring simulation can classify at.
+  const images = [...monitorStream(split, 'in-distribution', { seed: 2, length: count })].map((image) => image.pixels!);
+  const batchStarted = performance.now();
+  for (let from = 0; from < images.length; from += 256) await classifyBatch(loaded, images.slice(from, from + 256));
+  const batchSeconds = (performance.now() - batchStarted) / 1000;
   loaded.dispose();
 
   console.log(`\nedgeloop replay: ${count} Fashion-MNIST test images (${split.kind === 'full' ? 'full test split' : 'SAMPLE: install dataset-fashion-mnist'}), ${DEVICES} devices, reference CNN untrained`);
   console.log(machineLine());
   printTable(
     ['input', 'backend', 'images', 'inserted', 'images/s', 'mean latency (ms)'],
-    rows.map(([input, s]) => [input, s.backend, String(s.images), String(s.predictions.inserted), s.imagesPerSecond.toFixed(0), s.meanLatencyMs.toFixed(2)]),
+    [
+      ...rows.map(([input, s]) => [input, s.backend, String(s.images), String(s.predictions.inserted), s.imagesPerSecond.toFixed(0), s.meanLatencyMs.toFixed(2)]),
+      ['classifyBatch (256 per call, nothing sent)', rows[0]![1].backend, String(count), '-', (count / batchSeconds).toFixed(0), ((batchSeconds * 1000) / count).toFixed(2)],
+    ],
   );
 } finally {
   server.closeAllConnections();

@@ -143,3 +143,32 @@ export async function classifyImage(loaded: ReplayModel, pixels: Uint8Array): Pr
     embedding!.dispose();
   }
 }
+
+/**
+ * Classifies many images in one call of the model (for benchmarks that need throughput, not a device's per-image
+ * latency): each of `images` as classifyImage takes it. latencyMs is the batch's time divided among its images.
+ */
+export async function classifyBatch(loaded: ReplayModel, images: readonly Uint8Array[]): Promise<Classified[]> {
+  if (images.length === 0) return [];
+  const p = loaded.manifest.preprocessing;
+  const channels = channelsOf(p.color);
+  const size = p.height * p.width * channels;
+  const started = performance.now();
+  const input = new Float32Array(images.length * size); // [n, h, w, c] row-major
+  images.forEach((pixels, i) => pixelsToModelInput(pixels, channels, p, input.subarray(i * size, (i + 1) * size)));
+  const [probabilities, embedding] = tf.tidy(() => loaded.model.predict(tf.tensor4d(input, [images.length, p.height, p.width, channels])) as tf.Tensor[]); // [n, classes], [n, d]
+  try {
+    const [probs, emb] = await Promise.all([probabilities!.data(), embedding!.data()]);
+    const classes = probs.length / images.length;
+    const d = emb.length / images.length;
+    const latencyMs = (performance.now() - started) / images.length;
+    return images.map((_, i) => ({
+      top: topClasses(probs.subarray(i * classes, (i + 1) * classes), loaded.manifest.labels),
+      embedding: Array.from(emb.subarray(i * d, (i + 1) * d)),
+      latencyMs,
+    }));
+  } finally {
+    probabilities!.dispose();
+    embedding!.dispose();
+  }
+}

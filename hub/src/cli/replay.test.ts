@@ -16,6 +16,7 @@ import { encodeGreyscalePng } from '../images/png';
 import { decodeToPixels } from '../images/to-pixels';
 import { createHubServer, listen } from '../server';
 import { remoteHub } from './remote-hub';
+import { classifyBatch, classifyImage, loadReplayModel } from './replay-model';
 import { UNIFORM_REVIEW_POLICY, replay, type ReplayOptions, summaryLines } from './replay';
 
 const LABELS = ['cat', 'dog', 'bird'];
@@ -116,6 +117,17 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     expect(Object.fromEntries(perDevice)).toEqual({ 'replay-1': 4, 'replay-2': 4, 'replay-3': 4 });
     expect(summary.accuracy).toBeCloseTo(correct / 12, 10);
     reference.dispose();
+
+    // A batch through the model gives what one image at a time gives.
+    const loaded = await loadReplayModel(device, base, { project: 'pets', model: 'tiny', channel: 'production' });
+    const decoded = await Promise.all(files.map(async (relative) => decodeToPixels(fs.readFileSync(path.join(labelled, relative)), { height: 16, width: 16, channels: 1 })));
+    const batch = await classifyBatch(loaded, decoded);
+    for (const [i, pixels] of decoded.entries()) {
+      const one = await classifyImage(loaded, pixels);
+      expect(batch[i]!.top.map((t) => t.label)).toEqual(one.top.map((t) => t.label));
+      batch[i]!.embedding.forEach((v, k) => expect(v).toBeCloseTo(one.embedding[k]!, 5));
+    }
+    loaded.dispose();
 
     const again = await replay(device, base, options());
     expect(again.predictions).toMatchObject({ sent: 12, inserted: 0, duplicates: 12, rejected: 0 });

@@ -20,6 +20,8 @@ import {
   channelsOf,
   seededPermutation,
 } from '@edgeloop/shared';
+import type { TRPCClientError } from '@trpc/client';
+import type { AppRouter } from '../api/app.router';
 import { mapConcurrent } from '../concurrency';
 import type { ProgressFn } from '../datasets/ingest.service';
 import { HubError } from '../errors';
@@ -143,6 +145,7 @@ async function checkToken(hub: RemoteHub, options: { reviewRate: number }): Prom
 /** The model to replay when --model is not given: the project's only one. */
 export async function onlyModel(hub: RemoteHub, project: string): Promise<string> {
   const models = await hub.registry.models.query({ project }).catch((error: Error) => {
+    if ((error as TRPCClientError<AppRouter>).data?.code !== 'FORBIDDEN') throw error;
     throw new HubError('BAD_REQUEST', `give --model (this token cannot list the models of "${project}": ${error.message})`);
   });
   const names = (models as { name: string }[]).map((m) => m.name);
