@@ -3,9 +3,10 @@
  * verified as the PWA loads it, and send their predictions (with embeddings) through the hub's feedback API in
  * outbox-sized batches. For backfills, load tests, and checking monitors on real data.
  *
- * Event ids are derived from (project, model, version, channel, device, file path, file sha256): replaying the same
- * folder again is a no-op on the hub (every event a duplicate), while a new model version, another channel, another
- * --session or a changed file makes new events.
+ * Event ids are derived from (session, project, model, version, channel, device, file path, sha256 of the decoded
+ * pixels): replaying the same folder again is a no-op on the hub (every event a duplicate), while a new model
+ * version, another channel, another --session, another --devices or a changed image makes new events. Reviews are
+ * chosen among the images of the run (an exact share, seeded), so the same command chooses the same ones.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
