@@ -17,3 +17,5 @@ export * from './weight-format';
 export * from './sweep-space';
 export * from './seeded-random';
 export * from './monitoring';
+export * from './model-verification';
+export * from './top-classes';
