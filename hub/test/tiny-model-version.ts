@@ -1,15 +1,16 @@
 import crypto from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { type Evaluations, type Split, pixelsToModelInput } from '@edgeloop/shared';
+import { type Evaluations, type ModelConfig, type Split, pixelsToModelInput } from '@edgeloop/shared';
 import { buildModel, captureArtifacts, encodeArtifacts, evaluatePredictions, loadArtifacts, modelJsonFor, selectBackend, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
 import { FASHION_LABELS, FASHION_PREPROCESSING, loadFashionMnist } from '@edgeloop/training/test-support';
 import { runs } from '../src/db/schema';
 import { inBatches, ingestCandidates } from '../src/datasets/ingest.service';
 import { encodeGreyscalePng } from '../src/images/png';
-import { getProject } from '../src/projects/project.service';
+import { commitVersion } from '../src/datasets/version.service';
+import type { HubDeps } from '../src/deps';
+import { createProject, findProject } from '../src/projects/project.service';
 import { publishRun } from '../src/registry/publish.service';
 import { runArtifactPrefix } from '../src/training/training.job';
-import type { TestHub } from './test-hub';
 
 export interface TinyVersionOptions {
   project: string;
@@ -18,23 +19,26 @@ export interface TinyVersionOptions {
   counts: Record<Split, number>;
   /** A model other than the small reference CNN (it must take [b, 28, 28, 1] and give [b, 10]). */
   build?: () => tf.LayersModel;
+  /** The reference CNN's config (default TINY_MODEL_CONFIG), and training epochs on the train items (default 3). */
+  config?: ModelConfig;
+  epochs?: number;
+  /** An MNIST-style directory to take the images from (default: the shipped sample). */
+  dir?: string;
   seed?: number;
 }
 
-/** A small reference CNN: the architecture every published model has, a few thousand weights. */
-export const TINY_MODEL_CONFIG = validateModelConfig({ architecture: 'reference-cnn', numClasses: 10, filters: [4, 8], denseUnits: 16, dropout: 0 });
+/** A small reference CNN: the architecture every published model has, a few thousand weights (embedding 32 > PCA rank 16). */
+export const TINY_MODEL_CONFIG = validateModelConfig({ architecture: 'reference-cnn', numClasses: 10, filters: [4, 8], denseUnits: 32, dropout: 0 });
 
 /**
  * A real published model version, fast: a project with a small Fashion-MNIST dataset version, a run row holding a
  * briefly trained tiny model's three encodings and their test evaluations (as the training job stores them), then
  * publishRun itself (files, signed manifest, version row, the profile job sent). No training queue involved.
  */
-export async function publishTinyVersion(hub: TestHub, options: TinyVersionOptions) {
+export async function publishTinyVersion(hub: { deps: HubDeps }, options: TinyVersionOptions) {
   await selectBackend('auto');
-  const engineer = await hub.as('engineer');
-  if (!(await engineer.projects.list()).some((p) => p.slug === options.project)) await engineer.projects.create({ slug: options.project, labels: FASHION_LABELS });
-  const project = await getProject(hub.deps, options.project);
-  const sample = loadFashionMnist();
+  const project = (await findProject(hub.deps, options.project)) ?? (await createProject(hub.deps, { slug: options.project, labels: FASHION_LABELS, createdBy: 'test' }));
+  const sample = loadFashionMnist(options.dir, { valCount: options.counts.val });
   const sets = { train: sample.train, val: sample.val, test: sample.test };
   const candidates = (['train', 'val', 'test'] as const).flatMap((split) =>
     Array.from({ length: options.counts[split] }, (_, i) => ({
@@ -48,10 +52,11 @@ export async function publishTinyVersion(hub: TestHub, options: TinyVersionOptio
     })),
   );
   await ingestCandidates(hub.deps, project, inBatches(candidates), { total: candidates.length });
-  const { version: dataset } = await engineer.datasets.commit({ project: options.project, message: 'tiny' });
+  const { version: dataset } = await commitVersion(hub.deps, { project: options.project, message: 'tiny', createdBy: 'test' });
 
   const seed = options.seed ?? 3;
-  const model = options.build?.() ?? buildModel(TINY_MODEL_CONFIG, seed);
+  const config = options.config ?? TINY_MODEL_CONFIG;
+  const model = options.build?.() ?? buildModel(config, seed);
   const input = (set: typeof sample.train, count: number) => {
     const values = new Float32Array(count * 784);
     for (let i = 0; i < count; i++) pixelsToModelInput(set.pixels.subarray(i * 784, (i + 1) * 784), 1, FASHION_PREPROCESSING, values.subarray(i * 784, (i + 1) * 784));
@@ -60,7 +65,7 @@ export async function publishTinyVersion(hub: TestHub, options: TinyVersionOptio
   const trainX = input(sample.train, options.counts.train);
   const trainY = tf.oneHot(tf.tensor1d(Array.from(sample.train.labels.subarray(0, options.counts.train)), 'int32'), 10);
   model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-  await model.fit(trainX, trainY, { epochs: 3, batchSize: 32, verbose: 0 });
+  await model.fit(trainX, trainY, { epochs: options.epochs ?? 3, batchSize: 32, verbose: 0 });
   tf.dispose([trainX, trainY]);
 
   // As the training job stores a run: each encoding's files under the run's prefix and its test evaluation.
@@ -86,7 +91,7 @@ export async function publishTinyVersion(hub: TestHub, options: TinyVersionOptio
     projectId: project.id,
     datasetVersionId: dataset.id,
     status: 'succeeded',
-    modelConfig: TINY_MODEL_CONFIG,
+    modelConfig: config,
     trainConfig: validateTrainConfig({ seed }),
     evaluation,
     artifactPrefix: prefix,

@@ -1,6 +1,7 @@
 import { clientTimeSchema, syncCorrectionsInputSchema, syncPredictionsInputSchema } from '@edgeloop/shared';
 import { z } from 'zod';
 import { listPredictions, syncCorrections, syncPredictions } from '../feedback/feedback.service';
+import { MAX_NEXT_REVIEWS, MAX_REVIEW_CANDIDATES, nextReviews } from '../feedback/review-assignment.service';
 import { projectInput as project } from './inputs';
 import { procedureFor, router } from './trpc';
 
@@ -29,4 +30,21 @@ export const feedbackRouter = router({
       }),
     )
     .query(({ ctx, input }) => listPredictions(ctx.deps, input)),
+  /**
+   * The next predictions to label in the review policy's order (most uncertain first, every 3rd a uniform pick),
+   * marked shown to the caller; the label sent for one carries its assignmentId.
+   */
+  nextReviews: procedureFor('admin', 'engineer', 'labeler')
+    .input(
+      z.object({
+        project,
+        limit: z.number().int().min(1).max(MAX_NEXT_REVIEWS, `limit: at most ${MAX_NEXT_REVIEWS}`).default(20),
+        /** Only among these predictions (a device labels what it holds). */
+        predictionIds: z
+          .array(z.uuid('predictionIds: each must be a prediction id (uuid)'))
+          .max(MAX_REVIEW_CANDIDATES, `predictionIds: at most ${MAX_REVIEW_CANDIDATES}`)
+          .optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => nextReviews(ctx.deps, ctx.caller, input)),
 });

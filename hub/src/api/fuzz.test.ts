@@ -108,10 +108,11 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     // A model with no versions: predicting with the fixture's fake version would read files that were never published.
     'registry.predict': { project: 'pets', model: 'no-such-model', channel: 'production', version: 1, imageBase64: 'aGVsbG8=', topK: 3 },
     'feedback.syncPredictions': { project: 'pets', predictions: [prediction] },
-    'feedback.syncCorrections': { project: 'pets', corrections: [{ id: UUID, predictionId: known.predictionId, label: 'cat', createdAt: '2026-11-20T10:01:00Z' }] },
+    'feedback.syncCorrections': { project: 'pets', corrections: [{ id: UUID, predictionId: known.predictionId, label: 'cat', createdAt: '2026-11-20T10:01:00Z', assignmentId: UUID }] },
     'feedback.predictions': { project: 'pets', uncorrected: false, before: { createdAt: '2026-11-20T10:00:00Z', id: UUID }, limit: 5 },
     // The fixture's version has no published files: asking for its profile starts one (no worker here takes the job).
     'monitoring.profile': { project: 'pets', model: 'pets', version: 1 },
+    'feedback.nextReviews': { project: 'pets', limit: 5, predictionIds: [known.predictionId, UUID] },
     'monitoring.state': { project: 'pets' },
     'monitoring.series': { project: 'pets', model: 'pets', version: 1, channel: 'production', detector: 'classMix', from: '2026-11-20T10:00:00Z', to: '2026-11-21T10:00:00Z', maxPoints: 100 },
     'monitoring.alerts': { project: 'pets', status: 'open', limit: 10 },

@@ -217,6 +217,14 @@ describe('every procedure x every role x project scope', () => {
     expect(listed.find((t) => t.id === engineer.id)!.projects).toBeNull();
   });
 
+  it('lets labelers, engineers and admins take the review queue, in their projects only', async () => {
+    const meta = procedures.find(([path]) => path === 'feedback.nextReviews')![1]._def.meta!;
+    expect(meta.roles).toEqual(['admin', 'engineer', 'labeler']);
+    expect(await (await hub.as('labeler', { projects: [A] })).feedback.nextReviews({ project: A, limit: 5 })).toEqual({ policy: 'uncertainty-poisson/v1', reviews: [] });
+    expect(await errorCode((await hub.as('device', { projects: [A] })).feedback.nextReviews({ project: A, limit: 5 }))).toBe('FORBIDDEN');
+    expect(await errorCode((await hub.as('labeler', { projects: [A] })).feedback.nextReviews({ project: B, limit: 5 }))).toBe('FORBIDDEN');
+  });
+
   it('refuses a revoked token', async () => {
     const admin = await hub.as('admin');
     const { token, secret } = await admin.auth.createToken({ name: 'short-lived', role: 'engineer' });

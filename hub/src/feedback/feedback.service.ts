@@ -18,6 +18,7 @@ import { getProject, labelProblem } from '../projects/project.service';
 import { requestMonitorUpdates } from '../monitoring/monitor-request';
 import * as models from '../registry/model-version.repository';
 import * as feedback from './feedback.repository';
+import * as reviewAssignments from './review-assignment.repository';
 
 /**
  * Each event is checked on its own, so one bad event (a device bug, a label since removed) is rejected with its
@@ -58,17 +59,29 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
   const valid = await withoutStored(checked, (ids) => feedback.storedCorrectionIds(deps.db, ids));
   const ids = [...new Set(valid.map(({ event }) => event.predictionId))];
   const known = new Set(ids.length ? await feedback.predictionIdsInProject(deps.db, project.id, ids) : []);
+  // The review assignment a label answers must be one of this project's, made for that prediction.
+  const assignmentIds = [...new Set(valid.flatMap(({ event }) => (event.assignmentId ? [event.assignmentId] : [])))];
+  const assigned = new Map((await reviewAssignments.predictionsOfAssignments(deps.db, project.id, assignmentIds)).map((a) => [a.id, a.predictionId]));
   const values = valid.flatMap(({ event: c, index }) => {
     const reason = !known.has(c.predictionId)
       ? `predictionId: "${project.slug}" has no prediction ${c.predictionId}; sync the prediction first`
-      : labelProblem(project, c.label, 'label');
+      : c.assignmentId && assigned.get(c.assignmentId) !== c.predictionId
+        ? `assignmentId: "${project.slug}" has no review assignment ${c.assignmentId} for prediction ${c.predictionId}`
+        : labelProblem(project, c.label, 'label');
     if (reason) {
       rejected.push({ id: c.id, index, reason });
       return [];
     }
-    return [{ id: c.id, predictionId: c.predictionId, label: c.label, labeledBy: caller.name, createdAt: new Date(c.createdAt) }];
+    return [{ id: c.id, predictionId: c.predictionId, label: c.label, labeledBy: caller.name, assignmentId: c.assignmentId ?? null, createdAt: new Date(c.createdAt) }];
   });
-  const inserted = await feedback.insertCorrections(deps.db, values);
+  // A label and the assignment it answers change together: the assignment reads labeled only once its label is stored.
+  const inserted = await deps.db.transaction(async (tx) => {
+    const rows = await feedback.insertCorrections(tx, values);
+    const now = new Set(rows.map((row) => row.id));
+    const answered = values.flatMap((v) => (now.has(v.id) && v.assignmentId ? [v.assignmentId] : []));
+    await reviewAssignments.markLabeled(tx, answered, deps.now());
+    return rows;
+  });
   return result(input.corrections.length, inserted.length, rejected);
 }
 

@@ -10,11 +10,11 @@ import { EMBEDDING_LAYER, type ImageSet } from '@edgeloop/training';
 /** Images per forward pass: large enough to keep the backend busy, small enough to bound memory. */
 const BATCH = 256;
 
-/** A model the profile cannot describe: said to the engineer as is. */
-export class ProfileModelError extends Error {
+/** Why a version's profile cannot be computed (its model, its data), said to the engineer as is. */
+export class ProfileError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'ProfileModelError';
+    this.name = 'ProfileError';
   }
 }
 
@@ -47,25 +47,25 @@ export function classifierHead(model: tf.LayersModel): ClassifierHead {
   if (last.getClassName() === 'Softmax' || (last.getClassName() === 'Activation' && activationOf(last) === 'softmax')) {
     dense = inputLayerOf(last);
     if (!dense || dense.getClassName() !== 'Dense' || activationOf(dense) !== 'linear') {
-      throw new ProfileModelError(`the model does not end ${expected}: its softmax ${describe(last)} follows ${dense ? describe(dense) : 'more than one layer'}, not a linear dense layer, so logits cannot be recovered from embeddings`);
+      throw new ProfileError(`the model does not end ${expected}: its softmax ${describe(last)} follows ${dense ? describe(dense) : 'more than one layer'}, not a linear dense layer, so logits cannot be recovered from embeddings`);
     }
   } else if (last.getClassName() === 'Dense' && activationOf(last) === 'softmax') {
     dense = last;
   } else {
-    throw new ProfileModelError(`the model does not end ${expected}: its last layer is ${describe(last)}, so logits cannot be recovered from embeddings`);
+    throw new ProfileError(`the model does not end ${expected}: its last layer is ${describe(last)}, so logits cannot be recovered from embeddings`);
   }
   let embeddingLayer: tf.layers.Layer;
   try {
     embeddingLayer = model.getLayer(EMBEDDING_LAYER);
   } catch {
-    throw new ProfileModelError(`the model has no layer named "${EMBEDDING_LAYER}" (it must end ${expected})`);
+    throw new ProfileError(`the model has no layer named "${EMBEDDING_LAYER}" (it must end ${expected})`);
   }
   const before = inputLayerOf(dense);
   if (before !== embeddingLayer) {
-    throw new ProfileModelError(`the model does not end ${expected}: its dense head ${describe(dense)} reads ${before ? describe(before) : 'more than one layer'}, not the "${EMBEDDING_LAYER}" layer`);
+    throw new ProfileError(`the model does not end ${expected}: its dense head ${describe(dense)} reads ${before ? describe(before) : 'more than one layer'}, not the "${EMBEDDING_LAYER}" layer`);
   }
   const [kernel, bias] = dense.getWeights();
-  if (!kernel || !bias || kernel.rank !== 2) throw new ProfileModelError(`the dense head ${describe(dense)} has no kernel and bias`);
+  if (!kernel || !bias || kernel.rank !== 2) throw new ProfileError(`the dense head ${describe(dense)} has no kernel and bias`);
   const [embeddingSize, classes] = kernel.shape as [number, number];
   return { embeddingLayer, embeddingSize, classes, kernel: kernel.dataSync() as Float32Array, bias: bias.dataSync() as Float32Array };
 }

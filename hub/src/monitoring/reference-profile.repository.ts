@@ -5,7 +5,7 @@
  * read) is read back through shared's contract; the arrays (what detectors compute with) stay packed bytes here.
  */
 import { type StoredReferenceProfileSummary, storedReferenceProfileSummarySchema } from '@edgeloop/shared';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { referenceProfiles } from '../db/schema';
 import { parseStored } from '../db/stored-json';
@@ -50,7 +50,7 @@ function toRow<R extends Omit<ProfileRow, 'status' | 'summary'> & { status: stri
 }
 
 /**
- * Claims the computation: inserts a computing row, or resets a failed one to computing (error cleared, created_at =
+ * Claims the computation: inserts a computing row, or resets a failed one to computing (error and encoding cleared, created_at =
  * `at`, so staleness counts from the retry). Returns the row now stored and whether this call started it; a row
  * already computing or ready is returned unchanged with started = false.
  */
@@ -60,7 +60,7 @@ export async function startComputing(db: Database, modelVersionId: string, at: D
     .values({ modelVersionId, status: 'computing', createdAt: at })
     .onConflictDoUpdate({
       target: referenceProfiles.modelVersionId,
-      set: { status: 'computing', error: null, createdAt: at, completedAt: null },
+      set: { status: 'computing', error: null, encoding: null, createdAt: at, completedAt: null },
       setWhere: sql`${referenceProfiles.status} = 'failed'`,
     })
     .returning(columns);
@@ -76,7 +76,7 @@ export async function reclaimStale(db: Database, modelVersionId: string, stale: 
   const rows = await db
     .update(referenceProfiles)
     .set({ createdAt: stale.at })
-    .where(and(eq(referenceProfiles.modelVersionId, modelVersionId), eq(referenceProfiles.status, 'computing'), sql`${referenceProfiles.createdAt} < ${stale.before}`))
+    .where(and(eq(referenceProfiles.modelVersionId, modelVersionId), eq(referenceProfiles.status, 'computing'), lt(referenceProfiles.createdAt, stale.before)))
     .returning({ id: referenceProfiles.modelVersionId });
   return rows.length > 0;
 }

@@ -1,15 +1,18 @@
 /**
  * The reference profile of a published model version: what its recommended encoding (the weights devices run) does on
  * the held-out splits of the dataset version it was trained on (val and test, never train), computed once by the
- * `monitor.profile` job and immutable like the version. The statistics are shared's buildReferenceProfile; this file is
- * the I/O around it: which data, which model, where it is stored, who is told.
+ * `monitor.profile` job and immutable like the version. The statistics are shared's buildReferenceProfile, run in a
+ * worker thread; this file is the I/O around it: which data, which model, where it is stored, who is told.
  */
 import crypto from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
 import {
+  MIN_TEST_ROWS,
+  MIN_VAL_ROWS,
   type ReferenceProfile,
   type StoredReferenceProfileSummary,
-  buildReferenceProfile,
-  packProfileArrays,
+  formatIssues,
+  storedReferenceProfileSummarySchema,
   unpackProfileArrays,
 } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
@@ -20,7 +23,8 @@ import * as models from '../registry/model-version.repository';
 import { readPublishedModel } from '../registry/published-model';
 import { loadHeldOutData } from '../training/dataset-loader';
 import { requireRun } from '../training/run.service';
-import { ProfileModelError, classifierHead, embedImages, headReproduction } from './profile-embeddings';
+import { buildProfileInWorker } from './profile-build';
+import { ProfileError, classifierHead, embedImages, headReproduction } from './profile-embeddings';
 import * as profiles from './reference-profile.repository';
 import type { ProfileRow, ProfileStatus } from './reference-profile.repository';
 
@@ -85,19 +89,23 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
       log,
     );
     if (data.labels.length !== head.classes) {
-      throw new ProfileModelError(`the model has ${head.classes} outputs but its dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.labels.length} labels`);
+      throw new ProfileError(`the model has ${head.classes} outputs but its dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.labels.length} labels`);
     }
-    if (data.val.count === 0 || data.test.count === 0) {
-      throw new ProfileModelError(`dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.val.count} val and ${data.test.count} test items; a profile needs both (calibration on val, its checks on test)`);
+    if (data.val.count < MIN_VAL_ROWS || data.test.count < MIN_TEST_ROWS) {
+      throw new ProfileError(
+        `dataset version ${run.datasetVersionId.slice(0, 12)} has ${data.val.count} val and ${data.test.count} test items; a profile needs at least ${MIN_VAL_ROWS} val (calibration) and ${MIN_TEST_ROWS} test (reference and thresholds)`,
+      );
     }
+    const dataLoaded = performance.now();
     const val = await embedImages(model, head, data.val, manifest.preprocessing);
     const test = await embedImages(model, head, data.test, manifest.preprocessing);
     const gap = Math.max(headReproduction(head, val), headReproduction(head, test));
     if (!(gap <= HEAD_TOLERANCE)) {
-      throw new ProfileModelError(`softmax(embedding · dense kernel + bias) differs from the model's output by up to ${gap.toPrecision(3)}: the head is not one dense layer on the embedding`);
+      throw new ProfileError(`softmax(embedding · dense kernel + bias) differs from the model's output by up to ${gap.toPrecision(3)}: the head is not one dense layer on the embedding`);
     }
     const embedded = performance.now();
-    const profile = buildReferenceProfile({
+    log(`images loaded in ${seconds(dataLoaded - started)}, embedded on ${tf.getBackend()} in ${seconds(embedded - dataLoaded)}`);
+    const profile = await buildProfileInWorker({
       labels: data.labels,
       embeddingSize: head.embeddingSize,
       head: { kernel: head.kernel, bias: head.bias },
@@ -105,9 +113,9 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
       test: { embeddings: test.embeddings, labels: Int32Array.from(data.test.labels.subarray(0, data.test.count)) },
       seed,
     });
-    const arrays = packProfileArrays(profile.arrays);
+    const { arrays } = profile;
     const sha256 = crypto.createHash('sha256').update(arrays).digest('hex');
-    const summary: StoredReferenceProfileSummary = {
+    const summary = checkedSummary({
       ...profile.summary,
       dataSource: {
         datasetVersionId: run.datasetVersionId,
@@ -119,10 +127,10 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
         valHeldOutOfTrain: data.valHeldOutOfTrain,
         headError: gap,
       },
-    };
+    });
     const stored = await profiles.markReady(deps.db, modelVersionId, { encoding, summary, arrays, sha256, at: deps.now() });
     log(
-      `${stored ? 'ready' : 'finished after another worker'}: ${data.val.count} val + ${data.test.count} test images, ${encoding}, embeddings ${((embedded - started) / 1000).toFixed(1)} s, statistics ${((performance.now() - embedded) / 1000).toFixed(1)} s, ${arrays.length} bytes`,
+      `${stored ? 'ready' : 'finished after another worker'}: ${data.val.count} val + ${data.test.count} test images, ${encoding}; statistics in ${seconds(performance.now() - embedded)}, ${arrays.length} bytes`,
     );
     return stored ? 'ready' : ((await profiles.byVersion(deps.db, modelVersionId))?.status ?? 'skipped');
   } catch (error) {
@@ -135,10 +143,24 @@ export async function computeReferenceProfile(deps: HubDeps, modelVersionId: str
   }
 }
 
-/** The reason stored for people: our own errors as they are, anything else with what failed but without a stack. */
+/** The summary checked against the contract it is read back with: a summary no reader could use fails the profile now, saying why. */
+function checkedSummary(summary: StoredReferenceProfileSummary): StoredReferenceProfileSummary {
+  const parsed = storedReferenceProfileSummarySchema.safeParse(summary);
+  if (parsed.success) return parsed.data;
+  throw new ProfileError(`the computed summary does not match its contract (${formatIssues(parsed.error)}); nothing was stored`);
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * The reason stored for people (admins, engineers and CI read it): our own errors as they are; anything else by its
+ * first line, and a failed query without its SQL and parameters. The whole error with its stack goes to the log.
+ */
 function failureReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return (error instanceof ProfileModelError ? message : `computing the profile failed: ${message}`).slice(0, 2000);
+  if (error instanceof ProfileError) return message.slice(0, 2000);
+  const first = message.split('\n')[0]!.slice(0, 500);
+  return /^failed query/i.test(first) ? 'computing the profile failed: a database query failed (details in the hub log)' : `computing the profile failed: ${first} (details in the hub log)`;
 }
 
 export type EnsuredProfile = { status: 'ready'; profile: ReferenceProfile } | { status: 'computing' | 'failed'; error: string | null };

@@ -1,11 +1,14 @@
 /**
  * The device cap: events from one device are correlated (one person, one place, one camera), so no device may hold
  * more than a share `cap` of a detector window. The window is the last `window` admitted events; an event is admitted
- * when, after admitting it, its device would hold at most max(1, floor(cap · size)) of the window's `size` events.
- * The limit follows the window while it grows, so a burst from one device cannot fill the first events either.
+ * when, after admitting it, its device would hold at most floor(cap · max(size, burstWindow)) (at least 1) of the
+ * window's `size` events, and at most floor(cap · burstWindow) of the last `burstWindow` admitted events.
+ * The second limit exists because a session of photos of one thing arrives as one block: within its 30 of 300 a
+ * device could still send them as a run, and short runs of one kind are what inflate every detector's null (the
+ * class-mix threshold on device-blocked null streams falls from 41 to 21 for K = 10). Counting the growing window as
+ * at least burstWindow long keeps the start from needing every device to appear before any sends a second event.
  * With fewer than 1/cap devices the window cannot fill; a cap of 1 turns the rule off.
  */
-
 /** FNV-1a of a device key's UTF-16 code units: the window keeps 32-bit keys (collisions among a window's devices are negligible). */
 export function hashDeviceKey(key: string): number {
   let hash = 0x811c9dc5;
@@ -23,19 +26,33 @@ export class DeviceCap {
   constructor(
     readonly window: number,
     readonly cap: number,
+    readonly burstWindow = window,
   ) {
     if (!Number.isInteger(window) || window < 1) throw new Error(`window = ${window} must be an integer >= 1`);
     if (!(cap > 0 && cap <= 1)) throw new Error(`cap = ${cap} must be in (0, 1]`);
+    if (!Number.isInteger(burstWindow) || burstWindow < 1 || burstWindow > window) throw new Error(`burstWindow = ${burstWindow} must be an integer in [1, window]`);
     this.ring = new Uint32Array(window);
   }
 
-  /** Decides on one event of `device` (a hashDeviceKey value) and records it when admitted. O(1). */
+  /** Most events one device may hold among `size` admitted events. */
+  private limit(size: number): number {
+    return Math.max(1, Math.floor(this.cap * Math.max(size, this.burstWindow) + 1e-9));
+  }
+
+  /** Decides on one event of `device` (a hashDeviceKey value) and records it when admitted. O(burstWindow). */
   admit(device: number): boolean {
     const full = this.size === this.window;
     const newSize = full ? this.size : this.size + 1;
     const evicted = full ? this.ring[this.start]! : undefined;
     const held = (this.counts.get(device) ?? 0) + 1 - (evicted === device ? 1 : 0);
-    if (held > Math.max(1, Math.floor(this.cap * newSize + 1e-9))) return false;
+    if (held > this.limit(newSize)) return false;
+    if (this.burstWindow < this.window) {
+      // The newest burstWindow − 1 admitted events plus this one.
+      const recent = Math.min(this.size, this.burstWindow - 1);
+      let burst = 1;
+      for (let i = this.size - recent; i < this.size; i++) if (this.ring[(this.start + i) % this.window] === device) burst++;
+      if (burst > this.limit(this.burstWindow)) return false;
+    }
     if (evicted !== undefined) {
       const left = this.counts.get(evicted)! - 1;
       if (left === 0) this.counts.delete(evicted);
@@ -57,9 +74,9 @@ export class DeviceCap {
   }
 
   /** Rebuilds the window from devices() (oldest first). */
-  static fromDevices(window: number, cap: number, devices: ArrayLike<number>): DeviceCap {
+  static fromDevices(window: number, cap: number, devices: ArrayLike<number>, burstWindow = window): DeviceCap {
     if (devices.length > window) throw new Error(`device window holds ${devices.length} entries, more than window = ${window}`);
-    const out = new DeviceCap(window, cap);
+    const out = new DeviceCap(window, cap, burstWindow);
     for (let i = 0; i < devices.length; i++) {
       out.ring[i] = devices[i]!;
       out.counts.set(devices[i]!, (out.counts.get(devices[i]!) ?? 0) + 1);

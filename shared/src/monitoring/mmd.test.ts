@@ -124,4 +124,19 @@ describe('MMD with an RBF kernel', () => {
     const b = gaussianRows(4, 30, 2, 0.3);
     expect(mmdPermutationTest(a, b, 2, { seed: 9 })).toEqual(mmdPermutationTest(a, b, 2, { seed: 9 }));
   });
+
+  it('a sliding window rebuilt from its state continues with bit-identical values', () => {
+    const dim = 3;
+    const reference = prepareMmdReference(gaussianRows(5, 60, dim), dim);
+    const points = gaussianRows(6, 400, dim, 0.2);
+    const a = new SlidingMmdWindow(reference, 40);
+    for (let i = 0; i < 170; i++) a.push(points.slice(i * dim, (i + 1) * dim));
+    const b = SlidingMmdWindow.fromState(reference, 40, a.state());
+    for (let i = 170; i < 400; i++) {
+      a.push(points.slice(i * dim, (i + 1) * dim));
+      b.push(points.slice(i * dim, (i + 1) * dim));
+      expect(b.mmd2()).toBe(a.mmd2());
+    }
+    expect(() => SlidingMmdWindow.fromState(reference, 10, a.state())).toThrow(/more than capacity = 10/);
+  });
 });

@@ -52,6 +52,8 @@ export function kMeansClusters(rows: Float64Array, n: number, dim: number, k: nu
 export interface NullStreamShape {
   horizon: number;
   window: number;
+  /** The device cap's short window (DeviceCap's burstWindow). */
+  burstWindow: number;
   deviceCap: number;
   devices: number;
   meanSessionLength: number;
@@ -87,8 +89,8 @@ export class NullStreamSampler {
    * fill it). O(arrivals).
    */
   stream(random: () => number): Int32Array {
-    const { horizon, window, deviceCap, meanSessionLength, clusterSessionShare } = this.shape;
-    const cap = new DeviceCap(window, deviceCap);
+    const { horizon, window, burstWindow, deviceCap, meanSessionLength, clusterSessionShare } = this.shape;
+    const cap = new DeviceCap(window, deviceCap, burstWindow);
     const out = new Int32Array(horizon);
     const n = this.clusterOf.length;
     const stop = 1 - 1 / meanSessionLength;

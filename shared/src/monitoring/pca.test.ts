@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../seeded-random';
-import { fitPca, meanAndCovariance, projectRows, symmetricEigen } from './pca';
+import { fitPca, fitPcaSubspace, meanAndCovariance, projectRows, symmetricEigen } from './pca';
 
 /** Standard normals by the polar (Marsaglia) method, so rows are reproducible from a seed. */
 function normals(random: () => number, count: number): Float64Array {
@@ -132,5 +132,25 @@ describe('fitPca / projectRows', () => {
     console.info(`PCA d=256 n=600: ${(performance.now() - started).toFixed(0)} ms`);
     expect(Math.abs(basis.axes[0]!)).toBeGreaterThan(0.99);
     expect(basis.explainedVariance[0]).toBeGreaterThan(20);
+  });
+
+  it('subspace iteration finds the axes and variances Jacobi finds where the spectrum has gaps', () => {
+    const random = mulberry32(12);
+    const n = 2000;
+    const d = 48;
+    // Variances 40, 30, ..., then 1: the six leading axes are well separated from the rest.
+    const scales = Array.from({ length: d }, (_, k) => (k < 6 ? Math.sqrt(40 - 6 * k) : 1));
+    const z = normals(random, n * d);
+    const rows = Float64Array.from(z, (v, i) => v * scales[i % d]! + 0.1 * (i % d));
+    const exact = fitPca(rows, n, d, { components: 6 });
+    const fast = fitPcaSubspace(rows, n, d, { components: 6, seed: 3 });
+    for (let c = 0; c < 6; c++) {
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += exact.axes[c * d + k]! * fast.axes[c * d + k]!;
+      expect(dot).toBeGreaterThan(1 - 1e-8);
+      expect(fast.explainedVariance[c]).toBeCloseTo(exact.explainedVariance[c]!, 8);
+    }
+    expect(Array.from(fast.mean)).toEqual(Array.from(exact.mean));
+    expect(fitPcaSubspace(rows, n, d, { components: 6, seed: 3 })).toEqual(fast);
   });
 });

@@ -2,6 +2,7 @@
  * Principal component analysis for the reference profile: a basis P [r, d] fitted once per model version, then
  * x = P·(e − μ) for every embedding e. Pure, dependency-free, float64; matrices are row-major Float64Arrays.
  */
+import { mulberry32 } from '../seeded-random';
 
 /** A symmetric eigen-decomposition A = V·diag(values)·Vᵀ. */
 export interface SymmetricEigen {
@@ -183,4 +184,101 @@ export function projectRows(basis: PcaBasis, rows: Float64Array, n: number): Flo
     }
   }
   return out;
+}
+
+/** Above this input dimension fitPcaTop uses subspace iteration instead of a full Jacobi decomposition (O(d³) per sweep). */
+export const JACOBI_MAX_DIMENSION = 256;
+
+export interface SubspaceOptions {
+  components?: number;
+  /** Extra vectors iterated beside the r wanted (default 10): convergence goes as (λ_{p+1}/λ_r)^iterations. */
+  oversampling?: number;
+  /** Orthogonal iterations (default 40). */
+  iterations?: number;
+  /** Seed of the random starting block. */
+  seed?: number;
+}
+
+/** Modified Gram–Schmidt, twice, on the p columns of Q [d, p] row-major, in place (a zero column is left zero). O(d·p²). */
+function orthonormalizeColumns(q: Float64Array, d: number, p: number): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let a = 0; a < p; a++) {
+      for (let b = 0; b < a; b++) {
+        let dot = 0;
+        for (let i = 0; i < d; i++) dot += q[i * p + a]! * q[i * p + b]!;
+        for (let i = 0; i < d; i++) q[i * p + a] = q[i * p + a]! - dot * q[i * p + b]!;
+      }
+      let norm = 0;
+      for (let i = 0; i < d; i++) norm += q[i * p + a]! ** 2;
+      norm = Math.sqrt(norm);
+      if (norm > 0) for (let i = 0; i < d; i++) q[i * p + a] = q[i * p + a]! / norm;
+    }
+  }
+}
+
+/** C·Q for symmetric C [d, d] and Q [d, p], both row-major. O(d²·p). */
+function multiply(c: Float64Array, q: Float64Array, d: number, p: number): Float64Array {
+  const out = new Float64Array(d * p);
+  for (let i = 0; i < d; i++) {
+    for (let k = 0; k < d; k++) {
+      const cik = c[i * d + k]!;
+      if (cik === 0) continue;
+      for (let a = 0; a < p; a++) out[i * p + a] = out[i * p + a]! + cik * q[k * p + a]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * PCA for large d: the r leading axes of the sample covariance by orthogonal (subspace) iteration on p = r +
+ * oversampling vectors from a seeded random start, then Rayleigh–Ritz (symmetricEigen of QᵀCQ, p × p). Deterministic
+ * for a seed; axes agree with fitPca's where the spectrum has gaps (the embedding detector needs a good subspace,
+ * not exact eigenvectors). O(n·d² + iterations·d²·p) time, O(d²) memory: d = 1,024, n = 2,000 takes a few seconds,
+ * where Jacobi would take about a minute.
+ */
+export function fitPcaSubspace(rows: Float64Array, n: number, d: number, options: SubspaceOptions = {}): PcaBasis {
+  const r = options.components ?? Math.min(16, d);
+  if (!Number.isInteger(r) || r < 1 || r > d) throw new Error(`components must be an integer in [1, ${d}], got ${r}`);
+  const p = Math.min(d, r + (options.oversampling ?? 10));
+  const { mean, covariance } = meanAndCovariance(rows, n, d);
+  const random = mulberry32(options.seed ?? 0);
+  let q: Float64Array = Float64Array.from({ length: d * p }, () => random() - 0.5);
+  orthonormalizeColumns(q, d, p);
+  for (let iteration = 0; iteration < (options.iterations ?? 40); iteration++) {
+    q = multiply(covariance, q, d, p);
+    orthonormalizeColumns(q, d, p);
+  }
+  const cq = multiply(covariance, q, d, p);
+  const small = new Float64Array(p * p);
+  for (let a = 0; a < p; a++) {
+    for (let b = a; b < p; b++) {
+      let dot = 0;
+      for (let i = 0; i < d; i++) dot += q[i * p + a]! * cq[i * p + b]!;
+      small[a * p + b] = dot;
+      small[b * p + a] = dot;
+    }
+  }
+  const eigen = symmetricEigen(small, p);
+  const axes = new Float64Array(r * d);
+  for (let c = 0; c < r; c++) {
+    for (let i = 0; i < d; i++) {
+      let value = 0;
+      for (let a = 0; a < p; a++) value += q[i * p + a]! * eigen.vectors[c * p + a]!;
+      axes[c * d + i] = value;
+    }
+    // Same sign rule as symmetricEigen: the largest-|value| coordinate is positive.
+    let largest = 0;
+    for (let i = 1; i < d; i++) if (Math.abs(axes[c * d + i]!) > Math.abs(axes[c * d + largest]!)) largest = i;
+    if (axes[c * d + largest]! < 0) for (let i = 0; i < d; i++) axes[c * d + i] = -axes[c * d + i]!;
+  }
+  let totalVariance = 0;
+  for (let k = 0; k < d; k++) totalVariance += covariance[k * d + k]!;
+  const explainedVariance = eigen.values.slice(0, r).map((value) => Math.max(0, value));
+  const explainedVarianceRatio = explainedVariance.map((value) => (totalVariance > 0 ? value / totalVariance : 0));
+  return { dimension: d, components: r, mean, axes, explainedVariance, explainedVarianceRatio, totalVariance };
+}
+
+/** fitPca up to JACOBI_MAX_DIMENSION, fitPcaSubspace above it. */
+export function fitPcaTop(rows: Float64Array, n: number, d: number, options: SubspaceOptions = {}): PcaBasis {
+  return d <= JACOBI_MAX_DIMENSION ? fitPca(rows, n, d, { components: options.components }) : fitPcaSubspace(rows, n, d, options);
 }

@@ -4,7 +4,7 @@
  * 1. logits z = e·kernel + bias; temperature T fitted on val (NLL); ECE before/after on test;
  * 2. test confusion, label prior, predicted mix (0.5 pseudo-counts), recall, calibrated confidences, tau (a quantile
  *    of them) and the low-confidence rate, CBPE on test;
- * 3. PCA fitted on val (so every test row stays out of sample), test rows projected and split by a seeded
+ * 3. PCA fitted on val (so every test row stays out of sample; subspace iteration above d = 256), test rows projected and split by a seeded
  *    permutation into R_kernel (the MMD reference) and R_sim (only for simulation, so thresholds include the
  *    reference's own sampling error); bandwidth by the median heuristic on R_kernel;
  * 4. thresholds of the three detectors jointly by simulation on device-blocked null streams from R_sim.
@@ -16,7 +16,7 @@ import { expectedAccuracy } from './expected-accuracy';
 import { jointConfusion } from './label-shift';
 import { prepareMmdReference, sigmaMedianOf } from './mmd';
 import { kMeansClusters } from './null-streams';
-import { fitPca, projectRows } from './pca';
+import { fitPcaTop, projectRows } from './pca';
 import { PROFILE_SCALARS, profileOptionsSchema, type ProfileArrays, type ProfileInput, type ProfileOptions, type ProfileScalar, type ReferenceProfile, type ReferenceProfileSummary } from './profile';
 import { basisFrom, logitRows, mmdReferenceFrom, nearestReferenceSquaredDistance } from './profile-runtime';
 import { referenceMixFromCounts } from './sequential';
@@ -43,6 +43,7 @@ function parseOptions(options: Partial<ProfileOptions> | undefined): ProfileOpti
     throw new Error(`options.${issue.path.join('.')}: ${issue.message}`);
   }
   const o = parsed.data;
+  if (o.burstWindow > o.window) throw new Error(`options.burstWindow = ${o.burstWindow} must be <= options.window = ${o.window}`);
   if (o.glrMinWindow > o.window) throw new Error(`options.glrMinWindow = ${o.glrMinWindow} must be <= options.window = ${o.window}`);
   if (o.mmdMinWindow > Math.min(o.window, o.horizon)) throw new Error(`options.mmdMinWindow = ${o.mmdMinWindow} must be <= min(options.window, options.horizon) = ${Math.min(o.window, o.horizon)}`);
   return o;
@@ -57,6 +58,8 @@ function checkInput(input: ProfileInput): { k: number; d: number; nVal: number; 
   const { labels, embeddingSize: d, head } = input;
   if (!Array.isArray(labels) || labels.length < 2) throw new Error(`labels must list at least 2 classes, got ${Array.isArray(labels) ? labels.length : typeof labels}`);
   if (new Set(labels).size !== labels.length) throw new Error('labels must be distinct');
+  // Monitor states keep class indices as 16-bit integers.
+  if (labels.length > 65535) throw new Error(`labels must list at most 65,535 classes, got ${labels.length}`);
   const k = labels.length;
   if (!Number.isInteger(d) || d < 1) throw new Error(`embeddingSize must be an integer >= 1, got ${d}`);
   if (!Number.isInteger(input.seed)) throw new Error(`seed must be an integer, got ${input.seed}`);
@@ -137,7 +140,7 @@ export function buildReferenceProfile(input: ProfileInput): ReferenceProfile {
 
   // 3. PCA on val; test projections as float32, as a monitor computes them.
   const rank = Math.min(options.pcaRank, d);
-  const pca = fitPca(Float64Array.from(input.val.embeddings), nVal, d, { components: rank });
+  const pca = fitPcaTop(Float64Array.from(input.val.embeddings), nVal, d, { components: rank, seed: subSeed(seed, 4) });
   const pcaMean = Float32Array.from(pca.mean);
   const pcaAxes = Float32Array.from(pca.axes);
   const projected = Float32Array.from(projectRows(basisFrom(pcaMean, pcaAxes, d), Float64Array.from(input.test.embeddings), nTest));
@@ -165,6 +168,7 @@ export function buildReferenceProfile(input: ProfileInput): ReferenceProfile {
     {
       horizon: options.horizon,
       window: options.window,
+      burstWindow: options.burstWindow,
       deviceCap: options.deviceCap,
       devices: options.devicesPerStream,
       meanSessionLength: options.meanSessionLength,
@@ -210,7 +214,7 @@ export function buildReferenceProfile(input: ProfileInput): ReferenceProfile {
     confidenceHistogram: histogram,
     lowConfidence: { threshold: tau, referenceRate },
     meanUncertainty: confidences.reduce((s, c) => s + (1 - c), 0) / nTest,
-    pca: { rank, explainedVariance: Array.from(pca.explainedVariance), explainedVarianceRatio: pca.explainedVarianceRatio.reduce((s, v) => s + v, 0) },
+    pca: { rank, explainedVariance: Array.from(pca.explainedVariance), explainedVarianceRatio: Math.min(1, pca.explainedVarianceRatio.reduce((s, v) => s + v, 0)) },
     mmd: { sigma, referenceSize, simulationSize, minWindow: options.mmdMinWindow, oodDistance, oodReferenceShare: 1 - OOD_QUANTILE },
     thresholds: { classMix: classMix!, confidence: confidence!, embedding: embedding! },
     falseAlarms: {
@@ -219,6 +223,7 @@ export function buildReferenceProfile(input: ProfileInput): ReferenceProfile {
       window: options.window,
       streams: options.simulatedStreams,
       perDetectorLevel: calibration.perDetectorLevel,
+      calibrationTarget: calibration.calibrationTarget,
       calibrationRate: calibration.calibrationRate,
       validationStreams: options.validationStreams,
       realizedRate: validation?.rate ?? null,

@@ -40,6 +40,8 @@ export interface JointCalibration {
   /** [3] in SEQUENTIAL_DETECTORS order: class mix (GLR), confidence (CUSUM), embedding (MMD z). */
   thresholds: Float64Array;
   perDetectorLevel: number;
+  /** The in-sample any-alarm rate aimed at: the target less `margin` binomial SEs. */
+  calibrationTarget: number;
   /** Share of the calibration streams with any alarm; aimed one binomial SE below the target (see calibrateJointThresholds). */
   calibrationRate: number;
   /** Null mean and sd of MMD² per window size mmdMinWindow .. min(window, horizon). */
@@ -56,7 +58,11 @@ interface StreamPaths {
   mmd2: Float64Array;
 }
 
-class TableMmdWindow {
+/**
+ * SlidingMmdWindow over rows of a fixed pool whose kernel matrix [S, S] and reference sums [S] are precomputed: the
+ * same running sums, updated by lookups. O(capacity) per push.
+ */
+export class TableMmdWindow {
   private readonly rows: Int32Array;
   private readonly windowSums: Float64Array;
   private start = 0;
@@ -255,5 +261,5 @@ export function calibrateJointThresholds(simulator: DetectorSimulator, options: 
     const n = options.validationStreams;
     validation = { streams: n, rate: any / n, interval: wilsonInterval(any, n), perDetector: [per[0] / n, per[1] / n, per[2] / n] };
   }
-  return { thresholds, perDetectorLevel: level, calibrationRate: rate, mmdNullMean, mmdNullSd, validation };
+  return { thresholds, perDetectorLevel: level, calibrationTarget: aim, calibrationRate: rate, mmdNullMean, mmdNullSd, validation };
 }

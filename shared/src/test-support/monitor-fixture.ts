@@ -31,7 +31,7 @@ export function fixtureInput(model: EmbeddingModel, seed = 5, options: Partial<P
     labels: FIXTURE_LABELS,
     embeddingSize: model.d,
     head: model.head,
-    val: sampleEmbeddings(model, 600, 21),
+    val: sampleEmbeddings(model, 1500, 21),
     test: sampleEmbeddings(model, 900, 22),
     seed,
     options,
@@ -46,6 +46,8 @@ export interface StreamOptions extends SampleOptions {
   /** Devices sending sessions (default 30); sessions last Geometric(mean `sessionLength`, default 3) events. */
   devices?: number;
   sessionLength?: number;
+  /** Share of sessions whose events all show one class (drawn from the stream's priors), as in the profile's null streams. */
+  sessionClassShare?: number;
   /** One extra device sending this share of all events (in sessions of its own), e.g. 0.6. */
   heavyDeviceShare?: number;
   /** Draws the heavy device's events (default: like everyone else's). */
@@ -57,16 +59,24 @@ export interface StreamOptions extends SampleOptions {
  */
 export function fixtureEvents(model: EmbeddingModel, n: number, seed: number, options: StreamOptions = {}): MonitorEvent[] {
   const random = mulberry32(seed);
-  const { embeddings } = sampleEmbeddings(model, n, seed + 1, options);
+  const { embeddings, labels } = sampleEmbeddings(model, n, seed + 1, options);
   const heavy = options.heavyDeviceShare ? sampleEmbeddings(model, n, seed + 2, options.heavyDevice ?? options).embeddings : null;
+  // Per class, the stream's rows of that class, for sessions that show one class.
+  const byClass = Array.from({ length: model.k }, () => [] as number[]);
+  labels.forEach((y, i) => byClass[y]!.push(i));
   const devices = options.devices ?? 30;
   const stop = 1 - 1 / (options.sessionLength ?? 3);
   const events: MonitorEvent[] = [];
   let device = 'device-0';
+  let sessionClass = -1;
   for (let i = 0; i < n; i++) {
-    if (i === 0 || random() > stop) device = `device-${Math.floor(random() * devices)}`;
+    if (i === 0 || random() > stop) {
+      device = `device-${Math.floor(random() * devices)}`;
+      sessionClass = random() < (options.sessionClassShare ?? 0) ? labels[Math.floor(random() * n)]! : -1;
+    }
     const fromHeavy = heavy !== null && random() < options.heavyDeviceShare!;
-    const embedding = (fromHeavy ? heavy : embeddings).slice(i * model.d, (i + 1) * model.d);
+    const row = sessionClass >= 0 ? byClass[sessionClass]![Math.floor(random() * byClass[sessionClass]!.length)]! : i;
+    const embedding = (fromHeavy ? heavy : embeddings).slice(row * model.d, (row + 1) * model.d);
     events.push({ embedding, predicted: headTop1(model, embedding), deviceKey: fromHeavy ? 'heavy-device' : device });
   }
   return events;

@@ -12,6 +12,7 @@ import type { Prediction } from './model-controller.svelte';
 import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { credentialsProblem, hubSender } from './outbox-sender';
 import { requestBackgroundSync } from './outbox-sync';
+import { type ReviewSlot, correctionEvent } from './review-order';
 import type { Settings } from './settings';
 
 const SYNC_MS = 30_000;
@@ -32,6 +33,8 @@ export class FeedbackController {
   history = $state<HistoryEntry[]>([]);
   /** A labeler's consent: images labelled from now on are added to the project's training data. */
   shareImages = $state(false);
+  /** The hub's review queue as last asked (the labeling view's order); null offline or before asking: local order. */
+  reviews = $state<ReviewSlot[] | null>(null);
 
   private uploadingImages = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
@@ -76,17 +79,42 @@ export class FeedbackController {
   }
 
   /**
+   * Asks the hub's review policy which of this device's unlabelled predictions to label next, in its order (it marks
+   * them shown to this labeler). Offline, or when the hub cannot answer, the view keeps the device's own order.
+   */
+  async loadReviews(): Promise<void> {
+    const { token, project } = this.device.settings;
+    if (!token || !project || !this.device.online || !this.canLabel) {
+      this.reviews = null;
+      return;
+    }
+    try {
+      // Only among the predictions this device holds: it can show no others (their images never left their devices).
+      const predictionIds = this.history.filter((h) => h.project === project && !h.groundTruth).map((h) => h.id);
+      if (!predictionIds.length) {
+        this.reviews = null;
+        return;
+      }
+      const { reviews } = await hubClient(token).feedback.nextReviews.mutate({ project, limit: 50, predictionIds });
+      this.reviews = reviews.map(({ predictionId, assignmentId, component }) => ({ predictionId, assignmentId, component }));
+    } catch {
+      this.reviews = null;
+    }
+  }
+
+  /**
    * A labeler confirms (the predicted label) or corrects a prediction; works offline like everything else. With
    * `shareImages` on, the image also goes to the project's working set with that label, for the next training data.
+   * `assignmentId`: the hub's review assignment the label answers, when its queue asked for this prediction.
    */
-  async label(predictionId: string, label: string): Promise<void> {
+  async label(predictionId: string, label: string, assignmentId?: string): Promise<void> {
     const entry = await (await localDb()).get('history', predictionId);
     if (!entry) return;
     const at = new Date().toISOString();
     // An image that could not be kept for sharing says so instead of silently not uploading.
     const share = !this.shareImages ? {} : entry.image ? { share: { state: 'waiting' as const } } : { share: { state: 'not sent' as const, error: entry.imageNote } };
     await enqueue(
-      { kind: 'correction', project: entry.project, event: { id: crypto.randomUUID(), predictionId, label, createdAt: at } },
+      { kind: 'correction', project: entry.project, event: correctionEvent({ id: crypto.randomUUID(), predictionId, label, at, assignmentId }) },
       { ...entry, groundTruth: { label, at }, ...share },
     );
     await this.afterEnqueue();
