@@ -128,6 +128,7 @@ CREATE INDEX "alerts_project" ON "alerts" USING btree ("project_id","status","op
 CREATE INDEX "monitor_points_time" ON "monitor_points" USING btree ("stream_id","detector","at");--> statement-breakpoint
 CREATE INDEX "monitor_streams_project" ON "monitor_streams" USING btree ("project_id");--> statement-breakpoint
 CREATE INDEX "review_assignments_queue" ON "review_assignments" USING btree ("project_id","status","uncertainty");--> statement-breakpoint
+CREATE INDEX "review_assignments_version" ON "review_assignments" USING btree ("model_version_id","status");--> statement-breakpoint
 ALTER TABLE "corrections" ADD CONSTRAINT "corrections_assignment_id_review_assignments_id_fk" FOREIGN KEY ("assignment_id") REFERENCES "public"."review_assignments"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "predictions_stream_cursor" ON "predictions" USING btree ("model_version_id","channel","received_at","id");--> statement-breakpoint
 -- A ready reference profile is what alerts were computed against: like its model version, it never changes.

@@ -407,6 +407,8 @@ export const reviewAssignments = pgTable(
   },
   (t) => [
     index('review_assignments_queue').on(t.projectId, t.status, t.uncertainty),
+    // Accuracy from labels reads one model version's assignments.
+    index('review_assignments_version').on(t.modelVersionId, t.status),
     check('review_assignments_status', sql`${t.status} in ('queued', 'shown', 'labeled', 'expired')`),
     check('review_assignments_component', sql`${t.component} in ('uniform', 'uncertainty')`),
     check('review_assignments_probability', sql`${t.inclusionProbability} > 0 and ${t.inclusionProbability} <= 1`),
