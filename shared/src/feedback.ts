@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { labelSchema, projectSlugSchema } from './dataset';
-import { modelNameSchema, versionNumberSchema } from './model-manifest';
+import { channelNameSchema, modelNameSchema, versionNumberSchema } from './model-manifest';
 import { float32Schema } from './text';
 
 export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'] as const;
@@ -43,6 +43,22 @@ export const topClassesSchema = z
   .max(MAX_TOP_CLASSES, `top must hold at most ${MAX_TOP_CLASSES} classes`);
 export type TopClasses = z.infer<typeof topClassesSchema>;
 
+/** The channel a device runs when it names none (and what events from devices older than the field were sent from). */
+export const DEFAULT_CHANNEL = 'production';
+
+/**
+ * The installation's own random id (the PWA makes a uuid once and keeps it): letters, digits, `-` and `_` only, so it
+ * is safe in logs, URLs and keys; bounded so a device cannot store a large blob in every row.
+ */
+export const deviceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, 'deviceId must be 8-64 characters of A-Z, a-z, 0-9, - and _ (a random id made once per installation)');
+
+/** The app build that made the event, e.g. `1.4.0` or `1.4.0-rc.1+abc123`: semver-like characters, bounded. */
+export const appVersionSchema = z
+  .string()
+  .regex(/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/, 'appVersion must be 1-40 characters of A-Z, a-z, 0-9, ., +, - and _, starting with a letter or digit (e.g. 1.4.0)');
+
 export const predictionEventSchema = z.object({
   /** uuid made on the device: the idempotency key. */
   id: z.uuid('id must be a uuid made on the device'),
@@ -55,6 +71,11 @@ export const predictionEventSchema = z.object({
   embedding: z.array(float32Schema).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
   source: z.enum(PREDICTION_SOURCES, { error: () => `source must be one of: ${PREDICTION_SOURCES.join(', ')}` }),
   createdAt: clientTimeSchema,
+  /** Optional (devices older than these fields send none): which installation, app build and channel made it. */
+  deviceId: deviceIdSchema.optional(),
+  appVersion: appVersionSchema.optional(),
+  /** The channel the device took its model from; absent means DEFAULT_CHANNEL. */
+  channel: channelNameSchema.optional(),
 });
 export type PredictionEvent = z.infer<typeof predictionEventSchema>;
 

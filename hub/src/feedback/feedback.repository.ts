@@ -2,8 +2,8 @@
  * The predictions and corrections tables: what devices predicted and the labels people gave them. Both are
  * inserted idempotently on their device-made ids (ON CONFLICT DO NOTHING), so any batch may be sent again.
  */
-import { type PredictionEvent, type TopClasses, embeddingToBytes } from '@edgeloop/shared';
-import { and, desc, eq, inArray, isNull, lt, or } from 'drizzle-orm';
+import { DEFAULT_CHANNEL, type PredictionEvent, type TopClasses, embeddingToBytes } from '@edgeloop/shared';
+import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
 
@@ -22,6 +22,9 @@ export function predictionRow(event: PredictionEvent, owner: { projectId: string
     backend: event.backend,
     latencyMs: event.latencyMs,
     source: event.source,
+    channel: event.channel ?? DEFAULT_CHANNEL,
+    deviceId: event.deviceId ?? null,
+    appVersion: event.appVersion ?? null,
     createdAt: new Date(event.createdAt),
   };
 }
@@ -42,10 +45,81 @@ export async function predictionIdsInProject(db: Database, projectId: string, id
   return rows.map((r) => r.id);
 }
 
-/** Inserts the predictions not stored yet; returns the ids inserted now. */
-export async function insertPredictions(db: Database, rows: NewPrediction[]): Promise<{ id: string }[]> {
+/** A checked prediction event and the model version it names, to be stored for one project and sender. */
+export interface PredictionToStore {
+  event: PredictionEvent;
+  modelVersionId: string;
+}
+
+/**
+ * Inserts the predictions not stored yet (by id, in any project) with ONE statement whatever the batch size:
+ * `INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT (id) DO NOTHING RETURNING id`. A fixed 16
+ * parameters, so the statement text is the same for every batch (prepared once per connection) and the server parses
+ * arrays, not thousands of placeholders. Embeddings travel as one bytea of every event's float32 LE values end to end,
+ * cut per row by [offset, length] (postgres-js sends a bytea[] parameter as the element type; one bytea it sends as
+ * it is, on PGlite too). Dates, jsonb and nullable text go as text[] and are cast per row, which both drivers send alike.
+ * Returns the ids inserted now; an id sent twice in the batch is inserted once.
+ */
+export async function insertPredictions(db: Database, owner: { projectId: string; sentBy: string }, rows: PredictionToStore[]): Promise<{ id: string }[]> {
   if (!rows.length) return [];
-  return db.insert(predictions).values(rows).onConflictDoNothing({ target: predictions.id }).returning({ id: predictions.id });
+  const n = rows.length;
+  const ids = new Array<string>(n);
+  const versionIds = new Array<string>(n);
+  const channels = new Array<string>(n);
+  const labels = new Array<string>(n);
+  const confidences = new Array<number>(n);
+  const tops = new Array<string>(n);
+  const offsets = new Array<number>(n);
+  const lengths = new Array<number>(n);
+  const backends = new Array<string>(n);
+  const latencies = new Array<number>(n);
+  const sources = new Array<string>(n);
+  const deviceIds = new Array<string | null>(n);
+  const appVersions = new Array<string | null>(n);
+  const createdAts = new Array<string>(n);
+  let floats = 0;
+  for (const { event } of rows) floats += event.embedding.length;
+  // Every embedding, one after the other: [sum of lengths] float32 values, little-endian (see embedding-bytes.ts).
+  const all = new Float32Array(floats);
+  let at = 0;
+  rows.forEach(({ event, modelVersionId }, i) => {
+    ids[i] = event.id;
+    versionIds[i] = modelVersionId;
+    channels[i] = event.channel ?? DEFAULT_CHANNEL;
+    labels[i] = event.top[0]!.label;
+    confidences[i] = event.top[0]!.probability;
+    tops[i] = JSON.stringify(event.top);
+    all.set(event.embedding, at);
+    offsets[i] = at * 4 + 1; // substring() counts bytes from 1
+    lengths[i] = event.embedding.length * 4;
+    at += event.embedding.length;
+    backends[i] = event.backend;
+    latencies[i] = event.latencyMs;
+    sources[i] = event.source;
+    deviceIds[i] = event.deviceId ?? null;
+    appVersions[i] = event.appVersion ?? null;
+    // Milliseconds, as a JS Date holds them: page cursors are read back as Dates and must match the stored value.
+    createdAts[i] = new Date(event.createdAt).toISOString();
+  });
+  const embeddings = embeddingToBytes(all);
+  const p = (value: unknown) => sql.param(value);
+  const result = await db.execute<{ id: string }>(sql`
+    insert into predictions (id, project_id, model_version_id, channel, label, confidence, top_k, embedding, backend, latency_ms, source, sent_by, device_id, app_version, created_at)
+    select e.id, ${p(owner.projectId)}::uuid, e.model_version_id, e.channel, e.label, e.confidence, e.top_k::jsonb,
+      substring(${p(embeddings)}::bytea from e.embedding_at for e.embedding_bytes),
+      e.backend, e.latency_ms, e.source, ${p(owner.sentBy)}::text, e.device_id, e.app_version, e.created_at::timestamptz
+    from unnest(${p(ids)}::uuid[], ${p(versionIds)}::uuid[], ${p(channels)}::text[], ${p(labels)}::text[], ${p(confidences)}::float8[],
+      ${p(tops)}::text[], ${p(offsets)}::int4[], ${p(lengths)}::int4[], ${p(backends)}::text[], ${p(latencies)}::float8[],
+      ${p(sources)}::text[], ${p(deviceIds)}::text[], ${p(appVersions)}::text[], ${p(createdAts)}::text[])
+      as e(id, model_version_id, channel, label, confidence, top_k, embedding_at, embedding_bytes, backend, latency_ms, source, device_id, app_version, created_at)
+    on conflict (id) do nothing
+    returning id`);
+  return rowsOf(result);
+}
+
+/** db.execute's rows: postgres-js answers an array of them, PGlite an object holding them. */
+function rowsOf<T>(result: unknown): T[] {
+  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
 }
 
 /** Inserts the corrections not stored yet; returns the ids inserted now. */
