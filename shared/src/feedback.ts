@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { labelSchema, projectSlugSchema } from './dataset';
 import { channelNameSchema, modelNameSchema, versionNumberSchema } from './model-manifest';
-import { float32Schema } from './text';
+import { float32Array } from './text';
 
 export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'] as const;
 export type InferenceBackend = (typeof INFERENCE_BACKENDS)[number];
@@ -68,7 +68,7 @@ export const predictionEventSchema = z.object({
   latencyMs: z.number().min(0, 'latencyMs must be >= 0').max(600_000),
   top: topClassesSchema,
   /** Output of the model's embedding layer (the penultimate one) for this image; stored as float32. */
-  embedding: z.array(float32Schema).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
+  embedding: float32Array(z.array(z.number()).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`)),
   source: z.enum(PREDICTION_SOURCES, { error: () => `source must be one of: ${PREDICTION_SOURCES.join(', ')}` }),
   createdAt: clientTimeSchema,
   /** Optional (devices older than these fields send none): which installation, app build and channel made it. */
