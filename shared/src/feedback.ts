@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { labelSchema, projectSlugSchema } from './dataset';
 import { channelNameSchema, modelNameSchema, versionNumberSchema } from './model-manifest';
+import { embeddingToBytes } from './embedding-bytes';
 import { float32Array } from './text';
 
 export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'] as const;
@@ -103,6 +104,30 @@ export const syncCorrectionsInputSchema = z.object({
 });
 export type SyncPredictionsInput = z.infer<typeof syncPredictionsInputSchema>;
 export type SyncCorrectionsInput = z.infer<typeof syncCorrectionsInputSchema>;
+
+/**
+ * The bulk endpoint for devices and backfills: `POST BULK_PREDICTIONS_PATH` with `Authorization: Bearer <token>` and a
+ * JSON body `{ project, predictions: [...] }` of up to MAX_BULK_BATCH prediction events, each checked as in
+ * `feedback.syncPredictions`; an event may carry its embedding as `embeddingBase64` (its float32 values, little-endian,
+ * base64: see embeddingToBase64) instead of `embedding`. Answers a SyncResult, or `{ error: { code, message } }`.
+ */
+export const BULK_PREDICTIONS_PATH = '/v1/feedback/predictions';
+export const MAX_BULK_BATCH = 1000;
+/** 1,000 events with base64 embeddings of any allowed size fit; events with number arrays may need smaller batches. */
+export const MAX_BULK_BODY_BYTES = 16 * 1024 * 1024;
+
+export const bulkPredictionsInputSchema = z.object({
+  project: projectSlugSchema,
+  predictions: z.array(z.unknown()).max(MAX_BULK_BATCH, `at most ${MAX_BULK_BATCH} per call`),
+});
+
+/** An embedding as the bulk endpoint takes it: its float32 values, little-endian, as base64. */
+export function embeddingToBase64(values: ArrayLike<number>): string {
+  const bytes = embeddingToBytes(values);
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
 
 /** An event the hub refused, and why; it was not stored and sending it again changes nothing. */
 export interface RejectedEvent {
