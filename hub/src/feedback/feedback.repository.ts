@@ -3,7 +3,7 @@
  * inserted idempotently on their device-made ids (ON CONFLICT DO NOTHING), so any batch may be sent again.
  */
 import { DEFAULT_CHANNEL, type PredictionEvent, type TopClasses, embeddingToBytes } from '@edgeloop/shared';
-import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { type SQL, and, desc, eq, getTableColumns, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
 
@@ -53,7 +53,7 @@ export interface PredictionToStore {
 
 /**
  * Inserts the predictions not stored yet (by id, in any project) with ONE statement whatever the batch size:
- * `INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT (id) DO NOTHING RETURNING id`. A fixed 16
+ * `INSERT ... SELECT FROM unnest(<one array per column>) ON CONFLICT (id) DO NOTHING RETURNING id`. A fixed 17
  * parameters, so the statement text is the same for every batch (prepared once per connection) and the server parses
  * arrays, not thousands of placeholders. Embeddings travel as one bytea of every event's float32 LE values end to end,
  * cut per row by [offset, length] (postgres-js sends a bytea[] parameter as the element type; one bytea it sends as
@@ -103,23 +103,40 @@ export async function insertPredictions(db: Database, owner: { projectId: string
   });
   const embeddings = embeddingToBytes(all);
   const p = (value: unknown) => sql.param(value);
-  const result = await db.execute<{ id: string }>(sql`
-    insert into predictions (id, project_id, model_version_id, channel, label, confidence, top_k, embedding, backend, latency_ms, source, sent_by, device_id, app_version, created_at)
-    select e.id, ${p(owner.projectId)}::uuid, e.model_version_id, e.channel, e.label, e.confidence, e.top_k::jsonb,
-      substring(${p(embeddings)}::bytea from e.embedding_at for e.embedding_bytes),
-      e.backend, e.latency_ms, e.source, ${p(owner.sentBy)}::text, e.device_id, e.app_version, e.created_at::timestamptz
-    from unnest(${p(ids)}::uuid[], ${p(versionIds)}::uuid[], ${p(channels)}::text[], ${p(labels)}::text[], ${p(confidences)}::float8[],
-      ${p(tops)}::text[], ${p(offsets)}::int4[], ${p(lengths)}::int4[], ${p(backends)}::text[], ${p(latencies)}::float8[],
-      ${p(sources)}::text[], ${p(deviceIds)}::text[], ${p(appVersions)}::text[], ${p(createdAts)}::text[])
-      as e(id, model_version_id, channel, label, confidence, top_k, embedding_at, embedding_bytes, backend, latency_ms, source, device_id, app_version, created_at)
-    on conflict (id) do nothing
-    returning id`);
-  return rowsOf(result);
-}
-
-/** db.execute's rows: postgres-js answers an array of them, PGlite an object holding them. */
-function rowsOf<T>(result: unknown): T[] {
-  return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
+  // One expression per column (the type makes a new column a compile error here), selected in the table's order.
+  const values: Record<keyof NewPrediction, SQL> = {
+    id: sql`e.id`,
+    projectId: sql`${p(owner.projectId)}::uuid`,
+    modelVersionId: sql`e.model_version_id`,
+    channel: sql`e.channel`,
+    label: sql`e.label`,
+    confidence: sql`e.confidence`,
+    topK: sql`e.top_k::jsonb`,
+    embedding: sql`substring(${p(embeddings)}::bytea from e.embedding_at for e.embedding_bytes)`,
+    backend: sql`e.backend`,
+    latencyMs: sql`e.latency_ms`,
+    source: sql`e.source`,
+    sentBy: sql`${p(owner.sentBy)}::text`,
+    deviceId: sql`e.device_id`,
+    appVersion: sql`e.app_version`,
+    createdAt: sql`e.created_at::timestamptz`,
+    receivedAt: sql`now()`,
+  };
+  const selected = sql.join(
+    Object.keys(getTableColumns(predictions)).map((key) => values[key as keyof NewPrediction]),
+    sql`, `,
+  );
+  return db
+    .insert(predictions)
+    .select(
+      sql`select ${selected}
+      from unnest(${p(ids)}::uuid[], ${p(versionIds)}::uuid[], ${p(channels)}::text[], ${p(labels)}::text[], ${p(confidences)}::float8[],
+        ${p(tops)}::text[], ${p(offsets)}::int4[], ${p(lengths)}::int4[], ${p(backends)}::text[], ${p(latencies)}::float8[],
+        ${p(sources)}::text[], ${p(deviceIds)}::text[], ${p(appVersions)}::text[], ${p(createdAts)}::text[])
+        as e(id, model_version_id, channel, label, confidence, top_k, embedding_at, embedding_bytes, backend, latency_ms, source, device_id, app_version, created_at)`,
+    )
+    .onConflictDoNothing({ target: predictions.id })
+    .returning({ id: predictions.id });
 }
 
 /** Inserts the corrections not stored yet; returns the ids inserted now. */
