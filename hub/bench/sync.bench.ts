@@ -7,7 +7,8 @@
  *   through the same driver (PGlite: COPY from a blob), with no HTTP, JSON, token or checks.
  * 1% of the events are poisoned (a label the project does not have): the hub rejects them one by one and stores the rest.
  * Bodies are serialised before the clock starts (a device does that on its own CPU); the hub runs in this process.
- * SYNC_BENCH_EVENTS=4000 for a quick run (default 24,000 events per measurement).
+ * SYNC_BENCH_EVENTS=4000 for a quick run (default 24,000 events per measurement); SYNC_BENCH_ONLY=postgres (or pglite) to
+ * measure one database.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -219,6 +220,7 @@ async function main(): Promise<void> {
   try {
     for (const database of databases) {
       const kind = database.label.startsWith('PGlite') ? 'pglite' : 'postgres';
+      if (process.env.SYNC_BENCH_ONLY && process.env.SYNC_BENCH_ONLY !== kind) continue;
       const setup = await freshSetup(database.open);
       const hub = await startHub(setup);
       try {
