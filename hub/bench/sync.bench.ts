@@ -41,6 +41,8 @@ const EMBEDDING_SIZE = 128; // the reference CNN's embedding layer
 const LABELS = FASHION_MNIST_LABELS;
 const POISONED_EVERY = 100;
 const PROJECT = 'fashion-mnist';
+/** SYNC_BENCH_PATHS=bulk,COPY measures only those (while profiling one path). */
+const PATHS = (process.env.SYNC_BENCH_PATHS?.split(',') ?? ['tRPC', 'bulk', 'COPY']) as ('tRPC' | 'bulk' | 'COPY')[];
 
 function events(): PredictionEvent[] {
   return Array.from({ length: EVENTS }, (_, i) => {
@@ -71,17 +73,56 @@ function batches<T>(all: T[], size: number): T[][] {
 
 interface Measured {
   seconds: number;
+  /** CPU seconds this process (hub, clients, PGlite) and the PostgreSQL server's processes spent meanwhile. */
+  cpuSeconds: number;
   stored: number;
   rejected: number;
   /** Milliseconds per call, each call one batch of BATCH events. */
   calls: number[];
 }
 
+/**
+ * CPU seconds spent so far by this process and by each PostgreSQL server process (from /proc; its backends and
+ * background writers as pg_stat_activity lists them). The machine is shared, so wall-clock rates move with whatever
+ * else runs; CPU seconds per event do not.
+ */
+async function cpuNow(setup: Setup, kind: 'pglite' | 'postgres'): Promise<{ node: number; server: Map<number, number> }> {
+  const { user, system } = process.cpuUsage();
+  const server = new Map<number, number>();
+  if (kind === 'postgres') {
+    const rows = (await setup.deps.db.execute(sql`select pid from pg_stat_activity`)) as unknown as { pid: number }[];
+    const ticks = 100; // USER_HZ on Linux
+    for (const { pid } of rows) {
+      try {
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        server.set(pid, (Number(fields[11]) + Number(fields[12])) / ticks); // utime, stime
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+  }
+  return { node: (user + system) / 1e6, server };
+}
+
+function cpuSince(before: Awaited<ReturnType<typeof cpuNow>>, after: Awaited<ReturnType<typeof cpuNow>>): number {
+  let server = 0;
+  for (const [pid, seconds] of after.server) server += seconds - (before.server.get(pid) ?? 0);
+  if (process.env.SYNC_BENCH_CPU_SPLIT) console.log(`  cpu: this process ${(after.node - before.node).toFixed(2)} s, PostgreSQL ${server.toFixed(2)} s`);
+  return after.node - before.node + server;
+}
+
 /** Sends the prepared calls from `clients` senders at once, each one call at a time. */
-async function measure<C>(calls: C[], clients: number, send: (call: C) => Promise<{ stored: number; rejected: number }>): Promise<Measured> {
+async function measure<C>(
+  setup: Setup,
+  kind: 'pglite' | 'postgres',
+  calls: C[],
+  clients: number,
+  send: (call: C) => Promise<{ stored: number; rejected: number }>,
+): Promise<Measured> {
   const times: number[] = [];
   let stored = 0;
   let rejected = 0;
+  const cpuBefore = await cpuNow(setup, kind);
   const started = performance.now();
   await mapConcurrent(calls, clients, async (call) => {
     const t = performance.now();
@@ -90,7 +131,8 @@ async function measure<C>(calls: C[], clients: number, send: (call: C) => Promis
     stored += answer.stored;
     rejected += answer.rejected;
   });
-  return { seconds: (performance.now() - started) / 1000, stored, rejected, calls: times };
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, cpuSeconds: cpuSince(cpuBefore, await cpuNow(setup, kind)), stored, rejected, calls: times };
 }
 
 function p95(values: number[]): number {
@@ -227,15 +269,15 @@ async function main(): Promise<void> {
         for (const clients of CLIENTS) {
           const results: [string, Measured][] = [];
           // Fresh events (new ids) per path, each into an empty table.
-          for (const path of ['tRPC', 'bulk', 'COPY'] as const) {
+          for (const path of PATHS) {
             const all = events();
             await setup.deps.db.execute(sql`truncate predictions cascade`);
             const measured =
               path === 'tRPC'
-                ? await measure(trpcCalls(hub, all), clients, (call) => sendTrpc(hub, call))
+                ? await measure(setup, kind, trpcCalls(hub, all), clients, (call) => sendTrpc(hub, call))
                 : path === 'bulk'
-                  ? await measure(bulkCalls(all), clients, (body) => sendBulk(hub, body))
-                  : await measure(copyBatches(hub, all), clients, (text) => sendCopy(hub, kind, text));
+                  ? await measure(setup, kind, bulkCalls(all), clients, (body) => sendBulk(hub, body))
+                  : await measure(setup, kind, copyBatches(hub, all), clients, (text) => sendCopy(hub, kind, text));
             const counted = (await setup.deps.db.execute(sql`select count(*)::int as count from predictions`)) as unknown;
             const count = (Array.isArray(counted) ? counted : (counted as { rows: { count: number }[] }).rows)[0]!.count as number;
             const expected = EVENTS - EVENTS / POISONED_EVERY;
@@ -244,18 +286,21 @@ async function main(): Promise<void> {
             }
             results.push([path, measured]);
           }
-          const copy = results.find(([path]) => path === 'COPY')![1];
-          const copyRate = copy.stored / copy.seconds;
+          const copy = results.find(([path]) => path === 'COPY')?.[1];
+          const copyRate = copy ? copy.stored / copy.seconds : Number.NaN;
+          const copyPerCpu = copy ? copy.stored / copy.cpuSeconds : Number.NaN;
           for (const [path, m] of results) {
-            const rate = path === 'COPY' ? m.stored / m.seconds : EVENTS / m.seconds;
+            const events = path === 'COPY' ? m.stored : EVENTS;
             rows.push([
               database.label,
               String(clients),
               path,
-              Math.round(rate).toLocaleString('en'),
+              Math.round(events / m.seconds).toLocaleString('en'),
               p95(m.calls).toFixed(0),
+              path === 'COPY' ? '1.00' : (events / m.seconds / copyRate).toFixed(2),
+              Math.round(events / m.cpuSeconds).toLocaleString('en'),
+              path === 'COPY' ? '1.00' : (events / m.cpuSeconds / copyPerCpu).toFixed(2),
               m.rejected.toLocaleString('en'),
-              path === 'COPY' ? '1.00' : (rate / copyRate).toFixed(2),
             ]);
           }
           console.log(`${database.label}, ${clients} client(s): done`);
@@ -268,8 +313,9 @@ async function main(): Promise<void> {
   } finally {
     stop();
   }
-  printTable(['database', 'clients', 'path', 'events/s', 'p95 ms per call', 'rejected', 'x COPY'], rows);
+  printTable(['database', 'clients', 'path', 'events/s', 'p95 ms per call', 'x COPY', 'events per CPU-s', 'x COPY (CPU)', 'rejected'], rows);
   console.log(`\nevents/s counts every event sent (stored or rejected); COPY counts the ${100 - 100 / POISONED_EVERY}% of rows the hub accepts`);
+  console.log('events per CPU-s: events / CPU seconds of this process (hub, HTTP clients, PGlite) and the PostgreSQL server meanwhile: what the machine\'s load does not move');
   console.log('tRPC = 5 batched feedback.syncPredictions calls of 100 per request; bulk = POST /v1/feedback/predictions, base64 embeddings');
   console.log('both: HTTP + JSON + token, role and project check + per-event validation and answers + one idempotent INSERT ... unnest per call');
 }

@@ -68,7 +68,6 @@ async function syncBulk(deps: HubDeps, caller: Caller, project: string, events: 
 
 /** base64 of 1..MAX_EMBEDDING_SIZE float32 values: 4 characters per 3 bytes, padded. */
 const MAX_BASE64_CHARS = 4 * Math.ceil((MAX_EMBEDDING_SIZE * 4) / 3);
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function withEmbeddingDecoded(event: unknown): { event: unknown } | { reason: string } {
   if (!event || typeof event !== 'object' || !('embeddingBase64' in event)) return { event };
@@ -78,8 +77,9 @@ function withEmbeddingDecoded(event: unknown): { event: unknown } | { reason: st
   if (typeof text === 'string' && text.length > MAX_BASE64_CHARS) {
     return problem(`embedding must hold at most ${MAX_EMBEDDING_SIZE} values (${MAX_BASE64_CHARS} base64 characters)`);
   }
-  if (typeof text !== 'string' || !BASE64.test(text)) return problem("must be base64 of the embedding's float32 values, little-endian");
-  const bytes = Buffer.from(text, 'base64');
+  // Buffer.from skips what is not base64; only text that decodes and encodes back to itself is taken (a regex cost 8 µs).
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'base64') : null;
+  if (!bytes || bytes.toString('base64') !== text) return problem("must be base64 of the embedding's float32 values, little-endian");
   if (bytes.length === 0 || bytes.length % 4 !== 0) return problem(`must hold whole float32 values (4 bytes each), got ${bytes.length} bytes`);
   const values = embeddingFromBytes(bytes);
   const embedding = new Array<number>(values.length);
