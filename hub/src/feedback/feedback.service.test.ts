@@ -157,6 +157,25 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     varied.forEach((v, i) => expect([...embeddingFromBytes(byId.get(v.id)!.embedding)]).toEqual(embeddings[i]!.map(Math.fround)));
   });
 
+  it.skipIf(skip)('stores labels with quotes, commas and braces, and the text "NULL", exactly as sent', async () => {
+    const labels = ['say "hi", {ok}', 'NULL', 'été 😀'];
+    await (await hub.as('engineer')).projects.create({ slug: 'quoting', labels });
+    await publishedVersion(hub.deps, 'quoting', 'pets', 1);
+    const device = await hub.as('device', { projects: ['quoting'] });
+    const events = [
+      prediction({ top: [{ label: labels[0]!, probability: 0.6 }, { label: labels[1]!, probability: 0.4 }], channel: 'null', appVersion: 'NULL' }),
+      prediction({ top: [{ label: labels[1]!, probability: 0.9 }, { label: labels[2]!, probability: 0.1 }], deviceId: 'NULL-NULL' }),
+    ];
+    expect(await device.feedback.syncPredictions({ project: 'quoting', predictions: events })).toMatchObject({ inserted: 2, rejected: [] });
+    const rows = await hub.deps.db
+      .select({ id: predictions.id, label: predictions.label, top: predictions.topK, channel: predictions.channel, appVersion: predictions.appVersion, deviceId: predictions.deviceId })
+      .from(predictions)
+      .where(inArray(predictions.id, events.map((e) => e.id)));
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    expect(byId.get(events[0]!.id)).toEqual({ id: events[0]!.id, label: labels[0], top: events[0]!.top, channel: 'null', appVersion: 'NULL', deviceId: null });
+    expect(byId.get(events[1]!.id)).toEqual({ id: events[1]!.id, label: 'NULL', top: events[1]!.top, channel: 'production', appVersion: null, deviceId: 'NULL-NULL' });
+  });
+
   it.skipIf(skip)('rejects a bad device id, app version or channel naming the field, and stores the rest', async () => {
     const device = await hub.as('device');
     const bad = [
