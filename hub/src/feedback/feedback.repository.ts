@@ -10,25 +10,6 @@ import { corrections, modelVersions, predictions, registeredModels } from '../db
 export type NewPrediction = typeof predictions.$inferInsert;
 export type NewCorrection = Omit<typeof corrections.$inferInsert, 'receivedAt'>;
 
-/** The row a checked prediction event is stored as: top-1 label and confidence beside the list the device sent. */
-export function predictionRow(event: PredictionEvent, owner: { projectId: string; modelVersionId: string; sentBy: string }): NewPrediction {
-  return {
-    id: event.id,
-    ...owner,
-    label: event.top[0]!.label,
-    confidence: event.top[0]!.probability,
-    topK: event.top,
-    embedding: embeddingToBytes(event.embedding),
-    backend: event.backend,
-    latencyMs: event.latencyMs,
-    source: event.source,
-    channel: event.channel ?? DEFAULT_CHANNEL,
-    deviceId: event.deviceId ?? null,
-    appVersion: event.appVersion ?? null,
-    createdAt: new Date(event.createdAt),
-  };
-}
-
 /** Which of `ids` are stored predictions (of any project). */
 export async function storedPredictionIds(db: Database, ids: string[]): Promise<{ id: string }[]> {
   return db.select({ id: predictions.id }).from(predictions).where(inArray(predictions.id, ids));
@@ -57,8 +38,8 @@ export interface PredictionToStore {
  * parameters, so the statement text is the same for every batch (prepared once per connection) and the server parses
  * arrays, not thousands of placeholders. Embeddings travel as one bytea of every event's float32 LE values end to end,
  * cut per row by [offset, length] (postgres-js sends a bytea[] parameter as the element type; one bytea it sends as
- * it is, on PGlite too). Dates, jsonb and nullable text go as text[] and are cast per row, which both drivers send alike.
- * Returns the ids inserted now; an id sent twice in the batch is inserted once.
+ * it is, on PGlite too). The other columns go as array literals built here (arrayLiteral), dates and jsonb as text
+ * cast per row. Returns the ids inserted now; an id sent twice in the batch is inserted once.
  */
 export async function insertPredictions(db: Database, owner: { projectId: string; sentBy: string }, rows: PredictionToStore[]): Promise<{ id: string }[]> {
   if (!rows.length) return [];
