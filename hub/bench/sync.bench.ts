@@ -164,6 +164,9 @@ async function startHub(setup: Setup): Promise<Hub> {
   const { secret } = await createToken(setup.deps, { name: 'bench-device', role: 'device', projects: [PROJECT], createdBy: 'bench' });
   const webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-bench-web-'));
   const server = createHubServer(setup.deps, { webRoot });
+  // Clients keep their connections between measurements (seconds apart while the next events are made): Node's 5 s
+  // keep-alive would close them under a client's next request (ECONNRESET).
+  server.keepAliveTimeout = 120_000;
   const { port } = await listen(server, 0, '127.0.0.1');
   return {
     setup,
