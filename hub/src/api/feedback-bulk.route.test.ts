@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -162,10 +163,25 @@ describe('bulk prediction upload', () => {
     const get = await fetch(`${base}${BULK_PREDICTIONS_PATH}`, { headers: { authorization: `Bearer ${device}` } });
     expect(get.status).toBe(405);
 
-    const declared = await send(`{"project":"pets","predictions":[],"x":"${'a'.repeat(MAX_BULK_BODY_BYTES)}"}`, device);
-    expect(declared.status).toBe(413);
-    expect(declared.headers.get('connection')).toBe('close');
-    expect(declared.body.error!.message).toMatch(new RegExp(`^request body of \\d+ bytes exceeds the limit of ${MAX_BULK_BODY_BYTES} bytes \\(16\\.0 MiB\\) for this call; send smaller batches$`));
+    // A declared length over the limit: answered from the head alone, and the connection closed, not read to its end.
+    const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c));
+    socket.write(
+      `POST ${BULK_PREDICTIONS_PATH} HTTP/1.1\r\nhost: hub\r\nauthorization: Bearer ${device}\r\ncontent-type: application/json\r\ncontent-length: ${MAX_BULK_BODY_BYTES + 1}\r\n\r\n{"project":"pets"`,
+    );
+    const closedByHub = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 5_000);
+      socket.on('close', () => (clearTimeout(timer), resolve(true)));
+    });
+    socket.destroy();
+    const [head, body] = Buffer.concat(received).toString('utf8').split('\r\n\r\n');
+    expect(closedByHub).toBe(true);
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(head).toMatch(/\r\nconnection: close\r\n/i);
+    expect((JSON.parse(body!) as Answer['body']).error!.message).toBe(
+      `request body of ${MAX_BULK_BODY_BYTES + 1} bytes exceeds the limit of ${MAX_BULK_BODY_BYTES} bytes (16.0 MiB) for this call; send smaller batches`,
+    );
     // No declared length: refused once the bytes received pass the limit, long before the client is done.
     const streamed = await new Promise<{ status: number; message: string }>((resolve, reject) => {
       const req = http.request(`${base}${BULK_PREDICTIONS_PATH}`, { method: 'POST', headers: { authorization: `Bearer ${device}`, 'content-type': 'application/json' } });

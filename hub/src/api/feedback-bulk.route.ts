@@ -97,7 +97,7 @@ function idOf(event: unknown): string | null {
   return parsed.success ? parsed.data : null;
 }
 
-/** The body, or PAYLOAD_TOO_LARGE as soon as more than `limit` bytes have arrived (the rest is never read). */
+/** The body, or PAYLOAD_TOO_LARGE as soon as more than `limit` bytes have arrived. */
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -105,8 +105,11 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.pause();
+        // Answered now; the rest is read and dropped (as tRPC does), so the client reads the answer instead of
+        // failing to write into a closed connection. Nothing more is kept.
         req.removeAllListeners('data');
+        req.resume();
+        chunks.length = 0;
         reject(new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: bodyTooLargeMessage(limit) }));
       } else chunks.push(chunk);
     });
@@ -124,17 +127,19 @@ function parseBody(bytes: Buffer): unknown {
 }
 
 function answer(res: http.ServerResponse, status: number, body: unknown, close = false): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) }).end(JSON.stringify(body));
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), ...(close ? { connection: 'close' } : {}) }).end(json);
 }
 
 /**
  * A refusal with its HTTP status and the hub's message; anything unexpected as a 500 naming only the id it is logged
- * under. A refusal sent before the whole body was read closes the connection, so the rest of the body is not read.
+ * under.
  */
 function fail(deps: HubDeps, res: http.ServerResponse, error: unknown): void {
   const known = error instanceof TRPCError ? error : error instanceof HubError ? new TRPCError({ code: error.code, message: error.message, cause: error }) : null;
   const status = known ? getHTTPStatusCodeFromError(known) : 500;
   const message = known ? known.message : logInternal(deps, PATH, error instanceof Error ? error : new Error(String(error)));
   if (res.headersSent) return void res.end();
-  answer(res, status, { error: { code: known?.code ?? 'INTERNAL_SERVER_ERROR', message } }, !res.req.complete);
+  // A body not read at all (a refused token, a declared length over the limit) is not read afterwards either.
+  answer(res, status, { error: { code: known?.code ?? 'INTERNAL_SERVER_ERROR', message } }, !res.req.complete && !res.req.readableDidRead);
 }

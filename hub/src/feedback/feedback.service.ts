@@ -17,6 +17,7 @@ import type { Caller, HubDeps } from '../deps';
 import { getProject, labelProblem } from '../projects/project.service';
 import * as models from '../registry/model-version.repository';
 import * as feedback from './feedback.repository';
+import { quickPrediction } from './prediction-quick-check';
 
 /**
  * Each event is checked on its own, so one bad event (a device bug, a label since removed) is rejected with its
@@ -30,7 +31,7 @@ import * as feedback from './feedback.repository';
 export async function syncPredictions(deps: HubDeps, caller: Caller, input: SyncPredictionsInput): Promise<SyncResult> {
   // The project is looked up while the events are checked (a 500-event batch takes milliseconds of CPU).
   const projectLookup = getProject(deps, input.project);
-  const { valid, rejected } = validateEach(input.predictions, predictionEventSchema);
+  const { valid, rejected } = validateEach(input.predictions, predictionEventSchema, quickPrediction);
   const project = await projectLookup;
   // Resolve each (model, version) the batch names to its model version id, once.
   const versionIds = new Map<string, string>();
@@ -75,10 +76,13 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
   return result(input.corrections.length, inserted.length, rejected);
 }
 
-function validateEach<S extends z.ZodType<PredictionEvent> | z.ZodType<CorrectionEvent>>(events: unknown[], schema: S) {
+/** Checks each event with `schema`, or first with `quick`, which takes only what the schema takes (null: ask the schema). */
+function validateEach<S extends z.ZodType<PredictionEvent> | z.ZodType<CorrectionEvent>>(events: unknown[], schema: S, quick?: (event: unknown) => z.output<S> | null) {
   const valid: { event: z.output<S>; index: number }[] = [];
   const rejected: RejectedEvent[] = [];
   events.forEach((event, index) => {
+    const taken = quick?.(event) ?? null;
+    if (taken) return void valid.push({ event: taken, index });
     const parsed = schema.safeParse(event);
     if (parsed.success) valid.push({ event: parsed.data as z.output<S>, index });
     else rejected.push({ id: idOf(event), index, reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ') });
