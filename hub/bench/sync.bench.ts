@@ -8,7 +8,8 @@
  * 1% of the events are poisoned (a label the project does not have): the hub rejects them one by one and stores the rest.
  * Bodies are serialised before the clock starts (a device does that on its own CPU); the hub runs in this process.
  * SYNC_BENCH_EVENTS=4000 for a quick run (default 24,000 events per measurement); SYNC_BENCH_ONLY=postgres (or pglite) to
- * measure one database.
+ * measure one database; SYNC_BENCH_PATHS=bulk,COPY to measure some paths; SYNC_BENCH_CPU_SPLIT=1 to print the hub's and the
+ * PostgreSQL server's CPU seconds per measurement.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
