@@ -1,9 +1,12 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
 
 const webRoot = path.resolve(import.meta.dirname, 'web-client');
+/** The PWA's version, sent with every prediction (web-client/src/app/device-identity.ts). */
+const appVersion = (JSON.parse(fs.readFileSync(path.join(webRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 // One config: Vite builds the web apps (web-client/ -> web-client/dist), Vitest runs every *.test.ts.
 export default defineConfig({
@@ -38,6 +41,7 @@ export default defineConfig({
       },
     }),
   ],
+  define: { __EDGELOOP_APP_VERSION__: JSON.stringify(appVersion) },
   worker: { format: 'es' },
   build: {
     outDir: path.join(webRoot, 'dist'),

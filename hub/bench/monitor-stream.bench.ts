@@ -56,7 +56,7 @@ import crypto from 'node:crypto';
 import { embeddingToBytes } from '@edgeloop/shared';
 import { publishedVersion } from '../test/published-version';
 import { drawSynthetic, storeProfile, syntheticProfile } from '../test/synthetic-monitor';
-import { insertPredictions } from '../src/feedback/feedback.repository';
+import { insertPredictionRows } from '../src/feedback/feedback.repository';
 import { createProject } from '../src/projects/project.service';
 import * as models from '../src/registry/model-version.repository';
 import * as streams from '../src/monitoring/monitor-stream.repository';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
         await storeProfile(deps, version!.id, profile);
         const at = new Date();
         for (let i = 0; i < draws.length; i += 500) {
-          await insertPredictions(
+          await insertPredictionRows(
             deps.db,
             draws.slice(i, i + 500).map((draw, j) => {
               const top = draw.probabilities.indexOf(Math.max(...draw.probabilities));

@@ -1,31 +1,51 @@
 /**
- * `npm run bench`: device feedback through the hub. Devices' outboxes POST `feedback.syncPredictions` batches over HTTP
- * (a device token, per-event validation and answers, idempotent inserts); as the baseline in the same run, the same
- * rows are INSERTed straight into the predictions table, 1,000 per statement, with no HTTP, JSON or checks.
+ * `npm run bench`: device feedback through the hub, beside a raw COPY of the same rows in the same run. Devices send
+ * 500-event batches (128-value embeddings, top-5), 1, 4 and 8 at once, each one batch at a time as an outbox does:
+ * - tRPC: one HTTP request of 5 batched `feedback.syncPredictions` calls (MAX_SYNC_BATCH = 100 each), number arrays;
+ * - bulk: one `POST /v1/feedback/predictions` with base64 float32 embeddings;
+ * - COPY: the accepted rows, already in COPY's text format, `COPY predictions FROM STDIN` 500 rows per statement
+ *   through the same driver (PGlite: COPY from a blob), with no HTTP, JSON, token or checks.
  * 1% of the events are poisoned (a label the project does not have): the hub rejects them one by one and stores the rest.
+ * Bodies are serialised before the clock starts (a device does that on its own CPU); the hub runs in this process.
+ * SYNC_BENCH_EVENTS=4000 for a quick run (default 24,000 events per measurement); SYNC_BENCH_ONLY=postgres (or pglite) to
+ * measure one database; SYNC_BENCH_PATHS=bulk,COPY to measure some paths; SYNC_BENCH_CPU_SPLIT=1 to print the hub's and the
+ * PostgreSQL server's CPU seconds per measurement.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MAX_SYNC_BATCH, type PredictionEvent, type SyncResult } from '@edgeloop/shared';
-import { mapConcurrent } from '../src/concurrency';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type { PGlite } from '@electric-sql/pglite';
+import {
+  BULK_PREDICTIONS_PATH,
+  MAX_SYNC_BATCH,
+  type PredictionEvent,
+  type SyncResult,
+  embeddingToBase64,
+  embeddingToBytes,
+} from '@edgeloop/shared';
+import { sql } from 'drizzle-orm';
+import type postgres from 'postgres';
 import { createToken } from '../src/auth/token.service';
-import { createProject, getProject } from '../src/projects/project.service';
-import { modelVersions, predictions } from '../src/db/schema';
+import { mapConcurrent } from '../src/concurrency';
+import { modelVersions } from '../src/db/schema';
 import { FASHION_MNIST_LABELS } from '../src/demo';
-import { predictionRow } from '../src/feedback/feedback.repository';
-import { progressBar } from '../src/progress';
+import { createProject, getProject } from '../src/projects/project.service';
 import { createHubServer, listen } from '../src/server';
 import { publishedVersion } from '../test/published-version';
 import { type Setup, benchDatabases, freshSetup, machineLine, printTable } from './bench-setup';
 
-const EVENTS = 20_000;
-/** Devices sending at once, each one batch at a time, as an outbox does. */
-const DEVICES = 4;
+const EVENTS = Number(process.env.SYNC_BENCH_EVENTS ?? 24_000);
+const BATCH = 500;
+const CLIENTS = [1, 4, 8];
 const EMBEDDING_SIZE = 128; // the reference CNN's embedding layer
 const LABELS = FASHION_MNIST_LABELS;
 const POISONED_EVERY = 100;
+const PROJECT = 'fashion-mnist';
+/** SYNC_BENCH_PATHS=bulk,COPY measures only those (while profiling one path). */
+const PATHS = (process.env.SYNC_BENCH_PATHS?.split(',') ?? ['tRPC', 'bulk', 'COPY']) as ('tRPC' | 'bulk' | 'COPY')[];
 
 function events(): PredictionEvent[] {
   return Array.from({ length: EVENTS }, (_, i) => {
@@ -41,91 +61,274 @@ function events(): PredictionEvent[] {
       embedding: Array.from({ length: EMBEDDING_SIZE }, () => Math.fround(Math.random() * 4 - 2)),
       source: 'camera',
       createdAt: new Date(Date.UTC(2026, 10, 30, 0, 0, i % 60)).toISOString(),
+      deviceId: `bench-device-${i % 64}`,
+      appVersion: '1.0.0',
+      channel: 'production',
     };
   });
 }
 
-async function prepare(setup: Setup): Promise<void> {
-  await createProject(setup.deps, { slug: 'fashion-mnist', labels: LABELS, createdBy: 'bench' });
-  await publishedVersion(setup.deps, 'fashion-mnist', 'fashion-cnn', 1);
+function batches<T>(all: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < all.length; i += size) out.push(all.slice(i, i + size));
+  return out;
 }
 
-async function hubSync(setup: Setup, all: PredictionEvent[], label: string): Promise<{ seconds: number; inserted: number; rejected: number }> {
-  await prepare(setup);
-  const { secret } = await createToken(setup.deps, { name: 'bench-device', role: 'device', projects: ['fashion-mnist'], createdBy: 'bench' });
+interface Measured {
+  seconds: number;
+  /** CPU seconds this process (hub, clients, PGlite) and the PostgreSQL server's processes spent meanwhile. */
+  cpuSeconds: number;
+  stored: number;
+  rejected: number;
+  /** Milliseconds per call, each call one batch of BATCH events. */
+  calls: number[];
+}
+
+/**
+ * CPU seconds spent so far by this process and by each PostgreSQL server process (from /proc; its backends and
+ * background writers as pg_stat_activity lists them). The machine is shared, so wall-clock rates move with whatever
+ * else runs; CPU seconds per event do not.
+ */
+async function cpuNow(setup: Setup, kind: 'pglite' | 'postgres'): Promise<{ node: number; server: Map<number, number> }> {
+  const { user, system } = process.cpuUsage();
+  const server = new Map<number, number>();
+  if (kind === 'postgres') {
+    const rows = (await setup.deps.db.execute(sql`select pid from pg_stat_activity`)) as unknown as { pid: number }[];
+    const ticks = 100; // USER_HZ on Linux
+    for (const { pid } of rows) {
+      try {
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        server.set(pid, (Number(fields[11]) + Number(fields[12])) / ticks); // utime, stime
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+  }
+  return { node: (user + system) / 1e6, server };
+}
+
+function cpuSince(before: Awaited<ReturnType<typeof cpuNow>>, after: Awaited<ReturnType<typeof cpuNow>>): number {
+  let server = 0;
+  for (const [pid, seconds] of after.server) server += seconds - (before.server.get(pid) ?? 0);
+  if (process.env.SYNC_BENCH_CPU_SPLIT) console.log(`  cpu: this process ${(after.node - before.node).toFixed(2)} s, PostgreSQL ${server.toFixed(2)} s`);
+  return after.node - before.node + server;
+}
+
+v8.setFlagsFromString('--expose-gc');
+/** A full collection before each measurement, so garbage from preparing its calls is not collected on its clock. */
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/** Sends the prepared calls from `clients` senders at once, each one call at a time. */
+async function measure<C>(
+  setup: Setup,
+  kind: 'pglite' | 'postgres',
+  calls: C[],
+  clients: number,
+  send: (call: C) => Promise<{ stored: number; rejected: number }>,
+): Promise<Measured> {
+  const times: number[] = [];
+  let stored = 0;
+  let rejected = 0;
+  collectGarbage();
+  const cpuBefore = await cpuNow(setup, kind);
+  const started = performance.now();
+  await mapConcurrent(calls, clients, async (call) => {
+    const t = performance.now();
+    const answer = await send(call);
+    times.push(performance.now() - t);
+    stored += answer.stored;
+    rejected += answer.rejected;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, cpuSeconds: cpuSince(cpuBefore, await cpuNow(setup, kind)), stored, rejected, calls: times };
+}
+
+function p95(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
+}
+
+interface Hub {
+  setup: Setup;
+  url: string;
+  secret: string;
+  modelVersionId: string;
+  projectId: string;
+  close(): Promise<void>;
+}
+
+async function startHub(setup: Setup): Promise<Hub> {
+  await createProject(setup.deps, { slug: PROJECT, labels: LABELS, createdBy: 'bench' });
+  await publishedVersion(setup.deps, PROJECT, 'fashion-cnn', 1);
+  const project = await getProject(setup.deps, PROJECT);
+  const [version] = await setup.deps.db.select({ id: modelVersions.id }).from(modelVersions);
+  const { secret } = await createToken(setup.deps, { name: 'bench-device', role: 'device', projects: [PROJECT], createdBy: 'bench' });
   const webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-bench-web-'));
   const server = createHubServer(setup.deps, { webRoot });
+  // Clients keep their connections between measurements (seconds apart while the next events are made): Node's 5 s
+  // keep-alive would close them under a client's next request (ECONNRESET).
+  server.keepAliveTimeout = 120_000;
   const { port } = await listen(server, 0, '127.0.0.1');
-  const batches: PredictionEvent[][] = [];
-  for (let i = 0; i < all.length; i += MAX_SYNC_BATCH) batches.push(all.slice(i, i + MAX_SYNC_BATCH));
-  const bar = progressBar(`hub sync (${label})`);
-  let inserted = 0;
-  let rejected = 0;
-  let sent = 0;
-  const started = performance.now();
-  try {
-    await mapConcurrent(batches, DEVICES, async (batch) => {
-      const response = await fetch(`http://127.0.0.1:${port}/trpc/feedback.syncPredictions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ project: 'fashion-mnist', predictions: batch }),
-      });
-      if (!response.ok) throw new Error(`sync answered HTTP ${response.status}: ${await response.text()}`);
-      const result = ((await response.json()) as { result: { data: SyncResult } }).result.data;
-      inserted += result.inserted;
-      rejected += result.rejected.length;
-      bar.update((sent += batch.length), all.length);
-    });
-  } finally {
-    bar.stop();
-    await new Promise((resolve) => server.close(resolve));
-    fs.rmSync(webRoot, { recursive: true, force: true });
-  }
-  return { seconds: (performance.now() - started) / 1000, inserted, rejected };
+  return {
+    setup,
+    url: `http://127.0.0.1:${port}`,
+    secret,
+    modelVersionId: version!.id,
+    projectId: project.id,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      fs.rmSync(webRoot, { recursive: true, force: true });
+    },
+  };
 }
 
-/** The accepted events' rows, built outside the clock, INSERTed 1,000 per statement. */
-async function rawInsert(setup: Setup, all: PredictionEvent[]): Promise<{ seconds: number; rows: number }> {
-  await prepare(setup);
-  const project = await getProject(setup.deps, 'fashion-mnist');
-  const [version] = await setup.deps.db.select({ id: modelVersions.id }).from(modelVersions);
-  const rows = all
-    .filter((e) => LABELS.includes(e.top[0]!.label))
-    .map((e) => predictionRow(e, { projectId: project.id, modelVersionId: version!.id, sentBy: 'bench-device' }));
-  const started = performance.now();
-  for (let i = 0; i < rows.length; i += 1000) await setup.deps.db.insert(predictions).values(rows.slice(i, i + 1000));
-  return { seconds: (performance.now() - started) / 1000, rows: rows.length };
+/** One HTTP request per batch: MAX_SYNC_BATCH-event feedback.syncPredictions calls, batched as tRPC's client does. */
+function trpcCalls(hub: Hub, all: PredictionEvent[]): { url: string; body: string }[] {
+  return batches(all, BATCH).map((batch) => {
+    const parts = batches(batch, MAX_SYNC_BATCH);
+    const body = JSON.stringify(Object.fromEntries(parts.map((predictions, i) => [i, { project: PROJECT, predictions }])));
+    return { url: `${hub.url}/trpc/${parts.map(() => 'feedback.syncPredictions').join(',')}?batch=1`, body };
+  });
+}
+
+async function sendTrpc(hub: Hub, call: { url: string; body: string }): Promise<{ stored: number; rejected: number }> {
+  const response = await fetch(call.url, { method: 'POST', headers: { authorization: `Bearer ${hub.secret}`, 'content-type': 'application/json' }, body: call.body });
+  if (!response.ok) throw new Error(`tRPC answered HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
+  const results = (await response.json()) as { result: { data: SyncResult } }[];
+  return results.reduce((sum, { result: { data } }) => ({ stored: sum.stored + data.inserted, rejected: sum.rejected + data.rejected.length }), { stored: 0, rejected: 0 });
+}
+
+function bulkCalls(all: PredictionEvent[]): string[] {
+  return batches(all, BATCH).map((batch) =>
+    JSON.stringify({ project: PROJECT, predictions: batch.map(({ embedding, ...event }) => ({ ...event, embeddingBase64: embeddingToBase64(embedding) })) }),
+  );
+}
+
+async function sendBulk(hub: Hub, body: string): Promise<{ stored: number; rejected: number }> {
+  const response = await fetch(`${hub.url}${BULK_PREDICTIONS_PATH}`, { method: 'POST', headers: { authorization: `Bearer ${hub.secret}`, 'content-type': 'application/json' }, body });
+  if (!response.ok) throw new Error(`bulk answered HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
+  const result = (await response.json()) as SyncResult;
+  return { stored: result.inserted, rejected: result.rejected.length };
+}
+
+const COPY_COLUMNS = 'id, project_id, model_version_id, channel, label, confidence, top_k, embedding, backend, latency_ms, source, sent_by, device_id, app_version, created_at';
+
+/** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
+const copyText = (value: string) => value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
+
+/** The accepted events as COPY text, BATCH rows per statement, built before the clock. */
+function copyBatches(hub: Hub, all: PredictionEvent[]): string[] {
+  const accepted = all.filter((e) => e.top.every((t) => LABELS.includes(t.label)));
+  return batches(accepted, BATCH).map((batch) =>
+    batch
+      .map((e) =>
+        [
+          e.id,
+          hub.projectId,
+          hub.modelVersionId,
+          e.channel!,
+          copyText(e.top[0]!.label),
+          String(e.top[0]!.probability),
+          copyText(JSON.stringify(e.top)),
+          `\\\\x${Buffer.from(embeddingToBytes(e.embedding)).toString('hex')}`,
+          e.backend,
+          String(e.latencyMs),
+          e.source,
+          'bench-device',
+          copyText(e.deviceId!),
+          copyText(e.appVersion!),
+          e.createdAt,
+        ].join('\t'),
+      )
+      .join('\n')
+      .concat('\n'),
+  );
+}
+
+async function sendCopy(hub: Hub, kind: 'pglite' | 'postgres', text: string): Promise<{ stored: number; rejected: number }> {
+  const rows = text.split('\n').length - 1;
+  const client = (hub.setup.deps.db as unknown as { $client: unknown }).$client;
+  if (kind === 'pglite') {
+    await (client as PGlite).query(`copy predictions (${COPY_COLUMNS}) from '/dev/blob'`, [], { blob: new Blob([text]) });
+  } else {
+    const sqlClient = client as postgres.Sql;
+    const stream = await sqlClient.unsafe(`copy predictions (${COPY_COLUMNS}) from stdin`).writable();
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('finish', resolve);
+      stream.end(text);
+    });
+  }
+  return { stored: rows, rejected: 0 };
 }
 
 async function main(): Promise<void> {
-  console.log(`device feedback: ${EVENTS.toLocaleString('en')} predictions (${EMBEDDING_SIZE}-d embeddings, top-5; 1 in ${POISONED_EVERY} poisoned), batches of ${MAX_SYNC_BATCH}, ${DEVICES} devices at once`);
+  console.log(
+    `device feedback: ${EVENTS.toLocaleString('en')} predictions per measurement (${EMBEDDING_SIZE}-d embeddings, top-5; 1 in ${POISONED_EVERY} poisoned), batches of ${BATCH}, ${CLIENTS.join(', ')} clients at once`,
+  );
   console.log(`${machineLine()}\n`);
-  const all = events();
   const { databases, stop } = await benchDatabases();
   const rows: string[][] = [];
   try {
     for (const database of databases) {
-      const hub = await freshSetup(database.open);
-      const synced = await hubSync(hub, all, database.label).finally(() => hub.close());
-      const base = await freshSetup(database.open);
-      const baseline = await rawInsert(base, all).finally(() => base.close());
-      rows.push([
-        database.label,
-        synced.inserted.toLocaleString('en'),
-        synced.rejected.toLocaleString('en'),
-        synced.seconds.toFixed(1),
-        Math.round(EVENTS / synced.seconds).toLocaleString('en'),
-        baseline.seconds.toFixed(1),
-        Math.round(baseline.rows / baseline.seconds).toLocaleString('en'),
-        (synced.seconds / baseline.seconds).toFixed(2),
-      ]);
+      const kind = database.label.startsWith('PGlite') ? 'pglite' : 'postgres';
+      if (process.env.SYNC_BENCH_ONLY && process.env.SYNC_BENCH_ONLY !== kind) continue;
+      const setup = await freshSetup(database.open);
+      const hub = await startHub(setup);
+      try {
+        for (const clients of CLIENTS) {
+          const results: [string, Measured][] = [];
+          // Fresh events (new ids) per path, each into an empty table.
+          for (const path of PATHS) {
+            const all = events();
+            await setup.deps.db.execute(sql`truncate predictions cascade`);
+            const measured =
+              path === 'tRPC'
+                ? await measure(setup, kind, trpcCalls(hub, all), clients, (call) => sendTrpc(hub, call))
+                : path === 'bulk'
+                  ? await measure(setup, kind, bulkCalls(all), clients, (body) => sendBulk(hub, body))
+                  : await measure(setup, kind, copyBatches(hub, all), clients, (text) => sendCopy(hub, kind, text));
+            const counted = (await setup.deps.db.execute(sql`select count(*)::int as count from predictions`)) as unknown;
+            const count = (Array.isArray(counted) ? counted : (counted as { rows: { count: number }[] }).rows)[0]!.count as number;
+            const expected = EVENTS - EVENTS / POISONED_EVERY;
+            if (measured.stored !== expected || count !== expected) {
+              throw new Error(`${path}: stored ${measured.stored} (table holds ${count}), expected ${expected}`);
+            }
+            results.push([path, measured]);
+          }
+          const copy = results.find(([path]) => path === 'COPY')?.[1];
+          const copyRate = copy ? copy.stored / copy.seconds : Number.NaN;
+          const copyPerCpu = copy ? copy.stored / copy.cpuSeconds : Number.NaN;
+          for (const [path, m] of results) {
+            const events = path === 'COPY' ? m.stored : EVENTS;
+            rows.push([
+              database.label,
+              String(clients),
+              path,
+              Math.round(events / m.seconds).toLocaleString('en'),
+              p95(m.calls).toFixed(0),
+              path === 'COPY' ? '1.00' : (events / m.seconds / copyRate).toFixed(2),
+              Math.round(events / m.cpuSeconds).toLocaleString('en'),
+              path === 'COPY' ? '1.00' : (events / m.cpuSeconds / copyPerCpu).toFixed(2),
+              m.rejected.toLocaleString('en'),
+            ]);
+          }
+          console.log(`${database.label}, ${clients} client(s): done`);
+        }
+      } finally {
+        await hub.close();
+        await setup.close();
+      }
     }
   } finally {
     stop();
   }
-  printTable(['database', 'stored', 'rejected', 'hub sync s', 'hub events/s', 'baseline s', 'baseline rows/s', 'hub / baseline'], rows);
-  console.log('\nhub sync = HTTP + JSON + token and project check + per-event validation and answers + idempotent multi-row insert');
-  console.log('baseline = the accepted rows INSERTed 1,000 per statement through the same driver, nothing else');
+  printTable(['database', 'clients', 'path', 'events/s', 'p95 ms per call', 'x COPY', 'events per CPU-s', 'x COPY (CPU)', 'rejected'], rows);
+  console.log(`\nevents/s counts every event sent (stored or rejected); COPY counts the ${100 - 100 / POISONED_EVERY}% of rows the hub accepts`);
+  console.log('events per CPU-s: events / CPU seconds of this process (hub, HTTP clients, PGlite) and the PostgreSQL server meanwhile: what the machine\'s load does not move');
+  console.log('tRPC = 5 batched feedback.syncPredictions calls of 100 per request; bulk = POST /v1/feedback/predictions, base64 embeddings');
+  console.log('both: HTTP + JSON + token, role and project check + per-event validation and answers + one idempotent INSERT ... unnest per call');
 }
 
 await main();

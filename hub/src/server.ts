@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appRouter } from './api/app.router';
-import { MAX_BATCH_CALLS } from '@edgeloop/shared';
+import { BULK_PREDICTIONS_PATH, MAX_BATCH_CALLS } from '@edgeloop/shared';
+import { serveBulkPredictions } from './api/feedback-bulk.route';
 import { batchTooLargeMessage, bodyLimitFor, bodyTooLargeMessage } from './api/limits';
 import { authenticate } from './auth/token.service';
 import { serveCdn } from './cdn/cdn-route';
@@ -23,7 +24,7 @@ const STATIC_TYPES: Record<string, string> = {
 };
 
 /**
- * One port: tRPC under /trpc, published models under /cdn, the embedded object store's presigned traffic under /s3
+ * One port: tRPC under /trpc, bulk prediction uploads at /v1/feedback/predictions, published models under /cdn, the embedded object store's presigned traffic under /s3
  * (when `s3` is given), the built web apps (web-client/dist) for everything else.
  */
 export function createHubServer(
@@ -42,8 +43,7 @@ export function createHubServer(
         // A backstop only: serveTrpc refuses a larger batch before tRPC sees it, with the hub's own message.
         maxBatchSize: MAX_BATCH_CALLS,
         async createContext({ req }) {
-          const header = req.headers.authorization ?? '';
-          const secret = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+          const secret = bearerSecret(req);
           return { deps, caller: secret ? await authenticate(deps, secret) : null, bodyLimit: maxBodySize };
         },
       });
@@ -54,6 +54,7 @@ export function createHubServer(
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://hub');
     if (url.pathname.startsWith(TRPC_PREFIX)) return serveTrpc(req, res, url, trpcWithLimit);
+    if (url.pathname === BULK_PREDICTIONS_PATH) return void serveBulkPredictions(deps, bearerSecret(req), req, res);
     if (options.s3 && url.pathname.startsWith('/s3/')) return options.s3(req, res);
     if (url.pathname.startsWith('/cdn/')) {
       serveCdn(deps, url.pathname, req, res).catch((error: Error) => {
@@ -71,6 +72,12 @@ export function createHubServer(
 }
 
 const TRPC_PREFIX = '/trpc/';
+
+/** The token of `Authorization: Bearer <token>`, or '' without one. */
+function bearerSecret(req: http.IncomingMessage): string {
+  const header = req.headers.authorization ?? '';
+  return header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+}
 
 /**
  * Refuses an oversized batch, or a body whose declared length is over the limit, before reading a byte of it (and

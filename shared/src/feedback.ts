@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { labelSchema, projectSlugSchema } from './dataset';
 import { channelNameSchema, modelNameSchema, versionNumberSchema } from './model-manifest';
-import { float32Schema } from './text';
+import { embeddingToBytes } from './embedding-bytes';
+import { float32Array } from './text';
 
 export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'] as const;
 export type InferenceBackend = (typeof INFERENCE_BACKENDS)[number];
@@ -43,6 +44,22 @@ export const topClassesSchema = z
   .max(MAX_TOP_CLASSES, `top must hold at most ${MAX_TOP_CLASSES} classes`);
 export type TopClasses = z.infer<typeof topClassesSchema>;
 
+/** The channel a device runs when it names none (and what events from devices older than the field were sent from). */
+export const DEFAULT_CHANNEL = 'production';
+
+/**
+ * The installation's own random id (the PWA makes a uuid once and keeps it): letters, digits, `-` and `_` only, so it
+ * is safe in logs, URLs and keys; bounded so a device cannot store a large blob in every row.
+ */
+export const deviceIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, 'deviceId must be 8-64 characters of A-Z, a-z, 0-9, - and _ (a random id made once per installation)');
+
+/** The app build that made the event, e.g. `1.4.0` or `1.4.0-rc.1+abc123`: semver-like characters, bounded. */
+export const appVersionSchema = z
+  .string()
+  .regex(/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/, 'appVersion must be 1-40 characters of A-Z, a-z, 0-9, ., +, - and _, starting with a letter or digit (e.g. 1.4.0)');
+
 export const predictionEventSchema = z.object({
   /** uuid made on the device: the idempotency key. */
   id: z.uuid('id must be a uuid made on the device'),
@@ -52,14 +69,13 @@ export const predictionEventSchema = z.object({
   latencyMs: z.number().min(0, 'latencyMs must be >= 0').max(600_000),
   top: topClassesSchema,
   /** Output of the model's embedding layer (the penultimate one) for this image; stored as float32. */
-  embedding: z.array(float32Schema).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
+  embedding: float32Array(z.array(z.number()).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`)),
   source: z.enum(PREDICTION_SOURCES, { error: () => `source must be one of: ${PREDICTION_SOURCES.join(', ')}` }),
   createdAt: clientTimeSchema,
-  /** The installation that made it (a random id the device keeps); absent from devices older than the field. */
-  deviceId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'deviceId must be 1 to 64 letters, digits or . _ : -').optional(),
-  /** The app build that made it (the PWA's version, or "replay"). */
-  appVersion: z.string().regex(/^[A-Za-z0-9._+-]{1,40}$/, 'appVersion must be 1 to 40 letters, digits or . _ + -').optional(),
-  /** The channel the device took the model from; production when absent. */
+  /** Optional (devices older than these fields send none): which installation, app build and channel made it. */
+  deviceId: deviceIdSchema.optional(),
+  appVersion: appVersionSchema.optional(),
+  /** The channel the device took its model from; absent means DEFAULT_CHANNEL. */
   channel: channelNameSchema.optional(),
 });
 export type PredictionEvent = z.infer<typeof predictionEventSchema>;
@@ -90,6 +106,30 @@ export const syncCorrectionsInputSchema = z.object({
 });
 export type SyncPredictionsInput = z.infer<typeof syncPredictionsInputSchema>;
 export type SyncCorrectionsInput = z.infer<typeof syncCorrectionsInputSchema>;
+
+/**
+ * The bulk endpoint for devices and backfills: `POST BULK_PREDICTIONS_PATH` with `Authorization: Bearer <token>` and a
+ * JSON body `{ project, predictions: [...] }` of up to MAX_BULK_BATCH prediction events, each checked as in
+ * `feedback.syncPredictions`; an event may carry its embedding as `embeddingBase64` (its float32 values, little-endian,
+ * base64: see embeddingToBase64) instead of `embedding`. Answers a SyncResult, or `{ error: { code, message } }`.
+ */
+export const BULK_PREDICTIONS_PATH = '/v1/feedback/predictions';
+export const MAX_BULK_BATCH = 1000;
+/** 1,000 events with base64 embeddings of any allowed size fit; events with number arrays may need smaller batches. */
+export const MAX_BULK_BODY_BYTES = 16 * 1024 * 1024;
+
+export const bulkPredictionsInputSchema = z.object({
+  project: projectSlugSchema,
+  predictions: z.array(z.unknown()).max(MAX_BULK_BATCH, `at most ${MAX_BULK_BATCH} per call`),
+});
+
+/** An embedding as the bulk endpoint takes it: its float32 values, little-endian, as base64. */
+export function embeddingToBase64(values: ArrayLike<number>): string {
+  const bytes = embeddingToBytes(values);
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
 
 /** An event the hub refused, and why; it was not stored and sending it again changes nothing. */
 export interface RejectedEvent {

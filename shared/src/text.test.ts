@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_EMBEDDING_SIZE, MAX_SYNC_BATCH, MAX_SYNC_BODY_BYTES, MAX_TOP_CLASSES, predictionEventSchema } from './feedback';
-import { FLOAT32_MAX, float32Schema, text } from './text';
+import { z } from 'zod';
+import { FLOAT32_MAX, float32Array, float32Schema, text } from './text';
 
 describe('storable input', () => {
   it('refuses NUL and lone surrogates in free text, and text over its length', () => {
@@ -19,6 +20,21 @@ describe('storable input', () => {
     for (const bad of [1e300, -1e300, 3.5e38, Number.MAX_VALUE, Infinity, Number.NaN]) expect(float32Schema.safeParse(bad).success, String(bad)).toBe(false);
   });
 
+  const issuesOf = (error: z.ZodError) => error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).sort();
+
+  it('checks an array of float32 values as z.array(float32Schema) does: same values, same issues at the same paths', () => {
+    const fast = float32Array(z.array(z.number()).min(1).max(4, 'at most 4'));
+    const slow = z.array(float32Schema).min(1).max(4, 'at most 4');
+    const cases: unknown[] = [[0.1, -2, 5e-324], [1e300, 0.5, -Infinity], [], [1, 2, 3, 4, 5], [1, '2', 3e39], 'text', [Number.NaN], [-FLOAT32_MAX, FLOAT32_MAX]];
+    for (const input of cases) {
+      const [a, b] = [fast.safeParse(input), slow.safeParse(input)];
+      expect(a.success, JSON.stringify(input)).toBe(b.success);
+      if (a.success && b.success) expect(a.data).toEqual(b.data);
+      // The same issues; those of the values' range come after those of their type.
+      else expect(issuesOf(a.error!), JSON.stringify(input)).toEqual(issuesOf(b.error!));
+    }
+  });
+
   it('fits a full sync batch of the largest valid prediction events in the sync body limit', () => {
     // Labels of control characters are JSON-escaped to 6 bytes each; float32 values print as up to 23 characters.
     const label = (i: number) => String.fromCharCode(65 + i) + '\u0001'.repeat(63);
@@ -32,6 +48,9 @@ describe('storable input', () => {
       embedding: Array.from({ length: MAX_EMBEDDING_SIZE }, () => -1.1754943508222875e-38),
       source: 'paste',
       createdAt: '2026-11-20T10:00:00.123456789+13:45',
+      deviceId: 'd'.repeat(64),
+      appVersion: 'v'.repeat(40),
+      channel: 'c'.repeat(32),
     });
     const batch = JSON.stringify({ project: 'p'.repeat(63), predictions: Array.from({ length: MAX_SYNC_BATCH }, () => event) });
     expect(Buffer.byteLength(batch)).toBeLessThan(MAX_SYNC_BODY_BYTES);

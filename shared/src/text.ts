@@ -33,7 +33,30 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
  * A number a float32 (PostgreSQL `real`) holds: |x| <= FLOAT32_MAX, rounded to float32. Values too small for float32
  * (5e-324) become 0, as they would in the device's Float32Array; values too large are refused.
  */
+const FLOAT32_MESSAGE = `must be a finite float32 value (between -${FLOAT32_MAX} and ${FLOAT32_MAX})`;
+
 export const float32Schema = z
   .number()
-  .refine((value) => Number.isFinite(Math.fround(value)), `must be a finite float32 value (between -${FLOAT32_MAX} and ${FLOAT32_MAX})`)
+  .refine((value) => Number.isFinite(Math.fround(value)), FLOAT32_MESSAGE)
   .transform((value) => Math.fround(value));
+
+/**
+ * `array` (of numbers, with its bounds) holding float32 values, rounded to float32: what z.array(float32Schema) checks,
+ * with the same messages and paths, in one loop. An embedding has hundreds of values, and a refine and transform per
+ * element made checking a 128-value embedding cost about 0.1 ms, 10x the rest of its event.
+ */
+export function float32Array(array: z.ZodArray<z.ZodNumber>) {
+  return array
+    .superRefine(
+      (values, ctx) => {
+        for (let i = 0; i < values.length; i++) {
+          // Only finite numbers are checked here: anything else already has its issue from z.number().
+          const value: unknown = values[i];
+          if (typeof value === 'number' && Number.isFinite(value) && !Number.isFinite(Math.fround(value))) ctx.addIssue({ code: 'custom', path: [i], message: FLOAT32_MESSAGE, input: value });
+        }
+      },
+      // Also when some element is not a number, as the per-element schema names every bad element.
+      { when: (payload) => Array.isArray(payload.value) },
+    )
+    .transform((values) => values.map(Math.fround));
+}

@@ -77,9 +77,10 @@ function fieldErrors(error: ZodError): Record<string, string[]> {
  * An unexpected error's text (a failed query with its parameters, a driver message, a stack) goes to the hub's log
  * under a short id; the client gets only the id, which an operator can find in the log.
  */
-function logInternal(deps: HubDeps | undefined, path: string | undefined, error: TRPCError): string {
+export function logInternal(deps: HubDeps | undefined, path: string | undefined, error: Error): string {
   const id = crypto.randomBytes(4).toString('hex');
-  const detail = `${path ?? 'request'} [${id}]: ${error.cause?.stack ?? error.stack ?? error.message}`;
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  const detail = `${path ?? 'request'} [${id}]: ${cause?.stack ?? error.stack ?? error.message}`;
   if (deps) deps.log.error(detail);
   else process.stderr.write(`${new Date().toISOString()} error ${detail}\n`);
   return `internal error (logged as ${id})`;
@@ -122,18 +123,23 @@ function authorisedProcedure(project: ProjectSource, roles: Role[]) {
     .meta({ roles, project })
     .use(mapErrors)
     .use(async ({ ctx, next, getRawInput }) => {
-      if (!ctx.caller) {
-        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or invalid API token: send Authorization: Bearer <token>' });
-      }
-      if (!roles.includes(ctx.caller.role)) {
-        throw new TRPCError({
-          code: 'FORBIDDEN',
-          message: `role "${ctx.caller.role}" may not call this; allowed roles: ${roles.join(', ')}`,
-        });
-      }
+      assertRole(ctx.caller, roles);
       await assertProjectInScope(ctx.deps, ctx.caller, project, getRawInput);
       return next({ ctx: { ...ctx, caller: ctx.caller } });
     });
+}
+
+/** Refuses a request without a valid token (UNAUTHORIZED) or of a role not in `roles` (FORBIDDEN); HTTP routes outside tRPC use it too. */
+export function assertRole(caller: Caller | null, roles: readonly Role[]): asserts caller is Caller {
+  if (!caller) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'missing or invalid API token: send Authorization: Bearer <token>' });
+  }
+  if (!roles.includes(caller.role)) {
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: `role "${caller.role}" may not call this; allowed roles: ${roles.join(', ')}`,
+    });
+  }
 }
 
 /**
@@ -142,7 +148,7 @@ function authorisedProcedure(project: ProjectSource, roles: Role[]) {
  * is the same whether the other project exists or not; an id that resolves to no project is refused the same way.
  * The raw value is what is checked, so the input schema must take that field as it comes (no transform).
  */
-async function assertProjectInScope(deps: HubDeps, caller: Caller, source: ProjectSource, getRawInput: () => Promise<unknown>): Promise<void> {
+export async function assertProjectInScope(deps: HubDeps, caller: Caller, source: ProjectSource, getRawInput: () => Promise<unknown>): Promise<void> {
   if (caller.projects === null) {
     // Tokens from before scopes have none; for these roles that would mean every project, so they are refused instead.
     if (isProjectScopedRole(caller.role)) {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { type PredictionEvent, embeddingFromBytes } from '@edgeloop/shared';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { publishedVersion } from '../../test/published-version';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { predictions } from '../db/schema';
@@ -137,6 +137,85 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     const [row] = await hub.deps.db.select({ embedding: predictions.embedding }).from(predictions).where(eq(predictions.id, tinyButZero.id));
     // Stored as float32 bytes: compare as float32.
     expect([...embeddingFromBytes(row!.embedding)]).toEqual([0, Math.fround(1e-40), -3.4028234663852886e38]);
+  });
+
+  it.skipIf(skip)('stores the device id, app version and channel, and reads an old device\'s event as production with no device', async () => {
+    const device = await hub.as('device');
+    const current = prediction({ deviceId: 'a1b2c3d4-e5f6-4789-abcd-ef0123456789', appVersion: '1.4.0-rc.1+abc', channel: 'staging' });
+    const old = prediction();
+    const embeddings = [[1.5, -2, 0.1], [Math.fround(0.3), 7, -0.5, 2 ** -20]];
+    const varied = embeddings.map((embedding) => prediction({ embedding }));
+    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: [current, old, ...varied] })).toMatchObject({ received: 4, inserted: 4, duplicates: 0 });
+    const stored = await hub.deps.db
+      .select({ id: predictions.id, channel: predictions.channel, deviceId: predictions.deviceId, appVersion: predictions.appVersion, embedding: predictions.embedding })
+      .from(predictions)
+      .where(inArray(predictions.id, [current.id, old.id, ...varied.map((v) => v.id)]));
+    const byId = new Map(stored.map((row) => [row.id, row]));
+    expect(byId.get(current.id)).toMatchObject({ channel: 'staging', deviceId: current.deviceId, appVersion: '1.4.0-rc.1+abc' });
+    expect(byId.get(old.id)).toMatchObject({ channel: 'production', deviceId: null, appVersion: null });
+    // Embeddings of different lengths in one statement each come back as their own float32 values.
+    varied.forEach((v, i) => expect([...embeddingFromBytes(byId.get(v.id)!.embedding)]).toEqual(embeddings[i]!.map(Math.fround)));
+  });
+
+  it.skipIf(skip)('stores labels with quotes, commas and braces, and the text "NULL", exactly as sent', async () => {
+    const labels = ['say "hi", {ok}', 'NULL', 'été 😀'];
+    await (await hub.as('engineer')).projects.create({ slug: 'quoting', labels });
+    await publishedVersion(hub.deps, 'quoting', 'pets', 1);
+    const device = await hub.as('device', { projects: ['quoting'] });
+    const events = [
+      prediction({ top: [{ label: labels[0]!, probability: 0.6 }, { label: labels[1]!, probability: 0.4 }], channel: 'null', appVersion: 'NULL' }),
+      prediction({ top: [{ label: labels[1]!, probability: 0.9 }, { label: labels[2]!, probability: 0.1 }], deviceId: 'NULL-NULL' }),
+    ];
+    expect(await device.feedback.syncPredictions({ project: 'quoting', predictions: events })).toMatchObject({ inserted: 2, rejected: [] });
+    const rows = await hub.deps.db
+      .select({ id: predictions.id, label: predictions.label, top: predictions.topK, channel: predictions.channel, appVersion: predictions.appVersion, deviceId: predictions.deviceId })
+      .from(predictions)
+      .where(inArray(predictions.id, events.map((e) => e.id)));
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    expect(byId.get(events[0]!.id)).toEqual({ id: events[0]!.id, label: labels[0], top: events[0]!.top, channel: 'null', appVersion: 'NULL', deviceId: null });
+    expect(byId.get(events[1]!.id)).toEqual({ id: events[1]!.id, label: 'NULL', top: events[1]!.top, channel: 'production', appVersion: null, deviceId: 'NULL-NULL' });
+  });
+
+  it.skipIf(skip)('rejects a bad device id, app version or channel naming the field, and stores the rest', async () => {
+    const device = await hub.as('device');
+    const bad = [
+      prediction({ deviceId: 'short' }),
+      prediction({ deviceId: 'x'.repeat(65) }),
+      prediction({ deviceId: 'has space in it' }),
+      prediction({ appVersion: '' }),
+      prediction({ appVersion: '1.0.0\u0000' }),
+      prediction({ channel: 'Production' }),
+      { ...prediction(), deviceId: 12345678 as unknown as string },
+    ];
+    const good = prediction({ deviceId: 'AbCdEfGh_12-34', appVersion: '2', channel: 'canary-2' });
+    const synced = await device.feedback.syncPredictions({ project: 'pets', predictions: [...bad, good] });
+    expect(synced).toMatchObject({ received: 8, inserted: 1, duplicates: 0 });
+    expect(synced.rejected.map((r) => [r.index, r.reason.split(':')[0]])).toEqual([
+      [0, 'deviceId'],
+      [1, 'deviceId'],
+      [2, 'deviceId'],
+      [3, 'appVersion'],
+      [4, 'appVersion'],
+      [5, 'channel'],
+      [6, 'deviceId'],
+    ]);
+    expect(synced.rejected[0]!.reason).toBe('deviceId: deviceId must be 8-64 characters of A-Z, a-z, 0-9, - and _ (a random id made once per installation)');
+    expect(synced.rejected[5]!.reason).toBe('channel: channel must be 1-32 characters of a-z, 0-9 and -, starting with a letter (e.g. production, staging)');
+  });
+
+  it.skipIf(skip)('counts an id repeated within one batch once, and a stored event refused now as a duplicate beside new ones', async () => {
+    const device = await hub.as('device');
+    const twice = prediction();
+    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: [twice, twice] })).toEqual({ received: 2, inserted: 1, duplicates: 1, rejected: [] });
+    const fresh = prediction();
+    const horse = prediction({ top: [{ label: 'horse', probability: 1 }] });
+    const changed = { ...twice, version: 7 };
+    expect(await device.feedback.syncPredictions({ project: 'pets', predictions: [changed, fresh, horse] })).toEqual({
+      received: 3,
+      inserted: 1,
+      duplicates: 1,
+      rejected: [{ id: horse.id, index: 2, reason: 'top.0.label "horse" is not a label of project "pets"; valid labels: cat, dog, bird' }],
+    });
   });
 
   it.skipIf(skip)('refuses a page cursor or a version number the database cannot store, naming the field', async () => {

@@ -19,37 +19,44 @@ import { requestMonitorUpdates } from '../monitoring/monitor-request';
 import * as models from '../registry/model-version.repository';
 import * as feedback from './feedback.repository';
 import * as reviewAssignments from './review-assignment.repository';
+import { quickPrediction } from './prediction-quick-check';
 
 /**
  * Each event is checked on its own, so one bad event (a device bug, a label since removed) is rejected with its
  * reason and the others are stored: a batch is never refused as a whole, and an outbox never blocks on one event.
- * An event already stored is a duplicate before anything else is checked: its label or model version may have been
- * removed since it was stored, and a resent copy must still read as delivered.
+ * An event already stored is a duplicate before the project's rules are checked: its label or model version may have
+ * been removed since it was stored, and a resent copy must still read as delivered. (A malformed event is rejected
+ * whatever is stored: it cannot be the copy of a stored one.) The accepted events go in one idempotent statement,
+ * and only events the project's rules refuse are looked up among the stored ones, so the usual batch costs two
+ * queries: its model versions, and the insert.
  */
 export async function syncPredictions(deps: HubDeps, caller: Caller, input: SyncPredictionsInput): Promise<SyncResult> {
-  const project = await getProject(deps, input.project);
-  const { valid: checked, rejected } = validateEach(input.predictions, predictionEventSchema);
-  const valid = await withoutStored(checked, (ids) => feedback.storedPredictionIds(deps.db, ids));
+  // The project is looked up while the events are checked (a 500-event batch takes milliseconds of CPU).
+  const projectLookup = getProject(deps, input.project);
+  const { valid, rejected } = validateEach(input.predictions, predictionEventSchema, quickPrediction);
+  const project = await projectLookup;
   // Resolve each (model, version) the batch names to its model version id, once.
   const versionIds = new Map<string, string>();
   const names = [...new Set(valid.map(({ event }) => event.model))];
   const rows = names.length ? await models.versionIdsOf(deps.db, project.id, names) : [];
   for (const row of rows) versionIds.set(`${row.model}@${row.version}`, row.id);
 
-  const values = valid.flatMap(({ event: p, index }) => {
+  const refused: RejectedEvent[] = [];
+  const accepted = valid.flatMap(({ event: p, index }) => {
     const modelVersionId = versionIds.get(`${p.model}@${p.version}`);
     const reason = !modelVersionId
       ? `version: model "${p.model}" of "${project.slug}" has no version ${p.version}`
       : (p.top.map((t, k) => labelProblem(project, t.label, `top.${k}.label`)).find((problem) => problem !== null) ?? null);
     if (reason) {
-      rejected.push({ id: p.id, index, reason });
+      refused.push({ id: p.id, index, reason });
       return [];
     }
-    return [feedback.predictionRow(p, { projectId: project.id, modelVersionId: modelVersionId!, sentBy: caller.name })];
+    return [{ event: p, modelVersionId: modelVersionId! }];
   });
-  const inserted = await feedback.insertPredictions(deps.db, values);
+  const inserted = await feedback.insertPredictions(deps.db, { projectId: project.id, sentBy: caller.name }, accepted);
+  rejected.push(...(await withoutStored(refused, (ids) => feedback.storedPredictionIds(deps.db, ids))));
   // Monitoring runs off the request path: one debounced job per stream the new events belong to.
-  await requestMonitorUpdates(deps, project.id, values, inserted);
+  await requestMonitorUpdates(deps, project.id, accepted.map((a) => ({ id: a.event.id, modelVersionId: a.modelVersionId, channel: a.event.channel })), inserted);
   return result(input.predictions.length, inserted.length, rejected);
 }
 
@@ -85,10 +92,13 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
   return result(input.corrections.length, inserted.length, rejected);
 }
 
-function validateEach<S extends z.ZodType<PredictionEvent> | z.ZodType<CorrectionEvent>>(events: unknown[], schema: S) {
+/** Checks each event with `schema`, or first with `quick`, which takes only what the schema takes (null: ask the schema). */
+function validateEach<S extends z.ZodType<PredictionEvent> | z.ZodType<CorrectionEvent>>(events: unknown[], schema: S, quick?: (event: unknown) => z.output<S> | null) {
   const valid: { event: z.output<S>; index: number }[] = [];
   const rejected: RejectedEvent[] = [];
   events.forEach((event, index) => {
+    const taken = quick?.(event) ?? null;
+    if (taken) return void valid.push({ event: taken, index });
     const parsed = schema.safeParse(event);
     if (parsed.success) valid.push({ event: parsed.data as z.output<S>, index });
     else rejected.push({ id: idOf(event), index, reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ') });
@@ -102,11 +112,13 @@ function idOf(event: unknown): string | null {
   return parsed.success ? parsed.data : null;
 }
 
-/** The valid events whose ids `stored` does not find (the ones to check and insert); the others are duplicates. */
-async function withoutStored<E extends { event: { id: string } }>(valid: E[], stored: (ids: string[]) => Promise<{ id: string }[]>): Promise<E[]> {
-  if (!valid.length) return valid;
-  const found = new Set((await stored([...new Set(valid.map(({ event }) => event.id))])).map((row) => row.id));
-  return valid.filter(({ event }) => !found.has(event.id));
+/** The events whose ids `stored` does not find; the others are duplicates. */
+async function withoutStored<E extends { event: { id: string } } | { id: string | null }>(events: E[], stored: (ids: string[]) => Promise<{ id: string }[]>): Promise<E[]> {
+  const idOfEntry = (e: E) => ('event' in e ? e.event.id : e.id);
+  const ids = [...new Set(events.map(idOfEntry).filter((id): id is string => id !== null))];
+  if (!ids.length) return events;
+  const found = new Set((await stored(ids)).map((row) => row.id));
+  return events.filter((e) => !found.has(idOfEntry(e) ?? ''));
 }
 
 /** Every event received was inserted now, rejected, or already stored (a duplicate: stored before, or twice in this batch). */

@@ -71,7 +71,7 @@ describe.each(DATABASES)('monitor tables on $kind', ({ kind, skip }) => {
       createdAt: new Date(),
     }));
     // One statement: all 25 share one arrival time, so the id orders them.
-    await feedbackStore.insertPredictions(hub.deps.db, rows);
+    await feedbackStore.insertPredictionRows(hub.deps.db, rows);
     const seen: string[] = [];
     let after: feedbackStore.StreamCursor | null = null;
     for (;;) {

@@ -180,7 +180,7 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
         createdAt: new Date(),
       };
     });
-    await feedbackStore.insertPredictions(hub.deps.db, rows);
+    await feedbackStore.insertPredictionRows(hub.deps.db, rows);
     const outcome = processed(await runMonitorUpdateJob(hub.deps, { projectId, modelVersionId: versionIds[1]!, channel: 'production' }, { now: later() }));
     expect(outcome.events).toBe(1200);
     expect(outcome.resolved).toContain(open!.id);
@@ -238,15 +238,15 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
     if (kind === 'postgres') {
       // A sync transaction stamps its events when it begins (now()) and commits later; meanwhile another commits.
       await hub.deps.db.transaction(async (tx) => {
-        await feedbackStore.insertPredictions(tx, [early!]);
-        await feedbackStore.insertPredictions(hub.deps.db, [late!]);
+        await feedbackStore.insertPredictionRows(tx, [early!]);
+        await feedbackStore.insertPredictionRows(hub.deps.db, [late!]);
         // The update runs now: the committed event is younger than the hold-back, so the cursor does not pass the
         // uncommitted one's stamp.
         const outcome = processed(await processStream(hub.deps, stream.id));
         expect(outcome).toMatchObject({ events: 0, pending: true });
       });
     } else {
-      await feedbackStore.insertPredictions(hub.deps.db, [early!, late!]);
+      await feedbackStore.insertPredictionRows(hub.deps.db, [early!, late!]);
       expect(processed(await processStream(hub.deps, stream.id))).toMatchObject({ events: 0, pending: true });
     }
     const outcome = processed(await processStream(hub.deps, stream.id, { now: later() }));

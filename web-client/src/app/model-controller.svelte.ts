@@ -7,10 +7,12 @@ import { type PredictionEvent, type PredictionSource, topClasses } from '@edgelo
 import { hubClient, hubCode } from '../hub-client';
 import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
 import { probeHub } from './connectivity';
+import { APP_VERSION, deviceId } from './device-identity';
 import { type ModelPixels, toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import type { HistoryEntry } from './local-db';
 import { type ChannelRef, ModelRefused, NoModelYet, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { predictionEvent } from './prediction-event';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
 
 const UPDATE_CHECK_MS = 60_000;
@@ -276,18 +278,15 @@ export class ModelController {
       return null;
     }
     const { model, pixels, result } = run;
-    const top = topClasses(result.probabilities, model.manifest.labels);
-    const event: PredictionEvent = {
-      id: crypto.randomUUID(),
-      model: model.ref.model,
-      version: model.version,
-      backend: result.backend,
-      latencyMs: result.latencyMs,
-      top,
-      embedding: result.embedding,
-      source: how,
-      createdAt: new Date().toISOString(),
-    };
+    // Without the device's database (private browsing may refuse it) the event goes without an installation id.
+    const installation = await deviceId().catch(() => undefined);
+    const event = predictionEvent(
+      { ref: model.ref, version: model.version, labels: model.manifest.labels, deviceId: installation, appVersion: APP_VERSION },
+      result,
+      how,
+      { id: crypto.randomUUID(), at: new Date() },
+    );
+    const top = event.top;
     const entry: HistoryEntry = {
       id: event.id,
       project: model.ref.project,
