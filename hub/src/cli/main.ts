@@ -17,6 +17,7 @@ import { serve } from '../main';
 import { progressBar } from '../progress';
 import { exportVersion } from './export-version';
 import { addKeyCommands } from './key-commands';
+import { addMonitorCommand } from './monitor-command';
 import { addTrainingCommands } from './training-commands';
 
 const who = `cli:${os.userInfo().username}`;
@@ -181,6 +182,7 @@ program
 
 addTrainingCommands(program);
 addKeyCommands(program, withHub);
+addMonitorCommand(program);
 
 program.parseAsync().catch((error: Error) => {
   // Errors the user can fix print as one line; anything else keeps its stack for a bug report.

@@ -19,3 +19,5 @@ export * from './monitor-snapshot';
 export * from './stream-monitor';
 export * from './alert-gate';
 export * from './profile-data-source';
+export * from './profile-runtime';
+export * from './device-cap';

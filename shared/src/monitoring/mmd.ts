@@ -348,4 +348,43 @@ export class SlidingMmdWindow {
   mmd2(): number {
     return mmd2FromSums(this.reference, this.count, this.sumWW, this.sumRW);
   }
+
+  /**
+   * Everything the window holds, oldest first, so fromState continues with bit-identical running sums (a rebuild by
+   * pushing would reorder the additions). O(size·dim).
+   */
+  state(): SlidingMmdState {
+    const order = Array.from({ length: this.count }, (_, a) => (this.start + a) % this.capacity);
+    return {
+      points: this.window(),
+      referenceSums: Float64Array.from(order, (slot) => this.referenceSums[slot]!),
+      windowSums: Float64Array.from(order, (slot) => this.windowSums[slot]!),
+      sumRW: this.sumRW,
+      sumWW: this.sumWW,
+    };
+  }
+
+  /** A window over `reference` holding `state` (from state()); throws when its shapes do not fit. O(size·dim). */
+  static fromState(reference: MmdReference, capacity: number, state: SlidingMmdState): SlidingMmdWindow {
+    const out = new SlidingMmdWindow(reference, capacity);
+    const size = state.referenceSums.length;
+    if (size > capacity) throw new Error(`state holds ${size} points, more than capacity = ${capacity}`);
+    if (state.points.length !== size * reference.dim || state.windowSums.length !== size) throw new Error(`state arrays do not describe ${size} points of dim ${reference.dim}`);
+    out.points.set(state.points);
+    out.referenceSums.set(state.referenceSums);
+    out.windowSums.set(state.windowSums);
+    out.count = size;
+    out.sumRW = state.sumRW;
+    out.sumWW = state.sumWW;
+    return out;
+  }
+}
+
+/** SlidingMmdWindow's contents: points [size, dim], per-point sums [size] (oldest first) and the running totals. */
+export interface SlidingMmdState {
+  points: Float64Array;
+  referenceSums: Float64Array;
+  windowSums: Float64Array;
+  sumRW: number;
+  sumWW: number;
 }

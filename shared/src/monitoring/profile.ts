@@ -40,6 +40,8 @@ export const profileOptionsSchema = z.object({
   /** Null streams the thresholds are fitted on, and fresh ones the realized rate is measured on. */
   simulatedStreams: z.number().int().min(100).max(20000).default(2000),
   validationStreams: z.number().int().min(0).max(20000).default(1000),
+  /** Binomial SEs of the simulated any-alarm rate the calibration aims below falseAlarmRate, so fresh streams stay under it. */
+  calibrationMargin: z.number().min(0).max(3).default(1),
   /** PCA components kept for the embedding detector. */
   pcaRank: z.number().int().min(1).max(64).default(16),
   /** Projected test rows the MMD statistic compares with (R_kernel), and at most this many others for simulation (R_sim). */

@@ -94,6 +94,8 @@ export class MixGlrDetector {
   private readonly logPi0: Float64Array;
   private readonly ring: Int32Array;
   private readonly counts: Int32Array;
+  /** x log x for x = 0..W: counts are whole numbers ≤ W, so the O(W) walk looks logarithms up instead of computing them. */
+  private readonly xLogXTable: Float64Array;
   /** Next slot to write. */
   private head = 0;
   private size = 0;
@@ -114,6 +116,7 @@ export class MixGlrDetector {
     this.logPi0 = this.pi0.map(Math.log);
     this.ring = new Int32Array(window);
     this.counts = new Int32Array(this.k);
+    this.xLogXTable = Float64Array.from({ length: window + 1 }, (_, x) => xLogX(x));
   }
 
   /** Number of labels currently held (min(events, W)). */
@@ -132,7 +135,7 @@ export class MixGlrDetector {
 
   /** G_n and its argmax over the held labels, by the O(W + K) backward walk described on the class. */
   statistic(): { statistic: number; argmaxWindow: number } {
-    const { counts, ring, logPi0, window, minWindow, size } = this;
+    const { counts, ring, logPi0, window, minWindow, size, xLogXTable } = this;
     counts.fill(0);
     let a = 0;
     let b = 0;
@@ -143,11 +146,11 @@ export class MixGlrDetector {
       slot = slot === 0 ? window - 1 : slot - 1;
       const c = ring[slot]!;
       const n = counts[c]!;
-      a += xLogX(n + 1) - xLogX(n);
+      a += xLogXTable[n + 1]! - xLogXTable[n]!;
       b += logPi0[c]!;
       counts[c] = n + 1;
       if (m >= minWindow) {
-        const g = a - b - m * Math.log(m);
+        const g = a - b - xLogXTable[m]!;
         if (bestM === 0 || g > best) {
           best = g;
           bestM = m;
