@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { labelSchema, projectSlugSchema } from './dataset';
-import { modelNameSchema, versionNumberSchema } from './model-manifest';
+import { channelNameSchema, modelNameSchema, versionNumberSchema } from './model-manifest';
 import { float32Schema } from './text';
 
 export const INFERENCE_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'] as const;
@@ -55,6 +55,12 @@ export const predictionEventSchema = z.object({
   embedding: z.array(float32Schema).min(1).max(MAX_EMBEDDING_SIZE, `embedding must hold at most ${MAX_EMBEDDING_SIZE} values`),
   source: z.enum(PREDICTION_SOURCES, { error: () => `source must be one of: ${PREDICTION_SOURCES.join(', ')}` }),
   createdAt: clientTimeSchema,
+  /** The installation that made it (a random id the device keeps); absent from devices older than the field. */
+  deviceId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'deviceId must be 1 to 64 letters, digits or . _ : -').optional(),
+  /** The app build that made it (the PWA's version, or "replay"). */
+  appVersion: z.string().regex(/^[A-Za-z0-9._+-]{1,40}$/, 'appVersion must be 1 to 40 letters, digits or . _ + -').optional(),
+  /** The channel the device took the model from; production when absent. */
+  channel: channelNameSchema.optional(),
 });
 export type PredictionEvent = z.infer<typeof predictionEventSchema>;
 

@@ -18,3 +18,5 @@ export * from './sweep-space';
 export * from './seeded-random';
 export * from './monitoring';
 export * from './monitor-alerts';
+export * from './model-verification';
+export * from './top-classes';

@@ -1,5 +1,4 @@
-import { IMAGE_CONTENT_TYPES, type ImageContentType, type Split } from '@edgeloop/shared';
-import { sha256Hex } from './app/verify';
+import { IMAGE_CONTENT_TYPES, type ImageContentType, type Split, sha256Hex } from '@edgeloop/shared';
 import type { HubClient } from './hub-client';
 
 /**

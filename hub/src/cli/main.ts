@@ -18,6 +18,7 @@ import { progressBar } from '../progress';
 import { exportVersion } from './export-version';
 import { addKeyCommands } from './key-commands';
 import { addMonitorCommand } from './monitor-command';
+import { addReplayCommand } from './replay-command';
 import { addTrainingCommands } from './training-commands';
 
 const who = `cli:${os.userInfo().username}`;
@@ -183,6 +184,7 @@ program
 addTrainingCommands(program);
 addKeyCommands(program, withHub);
 addMonitorCommand(program);
+addReplayCommand(program);
 
 program.parseAsync().catch((error: Error) => {
   // Errors the user can fix print as one line; anything else keeps its stack for a bug report.

@@ -22,6 +22,9 @@ export function predictionRow(event: PredictionEvent, owner: { projectId: string
     backend: event.backend,
     latencyMs: event.latencyMs,
     source: event.source,
+    ...(event.channel ? { channel: event.channel } : {}),
+    deviceId: event.deviceId ?? null,
+    appVersion: event.appVersion ?? null,
     createdAt: new Date(event.createdAt),
   };
 }

@@ -3,7 +3,7 @@
  * backend, picking up newly promoted models, and classifying. What a classification yields goes to the
  * FeedbackController (the view passes it on).
  */
-import type { PredictionEvent, PredictionSource } from '@edgeloop/shared';
+import { type PredictionEvent, type PredictionSource, topClasses } from '@edgeloop/shared';
 import { hubClient, hubCode } from '../hub-client';
 import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
 import { probeHub } from './connectivity';
@@ -13,7 +13,6 @@ import type { HistoryEntry } from './local-db';
 import { type ChannelRef, ModelRefused, NoModelYet, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
 
-const TOP_K = 5;
 const UPDATE_CHECK_MS = 60_000;
 
 const refKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
@@ -277,10 +276,7 @@ export class ModelController {
       return null;
     }
     const { model, pixels, result } = run;
-    const top = result.probabilities
-      .map((probability, i) => ({ label: model.manifest.labels[i]!, probability }))
-      .sort((a, b) => b.probability - a.probability)
-      .slice(0, TOP_K);
+    const top = topClasses(result.probabilities, model.manifest.labels);
     const event: PredictionEvent = {
       id: crypto.randomUUID(),
       model: model.ref.model,

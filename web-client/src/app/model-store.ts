@@ -4,38 +4,34 @@
  * remembered, so the app starts offline from the cache and keeps its model when a newer one fails verification.
  */
 import {
-  type ChannelPointer,
+  type ChannelRef,
   type ModelManifest,
   type ModelVariant,
   type PublishedFile,
-  type SignedEnvelope,
+  ModelRefused,
   cdnUrl,
   channelPointerKey,
   channelPointerSchema,
-  modelManifestSchema,
-  signedEnvelopeSchema,
+  concatShards,
+  deviceVariant,
+  envelopeOf,
+  publishedFileProblem,
+  readChannelPointer,
+  readModelManifest,
   trustedKeySetSchema,
+  trustsEnvelope,
 } from '@edgeloop/shared';
 import { publicHubClient } from '../hub-client';
 import { readValue, writeValue } from './local-db';
-import { envelopeProblem, sha256Hex } from './verify';
 
 const MODEL_CACHE = 'edgeloop-models-v1';
 
-/** A model that failed a check; the message says which file and what was wrong. */
-export class ModelRefused extends Error {
-  override name = 'ModelRefused';
-}
+// The checks themselves are shared with `edgeloop replay`: the same code decides what a device trusts.
+export { type ChannelRef, ModelRefused };
 
 /** The channel has no published pointer: nothing promoted to it yet (or no such project or model). */
 export class NoModelYet extends Error {
   override name = 'NoModelYet';
-}
-
-export interface ChannelRef {
-  project: string;
-  model: string;
-  channel: string;
 }
 
 /** A verified model, ready for the inference worker. */
@@ -112,40 +108,7 @@ async function hubKeys(refresh: boolean): Promise<HubKeys> {
   return fetchHubKeys();
 }
 
-function envelopeOf(text: string): SignedEnvelope | null {
-  try {
-    return signedEnvelopeSchema.parse(JSON.parse(text));
-  } catch {
-    return null;
-  }
-}
-
-const trusts = (keys: HubKeys, text: string) => keys.keys.some((k) => k.keyId === envelopeOf(text)?.keyId);
-
-/** The payload of an envelope signed by one of the trusted keys: the one whose id the envelope names. */
-async function openEnvelope(text: string, keys: HubKeys, what: string): Promise<string> {
-  const envelope = envelopeOf(text);
-  if (!envelope) throw new ModelRefused(`${what} is not a signed envelope`);
-  const problem = await envelopeProblem(keys.keys, envelope);
-  if (problem) throw new ModelRefused(`${what} ${problem}`);
-  return envelope.payload;
-}
-
-async function readPointer(text: string, key: HubKeys, ref: ChannelRef): Promise<ChannelPointer> {
-  const pointer = channelPointerSchema.parse(JSON.parse(await openEnvelope(text, key, `channel pointer ${ref.channel}`)));
-  if (pointer.project !== ref.project || pointer.model !== ref.model || pointer.channel !== ref.channel) {
-    throw new ModelRefused(`channel pointer is for ${pointer.project}/${pointer.model}/${pointer.channel}, not ${ref.project}/${ref.model}/${ref.channel}`);
-  }
-  return pointer;
-}
-
-async function readManifest(text: string, key: HubKeys, pointer: ChannelPointer): Promise<ModelManifest> {
-  const sha256 = await sha256Hex(new TextEncoder().encode(text));
-  if (sha256 !== pointer.manifestSha256) throw new ModelRefused(`manifest of v${pointer.version}: sha256 ${sha256.slice(0, 12)}… is not the one the channel pointer names`);
-  const manifest = modelManifestSchema.parse(JSON.parse(await openEnvelope(text, key, `manifest of v${pointer.version}`)));
-  if (manifest.version !== pointer.version) throw new ModelRefused(`manifest says v${manifest.version}; the channel points to v${pointer.version}`);
-  return manifest;
-}
+const trusts = (keys: HubKeys, text: string) => trustsEnvelope(keys.keys, text);
 
 /** The file's bytes from the cache, else the network; only bytes that match the manifest are returned or cached. */
 async function verifiedFile(url: string, file: PublishedFile, offline: boolean): Promise<ArrayBuffer> {
@@ -153,39 +116,31 @@ async function verifiedFile(url: string, file: PublishedFile, offline: boolean):
   const cached = await cache.match(url);
   if (cached) {
     const bytes = await cached.arrayBuffer();
-    if (bytes.byteLength === file.bytes && (await sha256Hex(bytes)) === file.sha256) return bytes;
+    if ((await publishedFileProblem(bytes, file)) === null) return bytes;
     await cache.delete(url);
   }
   if (offline) throw new ModelRefused(`${file.path} is not in this device's cache`);
   const response = await fetch(url);
   if (!response.ok) throw new ModelRefused(`${file.path}: HTTP ${response.status}`);
   const bytes = await response.arrayBuffer();
-  const sha256 = await sha256Hex(bytes);
-  if (bytes.byteLength !== file.bytes || sha256 !== file.sha256) {
-    throw new ModelRefused(`${file.path} does not match the signed manifest (sha256 ${sha256.slice(0, 12)}…, ${bytes.byteLength} bytes; expected ${file.sha256.slice(0, 12)}…, ${file.bytes} bytes)`);
-  }
+  const problem = await publishedFileProblem(bytes, file);
+  if (problem) throw new ModelRefused(problem);
   await cache.put(url, new Response(bytes, { headers: { 'content-type': response.headers.get('content-type') ?? 'application/octet-stream' } }));
   return bytes;
 }
 
 async function assemble(ref: ChannelRef, manifest: ModelManifest, signed: StoredModel, offline: boolean): Promise<VerifiedModel> {
   const { manifestUrl } = signed;
-  const variant = manifest.variants.find((v) => v.format === manifest.recommended) ?? manifest.variants[0]!;
+  const variant = deviceVariant(manifest);
   const files = await Promise.all([variant.modelJson, ...variant.shards].map((file) => verifiedFile(new URL(file.path, manifestUrl).href, file, offline)));
   const [modelJson, ...shards] = files;
-  const weights = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
-  let offset = 0;
-  for (const shard of shards) {
-    weights.set(new Uint8Array(shard), offset);
-    offset += shard.byteLength;
-  }
   return {
     ref,
     version: manifest.version,
     manifest,
     variant,
     modelJson: JSON.parse(new TextDecoder().decode(modelJson)),
-    weights: weights.buffer,
+    weights: concatShards(shards),
     signed,
   };
 }
@@ -195,8 +150,8 @@ export async function loadCachedModel(ref: ChannelRef): Promise<VerifiedModel | 
   const stored = await readValue<StoredModel>(storedKey(ref));
   const key = await storedHubKeys();
   if (!stored || !key) return null;
-  const pointer = await readPointer(stored.pointer, key, ref);
-  return assemble(ref, await readManifest(stored.manifest, key, pointer), stored, true);
+  const pointer = await readChannelPointer(stored.pointer, key.keys, ref);
+  return assemble(ref, await readModelManifest(stored.manifest, key.keys, pointer), stored, true);
 }
 
 /** Makes `model` the channel's model on this device: call it once the model runs. */
@@ -228,7 +183,7 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   if (response.status === 404) throw new NoModelYet(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
   if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
   const pointerText = await response.text();
-  const pointer = await readPointer(pointerText, await keysFor(pointerText), ref);
+  const pointer = await readChannelPointer(pointerText, (await keysFor(pointerText)).keys, ref);
   const trusted = await readValue<StoredModel>(storedKey(ref));
   const trustedPointer = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)) : null;
   if (pointer.version === currentVersion) {
@@ -248,6 +203,6 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   const manifestResponse = await fetch(manifestUrl);
   if (!manifestResponse.ok) throw new ModelRefused(`manifest of v${pointer.version}: HTTP ${manifestResponse.status}`);
   const manifestText = await manifestResponse.text();
-  const manifest = await readManifest(manifestText, await keysFor(manifestText), pointer);
+  const manifest = await readModelManifest(manifestText, (await keysFor(manifestText)).keys, pointer);
   return assemble(ref, manifest, { pointer: pointerText, manifestUrl, manifest: manifestText }, false);
 }

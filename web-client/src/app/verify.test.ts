@@ -1,6 +1,6 @@
+import { envelopeProblem } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 import { hubKey } from '../test-support/hub-key';
-import { envelopeProblem } from './verify';
 
 describe('envelopes checked against the set of trusted keys', () => {
   const old = hubKey();
