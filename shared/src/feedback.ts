@@ -70,6 +70,8 @@ export const correctionEventSchema = z.object({
   /** The right label: the predicted one to confirm it, another to correct it. */
   label: labelSchema,
   createdAt: clientTimeSchema,
+  /** The review assignment the label answers (feedback.nextReviews gave it); absent for a label given unasked. */
+  assignmentId: z.uuid('assignmentId must be the id of a review assignment (feedback.nextReviews)').optional(),
 });
 export type CorrectionEvent = z.infer<typeof correctionEventSchema>;
 
