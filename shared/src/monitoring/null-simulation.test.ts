@@ -65,6 +65,13 @@ describe('threshold calibration by null simulation', () => {
     expect(hi).toBeCloseTo(0.0653, 3);
   });
 
+  it('Wilson interval: none or all successes reach exactly 0 or 1, so it contains the estimate', () => {
+    for (const n of [1, 7, 53, 1000]) {
+      expect(wilsonInterval(0, n)[0]).toBe(0);
+      expect(wilsonInterval(n, n)[1]).toBe(1);
+    }
+  });
+
   it('samples categories in proportion and reports first alarms 1-based (0 = none)', () => {
     const cumulative = cumulativeProportions([0.1, 0.0, 0.6, 0.3]);
     const counts = [0, 0, 0, 0];

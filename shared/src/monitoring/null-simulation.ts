@@ -107,7 +107,8 @@ export function wilsonInterval(x: number, n: number, z = 1.96): [number, number]
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // At x = 0 (x = n) the lower (upper) end is exactly 0 (1); rounding would leave it at 1e-18 and exclude the estimate.
+  return [x <= 0 ? 0 : Math.max(0, centre - half), x >= n ? 1 : Math.min(1, centre + half)];
 }
 
 /** Seed of the validation streams: a fixed scramble of the calibration seed, so the two never coincide. */
