@@ -17,7 +17,7 @@ export interface LoadedModel {
 let backendReady: Promise<unknown> | undefined;
 
 /** The hub's tfjs backend, chosen once per process. */
-function hubBackendReady(): Promise<unknown> {
+export function hubBackendReady(): Promise<unknown> {
   backendReady ??= selectBackend('auto');
   return backendReady;
 }
