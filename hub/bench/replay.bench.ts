@@ -47,7 +47,7 @@ try {
     fs.writeFileSync(path.join(folder, split.labelNames[split.labels[i]!]!, `${String(i).padStart(5, '0')}.png`), encodeGreyscalePng(split.pixels.subarray(i * 784, (i + 1) * 784), 28, 28));
   }
   const rows: [string, ReplaySummary][] = [];
-  const send = { project: 'fashion-mnist', devices: DEVICES, reviewRate: 0, seed: 1 };
+  const send = { project: 'fashion-mnist', devices: DEVICES, reviewRate: 0 };
   let bar = progressBar('replay folder');
   rows.push(['folder of PNGs', await replay(hub, base, { ...send, folder, model: 'fashion-cnn', channel: 'production', session: 'folder', maxImages: count, onProgress: bar.update })]);
   bar.stop();

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,21 +7,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { embeddingFromBytes, modelManifestSchema, mulberry32, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
-import { eq } from 'drizzle-orm';
+import { REVIEW_POLICY, embeddingFromBytes, modelManifestSchema, mulberry32, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
+import { eq, inArray, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyModel } from '../../test/published-model';
+import { storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
-import { corrections, modelVersions, predictions } from '../db/schema';
+import { corrections, modelVersions, predictions, reviewAssignments } from '../db/schema';
+import * as feedbackStore from '../feedback/feedback.repository';
+import { assignReviews, reviewDrawSecret } from '../feedback/review-assignment.service';
 import { encodeGreyscalePng } from '../images/png';
 import { decodeToPixels } from '../images/to-pixels';
+import * as monitorStreams from '../monitoring/monitor-stream.repository';
+import { HOLD_BACK_SECONDS, monitorSettingsOf, processStream } from '../monitoring/monitor.service';
+import { getProject } from '../projects/project.service';
 import { createHubServer, listen } from '../server';
 import { remoteHub } from './remote-hub';
 import { classifyBatch, classifyImage, loadReplayModel } from './replay-model';
-import { UNIFORM_REVIEW_POLICY, replay, type ReplayOptions, summaryLines } from './replay';
+import { derivedUuid, replay, type ReplayOptions, summaryLines } from './replay';
 
 const LABELS = ['cat', 'dog', 'bird'];
 const PER_LABEL = 4;
+/** Images per label in the folder whose labels answer the review queue: 60 in all, more than one page of it. */
+const REVIEWED_PER_LABEL = 20;
 
 /** A greyscale PNG of seeded noise, 20 x 20 (the model takes 16 x 16: replay resizes as the hub does). */
 function noisePng(seed: number): Buffer {
@@ -36,6 +45,7 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-replay-'));
   const labelled = path.join(tmp, 'labelled');
   const flat = path.join(tmp, 'flat');
+  const reviewed = path.join(tmp, 'reviewed');
 
   const options = (overrides: Partial<ReplayOptions> = {}): ReplayOptions => ({
     project: 'pets',
@@ -44,12 +54,65 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     channel: 'production',
     devices: 3,
     reviewRate: 0,
-    seed: 1,
     session: 'replay',
     maxImages: 1000,
     ...overrides,
   });
   const as = async (role: 'device' | 'labeler' | 'engineer') => remoteHub({ hub: base, token: await hub.secretFor(role) });
+
+  /**
+   * The hub's monitor as its job runs it: the stream brought up to date (past the hold-back, so nothing waits), its
+   * events decided by the review policy with the project's settings (assignReviews with the device's uncertainty and
+   * the profile's mean, queued before processStream stores the events count replay waits for).
+   */
+  async function runMonitor(): Promise<void> {
+    const project = await getProject(hub.deps, 'pets');
+    const [row] = await hub.deps.db.select({ id: modelVersions.id }).from(modelVersions);
+    const stream = await monitorStreams.getOrCreate(hub.deps.db, { projectId: project.id, modelVersionId: row!.id, channel: 'production' });
+    const now = new Date(Date.now() + 60_000);
+    for (;;) {
+      const cursor = (await monitorStreams.findById(hub.deps.db, stream.id))!.cursor;
+      const events = await feedbackStore.eventsAfter(hub.deps.db, {
+        modelVersionId: row!.id,
+        channel: 'production',
+        after: cursor,
+        before: new Date(now.getTime() - HOLD_BACK_SECONDS * 1000),
+        holdBackSeconds: HOLD_BACK_SECONDS,
+        limit: 2000,
+      });
+      const settings = await monitorSettingsOf(hub.deps.db, project.id);
+      await assignReviews(hub.deps.db, {
+        projectId: project.id,
+        modelVersionId: row!.id,
+        settings,
+        meanUncertainty: profileMeanUncertainty,
+        secret: await reviewDrawSecret(hub.deps.keys, project.id),
+        events: events.map((e) => ({ predictionId: e.id, uncertainty: 1 - e.confidence })),
+      });
+      const outcome = await processStream(hub.deps, stream.id, { now });
+      if (outcome.status !== 'processed') throw new Error(`monitor: ${JSON.stringify(outcome)}`);
+      if (!outcome.more) return;
+    }
+  }
+  let profileMeanUncertainty = 0;
+
+  /** Runs `work` while the monitor runs every 200 ms, as the hub's job does after syncs. */
+  async function whileMonitoring<T>(work: () => Promise<T>): Promise<T> {
+    await runMonitor();
+    let done = false;
+    const loop = (async () => {
+      while (!done) {
+        await runMonitor();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    try {
+      return await work();
+    } finally {
+      done = true;
+      await loop;
+    }
+  }
 
   beforeAll(async () => {
     if (skip) return;
@@ -63,6 +126,18 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
       fs.mkdirSync(path.join(labelled, label), { recursive: true });
       for (let i = 0; i < PER_LABEL; i++) fs.writeFileSync(path.join(labelled, label, `${i}.png`), noisePng(l * 100 + i));
     });
+    LABELS.forEach((label, l) => {
+      fs.mkdirSync(path.join(reviewed, label), { recursive: true });
+      for (let i = 0; i < REVIEWED_PER_LABEL; i++) fs.writeFileSync(path.join(reviewed, label, `${i}.png`), noisePng(5000 + l * 100 + i));
+    });
+    // A ready profile of the model's labels and embedding size, so the monitor processes its events.
+    const [row] = await hub.deps.db.select({ id: modelVersions.id }).from(modelVersions);
+    const loaded = await loadReplayModel(await as('device'), base, { project: 'pets', model: 'tiny', channel: 'production' });
+    const embeddingSize = (await classifyImage(loaded, new Uint8Array(16 * 16))).embedding.length;
+    loaded.dispose();
+    const profile = syntheticProfile(7, {}, { labels: LABELS, dim: embeddingSize });
+    profileMeanUncertainty = profile.summary.meanUncertainty;
+    await storeProfile(hub.deps, row!.id, profile);
     fs.mkdirSync(flat);
     for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(flat, `image-${i}.png`), noisePng(1000 + i));
     fs.writeFileSync(path.join(flat, 'notes.txt'), 'not an image');
@@ -77,7 +152,7 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
   it.skipIf(skip)('stores one prediction per image, with the embedding the published model gives, spread over n devices; a rerun is a no-op', async () => {
     const device = await as('device');
     const summary = await replay(device, base, options());
-    expect(summary).toMatchObject({ version, images: 12, unreadable: 0, labelled: true, devices: 3, reviews: { sent: 0, policy: null } });
+    expect(summary).toMatchObject({ version, images: 12, unreadable: 0, labelled: true, devices: 3, reviews: null });
     expect(summary.predictions).toMatchObject({ sent: 12, inserted: 12, duplicates: 0, rejected: 0 });
     expect(summary.imagesPerSecond).toBeGreaterThan(0);
 
@@ -138,23 +213,83 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     expect(await hub.deps.db.$count(predictions)).toBe(24);
   });
 
-  it.skipIf(skip)('with --review-rate sends the folder labels for that share of predictions, says which policy chose them, and needs a token that may label', async () => {
-    await expect(replay(await as('device'), base, options({ session: 'reviewed', reviewRate: 0.5 }))).rejects.toThrow(
-      '--review-rate sends the folder\'s labels as reviews, which needs a labeler, engineer or admin token; this is a device token ("test-device")',
+  it.skipIf(skip)(
+    "with --review-rate sets the project's rate and answers the hub's review queue with the folder's labels; needs an engineer or admin token",
+    { timeout: 120_000 },
+    async () => {
+      const reviewOptions = options({ folder: reviewed, session: 'reviewed', reviewRate: 0.5 });
+      for (const role of ['device', 'labeler'] as const) {
+        await expect(replay(await as(role), base, reviewOptions)).rejects.toThrow(
+          `--review-rate sets the project's review rate, which needs an engineer or admin token; this is a ${role} token ("test-${role}")`,
+        );
+      }
+      expect(await hub.deps.db.$count(predictions, like(predictions.deviceId, 'reviewed-%'))).toBe(0);
+
+      const engineer = await as('engineer');
+      const summary = await whileMonitoring(() => replay(engineer, base, reviewOptions));
+      expect(summary.predictions).toMatchObject({ sent: 60, inserted: 60, rejected: 0 });
+      expect((await engineer.monitoring.settings.get.query({ project: 'pets' })).reviewRate).toBe(0.5);
+
+      // What the policy queued for the replayed predictions, and what each image's folder label is.
+      const replayed = await hub.deps.db.select({ id: predictions.id, deviceId: predictions.deviceId }).from(predictions).where(like(predictions.deviceId, 'reviewed-%'));
+      expect(replayed).toHaveLength(60);
+      const assigned = await hub.deps.db.select().from(reviewAssignments).where(inArray(reviewAssignments.predictionId, replayed.map((p) => p.id)));
+      expect(assigned.length).toBeGreaterThan(0);
+      const labelOf = new Map<string, string>();
+      const files = [...LABELS].sort().flatMap((label) => Array.from({ length: REVIEWED_PER_LABEL }, (_, i) => `${label}/${i}.png`));
+      for (const [index, relative] of files.entries()) {
+        const pixels = await decodeToPixels(fs.readFileSync(path.join(reviewed, relative)), { height: 16, width: 16, channels: 1 });
+        const sha256 = crypto.createHash('sha256').update(pixels).digest('hex');
+        labelOf.set(derivedUuid('prediction', 'reviewed', 'pets', 'tiny', String(version), 'production', `reviewed-${(index % 3) + 1}`, relative, sha256), relative.split('/')[0]!);
+      }
+      expect(replayed.every((p) => labelOf.has(p.id))).toBe(true);
+
+      const answers = await hub.deps.db.select().from(corrections).where(inArray(corrections.predictionId, replayed.map((p) => p.id)));
+      expect(answers).toHaveLength(assigned.length);
+      expect(new Set(answers.map((c) => c.assignmentId))).toEqual(new Set(assigned.map((a) => a.id)));
+      for (const answer of answers) expect(answer.label).toBe(labelOf.get(answer.predictionId));
+      const components = { uniform: assigned.filter((a) => a.component === 'uniform').length, uncertainty: assigned.filter((a) => a.component === 'uncertainty').length };
+      expect(summary.reviews).toMatchObject({
+        reviewRate: 0.5,
+        previousReviewRate: 0.05,
+        policy: REVIEW_POLICY,
+        asked: assigned.length,
+        components,
+        sent: assigned.length,
+        inserted: assigned.length,
+        duplicates: 0,
+        rejected: 0,
+        monitor: { expected: 60, processed: 60, caughtUp: true, stalled: null },
+      });
+      const lines = summaryLines(summary, { reviewRate: 0.5 });
+      expect(lines).toContain('review rate of "pets": 50% (was 5%)');
+      expect(lines).toContain(
+        `reviews (policy ${REVIEW_POLICY}): ${assigned.length} asked by the hub's queue (${components.uniform} uniform, ${components.uncertainty} uncertainty), answered with the folder's labels: ${assigned.length} sent, ${assigned.length} inserted, 0 duplicates, 0 rejected`,
+      );
+      expect(lines[0]).toBe(`pets/tiny v${version} (production) on ${summary.backend}: 60 images classified by 3 devices`);
+
+      // A rerun: every prediction a duplicate, nothing new to process, nothing left in the queue to answer.
+      const before = await hub.deps.db.$count(corrections);
+      const again = await whileMonitoring(() => replay(engineer, base, reviewOptions));
+      expect(again.predictions).toMatchObject({ sent: 60, inserted: 0, duplicates: 60 });
+      expect(again.reviews).toMatchObject({ asked: 0, sent: 0, monitor: { expected: 0, caughtUp: true } });
+      expect(await hub.deps.db.$count(corrections)).toBe(before);
+    },
+  );
+
+  it.skipIf(skip)('with a monitor that does not catch up in --review-timeout, answers what is queued and says to run again; the rerun answers the rest', { timeout: 60_000 }, async () => {
+    const engineer = await as('engineer');
+    const lateOptions = options({ folder: reviewed, session: 'late', reviewRate: 0.5, reviewTimeoutSeconds: 1 });
+    const late = await replay(engineer, base, lateOptions);
+    expect(late.reviews).toMatchObject({ asked: 0, sent: 0, monitor: { expected: 60, processed: 0, caughtUp: false, stalled: null } });
+    expect(summaryLines(late, lateOptions)).toContain(
+      'hub monitor: processed 0 of the 60 new events in ' + late.reviews!.monitor.seconds.toFixed(1) + " s (--review-timeout); run the same command again later to answer the rest of its queue",
     );
-    const before = await hub.deps.db.$count(corrections);
-    const summary = await replay(await as('labeler'), base, options({ session: 'reviewed', reviewRate: 0.5 }));
-    expect(summary.reviews).toMatchObject({ sent: 6, inserted: 6, duplicates: 0, rejected: 0, policy: UNIFORM_REVIEW_POLICY });
-    const lines = summaryLines(summary, { reviewRate: 0.5 });
-    expect(lines).toContain(`reviews (50% of labelled predictions, chosen by: ${UNIFORM_REVIEW_POLICY}): 6 sent, 6 inserted, 0 duplicates, 0 rejected`);
-    expect(lines).toContain(`accuracy: ${(summary.accuracy! * 100).toFixed(2)}% top-1 against the folder's labels`);
-    expect(lines[0]).toBe(`pets/tiny v${version} (production) on ${summary.backend}: 12 images classified by 3 devices`);
-    const stored = await hub.deps.db.select({ label: corrections.label, deviceId: predictions.deviceId }).from(corrections).innerJoin(predictions, eq(corrections.predictionId, predictions.id));
-    expect(stored).toHaveLength(before + 6);
-    expect(stored.every((c) => c.deviceId?.startsWith('reviewed-'))).toBe(true);
-    // The same seed chooses the same predictions: a rerun sends duplicates only.
-    const again = await replay(await as('labeler'), base, options({ session: 'reviewed', reviewRate: 0.5 }));
-    expect(again.reviews).toMatchObject({ sent: 6, inserted: 0, duplicates: 6 });
+    const again = await whileMonitoring(() => replay(engineer, base, lateOptions));
+    const replayed = await hub.deps.db.select({ id: predictions.id }).from(predictions).where(like(predictions.deviceId, 'late-%'));
+    const assigned = await hub.deps.db.$count(reviewAssignments, inArray(reviewAssignments.predictionId, replayed.map((p) => p.id)));
+    expect(assigned).toBeGreaterThan(0);
+    expect(again.reviews).toMatchObject({ asked: assigned, inserted: assigned, monitor: { expected: 0, caughtUp: true } });
   });
 
   it.skipIf(skip)('a flat folder works from the command line: no labels, no accuracy, unreadable files named', async () => {
@@ -162,7 +297,7 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
       env: { ...process.env, EDGELOOP_HUB_URL: base, EDGELOOP_TOKEN: await hub.secretFor('engineer') },
     });
     const summary = JSON.parse((await cli).stdout);
-    expect(summary).toMatchObject({ model: 'tiny', labelled: false, images: 5, accuracy: null, unreadable: 1, devices: 1, reviews: { sent: 0, policy: null } });
+    expect(summary).toMatchObject({ model: 'tiny', labelled: false, images: 5, accuracy: null, unreadable: 1, devices: 1, reviews: null });
     expect(summary.unreadableFiles).toEqual([{ file: 'notes.txt', reason: expect.stringContaining('notes.txt is not a decodable PNG, JPEG or WebP image') }]);
     expect(summary.predictions).toMatchObject({ sent: 5, inserted: 5 });
 

@@ -5,21 +5,21 @@
  *
  * Event ids are derived from (session, project, model, version, channel, device, file path, sha256 of the decoded
  * pixels): replaying the same folder again is a no-op on the hub (every event a duplicate), while a new model
- * version, another channel, another --session, another --devices or a changed image makes new events. Reviews are
- * chosen among the images of the run (an exact share, seeded), so the same command chooses the same ones.
+ * version, another channel, another --session, another --devices or a changed image makes new events. With a review
+ * rate, the hub's review policy chooses which predictions are reviewed, and the folder's labels answer its queue
+ * (replay-reviews.ts).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import {
-  type CorrectionEvent,
   DEFAULT_MAX_IMAGE_PIXELS,
   MAX_IMAGE_BYTES,
   MAX_SYNC_BATCH,
   type PredictionEvent,
   type RejectedEvent,
   type SyncResult,
+  type ReviewComponent,
   channelsOf,
-  seededPermutation,
 } from '@edgeloop/shared';
 import type { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../api/app.router';
@@ -30,6 +30,7 @@ import { assertImageWithinPixels } from '../images/decode';
 import { decodeToPixels } from '../images/to-pixels';
 import { type ReplayFile, listReplayFolder } from './replay-folder';
 import { type ReplayModel, classifyImage, loadReplayModel } from './replay-model';
+import { type MonitorWait, type ReviewStream, answerReviews, checkReviewToken, processedEvents, setReviewRate, waitForMonitor } from './replay-reviews';
 import type { RemoteHub } from './remote-hub';
 
 /** What the events say made them. */
@@ -43,16 +44,23 @@ const CHUNK = 64;
 const DECODE_LANES = 4;
 /** Rejections and unreadable files kept for the summary (the counts are complete). */
 const KEEP_REASONS = 10;
+/** How long replay waits, by default, for the hub's monitor to process the replayed events before answering reviews. */
+export const DEFAULT_REVIEW_TIMEOUT_SECONDS = 120;
 
 /** How simulated devices send what they classify (a folder's images or a generated stream alike). */
 export interface ReplaySendOptions {
   project: string;
   /** Simulated devices: image i goes to device i mod devices. */
   devices: number;
-  /** Share of labelled predictions whose label is sent as a review (a correction); 0 for none. */
+  /**
+   * The project's review rate to set (0 for none): the hub's review policy queues about this share of the replayed
+   * predictions, and the folder's labels answer its queue.
+   */
   reviewRate: number;
-  /** Seeds the choice of reviewed predictions. */
-  seed: number;
+  /** Seconds to wait for the hub's monitor to process the replayed events before answering (default 120). */
+  reviewTimeoutSeconds?: number;
+  /** The wait for the monitor: replayed events processed of those expected. */
+  onMonitorProgress?: ProgressFn;
   /** Names the simulated devices (`<session>-<n>`) and enters every event id: another session makes new events. */
   session: string;
   onProgress?: ProgressFn;
@@ -105,8 +113,8 @@ export interface ReplaySummary {
   unreadableFiles: { file: string; reason: string }[];
   devices: number;
   predictions: SyncTotals;
-  /** Reviews sent as corrections; policy says how their predictions were chosen (null when none were asked for). */
-  reviews: SyncTotals & { policy: string | null };
+  /** Answers to the hub's review queue, sent as corrections; null without a review rate or without labels. */
+  reviews: ReplayReviews | null;
   /** Top-1 accuracy against the folder's labels; null for a flat folder. */
   accuracy: number | null;
   seconds: number;
@@ -114,8 +122,17 @@ export interface ReplaySummary {
   meanLatencyMs: number;
 }
 
-/** The policy that picks reviewed predictions until the hub offers a review queue to ask. */
-export const UNIFORM_REVIEW_POLICY = 'uniform random over the labelled images (replay\'s own choice: the hub offers no review queue to ask)';
+export interface ReplayReviews extends SyncTotals {
+  /** The project's review rate replay set, and the one it had before. */
+  reviewRate: number;
+  previousReviewRate: number;
+  /** The review policy the hub named (null when its queue was never asked: nothing new to process). */
+  policy: string | null;
+  /** Queue items the hub gave for the replayed predictions, and by which of the policy's components. */
+  asked: number;
+  components: Record<ReviewComponent, number>;
+  monitor: MonitorWait;
+}
 
 /** A uuid (version 8, RFC 9562's custom layout) from sha256 of the parts: the same parts, the same id. */
 export function derivedUuid(...parts: string[]): string {
@@ -132,15 +149,6 @@ function addResult(totals: SyncTotals, result: SyncResult): void {
   totals.duplicates += result.duplicates;
   totals.rejected += result.rejected.length;
   totals.rejections.push(...result.rejected.slice(0, KEEP_REASONS - totals.rejections.length));
-}
-
-/** Checks what a replay needs of its token before it classifies anything. */
-async function checkToken(hub: RemoteHub, options: { reviewRate: number }): Promise<void> {
-  if (options.reviewRate === 0) return;
-  const me = await hub.auth.whoami.query();
-  if (!['admin', 'engineer', 'labeler'].includes(me.role)) {
-    throw new HubError('FORBIDDEN', `--review-rate sends the folder's labels as reviews, which needs a labeler, engineer or admin token; this is a ${me.role} token ("${me.name}")`);
-  }
 }
 
 /** The model to replay when --model is not given: the project's only one. */
@@ -194,8 +202,9 @@ export async function replay(hub: RemoteHub, hubUrl: string, options: ReplayOpti
 
 /**
  * Classifies `images` (`total` of them) with the loaded model and sends the predictions as `devices` simulated
- * devices, each in outbox-sized batches; with a review rate, the labels of that share of the labelled images
- * follow as reviews once their predictions are stored. What the monitoring benchmark streams through, too.
+ * devices, each in outbox-sized batches; with a review rate (and labels), sets the project's rate first and, once the
+ * hub's monitor has processed the events, answers the review queue's items among them with their labels. What the
+ * monitoring benchmark streams through, too.
  */
 export async function replayImages(
   hub: RemoteHub,
@@ -203,44 +212,40 @@ export async function replayImages(
   stream: AsyncIterable<ReplayImage> | Iterable<ReplayImage>,
   options: ReplaySendOptions & { total: number; labelled: boolean },
 ): Promise<ReplaySummary> {
-  await checkToken(hub, options);
+  const reviewing = options.reviewRate > 0 && options.labelled;
+  const monitored: ReviewStream = { project: options.project, model: loaded.ref.model, version: loaded.version, channel: loaded.ref.channel };
+  let previousReviewRate = 0;
+  let processedBefore = 0;
+  if (reviewing) {
+    // Before anything is classified: the token may set the rate, and the monitor decides the replayed events with it.
+    await checkReviewToken(hub);
+    previousReviewRate = await setReviewRate(hub, options.project, options.reviewRate);
+    processedBefore = await processedEvents(hub, monitored);
+  }
   const deviceIds = Array.from({ length: options.devices }, (_, d) => `${options.session}-${d + 1}`);
   const deviceOf = (index: number) => deviceIds[index % options.devices]!;
 
-  // Reviews: a fixed share of the images, chosen up front (seeded) so a rerun chooses the same ones.
-  const reviewed = new Set<number>();
-  if (options.reviewRate > 0 && options.labelled) {
-    const order = seededPermutation(options.total, options.seed);
-    for (let k = 0; k < Math.round(options.reviewRate * options.total); k++) reviewed.add(order[k]!);
-  }
-
   const predictions = emptyTotals();
   const reviews = emptyTotals();
+  /** The folder's label of each prediction the hub holds (inserted now or before), to answer its review with. */
+  const labels = new Map<string, string>();
   const unreadableFiles: { file: string; reason: string }[] = [];
   let unreadable = 0;
   let images = 0;
   let correct = 0;
   let labelledImages = 0;
   let latencyTotal = 0;
-  const outboxes = new Map<string, { event: PredictionEvent; review: CorrectionEvent | null }[]>();
-  const readyReviews: CorrectionEvent[] = [];
+  const outboxes = new Map<string, { event: PredictionEvent; label: string | null }[]>();
 
-  const sendReviews = async (all: boolean) => {
-    while (readyReviews.length >= MAX_SYNC_BATCH || (all && readyReviews.length > 0)) {
-      const batch = readyReviews.splice(0, MAX_SYNC_BATCH);
-      addResult(reviews, await hub.feedback.syncCorrections.mutate({ project: options.project, corrections: batch }));
-    }
-  };
   const sendOutbox = async (deviceId: string) => {
     const batch = outboxes.get(deviceId) ?? [];
     outboxes.delete(deviceId);
     if (batch.length === 0) return;
     const result = await hub.feedback.syncPredictions.mutate({ project: options.project, predictions: batch.map((b) => b.event) });
     addResult(predictions, result);
-    // A review follows its prediction only once the hub holds that prediction.
+    if (!reviewing) return;
     const refused = new Set(result.rejected.map((r) => r.index));
-    batch.forEach((b, i) => b.review && !refused.has(i) && readyReviews.push(b.review));
-    await sendReviews(false);
+    batch.forEach((b, i) => b.label !== null && !refused.has(i) && labels.set(b.event.id, b.label));
   };
 
   const started = performance.now();
@@ -275,7 +280,6 @@ export async function replayImages(
         appVersion: REPLAY_APP_VERSION,
         channel: loaded.ref.channel,
       };
-      const review = reviewed.has(index) && item.label !== null ? { id: derivedUuid('review', id), predictionId: id, label: item.label, createdAt } : null;
       images++;
       latencyTotal += result.latencyMs;
       if (item.label !== null) {
@@ -283,13 +287,12 @@ export async function replayImages(
         if (result.top[0]!.label === item.label) correct++;
       }
       const outbox = outboxes.get(deviceId) ?? [];
-      outbox.push({ event, review });
+      outbox.push({ event, label: item.label });
       outboxes.set(deviceId, outbox);
       if (outbox.length >= MAX_SYNC_BATCH) await sendOutbox(deviceId);
     }
     options.onProgress?.(options.total, options.total);
     for (const deviceId of [...outboxes.keys()]) await sendOutbox(deviceId);
-    await sendReviews(true);
   } catch (error) {
     throw new Error(
       `replay stopped after ${predictions.sent} predictions were sent: ${(error as Error).message}; running it again resends only what the hub lacks (event ids are derived from device and file)`,
@@ -297,6 +300,21 @@ export async function replayImages(
     );
   }
   const seconds = (performance.now() - started) / 1000;
+  let answered: ReplayReviews | null = null;
+  if (reviewing) {
+    const monitor = await waitForMonitor(hub, monitored, {
+      before: processedBefore,
+      expected: predictions.inserted,
+      timeoutSeconds: options.reviewTimeoutSeconds ?? DEFAULT_REVIEW_TIMEOUT_SECONDS,
+      ...(options.onMonitorProgress ? { onProgress: options.onMonitorProgress } : {}),
+    });
+    const asked = await answerReviews(hub, { project: options.project, labels, correctionId: (assignmentId) => derivedUuid('review', assignmentId) }, async (batch) => {
+      addResult(reviews, await hub.feedback.syncCorrections.mutate({ project: options.project, corrections: batch }));
+    }).catch((error: Error) => {
+      throw new Error(`replay sent its predictions, then answering the review queue stopped after ${reviews.sent} labels: ${error.message}; running it again answers the rest`, { cause: error });
+    });
+    answered = { ...reviews, reviewRate: options.reviewRate, previousReviewRate, ...asked, monitor };
+  }
   return {
     project: options.project,
     model: loaded.ref.model,
@@ -311,7 +329,7 @@ export async function replayImages(
     unreadableFiles,
     devices: options.devices,
     predictions,
-    reviews: { ...reviews, policy: options.reviewRate > 0 && options.labelled ? UNIFORM_REVIEW_POLICY : null },
+    reviews: answered,
     accuracy: labelledImages > 0 ? correct / labelledImages : null,
     seconds,
     imagesPerSecond: images / Math.max(seconds, 1e-9),
@@ -321,17 +339,28 @@ export async function replayImages(
 
 /** The summary as a person reads it. */
 export function summaryLines(s: ReplaySummary, options: { reviewRate: number }): string[] {
+  const percent = (rate: number) => `${Math.round(rate * 100 * 100) / 100}%`;
   const totals = (t: SyncTotals) => `${t.sent} sent, ${t.inserted} inserted, ${t.duplicates} duplicates, ${t.rejected} rejected`;
   const lines = [
     `${s.project}/${s.model} v${s.version} (${s.channel}) on ${s.backend}: ${s.images} images classified by ${s.devices} device${s.devices === 1 ? '' : 's'}${s.limitedTo !== null ? ` (the first ${s.limitedTo} of ${s.found}: --max-images)` : ''}`,
     `predictions: ${totals(s.predictions)}`,
   ];
   for (const r of s.predictions.rejections) lines.push(`  rejected #${r.index}${r.id ? ` ${r.id}` : ''}: ${r.reason}`);
-  if (s.reviews.policy) {
-    lines.push(`reviews (${Math.round(options.reviewRate * 100 * 100) / 100}% of labelled predictions, chosen by: ${s.reviews.policy}): ${totals(s.reviews)}`);
-    for (const r of s.reviews.rejections) lines.push(`  rejected #${r.index}${r.id ? ` ${r.id}` : ''}: ${r.reason}`);
+  const r = s.reviews;
+  if (r) {
+    const m = r.monitor;
+    lines.push(`review rate of "${s.project}": ${percent(r.reviewRate)} (was ${percent(r.previousReviewRate)})`);
+    lines.push(
+      m.caughtUp
+        ? `hub monitor: processed the ${m.expected} new events in ${m.seconds.toFixed(1)} s`
+        : `hub monitor: processed ${m.processed} of the ${m.expected} new events in ${m.seconds.toFixed(1)} s${m.stalled ? `: ${m.stalled}` : ' (--review-timeout)'}; run the same command again later to answer the rest of its queue`,
+    );
+    lines.push(
+      `reviews${r.policy ? ` (policy ${r.policy})` : ''}: ${r.asked} asked by the hub's queue (${r.components.uniform} uniform, ${r.components.uncertainty} uncertainty), answered with the folder's labels: ${totals(r)}`,
+    );
+    for (const x of r.rejections) lines.push(`  rejected #${x.index}${x.id ? ` ${x.id}` : ''}: ${x.reason}`);
   } else if (options.reviewRate > 0) {
-    lines.push('reviews: none sent: a flat folder has no labels to review with');
+    lines.push('reviews: none: a flat folder has no labels to answer the review queue with (the review rate was left as it was)');
   }
   if (s.unreadable > 0) {
     lines.push(`unreadable: ${s.unreadable} files skipped`);
