@@ -236,7 +236,8 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
       const assigned = await hub.deps.db.select().from(reviewAssignments).where(inArray(reviewAssignments.predictionId, replayed.map((p) => p.id)));
       expect(assigned.length).toBeGreaterThan(0);
       const labelOf = new Map<string, string>();
-      const files = [...LABELS].sort().flatMap((label) => Array.from({ length: REVIEWED_PER_LABEL }, (_, i) => `${label}/${i}.png`));
+      // Listed as replay lists them: label folder, then file name, in code-point order (10.png before 2.png).
+      const files = [...LABELS].sort().flatMap((label) => Array.from({ length: REVIEWED_PER_LABEL }, (_, i) => `${i}.png`).sort().map((name) => `${label}/${name}`));
       for (const [index, relative] of files.entries()) {
         const pixels = await decodeToPixels(fs.readFileSync(path.join(reviewed, relative)), { height: 16, width: 16, channels: 1 });
         const sha256 = crypto.createHash('sha256').update(pixels).digest('hex');
@@ -279,14 +280,14 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
 
   it.skipIf(skip)('with a monitor that does not catch up in --review-timeout, answers what is queued and says to run again; the rerun answers the rest', { timeout: 60_000 }, async () => {
     const engineer = await as('engineer');
-    const lateOptions = options({ folder: reviewed, session: 'late', reviewRate: 0.5, reviewTimeoutSeconds: 1 });
+    const lateOptions = options({ folder: reviewed, session: 'late-reviews', reviewRate: 0.5, reviewTimeoutSeconds: 1 });
     const late = await replay(engineer, base, lateOptions);
     expect(late.reviews).toMatchObject({ asked: 0, sent: 0, monitor: { expected: 60, processed: 0, caughtUp: false, stalled: null } });
     expect(summaryLines(late, lateOptions)).toContain(
       'hub monitor: processed 0 of the 60 new events in ' + late.reviews!.monitor.seconds.toFixed(1) + " s (--review-timeout); run the same command again later to answer the rest of its queue",
     );
     const again = await whileMonitoring(() => replay(engineer, base, lateOptions));
-    const replayed = await hub.deps.db.select({ id: predictions.id }).from(predictions).where(like(predictions.deviceId, 'late-%'));
+    const replayed = await hub.deps.db.select({ id: predictions.id }).from(predictions).where(like(predictions.deviceId, 'late-reviews-%'));
     const assigned = await hub.deps.db.$count(reviewAssignments, inArray(reviewAssignments.predictionId, replayed.map((p) => p.id)));
     expect(assigned).toBeGreaterThan(0);
     expect(again.reviews).toMatchObject({ asked: assigned, inserted: assigned, monitor: { expected: 0, caughtUp: true } });
