@@ -19,7 +19,7 @@ import { assignReviews, reviewDrawSecret } from '../feedback/review-assignment.s
 import { encodeGreyscalePng } from '../images/png';
 import { decodeToPixels } from '../images/to-pixels';
 import * as monitorStreams from '../monitoring/monitor-stream.repository';
-import { HOLD_BACK_SECONDS, monitorSettingsOf, processStream } from '../monitoring/monitor.service';
+import { EVENTS_PER_TRANSACTION, HOLD_BACK_SECONDS, monitorSettingsOf, processStream } from '../monitoring/monitor.service';
 import { getProject } from '../projects/project.service';
 import { createHubServer, listen } from '../server';
 import { remoteHub } from './remote-hub';
@@ -63,7 +63,9 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
   /**
    * The hub's monitor as its job runs it: the stream brought up to date (past the hold-back, so nothing waits), its
    * events decided by the review policy with the project's settings (assignReviews with the device's uncertainty and
-   * the profile's mean, queued before processStream stores the events count replay waits for).
+   * the profile's mean) before processStream stores the events count replay waits for. processStream takes exactly the
+   * events decided (the same cursor, `limit` of them in arrival order: replay's syncs run one at a time, so none
+   * commits behind another).
    */
   async function runMonitor(): Promise<void> {
     const project = await getProject(hub.deps, 'pets');
@@ -78,20 +80,19 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
         after: cursor,
         before: new Date(now.getTime() - HOLD_BACK_SECONDS * 1000),
         holdBackSeconds: HOLD_BACK_SECONDS,
-        limit: 2000,
+        limit: EVENTS_PER_TRANSACTION,
       });
-      const settings = await monitorSettingsOf(hub.deps.db, project.id);
+      if (events.length === 0) return;
       await assignReviews(hub.deps.db, {
         projectId: project.id,
         modelVersionId: row!.id,
-        settings,
+        settings: await monitorSettingsOf(hub.deps.db, project.id),
         meanUncertainty: profileMeanUncertainty,
         secret: await reviewDrawSecret(hub.deps.keys, project.id),
         events: events.map((e) => ({ predictionId: e.id, uncertainty: 1 - e.confidence })),
       });
-      const outcome = await processStream(hub.deps, stream.id, { now });
-      if (outcome.status !== 'processed') throw new Error(`monitor: ${JSON.stringify(outcome)}`);
-      if (!outcome.more) return;
+      const outcome = await processStream(hub.deps, stream.id, { now, limit: events.length });
+      if (outcome.status !== 'processed' || outcome.events !== events.length) throw new Error(`monitor: ${JSON.stringify(outcome)}`);
     }
   }
   let profileMeanUncertainty = 0;
@@ -217,7 +218,9 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     "with --review-rate sets the project's rate and answers the hub's review queue with the folder's labels; needs an engineer or admin token",
     { timeout: 120_000 },
     async () => {
-      const reviewOptions = options({ folder: reviewed, session: 'reviewed', reviewRate: 0.5 });
+      // Every event queued (π = r = 1 with a uniform share of 1): more than one page of the queue (50) to answer.
+      const reviewOptions = options({ folder: reviewed, session: 'reviewed', reviewRate: 1 });
+      await (await hub.as('engineer')).monitoring.settings.set({ project: 'pets', uniformShare: 1 });
       for (const role of ['device', 'labeler'] as const) {
         await expect(replay(await as(role), base, reviewOptions)).rejects.toThrow(
           `--review-rate sets the project's review rate, which needs an engineer or admin token; this is a ${role} token ("test-${role}")`,
@@ -228,13 +231,13 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
       const engineer = await as('engineer');
       const summary = await whileMonitoring(() => replay(engineer, base, reviewOptions));
       expect(summary.predictions).toMatchObject({ sent: 60, inserted: 60, rejected: 0 });
-      expect((await engineer.monitoring.settings.get.query({ project: 'pets' })).reviewRate).toBe(0.5);
+      expect((await engineer.monitoring.settings.get.query({ project: 'pets' })).reviewRate).toBe(1);
 
       // What the policy queued for the replayed predictions, and what each image's folder label is.
       const replayed = await hub.deps.db.select({ id: predictions.id, deviceId: predictions.deviceId }).from(predictions).where(like(predictions.deviceId, 'reviewed-%'));
       expect(replayed).toHaveLength(60);
       const assigned = await hub.deps.db.select().from(reviewAssignments).where(inArray(reviewAssignments.predictionId, replayed.map((p) => p.id)));
-      expect(assigned.length).toBeGreaterThan(0);
+      expect(assigned).toHaveLength(60);
       const labelOf = new Map<string, string>();
       // Listed as replay lists them: label folder, then file name, in code-point order (10.png before 2.png).
       const files = [...LABELS].sort().flatMap((label) => Array.from({ length: REVIEWED_PER_LABEL }, (_, i) => `${i}.png`).sort().map((name) => `${label}/${name}`));
@@ -251,7 +254,7 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
       for (const answer of answers) expect(answer.label).toBe(labelOf.get(answer.predictionId));
       const components = { uniform: assigned.filter((a) => a.component === 'uniform').length, uncertainty: assigned.filter((a) => a.component === 'uncertainty').length };
       expect(summary.reviews).toMatchObject({
-        reviewRate: 0.5,
+        reviewRate: 1,
         previousReviewRate: 0.05,
         policy: REVIEW_POLICY,
         asked: assigned.length,
@@ -262,8 +265,9 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
         rejected: 0,
         monitor: { expected: 60, processed: 60, caughtUp: true, stalled: null },
       });
-      const lines = summaryLines(summary, { reviewRate: 0.5 });
-      expect(lines).toContain('review rate of "pets": 50% (was 5%)');
+      expect(components).toEqual({ uniform: 60, uncertainty: 0 });
+      const lines = summaryLines(summary, reviewOptions);
+      expect(lines).toContain('review rate of "pets": 100% (was 5%)');
       expect(lines).toContain(
         `reviews (policy ${REVIEW_POLICY}): ${assigned.length} asked by the hub's queue (${components.uniform} uniform, ${components.uncertainty} uncertainty), answered with the folder's labels: ${assigned.length} sent, ${assigned.length} inserted, 0 duplicates, 0 rejected`,
       );
@@ -275,6 +279,7 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
       expect(again.predictions).toMatchObject({ sent: 60, inserted: 0, duplicates: 60 });
       expect(again.reviews).toMatchObject({ asked: 0, sent: 0, monitor: { expected: 0, caughtUp: true } });
       expect(await hub.deps.db.$count(corrections)).toBe(before);
+      await (await hub.as('engineer')).monitoring.settings.set({ project: 'pets', uniformShare: 0.35 });
     },
   );
 
@@ -286,11 +291,25 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     expect(summaryLines(late, lateOptions)).toContain(
       'hub monitor: processed 0 of the 60 new events in ' + late.reviews!.monitor.seconds.toFixed(1) + " s (--review-timeout); run the same command again later to answer the rest of its queue",
     );
-    const again = await whileMonitoring(() => replay(engineer, base, lateOptions));
+    // Again from the command line, while the monitor runs in this process and the command in another.
+    const cli = await whileMonitoring(async () =>
+      promisify(execFile)(
+        process.execPath,
+        [path.join(import.meta.dirname, '../../bin/edgeloop.js'), 'replay', 'pets', reviewed, '--model', 'tiny', '--devices', '3', '--session', 'late-reviews', '--review-rate', '0.5', '--review-timeout', '1'],
+        { env: { ...process.env, EDGELOOP_HUB_URL: base, EDGELOOP_TOKEN: await hub.secretFor('engineer') } },
+      ),
+    );
     const replayed = await hub.deps.db.select({ id: predictions.id }).from(predictions).where(like(predictions.deviceId, 'late-reviews-%'));
-    const assigned = await hub.deps.db.$count(reviewAssignments, inArray(reviewAssignments.predictionId, replayed.map((p) => p.id)));
-    expect(assigned).toBeGreaterThan(0);
-    expect(again.reviews).toMatchObject({ asked: assigned, inserted: assigned, monitor: { expected: 0, caughtUp: true } });
+    const assigned = await hub.deps.db.select({ component: reviewAssignments.component }).from(reviewAssignments).where(inArray(reviewAssignments.predictionId, replayed.map((p) => p.id)));
+    expect(assigned.length).toBeGreaterThan(0);
+    const uniform = assigned.filter((a) => a.component === 'uniform').length;
+    const lines = cli.stdout.trimEnd().split('\n');
+    expect(lines.slice(1, 5)).toEqual([
+      'predictions: 60 sent, 0 inserted, 60 duplicates, 0 rejected',
+      'review rate of "pets": 50% (was 50%)',
+      'hub monitor: no new events to wait for (the hub held every prediction already)',
+      `reviews (policy ${REVIEW_POLICY}): ${assigned.length} asked by the hub's queue (${uniform} uniform, ${assigned.length - uniform} uncertainty), answered with the folder's labels: ${assigned.length} sent, ${assigned.length} inserted, 0 duplicates, 0 rejected`,
+    ]);
   });
 
   it.skipIf(skip)('a flat folder works from the command line: no labels, no accuracy, unreadable files named', async () => {

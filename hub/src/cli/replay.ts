@@ -351,8 +351,10 @@ export function summaryLines(s: ReplaySummary, options: { reviewRate: number }):
     const m = r.monitor;
     lines.push(`review rate of "${s.project}": ${percent(r.reviewRate)} (was ${percent(r.previousReviewRate)})`);
     lines.push(
-      m.caughtUp
-        ? `hub monitor: processed the ${m.expected} new events in ${m.seconds.toFixed(1)} s`
+      m.expected === 0
+        ? 'hub monitor: no new events to wait for (the hub held every prediction already)'
+        : m.caughtUp
+          ? `hub monitor: processed the ${m.expected} new events in ${m.seconds.toFixed(1)} s`
         : `hub monitor: processed ${m.processed} of the ${m.expected} new events in ${m.seconds.toFixed(1)} s${m.stalled ? `: ${m.stalled}` : ' (--review-timeout)'}; run the same command again later to answer the rest of its queue`,
     );
     lines.push(
