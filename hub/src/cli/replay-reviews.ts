@@ -69,6 +69,7 @@ export async function waitForMonitor(
 ): Promise<MonitorWait> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
+  if (input.expected === 0) return { expected: 0, processed: 0, caughtUp: true, seconds: 0, stalled: null };
   let processed = 0;
   for (;;) {
     processed = Math.min(input.expected, Math.max(0, (await processedEvents(hub, stream)) - input.before));

@@ -13,12 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyModel } from '../../test/published-model';
 import { storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
-import { corrections, modelVersions, predictions, reviewAssignments } from '../db/schema';
+import { corrections, modelVersions, predictions, registeredModels, reviewAssignments } from '../db/schema';
 import * as feedbackStore from '../feedback/feedback.repository';
 import { assignReviews, reviewDrawSecret } from '../feedback/review-assignment.service';
 import { encodeGreyscalePng } from '../images/png';
 import { decodeToPixels } from '../images/to-pixels';
 import * as monitorStreams from '../monitoring/monitor-stream.repository';
+import * as profiles from '../monitoring/reference-profile.repository';
 import { EVENTS_PER_TRANSACTION, HOLD_BACK_SECONDS, monitorSettingsOf, processStream } from '../monitoring/monitor.service';
 import { getProject } from '../projects/project.service';
 import { createHubServer, listen } from '../server';
@@ -352,5 +353,21 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     const wrong = path.join(tmp, 'wrong');
     fs.mkdirSync(path.join(wrong, 'horse'), { recursive: true });
     await expect(replay(device, base, options({ folder: wrong }))).rejects.toThrow(`${path.join(wrong, 'horse')}: not a label of the model; sub-folders must be named after its labels: cat, dog, bird`);
+  });
+
+  it.skipIf(skip)('stops waiting at once when the model version has a failed profile (the monitor cannot process it), and says so', async () => {
+    // Another model, its profile failed: the monitor never processes its events.
+    await publishTinyModel(hub.deps, { project: 'pets', model: 'unprofiled', seed: 2 });
+    const [row] = await hub.deps.db.select({ id: modelVersions.id }).from(modelVersions).innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId)).where(eq(registeredModels.name, 'unprofiled'));
+    await profiles.startComputing(hub.deps.db, row!.id, new Date());
+    await profiles.markFailed(hub.deps.db, row!.id, { error: 'no test split', encoding: null, at: new Date() });
+    const stalledOptions = options({ model: 'unprofiled', folder: labelled, session: 'unprofiled', reviewRate: 0.5, reviewTimeoutSeconds: 60 });
+    const summary = await replay(await as('engineer'), base, stalledOptions);
+    const stalled = 'the reference profile of unprofiled v1 failed (no test split), so the hub\'s monitor does not process its events';
+    expect(summary.reviews).toMatchObject({ asked: 0, sent: 0, monitor: { expected: 12, processed: 0, caughtUp: false, stalled } });
+    expect(summary.reviews!.monitor.seconds).toBeLessThan(30);
+    expect(summaryLines(summary, stalledOptions)).toContain(
+      `hub monitor: processed 0 of the 12 new events in ${summary.reviews!.monitor.seconds.toFixed(1)} s: ${stalled}; run the same command again later to answer the rest of its queue`,
+    );
   });
 });

@@ -17,8 +17,8 @@ import {
   MAX_SYNC_BATCH,
   type PredictionEvent,
   type RejectedEvent,
-  type SyncResult,
   type ReviewComponent,
+  type SyncResult,
   channelsOf,
 } from '@edgeloop/shared';
 import type { TRPCClientError } from '@trpc/client';
