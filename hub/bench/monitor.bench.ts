@@ -23,11 +23,13 @@ import {
   hajekAccuracy,
   inclusionProbability,
   ksTwoSampleSorted,
+  logitRows,
   monitorSettingsSchema,
   mulberry32,
   naiveLabelAccuracy,
   ppiAccuracy,
   sampleCategorical,
+  softmaxWithTemperature,
   wilsonInterval,
 } from '@edgeloop/shared';
 import { type ImageSet, type ModelArtifacts, loadArtifacts, sharedImageSet, train, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
@@ -85,26 +87,11 @@ function argmax(row: ArrayLike<number>, offset: number, k: number): number {
   return best;
 }
 
-/** softmax((e·kernel + bias) / T) per row: what StreamMonitor computes for each event. */
-function calibratedProbabilities(profile: ReferenceProfile, embeddings: Float32Array, n: number): Float64Array {
-  const { headKernel: kernel, headBias: bias } = profile.arrays;
-  const k = bias.length;
-  const d = kernel.length / k;
-  const t = profile.summary.calibration.temperature;
-  const out = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    let max = -Infinity;
-    for (let c = 0; c < k; c++) {
-      let z = bias[c]!;
-      for (let j = 0; j < d; j++) z += embeddings[i * d + j]! * kernel[j * k + c]!;
-      out[i * k + c] = z / t;
-      max = Math.max(max, z / t);
-    }
-    let sum = 0;
-    for (let c = 0; c < k; c++) sum += out[i * k + c] = Math.exp(out[i * k + c]! - max);
-    for (let c = 0; c < k; c++) out[i * k + c]! /= sum;
-  }
-  return out;
+/** softmax((e·kernel + bias) / T) per row [n, K]: what StreamMonitor computes for each event. */
+function calibratedRows(profile: ReferenceProfile, embeddings: Float32Array, n: number): Float64Array {
+  const { headKernel, headBias } = profile.arrays;
+  const k = headBias.length;
+  return softmaxWithTemperature(logitRows(embeddings, n, embeddings.length / n, headKernel, headBias, k), k, profile.summary.calibration.temperature);
 }
 
 function transformPool(kind: StreamKind, pixels: Uint8Array, count: number, random: () => number): Uint8Array {
@@ -228,7 +215,7 @@ async function main(): Promise<void> {
       count: set.count,
       embeddings: embedded.embeddings,
       raw: embedded.probabilities,
-      calibrated: calibratedProbabilities(profile, embedded.embeddings, set.count),
+      calibrated: calibratedRows(profile, embedded.embeddings, set.count),
       predicted: Int32Array.from({ length: set.count }, (_, i) => argmax(embedded.probabilities, i * k, k)),
       labels,
       byClass,

@@ -43,6 +43,13 @@ function streamLines(stream: StreamState, labels: string[]): string[] {
   lines.push(
     `  estimated accuracy ${percent(accuracy.labelShiftCorrected ?? accuracy.expected)} (reference ${percent(accuracy.reference)}${accuracy.drop === null ? '' : `, drop ${accuracy.drop.toFixed(1)} points`})`,
   );
+  const { reviews } = stream;
+  const range = (e: { interval: [number, number] }) => `[${percent(e.interval[0])}, ${percent(e.interval[1])}]`;
+  lines.push(
+    reviews.ipw
+      ? `  accuracy from ${count(reviews.labels)} reviews ${percent(reviews.ipw.estimate)} ${range(reviews.ipw)}${reviews.ppi ? `, with the label-free estimate ${percent(reviews.ppi.estimate)} ${range(reviews.ppi)}` : ''} (${count(reviews.pending)} waiting)`
+      : `  no reviews yet (${count(reviews.pending)} waiting)`,
+  );
   lines.push(...table([['detector', 'value', 'threshold', ''], ...stream.detectors.map((d) => [d.detector, number(d.value), number(d.threshold), d.alarm ? 'ALARM' : ''])], '  '));
   const mix = snapshot.classMix;
   if (mix.classes.length) {

@@ -240,6 +240,8 @@ export interface StreamEvent {
   /** Arrival as PostgreSQL's text (the cursor) and as a Date (rollup minute, points' time). */
   receivedAt: string;
   at: Date;
+  /** When the device made it, by its clock. */
+  createdAt: Date;
 }
 
 const afterCursor = (after: StreamCursor) => sql`(${predictions.receivedAt}, ${predictions.id}) > (${after.receivedAt}::timestamptz, ${after.id}::uuid)`;
@@ -264,6 +266,7 @@ export async function eventsAfter(
       latencyMs: predictions.latencyMs,
       receivedAt: sql<string>`${predictions.receivedAt}::text`,
       at: predictions.receivedAt,
+      createdAt: predictions.createdAt,
     })
     .from(predictions)
     .where(

@@ -14,6 +14,7 @@ import {
 import { parseStored } from '../db/stored-json';
 import type { HubDeps } from '../deps';
 import { notFound } from '../errors';
+import { type LabelAccuracy, labelAccuracy } from '../feedback/review-assignment.service';
 import { getProject } from '../projects/project.service';
 import * as alerts from './alert.repository';
 import * as points from './monitor-point.repository';
@@ -59,6 +60,11 @@ export interface StreamState {
   /** The detectors' latest statistics and explanations; null before the first update. */
   snapshot: MonitorSnapshot | null;
   openAlerts: AlertSummary[];
+  /**
+   * Accuracy from people's labels of this stream's review assignments, weighted by how each was chosen (inverse
+   * probability, and prediction-powered with the label-free estimate over all the stream's events).
+   */
+  reviews: LabelAccuracy;
   /** From the rollups of the last 24 h: events, predicted-class counts in label order, low-confidence share, mean calibrated confidence. */
   lastDay: { events: number; classCounts: number[]; lowConfidenceRate: number | null; expectedAccuracy: number | null };
 }
@@ -123,15 +129,23 @@ export async function monitorState(deps: HubDeps, input: { project: string }): P
   const to = deps.now();
   const from = new Date(to.getTime() - SUMMARY_MS);
   const ids = headers.map((s) => s.id);
-  const [totals, shares, open] = await Promise.all([
+  const [totals, shares, open, lifetime] = await Promise.all([
     rollups.totals(deps.db, { streamIds: ids, from, to: new Date(to.getTime() + 60_000) }),
     rollups.shares(deps.db, { streamIds: ids, from, to: new Date(to.getTime() + 60_000) }),
     alerts.listOfProject(deps.db, { projectId: project.id, status: 'open', limit: 100 }),
+    rollups.lifetimeTotals(deps.db, ids),
   ]);
+  // PPI's population: every event the stream processed and their calibrated correctness (Σ f) from its rollups.
+  const reviews = await Promise.all(
+    headers.map((stream) => {
+      const population = lifetime.get(stream.id);
+      return labelAccuracy(deps, { projectId: project.id, modelVersionId: stream.modelVersionId, channel: stream.channel, ...(population ? { population } : {}) });
+    }),
+  );
   const edgesMs = latencyBinEdges();
   const latency = new Array<number>(edgesMs.length).fill(0);
   let events = 0;
-  const streamStates = headers.map((stream): StreamState => {
+  const streamStates = headers.map((stream, i): StreamState => {
     const snapshot = stream.snapshot === null ? null : parseStored(monitorSnapshotSchema, stream.snapshot, `monitor stream ${stream.id} snapshot`);
     const day = totals.get(stream.id);
     if (day) {
@@ -149,6 +163,7 @@ export async function monitorState(deps: HubDeps, input: { project: string }): P
       detectors: snapshot ? SEQUENTIAL_DETECTORS.map((detector) => ({ detector, ...pick(snapshot.detectors[detector]) })) : [],
       snapshot,
       openAlerts: open.filter((a) => a.streamId === stream.id).map(alertSummary),
+      reviews: reviews[i]!,
       lastDay: {
         events: day?.events ?? 0,
         classCounts: day?.classCounts ?? [],

@@ -93,6 +93,19 @@ export async function totals(db: Database, input: { streamIds: string[]; from: D
   return out;
 }
 
+/** Per stream over all its rollups: events and the sum of calibrated top-1 probabilities (one row per stream). */
+export async function lifetimeTotals(db: Database, streamIds: string[]): Promise<Map<string, { events: number; expectedCorrect: number }>> {
+  if (!streamIds.length) return new Map();
+  const rows = await rowsOf<{ stream_id: string; events: string; expected: number }>(
+    db,
+    sql`select stream_id, sum(events) as events, sum(expected_correct)::float8 as expected from monitor_rollups where stream_id in (${sql.join(
+      streamIds.map((id) => sql`${id}::uuid`),
+      sql`, `,
+    )}) group by stream_id`,
+  );
+  return new Map(rows.map((row) => [row.stream_id, { events: Number(row.events), expectedCorrect: Number(row.expected) }]));
+}
+
 export interface RollupShares {
   backends: Record<string, number>;
   appVersions: Record<string, number>;

@@ -120,6 +120,24 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
     // Rollups hold processed events only: the stream without a profile has none yet.
     expect(calm.lastDay.backends).toEqual([{ key: 'webgpu', events: 600 }]);
 
+    // Each processed prediction got its review decision (default rate 5%: about 30 of 600 queued), and labels given
+    // through the queue count in the stream's accuracy from reviews.
+    expect(stream.reviews).toMatchObject({ policy: expect.stringMatching(/^uncertainty-poisson\/v1/), labels: 0, ipw: null });
+    expect(stream.reviews.pending).toBeGreaterThan(5);
+    expect(stream.reviews.pending).toBeLessThan(100);
+    const labeler = await hub.as('labeler');
+    const { reviews } = await labeler.feedback.nextReviews({ project: PROJECT, limit: 50 });
+    expect(reviews).toHaveLength(stream.reviews.pending);
+    const answered = await labeler.feedback.syncCorrections({
+      project: PROJECT,
+      corrections: reviews.map((r) => ({ id: crypto.randomUUID(), predictionId: r.predictionId, assignmentId: r.assignmentId, label: r.label, createdAt: new Date().toISOString() })),
+    });
+    expect(answered).toMatchObject({ inserted: reviews.length, rejected: [] });
+    const reviewed = (await engineer.monitoring.state({ project: PROJECT })).streams.find((s) => s.version === 1)!.reviews;
+    expect(reviewed).toMatchObject({ labels: reviews.length, confirmations: reviews.length, pending: 0 });
+    expect(reviewed.ipw!.estimate).toBe(1);
+    expect(reviewed.ppi).not.toBeNull();
+
     // The shift: no more "cat", from phones the stream has not seen.
     const shiftedDevices = Array.from({ length: 24 }, (_, i) => `new-phone-${i}`);
     await syncFrom(shiftedDevices, predictionEvents(drawSynthetic(22, 600, { priors: [0.5, 0.5, 0] }), { model: MODEL, version: 1 }));

@@ -20,6 +20,7 @@ import { withAdvisoryLock } from '../db/advisory-lock';
 import type { Database } from '../db/database';
 import type { HubDeps } from '../deps';
 import * as feedback from '../feedback/feedback.repository';
+import { assignReviews, reviewDrawSecret } from '../feedback/review-assignment.service';
 import { CONTRIBUTOR_HISTORY, type Sender, alertContributors } from './alert-contributors';
 import * as alerts from './alert.repository';
 import * as points from './monitor-point.repository';
@@ -106,10 +107,12 @@ export async function processStream(deps: HubDeps, streamId: string, options: Pr
   const found = await (options.profiles ?? ensureReferenceProfile)(deps, key.modelVersionId);
   if (found.status !== 'ready') return { status: 'waiting-for-profile', profile: found.status, error: found.error };
   const settings = await monitorSettingsOf(deps.db, key.projectId);
+  // The review draw's secret comes from the signing key (outside the database): derived before the transaction.
+  const reviewSecret = settings.reviewRate > 0 ? await reviewDrawSecret(deps.keys, key.projectId) : null;
   return withAdvisoryLock(deps.db, streams.monitorLockKey(streamId), async (tx) => {
     // Read under the lock: an update that held it before has committed, and this one starts from its cursor.
     const stream = (await streams.findById(tx, streamId))!;
-    return new StreamUpdate(deps, tx, stream, found.profile, settings).run(limit, options.now ?? null);
+    return new StreamUpdate(deps, tx, stream, found.profile, settings, reviewSecret).run(limit, options.now ?? null);
   });
 }
 
@@ -129,6 +132,8 @@ class StreamUpdate {
   private readonly opened: OpenedAlert[] = [];
   private readonly resolved: string[] = [];
   private olderSenders: Sender[] | null = null;
+  /** This update's readable events and their calibrated uncertainty: each gets its review decision. */
+  private readonly reviewCandidates: { predictionId: string; uncertainty: number }[] = [];
 
   constructor(
     private readonly deps: HubDeps,
@@ -136,6 +141,7 @@ class StreamUpdate {
     private readonly stream: streams.MonitorStream,
     private readonly profile: ReferenceProfile,
     private readonly settings: MonitorSettings,
+    private readonly reviewSecret: Uint8Array | null,
   ) {
     this.monitor = stream.state ? StreamMonitor.restore(profile, settings, stream.state) : StreamMonitor.create(profile, settings);
     this.labelIndex = new Map(profile.summary.labels.map((label, i) => [label, i]));
@@ -161,8 +167,22 @@ class StreamUpdate {
       this.open.set(detector, { id: alert.id, lastAbove });
     }
     let skipped = 0;
-    for (const event of rows) {
+    // In the order devices made them: a device's sync batch arrives as one block, and fed in arrival order the device
+    // cap would admit only a few of its events; by device time, devices syncing in the same update interleave as their
+    // users did. The cursor still follows arrival (the last row read).
+    const byDeviceTime = [...rows].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    for (const event of byDeviceTime) {
       if (!(await this.push(event))) skipped++;
+    }
+    if (this.reviewSecret && this.reviewCandidates.length) {
+      await assignReviews(tx, {
+        projectId: stream.projectId,
+        modelVersionId: stream.modelVersionId,
+        settings: { reviewRate: this.settings.reviewRate, uniformShare: this.settings.uniformShare },
+        meanUncertainty: this.profile.summary.meanUncertainty,
+        secret: this.reviewSecret,
+        events: this.reviewCandidates,
+      });
     }
     const last = rows[rows.length - 1];
     const cursor = last ? { receivedAt: last.receivedAt, id: last.id } : stream.cursor;
@@ -194,6 +214,7 @@ class StreamUpdate {
       return false;
     }
     const result = this.monitor.push({ embedding, predicted, deviceKey: event.deviceKey });
+    this.reviewCandidates.push({ predictionId: event.id, uncertainty: result.uncertainty });
     this.rollup.add(event, { predicted, confidence: 1 - result.uncertainty, lowConfidence: result.lowConfidence });
     this.senders.push({ deviceKey: event.deviceKey, appVersion: event.appVersion, backend: event.backend });
     if (!result.admitted) return true;

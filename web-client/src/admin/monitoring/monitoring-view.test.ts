@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeMove, movedClasses, percent, pointsChange } from './monitoring-view';
+import { describeMove, interval, movedClasses, percent, pointsChange } from './monitoring-view';
 
 describe('monitoring view words', () => {
   it('reads an estimated drop as a signed change in points', () => {
@@ -17,5 +17,6 @@ describe('monitoring view words', () => {
     ]);
     expect(moves.map(describeMove)).toEqual(['cat rose 10% → 31%', 'bird fell 10% → 0%']);
     expect(percent(Number.NaN)).toBe('–');
+    expect(interval([0.81, 0.935])).toBe('[81.0%, 93.5%]');
   });
 });

@@ -13,6 +13,9 @@ export const DETECTOR_TITLES: Record<SequentialDetector, { title: string; watche
 export const percent = (value: number | null | undefined, digits = 1): string =>
   value === null || value === undefined || !Number.isFinite(value) ? '–' : `${(value * 100).toFixed(digits)}%`;
 
+/** "[81.0%, 93.5%]": a confidence interval of a share. */
+export const interval = ([low, high]: readonly [number, number]): string => `[${percent(low)}, ${percent(high)}]`;
+
 /** "−3.2 points" / "+0.4 points" / "–": an estimated accuracy change against the reference, in points. */
 export function pointsChange(drop: number | null | undefined): string {
   if (drop === null || drop === undefined || !Number.isFinite(drop)) return '–';
