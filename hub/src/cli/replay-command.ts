@@ -16,7 +16,8 @@ const replayOptionsSchema = z.object({
   devices: count('--devices', MAX_REPLAY_DEVICES),
   reviewRate: z.coerce.number({ error: '--review-rate must be a number' }).min(0, '--review-rate must be between 0 and 1').max(1, '--review-rate must be between 0 and 1'),
   reviewTimeoutSeconds: count('--review-timeout', 3600),
-  session: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, '--session must be 1-32 characters of a-z, 0-9 and -, starting with a letter or digit'),
+  // Devices are named <session>-<n>, and the hub takes device ids of 8-64 characters.
+  session: z.string().regex(/^[a-z0-9][a-z0-9-]{5,31}$/, '--session must be 6-32 characters of a-z, 0-9 and -, starting with a letter or digit'),
   maxImages: count('--max-images', MAX_REPLAY_IMAGES),
   maxImagePixels: z.coerce.number().pipe(maxImagePixelsSchema).optional(),
   json: z.boolean().default(false),

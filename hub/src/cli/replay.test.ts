@@ -300,6 +300,10 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
       env: { ...process.env, EDGELOOP_HUB_URL: base, EDGELOOP_TOKEN: 'x' },
     });
     await expect(bad).rejects.toMatchObject({ stderr: 'edgeloop: --devices must be at least 1\n' });
+    const short = promisify(execFile)(process.execPath, [path.join(import.meta.dirname, '../../bin/edgeloop.js'), 'replay', 'pets', flat, '--session', 'abc', '--model', 'tiny'], {
+      env: { ...process.env, EDGELOOP_HUB_URL: base, EDGELOOP_TOKEN: 'x' },
+    });
+    await expect(short).rejects.toMatchObject({ stderr: 'edgeloop: --session must be 6-32 characters of a-z, 0-9 and -, starting with a letter or digit\n' });
   });
 
   it.skipIf(skip)('refuses a tampered shard or manifest, and a folder whose sub-folders are not labels', async () => {
