@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type AlertSummary, type MonitorState, type SeriesPoint, listAlerts, monitorSeries, monitorState } from '../monitoring/monitor-query.service';
 import { type MonitorSettingsSaved, type MonitorSettingsView, getMonitorSettings, setMonitorSettings } from '../monitoring/monitor-settings.service';
 import { type ProfileAnswer, referenceProfileOf } from '../monitoring/reference-profile.service';
+import { type WebhookTestAnswer, testWebhook } from '../monitoring/webhook.service';
 import { projectInput as project } from './inputs';
 import { procedureFor, router } from './trpc';
 
@@ -63,6 +64,10 @@ const monitorProcedures = {
       )
       .mutation(({ ctx, input }): Promise<MonitorSettingsSaved> => setMonitorSettings(ctx.deps, ctx.caller, input)),
   }),
+  /** Posts a signed ping to the project's webhook URL and answers whether the receiver took it (2xx) or why not. */
+  testWebhook: procedureFor('admin', 'engineer')
+    .input(z.object({ project }))
+    .mutation(({ ctx, input }): Promise<WebhookTestAnswer> => testWebhook(ctx.deps, input)),
 };
 // --- end of stream monitors -------------------------------------------------------------------------------------
 

@@ -121,6 +121,15 @@ describe.each(DATABASES)('alert webhooks on $kind', ({ kind, skip }) => {
     expect(await hub.deps.queue.getQueueSize(QUEUES.monitorWebhook)).toBe(before);
   });
 
+  it.skipIf(skip)('answers a test post with why it was not delivered while no URL is set', async () => {
+    expect(await (await hub.as('engineer')).monitoring.testWebhook({ project: PROJECT })).toEqual({
+      delivered: false,
+      status: null,
+      detail: `"${PROJECT}" has no webhook URL: set webhookUrl in its monitoring settings first`,
+    });
+    expect(hook.calls).toEqual([]);
+  });
+
   it.skipIf(skip)('answers the signing secret when set sets a webhook URL, and never from get', async () => {
     const engineer = await hub.as('engineer');
     const saved = await engineer.monitoring.settings.set({ project: PROJECT, webhookUrl: hook.url });
@@ -136,6 +145,18 @@ describe.each(DATABASES)('alert webhooks on $kind', ({ kind, skip }) => {
       expect('webhookSecret' in read).toBe(false);
       expect(JSON.stringify(read)).not.toContain(secret);
     }
+  });
+
+  it.skipIf(skip)('posts a signed ping on testWebhook and says what the receiver answered', async () => {
+    const engineer = await hub.as('engineer');
+    expect(await engineer.monitoring.testWebhook({ project: PROJECT })).toEqual({ delivered: true, status: 200, detail: 'delivered: the receiver answered 200' });
+    const ping = hook.calls.pop()!;
+    expect(verifyWebhook(secret, ping.body, ping.headers[WEBHOOK_SIGNATURE_HEADER] as string, new Date())).toBe(true);
+    expect(JSON.parse(ping.body)).toEqual({ type: 'ping', project: PROJECT, sentAt: expect.any(String) });
+    hook.state.answer = { status: 404, headers: {} };
+    expect(await engineer.monitoring.testWebhook({ project: PROJECT })).toEqual({ delivered: false, status: 404, detail: 'not delivered: 404' });
+    hook.calls.pop();
+    hook.state.answer = { status: 200, headers: {} };
   });
 
   it.skipIf(skip)('posts an alert opened by an update once, signed, with the alert as the API shows it', { timeout: 180_000 }, async () => {

@@ -9,6 +9,7 @@
  */
 import { type MonitorWebhookJob, type WebhookEvent, monitorWebhookJobSchema } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
+import { getProject } from '../projects/project.service';
 import { QUEUES } from '../jobs/job-queue';
 import * as alerts from './alert.repository';
 import { type AlertSummary, alertSummary } from './monitor-query.service';
@@ -31,7 +32,7 @@ export interface AlertWebhookBody {
 }
 
 /** What a post came to: delivered (2xx) or why not, in a few words fit for the alert's status. */
-export type PostOutcome = { delivered: true; status: number } | { delivered: false; reason: string };
+export type PostOutcome = { delivered: true; status: number } | { delivered: false; status: number | null; reason: string };
 
 /**
  * Sends one monitor.webhook job per alert opened and resolved, when the project has a webhook URL. Call it after the
@@ -59,7 +60,7 @@ export async function requestAlertWebhooks(deps: HubDeps, projectId: string, cha
 /** Posts a body signed with the project's secret. Redirects are not followed (a redirect is a failure). */
 export async function postSigned(deps: HubDeps, input: { url: string; projectId: string; body: string; at: Date }): Promise<PostOutcome> {
   const bytes = Buffer.byteLength(input.body);
-  if (bytes > WEBHOOK_MAX_BODY_BYTES) return { delivered: false, reason: `payload of ${bytes} bytes is over the ${WEBHOOK_MAX_BODY_BYTES} byte limit` };
+  if (bytes > WEBHOOK_MAX_BODY_BYTES) return { delivered: false, status: null, reason: `payload of ${bytes} bytes is over the ${WEBHOOK_MAX_BODY_BYTES} byte limit` };
   const signature = signWebhook(webhookSecret(deps.keys.dir, input.projectId), input.body, input.at);
   let response: Response;
   try {
@@ -71,13 +72,13 @@ export async function postSigned(deps: HubDeps, input: { url: string; projectId:
       signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
     });
   } catch (error) {
-    return { delivered: false, reason: unreachable(error) };
+    return { delivered: false, status: null, reason: unreachable(error) };
   }
   // The answer's body means nothing to the hub: it is dropped unread, so a receiver cannot make the hub hold much.
   await response.body?.cancel().catch(() => undefined);
   if (response.status >= 200 && response.status < 300) return { delivered: true, status: response.status };
-  if (response.status >= 300 && response.status < 400) return { delivered: false, reason: `${response.status} (a redirect, not followed: set the final URL)` };
-  return { delivered: false, reason: String(response.status || 'no status') };
+  if (response.status >= 300 && response.status < 400) return { delivered: false, status: response.status, reason: `${response.status} (a redirect, not followed: set the final URL)` };
+  return { delivered: false, status: response.status, reason: String(response.status) };
 }
 
 /** A short reason without the URL (fetch's messages may name it): the timeout, or the network error's code. */
@@ -114,4 +115,27 @@ export async function deliverAlertWebhook(deps: HubDeps, data: unknown): Promise
   const message = `webhook of ${alert.projectSlug} for alert ${alert.id} (${job.event}) failed: ${outcome.reason}`;
   deps.log.warn(message);
   throw new WebhookDeliveryError(message);
+}
+
+export interface WebhookTestAnswer {
+  delivered: boolean;
+  /** The receiver's HTTP status; null when it could not be reached or none is set. */
+  status: number | null;
+  /** What happened, in words. */
+  detail: string;
+}
+
+/**
+ * Posts a signed `{ type: 'ping', project, sentAt }` to the project's webhook URL, so an engineer can check the
+ * receiver (its signature check included) without waiting for an alert. Only the stored URL is posted to.
+ */
+export async function testWebhook(deps: HubDeps, input: { project: string }): Promise<WebhookTestAnswer> {
+  const project = await getProject(deps, input.project);
+  const url = (await settingsStore.settingsOf(deps.db, project.id))?.webhookUrl;
+  if (!url) return { delivered: false, status: null, detail: `"${project.slug}" has no webhook URL: set webhookUrl in its monitoring settings first` };
+  const at = deps.now();
+  const outcome = await postSigned(deps, { url, projectId: project.id, body: JSON.stringify({ type: 'ping', project: project.slug, sentAt: at.toISOString() }), at });
+  return outcome.delivered
+    ? { delivered: true, status: outcome.status, detail: `delivered: the receiver answered ${outcome.status}` }
+    : { delivered: false, status: outcome.status, detail: `not delivered: ${outcome.reason}` };
 }
