@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { type MonitorWebhookJob, embeddingToBytes } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
@@ -13,7 +13,7 @@ import * as models from '../registry/model-version.repository';
 import * as alerts from './alert.repository';
 import { runMonitorUpdateJob, startMonitorWorker } from './monitor.job';
 import { WEBHOOK_SIGNATURE_HEADER, verifyWebhook, webhookSecret } from './webhook-signing';
-import { type AlertWebhookBody, WEBHOOK_RETRY_LIMIT, WebhookDeliveryError, deliverAlertWebhook, requestAlertWebhooks } from './webhook.service';
+import { type AlertWebhookBody, WEBHOOK_MAX_BODY_BYTES, WEBHOOK_RETRY_LIMIT, WebhookDeliveryError, deliverAlertWebhook, postSigned, requestAlertWebhooks } from './webhook.service';
 
 const PROJECT = 'hooks';
 const MODEL = 'hook-net';
@@ -226,6 +226,25 @@ describe.each(DATABASES)('alert webhooks on $kind', ({ kind, skip }) => {
     await (await hub.as('engineer')).monitoring.settings.set({ project: PROJECT, webhookUrl: closed.url });
     await expect(deliverAlertWebhook(hub.deps, { alertId, event: 'opened' })).rejects.toThrow(WebhookDeliveryError);
     expect(await statusOf(alertId)).toBe('failed: cannot reach the receiver (ECONNREFUSED)');
+  });
+
+  it.skipIf(skip)('gives up on a receiver that does not answer in time, and never posts an oversized body', async () => {
+    const sockets = new Set<Socket>();
+    const silent = http.createServer(() => {}).on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+    try {
+      const started = Date.now();
+      expect(await postSigned(hub.deps, { url, projectId, body: '{}', at: new Date(), timeoutMs: 300 })).toEqual({ delivered: false, status: null, reason: 'no answer within 0.3 s' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+    const calls = hook.calls.length;
+    const huge = JSON.stringify({ type: 'ping', padding: 'x'.repeat(WEBHOOK_MAX_BODY_BYTES) });
+    expect(await postSigned(hub.deps, { url: hook.url, projectId, body: huge, at: new Date() })).toMatchObject({ delivered: false, reason: expect.stringMatching(/^payload of \d+ bytes is over the/) });
+    expect(hook.calls.length).toBe(calls);
   });
 
   it.skipIf(skip)('skips a job whose webhook was removed after it was queued', async () => {

@@ -58,7 +58,8 @@ export async function requestAlertWebhooks(deps: HubDeps, projectId: string, cha
 }
 
 /** Posts a body signed with the project's secret. Redirects are not followed (a redirect is a failure). */
-export async function postSigned(deps: HubDeps, input: { url: string; projectId: string; body: string; at: Date }): Promise<PostOutcome> {
+export async function postSigned(deps: HubDeps, input: { url: string; projectId: string; body: string; at: Date; timeoutMs?: number }): Promise<PostOutcome> {
+  const timeoutMs = input.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   const bytes = Buffer.byteLength(input.body);
   if (bytes > WEBHOOK_MAX_BODY_BYTES) return { delivered: false, status: null, reason: `payload of ${bytes} bytes is over the ${WEBHOOK_MAX_BODY_BYTES} byte limit` };
   const signature = signWebhook(webhookSecret(deps.keys.dir, input.projectId), input.body, input.at);
@@ -69,10 +70,10 @@ export async function postSigned(deps: HubDeps, input: { url: string; projectId:
       headers: { 'content-type': 'application/json', 'user-agent': 'edgeloop-hub', [WEBHOOK_SIGNATURE_HEADER]: signature },
       body: input.body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    return { delivered: false, status: null, reason: unreachable(error) };
+    return { delivered: false, status: null, reason: unreachable(error, timeoutMs) };
   }
   // The answer's body means nothing to the hub: it is dropped unread, so a receiver cannot make the hub hold much.
   await response.body?.cancel().catch(() => undefined);
@@ -82,8 +83,8 @@ export async function postSigned(deps: HubDeps, input: { url: string; projectId:
 }
 
 /** A short reason without the URL (fetch's messages may name it): the timeout, or the network error's code. */
-function unreachable(error: unknown): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`;
+function unreachable(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs / 1000} s`;
   const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
   const code = typeof cause?.code === 'string' && /^[A-Z_0-9]{2,40}$/.test(cause.code) ? cause.code : 'network error';
   return `cannot reach the receiver (${code})`;
