@@ -64,3 +64,14 @@ export const monitorUpdateJobSchema = z.object({
   channel: channelNameSchema,
 });
 export type MonitorUpdateJob = z.infer<typeof monitorUpdateJobSchema>;
+
+/** Why a monitor.webhook job posts: the alert opened or resolved (the payload's type is `alert.<event>`). */
+export const WEBHOOK_EVENTS = ['opened', 'resolved'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** The monitor.webhook job's message: one alert's change to post to its project's webhook. */
+export const monitorWebhookJobSchema = z.object({
+  alertId: z.uuid(),
+  event: z.enum(WEBHOOK_EVENTS),
+});
+export type MonitorWebhookJob = z.infer<typeof monitorWebhookJobSchema>;

@@ -117,6 +117,7 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'monitoring.series': { project: 'pets', model: 'pets', version: 1, channel: 'production', detector: 'classMix', from: '2026-11-20T10:00:00Z', to: '2026-11-21T10:00:00Z', maxPoints: 100 },
     'monitoring.alerts': { project: 'pets', status: 'open', limit: 10 },
     'monitoring.settings.get': { project: 'pets' },
+    'monitoring.testWebhook': { project: 'pets' },
     'monitoring.settings.set': { project: 'pets', minTotalVariation: 0.1, minAccuracyDrop: 2, deviceCap: 0.2, reviewRate: 0.1, uniformShare: 0.4, webhookUrl: 'https://hooks.example.com/edgeloop' },
   };
 }

@@ -1,8 +1,9 @@
 import { SEQUENTIAL_DETECTORS, channelNameSchema, clientTimeSchema, modelNameSchema, monitorSettingsSchema, versionNumberSchema } from '@edgeloop/shared';
 import { z } from 'zod';
 import { type AlertSummary, type MonitorState, type SeriesPoint, listAlerts, monitorSeries, monitorState } from '../monitoring/monitor-query.service';
-import { type MonitorSettingsView, getMonitorSettings, setMonitorSettings } from '../monitoring/monitor-settings.service';
+import { type MonitorSettingsSaved, type MonitorSettingsView, getMonitorSettings, setMonitorSettings } from '../monitoring/monitor-settings.service';
 import { type ProfileAnswer, referenceProfileOf } from '../monitoring/reference-profile.service';
+import { type WebhookTestAnswer, testWebhook } from '../monitoring/webhook.service';
 import { projectInput as project } from './inputs';
 import { procedureFor, router } from './trpc';
 
@@ -45,7 +46,10 @@ const monitorProcedures = {
     get: procedureFor(...MONITOR_READERS)
       .input(z.object({ project }))
       .query(({ ctx, input }): Promise<MonitorSettingsView> => getMonitorSettings(ctx.deps, input)),
-    /** Changes the fields given; webhookUrl null removes the webhook. */
+    /**
+     * Changes the fields given; webhookUrl null removes the webhook. A call that sets a webhook URL answers the
+     * project's signing secret too (webhookSecret), so the engineer can configure the receiver; get never shows it.
+     */
     set: procedureFor('admin', 'engineer')
       .input(
         z.object({
@@ -58,8 +62,12 @@ const monitorProcedures = {
           webhookUrl: webhookUrl.nullable().optional(),
         }),
       )
-      .mutation(({ ctx, input }): Promise<MonitorSettingsView> => setMonitorSettings(ctx.deps, ctx.caller, input)),
+      .mutation(({ ctx, input }): Promise<MonitorSettingsSaved> => setMonitorSettings(ctx.deps, ctx.caller, input)),
   }),
+  /** Posts a signed ping to the project's webhook URL and answers whether the receiver took it (2xx) or why not. */
+  testWebhook: procedureFor('admin', 'engineer')
+    .input(z.object({ project }))
+    .mutation(({ ctx, input }): Promise<WebhookTestAnswer> => testWebhook(ctx.deps, input)),
 };
 // --- end of stream monitors -------------------------------------------------------------------------------------
 

@@ -152,6 +152,7 @@ describe('every procedure x every role x project scope', () => {
     const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
     for (const path of ['monitoring.state', 'monitoring.series', 'monitoring.alerts', 'monitoring.settings.get']) expect(rolesOf(path), path).toEqual(['admin', 'engineer', 'ci']);
     expect(rolesOf('monitoring.settings.set')).toEqual(['admin', 'engineer']);
+    expect(rolesOf('monitoring.testWebhook')).toEqual(['admin', 'engineer']);
   });
 
   it('lists only the projects in scope, and whoami says the scope', async () => {

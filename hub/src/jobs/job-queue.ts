@@ -12,6 +12,8 @@ export const QUEUES = {
   monitorProfile: 'monitor.profile',
   /** Brings one monitor stream up to date (monitoring/monitor.job.ts); sent debounced per stream. */
   monitorUpdate: 'monitor.update',
+  /** Posts one alert's opening or resolution to its project's webhook (monitoring/webhook.service.ts); retried with backoff. */
+  monitorWebhook: 'monitor.webhook',
 } as const;
 
 /**

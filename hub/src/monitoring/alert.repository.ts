@@ -6,7 +6,7 @@
 import { type AlertExplanation, alertExplanationSchema } from '@edgeloop/shared';
 import { and, desc, eq } from 'drizzle-orm';
 import type { Database } from '../db/database';
-import { alerts, modelVersions, monitorStreams, registeredModels } from '../db/schema';
+import { alerts, modelVersions, monitorStreams, projects, registeredModels } from '../db/schema';
 import { parseStored } from '../db/stored-json';
 
 export type AlertStatus = 'open' | 'resolved';
@@ -68,4 +68,27 @@ export async function listOfProject(db: Database, input: { projectId: string; st
     .orderBy(desc(alerts.openedAt), desc(alerts.id))
     .limit(input.limit);
   return rows.map(({ alert, ...stream }) => ({ ...read(alert), ...stream }));
+}
+
+/** One alert with its stream's model, version and channel and its project's slug; null when it no longer exists. */
+export async function findWithStream(db: Database, id: string): Promise<(AlertWithStream & { projectSlug: string }) | null> {
+  const [row] = await db
+    .select({ alert: alerts, model: registeredModels.name, version: modelVersions.version, channel: monitorStreams.channel, projectSlug: projects.slug })
+    .from(alerts)
+    .innerJoin(projects, eq(projects.id, alerts.projectId))
+    .innerJoin(monitorStreams, eq(monitorStreams.id, alerts.streamId))
+    .innerJoin(modelVersions, eq(modelVersions.id, monitorStreams.modelVersionId))
+    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
+    .where(eq(alerts.id, id));
+  if (!row) return null;
+  const { alert, ...rest } = row;
+  return { ...read(alert), ...rest };
+}
+
+/**
+ * Records how the alert's last webhook call went: `delivered <status> at <iso>`, `failed: <status or reason>` or
+ * `skipped` (no webhook URL any more). Only the delivery job writes it; it never holds the secret or the body.
+ */
+export async function recordWebhookStatus(db: Database, id: string, status: string): Promise<void> {
+  await db.update(alerts).set({ webhookStatus: status.slice(0, 500) }).where(eq(alerts.id, id));
 }

@@ -3,6 +3,7 @@ import { type MonitorSettings, monitorSettingsSchema } from '@edgeloop/shared';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../projects/project.service';
 import * as settingsStore from './monitor-settings.repository';
+import { webhookSecret } from './webhook-signing';
 
 export interface MonitorSettingsView extends MonitorSettings {
   webhookUrl: string | null;
@@ -22,12 +23,21 @@ export async function getMonitorSettings(deps: HubDeps, input: { project: string
   return view(await settingsStore.settingsOf(deps.db, project.id));
 }
 
+/** What settings.set answers: the settings, and the webhook's signing secret when this call set a webhook URL. */
+export interface MonitorSettingsSaved extends MonitorSettingsView {
+  /**
+   * The project's webhook signing secret (64 hex characters), for the receiver to check x-edgeloop-signature; only
+   * in the answer of a call that sets a webhook URL (settings.get never shows it), null otherwise.
+   */
+  webhookSecret: string | null;
+}
+
 /** Changes the fields given; the others keep their stored (or default) values. webhookUrl null removes the webhook. */
 export async function setMonitorSettings(
   deps: HubDeps,
   caller: Caller,
   input: { project: string; webhookUrl?: string | null } & Partial<MonitorSettings>,
-): Promise<MonitorSettingsView> {
+): Promise<MonitorSettingsSaved> {
   const project = await getProject(deps, input.project);
   const current = view(await settingsStore.settingsOf(deps.db, project.id));
   const { project: _, webhookUrl, ...changes } = input;
@@ -39,5 +49,7 @@ export async function setMonitorSettings(
     uniformShare: changes.uniformShare ?? current.uniformShare,
   });
   await settingsStore.saveSettings(deps.db, project.id, { ...values, webhookUrl: webhookUrl === undefined ? current.webhookUrl : webhookUrl }, { name: caller.name, at: deps.now() });
-  return view(await settingsStore.settingsOf(deps.db, project.id));
+  // Made on first use and the same afterwards: setting the URL again shows the same secret, it does not rotate it.
+  const secret = webhookUrl ? webhookSecret(deps.keys.dir, project.id) : null;
+  return { ...view(await settingsStore.settingsOf(deps.db, project.id)), webhookSecret: secret };
 }

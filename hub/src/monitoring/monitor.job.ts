@@ -10,6 +10,7 @@ import type { HubDeps } from '../deps';
 import { QUEUES } from '../jobs/job-queue';
 import * as streams from './monitor-stream.repository';
 import { HOLD_BACK_SECONDS, type ProcessOptions, type ProcessOutcome, processStream } from './monitor.service';
+import { deliverAlertWebhook, requestAlertWebhooks } from './webhook.service';
 
 /** One job per stream per this many seconds, whatever the number of sync calls. */
 export const DEBOUNCE_SECONDS = 2;
@@ -40,6 +41,8 @@ export async function runMonitorUpdateJob(deps: HubDeps, data: unknown, options:
       return outcome;
     }
     if (outcome.status !== 'processed') return outcome;
+    // After the commit, never inside the transaction: a webhook job may run at once and must find the alerts.
+    await requestAlertWebhooks(deps, job.projectId, outcome);
     if (outcome.more && Date.now() - started < JOB_BUDGET_MS) continue;
     if (outcome.more) await requestMonitorUpdate(deps, job);
     else if (outcome.pending) await requestMonitorUpdate(deps, job, HOLD_BACK_SECONDS + 1);
@@ -52,7 +55,10 @@ export interface MonitorWorker {
   stop(): Promise<void>;
 }
 
-/** Takes monitor.update jobs one at a time (each stream under its own lock, so several workers may run). */
+/**
+ * Takes monitor.update jobs one at a time (each stream under its own lock, so several workers may run), and
+ * monitor.webhook jobs (a failed post throws, and pg-boss retries it with backoff).
+ */
 export async function startMonitorWorker(deps: HubDeps, options: { name?: string } = {}): Promise<MonitorWorker> {
   const name = options.name ?? `${os.hostname()}:${process.pid}`;
   const workId = await deps.queue.work(QUEUES.monitorUpdate, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
@@ -62,11 +68,13 @@ export async function startMonitorWorker(deps: HubDeps, options: { name?: string
     }
     return { status: outcome.status };
   });
+  const webhookWorkId = await deps.queue.work(QUEUES.monitorWebhook, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => deliverAlertWebhook(deps, job!.data));
   deps.log.info(`monitor worker ${name} is taking jobs`);
   return {
     name,
     async stop() {
       await deps.queue.offWork(workId);
+      await deps.queue.offWork(webhookWorkId);
     },
   };
 }
