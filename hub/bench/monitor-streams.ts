@@ -175,6 +175,15 @@ export function renderGlyph(glyph: string, options: { shift?: number; ink?: numb
   return out;
 }
 
+/** A Fashion-MNIST image (28 x 28) as the kind's shift shows it: a new image (a copy where the kind changes nothing). */
+export function shiftImage(kind: Exclude<StreamKind, 'glyphs'>, image: Uint8Array, random: () => number): Uint8Array {
+  if (kind === 'inverted') return invert(image);
+  if (kind === 'rotated-30') return rotate(image, FASHION_SIDE, FASHION_SIDE, SHIFT_PARAMETERS.rotationDegrees);
+  if (kind === 'low-contrast') return scaleContrast(image, SHIFT_PARAMETERS.contrast);
+  if (kind === 'noise') return addGaussianNoise(image, SHIFT_PARAMETERS.noiseSigma, random);
+  return image.slice();
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Streams.
 
@@ -222,16 +231,6 @@ export function* monitorStream(split: FashionTestSplit, kind: StreamKind, option
     const members = byClass[c]!;
     const index = members[Math.floor(random() * members.length)]!;
     const image = split.pixels.subarray(index * side * side, (index + 1) * side * side);
-    const pixels =
-      kind === 'inverted'
-        ? invert(image)
-        : kind === 'rotated-30'
-          ? rotate(image, side, side, SHIFT_PARAMETERS.rotationDegrees)
-          : kind === 'low-contrast'
-            ? scaleContrast(image, SHIFT_PARAMETERS.contrast)
-            : kind === 'noise'
-              ? addGaussianNoise(image, SHIFT_PARAMETERS.noiseSigma, random)
-              : image.slice();
-    yield { key, label: split.labelNames[c]!, pixels };
+    yield { key, label: split.labelNames[c]!, pixels: shiftImage(kind, image, random) };
   }
 }

@@ -37,7 +37,7 @@ import { FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_SAMPLE_DIR, loadFashionMnist } 
 import { classifierHead, embedImages } from '../src/monitoring/profile-embeddings';
 import { hubBackendReady } from '../src/registry/published-model';
 import { machineLine, printTable } from './bench-setup';
-import { GLYPHS, SHIFT_PARAMETERS, STREAM_KINDS, type StreamKind, addGaussianNoise, invert, renderGlyph, rotate, scaleContrast } from './monitor-streams';
+import { GLYPHS, SHIFT_PARAMETERS, STREAM_KINDS, type StreamKind, renderGlyph, shiftImage } from './monitor-streams';
 
 const { values: args } = parseArgs({ options: { epochs: { type: 'string' }, quick: { type: 'boolean', default: false }, 'reuse-model': { type: 'boolean', default: false } } });
 const quick = args.quick;
@@ -94,23 +94,9 @@ function calibratedRows(profile: ReferenceProfile, embeddings: Float32Array, n: 
   return softmaxWithTemperature(logitRows(embeddings, n, embeddings.length / n, headKernel, headBias, k), k, profile.summary.calibration.temperature);
 }
 
-function transformPool(kind: StreamKind, pixels: Uint8Array, count: number, random: () => number): Uint8Array {
+function transformPool(kind: Exclude<StreamKind, 'glyphs'>, pixels: Uint8Array, count: number, random: () => number): Uint8Array {
   const out = new Uint8Array(count * PIXELS);
-  for (let i = 0; i < count; i++) {
-    const image = pixels.subarray(i * PIXELS, (i + 1) * PIXELS);
-    out.set(
-      kind === 'inverted'
-        ? invert(image)
-        : kind === 'rotated-30'
-          ? rotate(image, SIDE, SIDE, SHIFT_PARAMETERS.rotationDegrees)
-          : kind === 'low-contrast'
-            ? scaleContrast(image, SHIFT_PARAMETERS.contrast)
-            : kind === 'noise'
-              ? addGaussianNoise(image, SHIFT_PARAMETERS.noiseSigma, random)
-              : image,
-      i * PIXELS,
-    );
-  }
+  for (let i = 0; i < count; i++) out.set(shiftImage(kind, pixels.subarray(i * PIXELS, (i + 1) * PIXELS), random), i * PIXELS);
   return out;
 }
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROLES, type Role } from '@edgeloop/shared';
+import { TRPCError } from '@trpc/server';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { appRouter } from '../src/api/app.router';
@@ -16,6 +17,17 @@ import { createLogger } from '../src/logger';
 import { openKeyRing } from '../src/registry/key-ring';
 import { type EmbeddedS3, startEmbeddedS3 } from '../src/storage/embedded-s3';
 import { createS3ObjectStore } from '../src/storage/object-store';
+
+/** How a procedure call was refused (its tRPC code and message), or null when it was not. */
+export async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string } | null> {
+  try {
+    await call;
+    return null;
+  } catch (error) {
+    if (error instanceof TRPCError) return { code: error.code, message: error.message };
+    throw error;
+  }
+}
 
 export type DatabaseKind = 'pglite' | 'postgres';
 

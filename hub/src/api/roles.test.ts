@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import { PROJECT_SCOPED_ROLES, ROLES, type Role } from '@edgeloop/shared';
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestHub, createTestHub } from '../../test/test-hub';
+import { type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import { authenticate, createToken, hashSecret } from '../auth/token.service';
 import { apiTokens } from '../db/schema';
 import { encodeGreyscalePng } from '../images/png';
@@ -22,15 +21,6 @@ async function callPath(caller: unknown, path: string, input: unknown = {}): Pro
   return fn(input);
 }
 
-async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string } | null> {
-  try {
-    await call;
-    return null;
-  } catch (error) {
-    if (error instanceof TRPCError) return { code: error.code, message: error.message };
-    throw error;
-  }
-}
 const errorCode = async (call: Promise<unknown>) => (await refusal(call))?.code ?? null;
 
 const A = 'scope-a';

@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
 import { type PredictionEvent, type ReferenceProfile, embeddingToBytes } from '@edgeloop/shared';
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
 import { SYNTHETIC_DIM, SYNTHETIC_LABELS, drawSynthetic, predictionEvents, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
-import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
+import { DATABASES, type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import { createToken } from '../auth/token.service';
 import { formatMonitorState } from '../cli/monitor-command';
 import { QUEUES } from '../jobs/job-queue';
@@ -25,16 +24,6 @@ type Processed = Extract<ProcessOutcome, { status: 'processed' }>;
 function processed(outcome: ProcessOutcome): Processed {
   if (outcome.status !== 'processed') throw new Error(`expected processed, got ${JSON.stringify(outcome)}`);
   return outcome;
-}
-
-async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string } | null> {
-  try {
-    await call;
-    return null;
-  } catch (error) {
-    if (error instanceof TRPCError) return { code: error.code, message: error.message };
-    throw error;
-  }
 }
 
 describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {

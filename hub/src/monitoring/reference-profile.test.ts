@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { FASHION_PREPROCESSING, loadFashionMnist } from '@edgeloop/training/test-support';
-import { TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
-import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
+import { DATABASES, type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import { publishTinyVersion } from '../../test/tiny-model-version';
 import { referenceProfiles } from '../db/schema';
 import { QUEUES } from '../jobs/job-queue';
@@ -17,16 +16,6 @@ import * as profiles from './reference-profile.repository';
 import { FAILED_RETRY_MS, computeReferenceProfile, ensureReferenceProfile, loadReferenceProfile, profileSeed } from './reference-profile.service';
 
 const COUNTS = { train: 96, val: 40, test: 120 };
-
-async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string } | null> {
-  try {
-    await call;
-    return null;
-  } catch (error) {
-    if (error instanceof TRPCError) return { code: error.code, message: error.message };
-    throw error;
-  }
-}
 
 describe.each(DATABASES)('reference profiles on $kind', ({ kind, skip }) => {
   let hub: TestHub;
