@@ -85,6 +85,8 @@ async function main(): Promise<void> {
       const setup = await freshSetup(database.open);
       try {
         const { deps } = setup;
+        // As a hub does at start: the signing key exists before any version (monitor updates derive the review draw from it).
+        await deps.keys.ready();
         const project = await createProject(deps, { slug: 'bench', labels: SHAPE.labels, createdBy: 'bench' });
         await publishedVersion(deps, 'bench', 'm', 1);
         const [version] = await models.versionIdsOf(deps.db, project.id, ['m']);
