@@ -52,10 +52,8 @@ async function dashboardReads(deps: Parameters<typeof processStream>[0], project
  * CNN's size) from 50 devices are stored, then processStream brings the stream up to date in transactions of 2,000
  * (read, detectors, points, rollups, state) on each database. `--events n` sets how many (default 20,000).
  */
-import crypto from 'node:crypto';
-import { embeddingToBytes } from '@edgeloop/shared';
 import { publishedVersion } from '../test/published-version';
-import { drawSynthetic, storeProfile, syntheticProfile } from '../test/synthetic-monitor';
+import { drawSynthetic, predictionRows, storeProfile, syntheticProfile } from '../test/synthetic-monitor';
 import { insertPredictionRows } from '../src/feedback/feedback.repository';
 import { createProject } from '../src/projects/project.service';
 import * as models from '../src/registry/model-version.repository';
@@ -95,23 +93,14 @@ async function main(): Promise<void> {
         for (let i = 0; i < draws.length; i += 500) {
           await insertPredictionRows(
             deps.db,
-            draws.slice(i, i + 500).map((draw, j) => {
-              const top = draw.probabilities.indexOf(Math.max(...draw.probabilities));
-              return {
-                id: crypto.randomUUID(),
-                projectId: project.id,
-                modelVersionId: version!.id,
-                label: SHAPE.labels[top]!,
-                confidence: draw.probabilities[top]!,
-                topK: [{ label: SHAPE.labels[top]!, probability: draw.probabilities[top]! }],
-                embedding: embeddingToBytes(draw.embedding),
-                backend: 'webgpu',
-                latencyMs: 3 + (j % 7),
-                source: 'camera',
-                sentBy: 'bench',
-                deviceId: `device-${String((i + j) % DEVICES).padStart(4, '0')}`,
-                createdAt: at,
-              };
+            predictionRows(draws.slice(i, i + 500), {
+              projectId: project.id,
+              modelVersionId: version!.id,
+              labels: SHAPE.labels,
+              backend: 'webgpu',
+              latencyMs: (j) => 3 + (j % 7),
+              sender: (j) => ({ deviceId: `device-${String((i + j) % DEVICES).padStart(4, '0')}`, sentBy: 'bench' }),
+              createdAt: at,
             }),
           );
         }

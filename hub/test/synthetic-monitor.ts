@@ -5,9 +5,10 @@
  * shifted ones.
  */
 import crypto from 'node:crypto';
-import { type PredictionEvent, type ProfileOptions, type ReferenceProfile, buildReferenceProfile, packProfileArrays } from '@edgeloop/shared';
+import { type PredictionEvent, type ProfileOptions, type ReferenceProfile, buildReferenceProfile, embeddingToBytes, packProfileArrays } from '@edgeloop/shared';
 import { type EmbeddingModel, embeddingModel, sampleEmbeddings } from '@edgeloop/shared/test-support/embedding-classes';
 import type { HubDeps } from '../src/deps';
+import type { NewPrediction } from '../src/feedback/feedback.repository';
 import * as profiles from '../src/monitoring/reference-profile.repository';
 
 export const SYNTHETIC_LABELS = ['ant', 'bee', 'cat'] as const;
@@ -103,4 +104,43 @@ export function predictionEvents(
     source: 'camera',
     createdAt: new Date().toISOString(),
   }));
+}
+
+/**
+ * The draws as stored prediction rows (top-1 only), for tests and benchmarks that lay out a stream without the API:
+ * `sender(i)` names the i-th row's installation and sender.
+ */
+export function predictionRows(
+  draws: Draw[],
+  row: {
+    projectId: string;
+    modelVersionId: string;
+    sender: (i: number) => { deviceId?: string | null; sentBy?: string };
+    labels?: readonly string[];
+    backend?: string;
+    latencyMs?: (i: number) => number;
+    createdAt?: Date;
+  },
+): NewPrediction[] {
+  const labels = row.labels ?? SYNTHETIC_LABELS;
+  const createdAt = row.createdAt ?? new Date();
+  return draws.map((draw, i) => {
+    const top = draw.probabilities.indexOf(Math.max(...draw.probabilities));
+    const { deviceId = null, sentBy = 'test-device' } = row.sender(i);
+    return {
+      id: crypto.randomUUID(),
+      projectId: row.projectId,
+      modelVersionId: row.modelVersionId,
+      label: labels[top]!,
+      confidence: draw.probabilities[top]!,
+      topK: [{ label: labels[top]!, probability: draw.probabilities[top]! }],
+      embedding: embeddingToBytes(draw.embedding),
+      backend: row.backend ?? 'wasm',
+      latencyMs: row.latencyMs?.(i) ?? 3,
+      source: 'camera',
+      sentBy,
+      deviceId,
+      createdAt,
+    };
+  });
 }

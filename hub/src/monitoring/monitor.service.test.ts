@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
-import { type PredictionEvent, type ReferenceProfile, embeddingToBytes } from '@edgeloop/shared';
+import type { PredictionEvent, ReferenceProfile } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
-import { SYNTHETIC_DIM, SYNTHETIC_LABELS, drawSynthetic, predictionEvents, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
+import { SYNTHETIC_DIM, SYNTHETIC_LABELS, drawSynthetic, predictionEvents, predictionRows, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import { createToken } from '../auth/token.service';
 import { formatMonitorState } from '../cli/monitor-command';
@@ -169,23 +169,11 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
     const [open] = await (await hub.as('ci')).monitoring.alerts({ project: PROJECT, status: 'open', limit: 10 }).then((all) => all.filter((a) => a.detector === 'classMix'));
     expect(open).toBeDefined();
     // Back to the reference mix, from 40 installations (device ids), stored directly: the API is not the point here.
-    const rows = drawSynthetic(61, 1200).map((draw) => {
-      const top = draw.probabilities.indexOf(Math.max(...draw.probabilities));
-      return {
-        id: crypto.randomUUID(),
-        projectId,
-        modelVersionId: versionIds[1]!,
-        label: SYNTHETIC_LABELS[top]!,
-        confidence: draw.probabilities[top]!,
-        topK: [{ label: SYNTHETIC_LABELS[top]!, probability: draw.probabilities[top]! }],
-        embedding: embeddingToBytes(draw.embedding),
-        backend: 'wasm',
-        latencyMs: 2,
-        source: 'camera',
-        sentBy: 'test-device',
-        deviceId: `install-${crypto.randomInt(40)}`,
-        createdAt: new Date(),
-      };
+    const rows = predictionRows(drawSynthetic(61, 1200), {
+      projectId,
+      modelVersionId: versionIds[1]!,
+      sender: () => ({ deviceId: `install-${crypto.randomInt(40)}` }),
+      latencyMs: () => 2,
     });
     await feedbackStore.insertPredictionRows(hub.deps.db, rows);
     const outcome = processed(await runMonitorUpdateJob(hub.deps, { projectId, modelVersionId: versionIds[1]!, channel: 'production' }, { now: later() }));
@@ -228,20 +216,7 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
   it.skipIf(skip)('holds back events younger than the hold-back, so one whose transaction commits late is not skipped', async () => {
     const stream = await streamOf(2);
     const before = (await streams.findById(hub.deps.db, stream.id))!.events;
-    const [early, late] = drawSynthetic(41, 2).map((draw, i) => ({
-      id: crypto.randomUUID(),
-      projectId,
-      modelVersionId: versionIds[2]!,
-      label: SYNTHETIC_LABELS[draw.probabilities.indexOf(Math.max(...draw.probabilities))]!,
-      confidence: Math.max(...draw.probabilities),
-      topK: [{ label: SYNTHETIC_LABELS[0], probability: 1 }],
-      embedding: embeddingToBytes(draw.embedding),
-      backend: 'wasm',
-      latencyMs: 3,
-      source: 'camera',
-      sentBy: `late-${i}`,
-      createdAt: new Date(),
-    }));
+    const [early, late] = predictionRows(drawSynthetic(41, 2), { projectId, modelVersionId: versionIds[2]!, sender: (i) => ({ sentBy: `late-${i}` }) });
     if (kind === 'postgres') {
       // A sync transaction stamps its events when it begins (now()) and commits later; meanwhile another commits.
       await hub.deps.db.transaction(async (tx) => {

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type MonitorWebhookJob, embeddingToBytes } from '@edgeloop/shared';
+import type { MonitorWebhookJob } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
-import { SYNTHETIC_LABELS, type Draw, drawSynthetic, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
+import { SYNTHETIC_LABELS, type Draw, drawSynthetic, predictionRows, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import * as feedbackStore from '../feedback/feedback.repository';
 import { QUEUES } from '../jobs/job-queue';
@@ -59,24 +59,7 @@ describe.each(DATABASES)('alert webhooks on $kind', ({ kind, skip }) => {
     const createdAt = new Date(Date.now() - ageSeconds * 1000);
     await feedbackStore.insertPredictionRows(
       hub.deps.db,
-      draws.map((draw, i) => {
-        const top = draw.probabilities.indexOf(Math.max(...draw.probabilities));
-        return {
-          id: crypto.randomUUID(),
-          projectId,
-          modelVersionId: versionId,
-          label: SYNTHETIC_LABELS[top]!,
-          confidence: draw.probabilities[top]!,
-          topK: [{ label: SYNTHETIC_LABELS[top]!, probability: draw.probabilities[top]! }],
-          embedding: embeddingToBytes(draw.embedding),
-          backend: 'wasm',
-          latencyMs: 3,
-          source: 'camera',
-          sentBy: 'test-device',
-          deviceId: `install-${ageSeconds}-${i % 30}`,
-          createdAt,
-        };
-      }),
+      predictionRows(draws, { projectId, modelVersionId: versionId, sender: (i) => ({ deviceId: `install-${ageSeconds}-${i % 30}` }), createdAt }),
     );
   }
 
