@@ -16,6 +16,12 @@ export function embeddingToBytes(values: ArrayLike<number>): Uint8Array {
   return new Uint8Array(Float32Array.from(values).buffer);
 }
 
+/** The bytes of float32 values as stored: a view of the array's own bytes, not a copy. */
+export function float32Bytes(values: Float32Array): Uint8Array {
+  requireLittleEndian();
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
 /** A Float32Array over the bytes (copied once when they are not 4-byte aligned, as a driver's buffer may not be). */
 export function embeddingFromBytes(bytes: Uint8Array): Float32Array {
   requireLittleEndian();

@@ -98,11 +98,11 @@ export type CorrectionEvent = z.infer<typeof correctionEventSchema>;
  */
 export const syncPredictionsInputSchema = z.object({
   project: projectSlugSchema,
-  predictions: z.array(z.custom<z.input<typeof predictionEventSchema>>()).max(MAX_SYNC_BATCH, `predictions: at most ${MAX_SYNC_BATCH} per call`),
+  predictions: z.array(z.custom<z.input<typeof predictionEventSchema>>()).max(MAX_SYNC_BATCH, `at most ${MAX_SYNC_BATCH} per call`),
 });
 export const syncCorrectionsInputSchema = z.object({
   project: projectSlugSchema,
-  corrections: z.array(z.custom<z.input<typeof correctionEventSchema>>()).max(MAX_SYNC_BATCH, `corrections: at most ${MAX_SYNC_BATCH} per call`),
+  corrections: z.array(z.custom<z.input<typeof correctionEventSchema>>()).max(MAX_SYNC_BATCH, `at most ${MAX_SYNC_BATCH} per call`),
 });
 export type SyncPredictionsInput = z.infer<typeof syncPredictionsInputSchema>;
 export type SyncCorrectionsInput = z.infer<typeof syncCorrectionsInputSchema>;

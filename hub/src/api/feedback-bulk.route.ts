@@ -1,26 +1,16 @@
 /**
  * `POST /v1/feedback/predictions`: prediction events in bulk, for devices and backfills. The same events, checks and
- * answer as `feedback.syncPredictions`, up to MAX_BULK_BATCH per call instead of MAX_SYNC_BATCH, with embeddings as
- * base64 float32 (`embeddingBase64`) allowed: 2.6x less JSON to send and parse than number arrays. The token is
+ * answer as `feedback.syncPredictions`, up to MAX_BULK_BATCH per call instead of MAX_SYNC_BATCH, and no tRPC envelope
+ * to parse. Embeddings are best sent as `embeddingBase64`: 2.6x less JSON to send and parse than number arrays. The token is
  * checked like tRPC's (Bearer; role before the body is read, then project scope); errors are
  * `{ error: { code, message } }` with the field named first, and an unexpected one only as an id in the hub's log.
  */
 import type http from 'node:http';
-import {
-  MAX_BULK_BODY_BYTES,
-  MAX_EMBEDDING_SIZE,
-  type RejectedEvent,
-  type Role,
-  type SyncPredictionsInput,
-  type SyncResult,
-  bulkPredictionsInputSchema,
-  embeddingFromBytes,
-} from '@edgeloop/shared';
+import { MAX_BULK_BODY_BYTES, type Role, type SyncPredictionsInput, bulkPredictionsInputSchema, formatIssues } from '@edgeloop/shared';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { z } from 'zod';
 import { authenticate } from '../auth/token.service';
-import type { Caller, HubDeps } from '../deps';
+import type { HubDeps } from '../deps';
 import { HubError } from '../errors';
 import { syncPredictions } from '../feedback/feedback.service';
 import { bodyTooLargeMessage } from './limits';
@@ -40,61 +30,12 @@ export async function serveBulkPredictions(deps: HubDeps, secret: string, req: h
     const body = parseBody(await readBody(req, MAX_BULK_BODY_BYTES));
     await assertProjectInScope(deps, caller, projectIn(), async () => body);
     const input = bulkPredictionsInputSchema.safeParse(body);
-    if (!input.success) throw new TRPCError({ code: 'BAD_REQUEST', message: input.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-    answer(res, 200, await syncBulk(deps, caller, input.data.project, input.data.predictions));
+    if (!input.success) throw new TRPCError({ code: 'BAD_REQUEST', message: formatIssues(input.error, 'body') });
+    // Typed for clients; syncPredictions checks every event itself.
+    answer(res, 200, await syncPredictions(deps, caller, { project: input.data.project, predictions: input.data.predictions as SyncPredictionsInput['predictions'] }));
   } catch (error) {
     fail(deps, res, error);
   }
-}
-
-/**
- * Decodes each `embeddingBase64` into the `embedding` the event schema checks; an event whose base64 is bad is rejected
- * here with its index, the rest go to syncPredictions, and both answers are merged in the batch's order.
- */
-async function syncBulk(deps: HubDeps, caller: Caller, project: string, events: unknown[]): Promise<SyncResult> {
-  const passed: unknown[] = [];
-  const positions: number[] = []; // passed[i] is events[positions[i]]
-  const rejected: RejectedEvent[] = [];
-  events.forEach((event, index) => {
-    const decoded = withEmbeddingDecoded(event);
-    if ('reason' in decoded) rejected.push({ id: idOf(event), index, reason: decoded.reason });
-    else (passed.push(decoded.event), positions.push(index));
-  });
-  // Typed for clients; syncPredictions checks every event itself.
-  const synced = await syncPredictions(deps, caller, { project, predictions: passed as SyncPredictionsInput['predictions'] });
-  rejected.push(...synced.rejected.map((r) => ({ ...r, index: positions[r.index]! })));
-  return { received: events.length, inserted: synced.inserted, duplicates: synced.duplicates, rejected: rejected.sort((a, b) => a.index - b.index) };
-}
-
-/** base64 of 1..MAX_EMBEDDING_SIZE float32 values: 4 characters per 3 bytes, padded. */
-const MAX_BASE64_CHARS = 4 * Math.ceil((MAX_EMBEDDING_SIZE * 4) / 3);
-
-function withEmbeddingDecoded(event: unknown): { event: unknown } | { reason: string } {
-  if (!event || typeof event !== 'object' || !('embeddingBase64' in event)) return { event };
-  const { embeddingBase64: text, ...rest } = event as Record<string, unknown>;
-  const problem = (what: string) => ({ reason: `embeddingBase64: ${what}` });
-  if ('embedding' in rest) return problem('send the embedding once, as embedding or as embeddingBase64, not both');
-  if (typeof text === 'string' && text.length > MAX_BASE64_CHARS) {
-    return problem(`embedding must hold at most ${MAX_EMBEDDING_SIZE} values (${MAX_BASE64_CHARS} base64 characters)`);
-  }
-  // Buffer.from skips what is not base64; only text that decodes and encodes back to itself is taken (a regex cost 8 µs).
-  const bytes = typeof text === 'string' ? Buffer.from(text, 'base64') : null;
-  if (!bytes || bytes.toString('base64') !== text) return problem("must be base64 of the embedding's float32 values, little-endian");
-  if (bytes.length === 0 || bytes.length % 4 !== 0) return problem(`must hold whole float32 values (4 bytes each), got ${bytes.length} bytes`);
-  const values = embeddingFromBytes(bytes);
-  const embedding = new Array<number>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    if (!Number.isFinite(value)) return problem(`value ${i} is ${value} (NaN and infinities are refused)`);
-    embedding[i] = value;
-  }
-  return { event: { ...rest, embedding } };
-}
-
-/** The event's own id when it has a valid one, as syncPredictions reports it. */
-function idOf(event: unknown): string | null {
-  const parsed = z.uuid().safeParse(event && typeof event === 'object' ? (event as { id?: unknown }).id : undefined);
-  return parsed.success ? parsed.data : null;
 }
 
 /** The body, or PAYLOAD_TOO_LARGE as soon as more than `limit` bytes have arrived. */

@@ -3,14 +3,12 @@
  * device-made id, so an outbox may resend any batch (after a lost response, a crash, a second tab) safely.
  */
 import {
-  type CorrectionEvent,
-  type PredictionEvent,
   type RejectedEvent,
   type SyncCorrectionsInput,
   type SyncPredictionsInput,
   type SyncResult,
   correctionEventSchema,
-  predictionEventSchema,
+  formatIssues,
 } from '@edgeloop/shared';
 import { z } from 'zod';
 import type { Caller, HubDeps } from '../deps';
@@ -19,7 +17,7 @@ import { requestMonitorUpdates } from '../monitoring/monitor-request';
 import * as models from '../registry/model-version.repository';
 import * as feedback from './feedback.repository';
 import * as reviewAssignments from './review-assignment.repository';
-import { quickPrediction } from './prediction-quick-check';
+import { checkPrediction } from './prediction-check';
 
 /**
  * Each event is checked on its own, so one bad event (a device bug, a label since removed) is rejected with its
@@ -33,7 +31,7 @@ import { quickPrediction } from './prediction-quick-check';
 export async function syncPredictions(deps: HubDeps, caller: Caller, input: SyncPredictionsInput): Promise<SyncResult> {
   // The project is looked up while the events are checked (a 500-event batch takes milliseconds of CPU).
   const projectLookup = getProject(deps, input.project);
-  const { valid, rejected } = validateEach(input.predictions, predictionEventSchema, quickPrediction);
+  const { valid, rejected } = validateEach(input.predictions, checkPrediction);
   const project = await projectLookup;
   // Resolve each (model, version) the batch names to its model version id, once.
   const versionIds = new Map<string, string>();
@@ -62,7 +60,7 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
 
 export async function syncCorrections(deps: HubDeps, caller: Caller, input: SyncCorrectionsInput): Promise<SyncResult> {
   const project = await getProject(deps, input.project);
-  const { valid: checked, rejected } = validateEach(input.corrections, correctionEventSchema);
+  const { valid: checked, rejected } = validateEach(input.corrections, (raw) => checkedBy(correctionEventSchema, raw));
   const valid = await withoutStored(checked, (ids) => feedback.storedCorrectionIds(deps.db, ids));
   const ids = [...new Set(valid.map(({ event }) => event.predictionId))];
   const known = new Set(ids.length ? await feedback.predictionIdsInProject(deps.db, project.id, ids) : []);
@@ -92,18 +90,22 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
   return result(input.corrections.length, inserted.length, rejected);
 }
 
-/** Checks each event with `schema`, or first with `quick`, which takes only what the schema takes (null: ask the schema). */
-function validateEach<S extends z.ZodType<PredictionEvent> | z.ZodType<CorrectionEvent>>(events: unknown[], schema: S, quick?: (event: unknown) => z.output<S> | null) {
-  const valid: { event: z.output<S>; index: number }[] = [];
+/** Checks each event on its own: the valid ones with their index in the batch, and each refused one with its reason. */
+function validateEach<E>(events: unknown[], check: (raw: unknown) => { event: E } | { reason: string }) {
+  const valid: { event: E; index: number }[] = [];
   const rejected: RejectedEvent[] = [];
-  events.forEach((event, index) => {
-    const taken = quick?.(event) ?? null;
-    if (taken) return void valid.push({ event: taken, index });
-    const parsed = schema.safeParse(event);
-    if (parsed.success) valid.push({ event: parsed.data as z.output<S>, index });
-    else rejected.push({ id: idOf(event), index, reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ') });
+  events.forEach((raw, index) => {
+    const checked = check(raw);
+    if ('event' in checked) valid.push({ event: checked.event, index });
+    else rejected.push({ id: idOf(raw), index, reason: checked.reason });
   });
   return { valid, rejected };
+}
+
+/** The schema's parse, or its issues as one reason, fields named first. */
+function checkedBy<S extends z.ZodType>(schema: S, raw: unknown): { event: z.output<S> } | { reason: string } {
+  const parsed = schema.safeParse(raw);
+  return parsed.success ? { event: parsed.data } : { reason: formatIssues(parsed.error, 'event') };
 }
 
 /** The event's own id, when it has a valid one: the outbox sets the event aside by it. */
