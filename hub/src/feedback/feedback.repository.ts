@@ -61,16 +61,11 @@ export async function insertPredictions(db: Database, owner: { projectId: string
   if (!rows.length) return [];
   const byId = new Map<string, PredictionToStore>();
   for (const row of rows) if (!byId.has(row.event.id)) byId.set(row.event.id, row);
-  const t0 = performance.now();
   for (const { id } of await storedPredictionIds(db, [...byId.keys()])) byId.delete(id);
-  const t1 = performance.now();
   const fresh = [...byId.values()];
   if (!fresh.length) return [];
   try {
-    const data = predictionCopyRows(owner, fresh);
-    const t2 = performance.now();
-    await copyBinaryInto(db, 'predictions', COPIED_COLUMNS, data);
-    if (process.env.TIMING) console.log(`lookup ${(t1 - t0).toFixed(1)} build ${(t2 - t1).toFixed(1)} copy ${(performance.now() - t2).toFixed(1)}`);
+    await copyBinaryInto(db, 'predictions', COPIED_COLUMNS, predictionCopyRows(owner, fresh));
     return fresh.map(({ event }) => ({ id: event.id }));
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
