@@ -6,13 +6,16 @@
  * - COPY: the accepted rows, already in COPY's text format, `COPY predictions FROM STDIN` 500 rows per statement
  *   through the same driver (PGlite: COPY from a blob), with no HTTP, JSON, token or checks.
  * 1% of the events are poisoned (a label the project does not have): the hub rejects them one by one and stores the rest.
- * Bodies are serialised before the clock starts (a device does that on its own CPU); the hub runs in this process.
+ * Bodies are serialised to bytes before the clock starts (a device does that on its own CPU); the hub runs in this process.
  * SYNC_BENCH_EVENTS=4000 for a quick run (default 24,000 events per measurement); SYNC_BENCH_ONLY=postgres (or pglite) to
  * measure one database; SYNC_BENCH_PATHS=bulk,COPY to measure some paths; SYNC_BENCH_CPU_SPLIT=1 to print the hub's and the
- * PostgreSQL server's CPU seconds per measurement.
+ * PostgreSQL server's CPU seconds per measurement; SYNC_BENCH_PROFILE=<dir> to write a CPU profile of this process per
+ * measurement there (open it in Chrome's DevTools).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -23,8 +26,8 @@ import {
   MAX_SYNC_BATCH,
   type PredictionEvent,
   type SyncResult,
-  embeddingToBase64,
   embeddingToBytes,
+  withEmbeddingBase64,
 } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
@@ -118,10 +121,27 @@ v8.setFlagsFromString('--expose-gc');
 /** A full collection before each measurement, so garbage from preparing its calls is not collected on its clock. */
 const collectGarbage = vm.runInNewContext('gc') as () => void;
 
+/** A CPU profile of what runs until the returned function is called, written to SYNC_BENCH_PROFILE/<name>.cpuprofile. */
+async function startProfile(name: string): Promise<() => Promise<void>> {
+  const dir = process.env.SYNC_BENCH_PROFILE;
+  if (!dir) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 /** Sends the prepared calls from `clients` senders at once, each one call at a time. */
 async function measure<C>(
   setup: Setup,
   kind: 'pglite' | 'postgres',
+  name: string,
   calls: C[],
   clients: number,
   send: (call: C) => Promise<{ stored: number; rejected: number }>,
@@ -130,6 +150,7 @@ async function measure<C>(
   let stored = 0;
   let rejected = 0;
   collectGarbage();
+  const stopProfile = await startProfile(`${kind}-${name}-${clients}`);
   const cpuBefore = await cpuNow(setup, kind);
   const started = performance.now();
   await mapConcurrent(calls, clients, async (call) => {
@@ -140,6 +161,7 @@ async function measure<C>(
     rejected += answer.rejected;
   });
   const seconds = (performance.now() - started) / 1000;
+  await stopProfile();
   return { seconds, cpuSeconds: cpuSince(cpuBefore, await cpuNow(setup, kind)), stored, rejected, calls: times };
 }
 
@@ -183,32 +205,52 @@ async function startHub(setup: Setup): Promise<Hub> {
   };
 }
 
+/**
+ * The clients: node:http with kept-alive connections. Devices send from their own CPUs; here they share the hub's
+ * machine, and fetch (undici) spent more CPU per request than the hub's whole handling of it, so the lean client keeps
+ * the measurement on the hub.
+ */
+const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 120_000, maxSockets: Math.max(...CLIENTS) });
+/** POSTs the bytes with the token; the answer's status and text. */
+function post(url: string, secret: string, body: Uint8Array): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': body.length } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
 /** One HTTP request per batch: MAX_SYNC_BATCH-event feedback.syncPredictions calls, batched as tRPC's client does. */
-function trpcCalls(hub: Hub, all: PredictionEvent[]): { url: string; body: string }[] {
+function trpcCalls(hub: Hub, all: PredictionEvent[]): { url: string; body: Uint8Array<ArrayBuffer> }[] {
   return batches(all, BATCH).map((batch) => {
     const parts = batches(batch, MAX_SYNC_BATCH);
-    const body = JSON.stringify(Object.fromEntries(parts.map((predictions, i) => [i, { project: PROJECT, predictions }])));
+    const body = new TextEncoder().encode(JSON.stringify(Object.fromEntries(parts.map((predictions, i) => [i, { project: PROJECT, predictions }]))));
     return { url: `${hub.url}/trpc/${parts.map(() => 'feedback.syncPredictions').join(',')}?batch=1`, body };
   });
 }
 
-async function sendTrpc(hub: Hub, call: { url: string; body: string }): Promise<{ stored: number; rejected: number }> {
-  const response = await fetch(call.url, { method: 'POST', headers: { authorization: `Bearer ${hub.secret}`, 'content-type': 'application/json' }, body: call.body });
-  if (!response.ok) throw new Error(`tRPC answered HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
-  const results = (await response.json()) as { result: { data: SyncResult } }[];
+async function sendTrpc(hub: Hub, call: { url: string; body: Uint8Array<ArrayBuffer> }): Promise<{ stored: number; rejected: number }> {
+  const response = await post(call.url, hub.secret, call.body);
+  if (response.status !== 200) throw new Error(`tRPC answered HTTP ${response.status}: ${response.text.slice(0, 300)}`);
+  const results = JSON.parse(response.text) as { result: { data: SyncResult } }[];
   return results.reduce((sum, { result: { data } }) => ({ stored: sum.stored + data.inserted, rejected: sum.rejected + data.rejected.length }), { stored: 0, rejected: 0 });
 }
 
-function bulkCalls(all: PredictionEvent[]): string[] {
+function bulkCalls(all: PredictionEvent[]): Uint8Array<ArrayBuffer>[] {
   return batches(all, BATCH).map((batch) =>
-    JSON.stringify({ project: PROJECT, predictions: batch.map(({ embedding, ...event }) => ({ ...event, embeddingBase64: embeddingToBase64(embedding) })) }),
+    new TextEncoder().encode(JSON.stringify({ project: PROJECT, predictions: batch.map(withEmbeddingBase64) })),
   );
 }
 
-async function sendBulk(hub: Hub, body: string): Promise<{ stored: number; rejected: number }> {
-  const response = await fetch(`${hub.url}${BULK_PREDICTIONS_PATH}`, { method: 'POST', headers: { authorization: `Bearer ${hub.secret}`, 'content-type': 'application/json' }, body });
-  if (!response.ok) throw new Error(`bulk answered HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
-  const result = (await response.json()) as SyncResult;
+async function sendBulk(hub: Hub, body: Uint8Array<ArrayBuffer>): Promise<{ stored: number; rejected: number }> {
+  const response = await post(`${hub.url}${BULK_PREDICTIONS_PATH}`, hub.secret, body);
+  if (response.status !== 200) throw new Error(`bulk answered HTTP ${response.status}: ${response.text.slice(0, 300)}`);
+  const result = JSON.parse(response.text) as SyncResult;
   return { stored: result.inserted, rejected: result.rejected.length };
 }
 
@@ -285,10 +327,10 @@ async function main(): Promise<void> {
             await setup.deps.db.execute(sql`truncate predictions cascade`);
             const measured =
               path === 'tRPC'
-                ? await measure(setup, kind, trpcCalls(hub, all), clients, (call) => sendTrpc(hub, call))
+                ? await measure(setup, kind, path, trpcCalls(hub, all), clients, (call) => sendTrpc(hub, call))
                 : path === 'bulk'
-                  ? await measure(setup, kind, bulkCalls(all), clients, (body) => sendBulk(hub, body))
-                  : await measure(setup, kind, copyBatches(hub, all), clients, (text) => sendCopy(hub, kind, text));
+                  ? await measure(setup, kind, path, bulkCalls(all), clients, (body) => sendBulk(hub, body))
+                  : await measure(setup, kind, path, copyBatches(hub, all), clients, (text) => sendCopy(hub, kind, text));
             const counted = (await setup.deps.db.execute(sql`select count(*)::int as count from predictions`)) as unknown;
             const count = (Array.isArray(counted) ? counted : (counted as { rows: { count: number }[] }).rows)[0]!.count as number;
             const expected = EVENTS - EVENTS / POISONED_EVERY;

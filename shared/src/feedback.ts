@@ -92,13 +92,20 @@ export const correctionEventSchema = z.object({
 export type CorrectionEvent = z.infer<typeof correctionEventSchema>;
 
 /**
+ * A prediction event as clients send it: its embedding as numbers (`embedding`), or as `embeddingBase64`, its float32
+ * values little-endian in base64 (embeddingToBase64): 2.6x less JSON to send and for the hub to parse. The hub checks
+ * and stores either as float32 values.
+ */
+export type SentPredictionEvent = Omit<z.input<typeof predictionEventSchema>, 'embedding'> & ({ embedding: number[] } | { embeddingBase64: string });
+
+/**
  * A sync call's envelope. Only the envelope is checked as a whole: each event is checked on its own (with
  * predictionEventSchema / correctionEventSchema), so one bad event is rejected alone and the rest are stored.
  * The events are typed for clients but may be anything on the wire.
  */
 export const syncPredictionsInputSchema = z.object({
   project: projectSlugSchema,
-  predictions: z.array(z.custom<z.input<typeof predictionEventSchema>>()).max(MAX_SYNC_BATCH, `at most ${MAX_SYNC_BATCH} per call`),
+  predictions: z.array(z.custom<SentPredictionEvent>()).max(MAX_SYNC_BATCH, `at most ${MAX_SYNC_BATCH} per call`),
 });
 export const syncCorrectionsInputSchema = z.object({
   project: projectSlugSchema,
@@ -109,9 +116,8 @@ export type SyncCorrectionsInput = z.infer<typeof syncCorrectionsInputSchema>;
 
 /**
  * The bulk endpoint for devices and backfills: `POST BULK_PREDICTIONS_PATH` with `Authorization: Bearer <token>` and a
- * JSON body `{ project, predictions: [...] }` of up to MAX_BULK_BATCH prediction events, each checked as in
- * `feedback.syncPredictions`; an event may carry its embedding as `embeddingBase64` (its float32 values, little-endian,
- * base64: see embeddingToBase64) instead of `embedding`. Answers a SyncResult, or `{ error: { code, message } }`.
+ * JSON body `{ project, predictions: [...] }` of up to MAX_BULK_BATCH prediction events (SentPredictionEvent), each
+ * checked as in `feedback.syncPredictions`. Answers a SyncResult, or `{ error: { code, message } }`.
  */
 export const BULK_PREDICTIONS_PATH = '/v1/feedback/predictions';
 export const MAX_BULK_BATCH = 1000;
@@ -123,12 +129,17 @@ export const bulkPredictionsInputSchema = z.object({
   predictions: z.array(z.unknown()).max(MAX_BULK_BATCH, `at most ${MAX_BULK_BATCH} per call`),
 });
 
-/** An embedding as the bulk endpoint takes it: its float32 values, little-endian, as base64. */
+/** An embedding as `embeddingBase64`: its float32 values, little-endian, as base64. */
 export function embeddingToBase64(values: ArrayLike<number>): string {
   const bytes = embeddingToBytes(values);
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
+}
+
+/** The event as it is best sent: its embedding as embeddingBase64. */
+export function withEmbeddingBase64({ embedding, ...event }: PredictionEvent): SentPredictionEvent {
+  return { ...event, embeddingBase64: embeddingToBase64(embedding) };
 }
 
 /** An event the hub refused, and why; it was not stored and sending it again changes nothing. */

@@ -20,6 +20,7 @@ import {
   type ReviewComponent,
   type SyncResult,
   channelsOf,
+  withEmbeddingBase64,
 } from '@edgeloop/shared';
 import type { TRPCClientError } from '@trpc/client';
 import type { AppRouter } from '../api/app.router';
@@ -241,7 +242,7 @@ export async function replayImages(
     const batch = outboxes.get(deviceId) ?? [];
     outboxes.delete(deviceId);
     if (batch.length === 0) return;
-    const result = await hub.feedback.syncPredictions.mutate({ project: options.project, predictions: batch.map((b) => b.event) });
+    const result = await hub.feedback.syncPredictions.mutate({ project: options.project, predictions: batch.map((b) => withEmbeddingBase64(b.event)) });
     addResult(predictions, result);
     if (!reviewing) return;
     const refused = new Set(result.rejected.map((r) => r.index));

@@ -1,4 +1,5 @@
 /** The hub's feedback API as the outbox's sender, and what the hub's refusals mean for the outbox: the page and the service worker both sync through this. */
+import { withEmbeddingBase64 } from '@edgeloop/shared';
 import { deviceHubClient, hubCode } from '../hub-client';
 import { reachabilityFetch } from './connectivity';
 import { CredentialsRefused, type OutboxSender, RefusedByHub } from './outbox';
@@ -30,7 +31,7 @@ export function hubSender(token: string): OutboxSender {
     return credentials ? new CredentialsRefused(credentials) : error;
   };
   return {
-    predictions: (project, predictions) => feedback.syncPredictions.mutate({ project, predictions }).catch((e: unknown) => Promise.reject(refusal(e))),
+    predictions: (project, predictions) => feedback.syncPredictions.mutate({ project, predictions: predictions.map(withEmbeddingBase64) }).catch((e: unknown) => Promise.reject(refusal(e))),
     corrections: (project, corrections) => feedback.syncCorrections.mutate({ project, corrections }).catch((e: unknown) => Promise.reject(refusal(e))),
   };
 }
