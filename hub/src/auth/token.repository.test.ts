@@ -16,8 +16,16 @@ describe.each(DATABASES)('the api_tokens table owner on $kind', ({ kind, skip })
     const created = await tokens.create(hub.deps.db, { name: 'ci', role: 'engineer', secretHash: 'h'.repeat(64), createdBy: 'test', createdAt: at, projectIds: null });
     expect(created).not.toHaveProperty('secretHash');
     expect(await tokens.markUsed(hub.deps.db, 'h'.repeat(64), at)).toEqual({ id: created.id, name: 'ci', role: 'engineer', projectIds: null });
-    const listed = (await tokens.list(hub.deps.db)).find((t) => t.id === created.id);
-    expect(listed).toEqual({ ...created, lastUsedAt: at });
+    const lastUse = async () => (await tokens.list(hub.deps.db)).find((t) => t.id === created.id)!.lastUsedAt;
+    expect(await lastUse()).toEqual(at);
+    // Within the minute a use is not written again; a minute later it is.
+    const soon = new Date(at.getTime() + tokens.LAST_USE_RESOLUTION_MS - 1);
+    expect(await tokens.markUsed(hub.deps.db, 'h'.repeat(64), soon)).toMatchObject({ id: created.id });
+    expect(await lastUse()).toEqual(at);
+    const later = new Date(at.getTime() + tokens.LAST_USE_RESOLUTION_MS);
+    await tokens.markUsed(hub.deps.db, 'h'.repeat(64), later);
+    expect(await lastUse()).toEqual(later);
+    expect((await tokens.list(hub.deps.db)).find((t) => t.id === created.id)).toEqual({ ...created, lastUsedAt: later });
     expect(await tokens.revoke(hub.deps.db, created.id, at)).toMatchObject({ id: created.id, revokedAt: at });
     expect(await tokens.revoke(hub.deps.db, created.id, at)).toBeNull();
     expect(await tokens.markUsed(hub.deps.db, 'h'.repeat(64), at)).toBeNull();

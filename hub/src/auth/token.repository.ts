@@ -2,7 +2,7 @@
  * The owner of the `api_tokens` table. Only the secret's hash is stored, and no read hands it back.
  */
 import { type Role, roleSchema } from '@edgeloop/shared';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, lte, or } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { apiTokens } from '../db/schema';
 
@@ -48,14 +48,30 @@ export async function create(
   return withRole(row!);
 }
 
-/** Records a use of the active (not revoked) token with this secret hash; null when there is none. */
+/** A token's last use is written at most this often: it says "when", to the minute. */
+export const LAST_USE_RESOLUTION_MS = 60_000;
+
+/**
+ * The active (not revoked) token with this secret hash, its use recorded; null when there is none. The use is written
+ * only when the stored one is a minute old: a write per request made every request of one token (a fleet of devices
+ * shares one) wait on the one before, for the row's lock and its commit.
+ */
 export async function markUsed(db: Database, secretHash: string, at: Date): Promise<TokenIdentity | null> {
   const [row] = await db
-    .update(apiTokens)
-    .set({ lastUsedAt: at })
-    .where(and(eq(apiTokens.secretHash, secretHash), isNull(apiTokens.revokedAt)))
-    .returning({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, projectIds: apiTokens.projectIds });
-  return row ? withRole(row) : null;
+    .select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, projectIds: apiTokens.projectIds, lastUsedAt: apiTokens.lastUsedAt })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.secretHash, secretHash), isNull(apiTokens.revokedAt)));
+  if (!row) return null;
+  const { lastUsedAt, ...identity } = row;
+  const staleBefore = new Date(at.getTime() - LAST_USE_RESOLUTION_MS);
+  if (!lastUsedAt || lastUsedAt <= staleBefore) {
+    // Several requests may find it stale at once; the condition lets one write and the others skip.
+    await db
+      .update(apiTokens)
+      .set({ lastUsedAt: at })
+      .where(and(eq(apiTokens.id, identity.id), or(isNull(apiTokens.lastUsedAt), lte(apiTokens.lastUsedAt, staleBefore))));
+  }
+  return withRole(identity);
 }
 
 /** Every token, revoked ones too, newest first. */
