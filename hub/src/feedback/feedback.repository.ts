@@ -51,25 +51,22 @@ const COPIED_COLUMNS = [
 
 /**
  * Stores the predictions not stored yet (by id, in any project); returns the ids inserted now (an id twice in the
- * batch once). The usual batch is all new: its stored ids are looked up, and the rest go in ONE binary COPY, the
- * cheapest way into PostgreSQL (no statement to parse, embeddings as their bytes). A COPY cannot skip a row, so
- * when a copy of one of the events arrives at the same moment from elsewhere (an outbox resending after a lost answer)
- * and wins, the COPY fails on the primary key as a whole, and the batch goes again as one INSERT ... ON CONFLICT
- * DO NOTHING.
+ * batch once). The usual batch is all new, and goes in ONE binary COPY, the cheapest way into PostgreSQL (no
+ * statement to parse, embeddings as their bytes). A COPY cannot skip a row: when the batch holds an event already
+ * stored (an outbox resending after a lost answer), it fails on the primary key as a whole, and the batch goes again
+ * as one INSERT ... ON CONFLICT DO NOTHING.
  */
 export async function insertPredictions(db: Database, owner: { projectId: string; sentBy: string }, rows: PredictionToStore[]): Promise<{ id: string }[]> {
-  if (!rows.length) return [];
   const byId = new Map<string, PredictionToStore>();
   for (const row of rows) if (!byId.has(row.event.id)) byId.set(row.event.id, row);
-  for (const { id } of await storedPredictionIds(db, [...byId.keys()])) byId.delete(id);
-  const fresh = [...byId.values()];
-  if (!fresh.length) return [];
+  const unique = [...byId.values()];
+  if (!unique.length) return [];
   try {
-    await copyBinaryInto(db, 'predictions', COPIED_COLUMNS, predictionCopyRows(owner, fresh));
-    return fresh.map(({ event }) => ({ id: event.id }));
+    await copyBinaryInto(db, 'predictions', COPIED_COLUMNS, predictionCopyRows(owner, unique));
+    return unique.map(({ event }) => ({ id: event.id }));
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    return insertPredictionRows(db, fresh.map((row) => predictionRow(owner, row)));
+    return insertPredictionRows(db, unique.map((row) => predictionRow(owner, row)));
   }
 }
 

@@ -219,8 +219,8 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
   });
 
   it.skipIf(skip)('stores each event once when two devices send the same batch at the same moment, and answers both', async () => {
-    // Both calls look their ids up before either stores them: one COPY wins, the other fails on the primary key as a
-    // whole and inserts its batch again with ON CONFLICT DO NOTHING, so each event is stored once and counted once.
+    // One COPY wins, the other fails on the primary key as a whole and inserts its batch again with ON CONFLICT DO
+    // NOTHING, so each event is stored once and counted once.
     const batch = Array.from({ length: 100 }, (_, i) => prediction({ embedding: [i, -i, 0.5] }));
     const [first, second] = await Promise.all([hub.as('device'), hub.as('device')]);
     const answers = await Promise.all([first!, second!].map((device) => device.feedback.syncPredictions({ project: 'pets', predictions: batch })));
