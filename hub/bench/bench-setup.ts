@@ -7,6 +7,7 @@ import { type DatabaseHandle, openPglite, openPostgres } from '../src/db/databas
 import type { HubDeps } from '../src/deps';
 import { openJobQueue } from '../src/jobs/job-queue';
 import { createLogger } from '../src/logger';
+import { monitorRequestsSettled } from '../src/monitoring/monitor-request';
 import { openKeyRing } from '../src/registry/key-ring';
 import { startEmbeddedS3 } from '../src/storage/embedded-s3';
 import { createS3ObjectStore } from '../src/storage/object-store';
@@ -30,9 +31,11 @@ export async function freshSetup(openDb: () => Promise<DatabaseHandle>): Promise
   const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
   const queue = await openJobQueue(database.queueConnection);
   const log = createLogger('warn');
+  const deps: HubDeps = { db: database.db, store, queue, now: () => new Date(), log, cdnBaseUrl: '/cdn', cacheDir: path.join(tmp, 'cache'), keys: openKeyRing({ dir: path.join(tmp, 'keys'), db: database.db, log }) };
   return {
-    deps: { db: database.db, store, queue, now: () => new Date(), log, cdnBaseUrl: '/cdn', cacheDir: path.join(tmp, 'cache'), keys: openKeyRing({ dir: path.join(tmp, 'keys'), db: database.db, log }) },
+    deps,
     async close() {
+      await monitorRequestsSettled(deps);
       await queue.stop({ graceful: false, wait: true });
       await s3.close();
       await database.close();

@@ -5,6 +5,7 @@ import { openJobQueue } from './jobs/job-queue';
 import type { HubDeps } from './deps';
 import type { HubEnv } from './env';
 import { type Logger, createLogger } from './logger';
+import { monitorRequestsSettled } from './monitoring/monitor-request';
 import { openKeyRing } from './registry/key-ring';
 import { type EmbeddedS3, startEmbeddedS3 } from './storage/embedded-s3';
 import { type ObjectStore, createS3ObjectStore } from './storage/object-store';
@@ -87,6 +88,8 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
         if (!env.HUB_PUBLIC_URL) publicOrigin = new URL(origin).origin;
       },
       async close() {
+        // Monitor updates asked for by the last sync calls still reach the queue.
+        await monitorRequestsSettled(deps);
         await queue.stop({ graceful: false, wait: true });
         await embeddedS3?.close();
         await database.close();

@@ -14,6 +14,7 @@ import { type DatabaseHandle, type QueueConnection, openPglite, openPostgres } f
 import type { HubDeps } from '../src/deps';
 import { openJobQueue } from '../src/jobs/job-queue';
 import { createLogger } from '../src/logger';
+import { monitorRequestsSettled } from '../src/monitoring/monitor-request';
 import { openKeyRing } from '../src/registry/key-ring';
 import { type EmbeddedS3, startEmbeddedS3 } from '../src/storage/embedded-s3';
 import { createS3ObjectStore } from '../src/storage/object-store';
@@ -101,6 +102,7 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
     anonymous: () => callerFactory({ deps, caller: null }),
     withSecret: async (secret) => callerFactory({ deps, caller: await authenticate(deps, secret) }),
     async close() {
+      await monitorRequestsSettled(deps);
       await queue.stop({ graceful: false, wait: true });
       await s3.close();
       await database.close();

@@ -53,8 +53,8 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
   });
   const inserted = await feedback.insertPredictions(deps.db, { projectId: project.id, sentBy: caller.name }, accepted);
   rejected.push(...(await withoutStored(refused, (ids) => feedback.storedPredictionIds(deps.db, ids))));
-  // Monitoring runs off the request path: one debounced job per stream the new events belong to.
-  await requestMonitorUpdates(deps, project.id, accepted.map((a) => ({ id: a.event.id, modelVersionId: a.modelVersionId, channel: a.event.channel })), inserted);
+  // Monitoring runs off the request path: one debounced job per stream the new events belong to, asked for meanwhile.
+  requestMonitorUpdates(deps, project.id, accepted.map((a) => ({ id: a.event.id, modelVersionId: a.modelVersionId, channel: a.event.channel })), inserted);
   return result(input.predictions.length, inserted.length, rejected);
 }
 

@@ -13,6 +13,7 @@ import * as feedbackStore from '../feedback/feedback.repository';
 import * as rollups from './monitor-rollup.repository';
 import * as streams from './monitor-stream.repository';
 import { DEBOUNCE_SECONDS, runMonitorUpdateJob, startMonitorWorker } from './monitor.job';
+import { monitorRequestsSettled } from './monitor-request';
 import { type ProcessOutcome, processStream } from './monitor.service';
 
 const PROJECT = 'bugs';
@@ -74,6 +75,7 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
     const draws = drawSynthetic(11, 200);
     const started = Date.now();
     await syncFrom(['phone-a', 'phone-b'], predictionEvents(draws, { model: MODEL, version: 3 }));
+    await monitorRequestsSettled(hub.deps);
     const seconds = (Date.now() - started) / 1000;
     // 40 calls for one stream: one job per DEBOUNCE_SECONDS slot the burst touched, and one for the slot after.
     const queued = (await hub.deps.queue.getQueueSize(QUEUES.monitorUpdate)) - before;
