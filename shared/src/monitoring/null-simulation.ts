@@ -101,8 +101,8 @@ export interface ThresholdCalibration {
   validationInterval: [number, number];
 }
 
-/** z of a two-sided 95% interval: the standard normal's 0.975 quantile, 1.95996…. */
-export const Z95 = normalQuantile(0.975, 0, 1);
+/** z of a two-sided 95% interval: the standard normal's 0.975 quantile, 1.95996…. Pure, so bundles that never read it drop it. */
+export const Z95 = /* @__PURE__ */ normalQuantile(0.975, 0, 1);
 
 /** Wilson score interval for x successes in n trials at z (default Z95, a 95% interval). O(1). */
 export function wilsonInterval(x: number, n: number, z = Z95): [number, number] {
