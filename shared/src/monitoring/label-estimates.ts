@@ -23,7 +23,7 @@
  *
  * All O(n) in the labels.
  */
-import { wilsonInterval } from './null-simulation';
+import { wilsonInterval, Z95 } from './null-simulation';
 
 export interface LabeledOutcome {
   /** The label equals the prediction (a confirmation), as 1/0 or true/false. */
@@ -101,7 +101,6 @@ export function responseRates(response: QueueResponse, uncertainty: number): { u
   return { uniform: uniform ?? other ?? 1, uncertainty: other ?? uniform ?? 1 };
 }
 
-const Z95 = 1.959963984540054;
 /**
  * n_eff never exceeds this many times Kish's (Σw)²/Σw²: V from the sample is often too small (see above), and V → 0
  * (every π = 1, a census) would make it infinite. 2 kept coverage at 0.95-0.97 where 1 gave 0.98-0.99 and 10 gave 0.89-0.95.

@@ -7,8 +7,6 @@ import {
   estimatePriorsEm,
   invert,
   jointConfusion,
-  luFactor,
-  luSolve,
   predictedClassMix,
   reweightPosteriors,
 } from './label-shift';
@@ -115,11 +113,9 @@ describe('BBSE (Lipton et al. 2018)', () => {
   });
 });
 
-describe('Gaussian elimination with partial pivoting', () => {
-  it('solves a system that needs a row swap and inverts a matrix', () => {
+describe('invert (LU with partial pivoting)', () => {
+  it('inverts a matrix that needs a row swap', () => {
     const a = [0, 2, 1, 1, 1, 0, 2, 0, 3];
-    const x = luSolve(luFactor(a, 3), [7, 3, 11], 3); // x = (1, 2, 3)
-    expect(Array.from(x)).toEqual([1, 2, 3].map((v) => expect.closeTo(v, 12)));
     const inverse = invert(a, 3);
     for (let r = 0; r < 3; r++) {
       for (let c = 0; c < 3; c++) {
@@ -128,5 +124,16 @@ describe('Gaussian elimination with partial pivoting', () => {
         expect(s).toBeCloseTo(r === c ? 1 : 0, 12);
       }
     }
+    // A x = (7, 3, 11) has x = (1, 2, 3).
+    const x = [0, 1, 2].map((r) => inverse[r * 3]! * 7 + inverse[r * 3 + 1]! * 3 + inverse[r * 3 + 2]! * 11);
+    expect(x).toEqual([1, 2, 3].map((v) => expect.closeTo(v, 12)));
+  });
+
+  it('calls a matrix singular when a pivot is below 1e-12 of its largest entry, not only when it is exactly 0', () => {
+    expect(() => invert([1, 2, 2, 4], 2)).toThrow(SingularMatrixError);
+    expect(() => invert([1, 1, 1, 1 + 1e-14], 2)).toThrow(/no usable pivot in column 1/);
+    // A pivot of 1e-9 is usable: the inverse is large (about 1e9) but finite.
+    expect(invert([1, 1, 1, 1 + 1e-9], 2)[0]).toBeGreaterThan(9e8);
+    expect(() => invert([1, 2, 3], 2)).toThrow(/expected k² = 4/);
   });
 });

@@ -4,6 +4,7 @@
  *
  * Matrices are row-major typed arrays: `[n, k]` has value (i, c) at `i * k + c`.
  */
+import { LuDecomposition, Matrix } from 'ml-matrix';
 import { checkLabels, requireNonEmpty, rowCount, type RowMatrix } from './calibration';
 
 export interface PriorEstimate {
@@ -134,69 +135,21 @@ export class SingularMatrixError extends Error {
 }
 
 /**
- * LU factorization with partial pivoting of a row-major `[k, k]` matrix (PA = LU, stored in place in a copy).
- * Throws SingularMatrixError when a pivot's magnitude is ≤ `relativePivot` · max|A|. O(k³) time, O(k²) memory.
+ * Inverse of a row-major `[k, k]` matrix by ml-matrix's LU decomposition with partial pivoting (PA = LU, then k
+ * solves). Throws SingularMatrixError when a pivot's magnitude is ≤ `relativePivot` · max|A|: ml-matrix refuses only
+ * exact zeros, and a confusion matrix with a class the model almost never predicts must count as singular too.
+ * O(k³) time, O(k²) memory.
  */
-export function luFactor(a: ArrayLike<number>, k: number, relativePivot = 1e-12): { lu: Float64Array; permutation: Int32Array } {
+export function invert(a: ArrayLike<number>, k: number, relativePivot = 1e-12): Float64Array {
   if (a.length !== k * k) throw new Error(`matrix has ${a.length} values, expected k² = ${k * k}`);
-  const lu = Float64Array.from(a);
-  const permutation = Int32Array.from({ length: k }, (_, i) => i);
-  const scale = lu.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  for (let col = 0; col < k; col++) {
-    let pivotRow = col;
-    for (let r = col + 1; r < k; r++) if (Math.abs(lu[r * k + col]!) > Math.abs(lu[pivotRow * k + col]!)) pivotRow = r;
-    const pivot = lu[pivotRow * k + col]!;
-    if (!(Math.abs(pivot) > relativePivot * scale)) throw new SingularMatrixError(`matrix is singular: no usable pivot in column ${col}`);
-    if (pivotRow !== col) swapRows(lu, permutation, k, col, pivotRow);
-    for (let r = col + 1; r < k; r++) {
-      const factor = lu[r * k + col]! / pivot;
-      lu[r * k + col] = factor;
-      for (let c = col + 1; c < k; c++) lu[r * k + c]! -= factor * lu[col * k + c]!;
-    }
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]!));
+  const lu = new LuDecomposition(Matrix.from1DArray(k, k, a));
+  const upper = lu.upperTriangularMatrix;
+  for (let i = 0; i < k; i++) {
+    if (!(Math.abs(upper.get(i, i)) > relativePivot * scale)) throw new SingularMatrixError(`matrix is singular: no usable pivot in column ${i}`);
   }
-  return { lu, permutation };
-}
-
-function swapRows(lu: Float64Array, permutation: Int32Array, k: number, a: number, b: number): void {
-  for (let c = 0; c < k; c++) {
-    const t = lu[a * k + c]!;
-    lu[a * k + c] = lu[b * k + c]!;
-    lu[b * k + c] = t;
-  }
-  const t = permutation[a]!;
-  permutation[a] = permutation[b]!;
-  permutation[b] = t;
-}
-
-/** Solves A x = b from `luFactor`'s output by forward and back substitution. O(k²). */
-export function luSolve(factors: { lu: Float64Array; permutation: Int32Array }, b: ArrayLike<number>, k: number): Float64Array {
-  const { lu, permutation } = factors;
-  const x = new Float64Array(k);
-  for (let r = 0; r < k; r++) {
-    let s = b[permutation[r]!]!;
-    for (let c = 0; c < r; c++) s -= lu[r * k + c]! * x[c]!;
-    x[r] = s;
-  }
-  for (let r = k - 1; r >= 0; r--) {
-    let s = x[r]!;
-    for (let c = r + 1; c < k; c++) s -= lu[r * k + c]! * x[c]!;
-    x[r] = s / lu[r * k + r]!;
-  }
-  return x;
-}
-
-/** Inverse of a `[k, k]` matrix, row-major, by k LU solves. Throws SingularMatrixError. O(k³). */
-export function invert(a: ArrayLike<number>, k: number): Float64Array {
-  const factors = luFactor(a, k);
-  const inverse = new Float64Array(k * k);
-  const unit = new Float64Array(k);
-  for (let col = 0; col < k; col++) {
-    unit.fill(0);
-    unit[col] = 1;
-    const x = luSolve(factors, unit, k);
-    for (let r = 0; r < k; r++) inverse[r * k + col] = x[r]!;
-  }
-  return inverse;
+  return Float64Array.from(lu.solve(Matrix.eye(k)).to1DArray());
 }
 
 /** Matrix 1-norm (largest absolute column sum) of a row-major `[k, k]` matrix. O(k²). */
@@ -234,8 +187,7 @@ export interface BbseResult extends PriorEstimate {
 
 /**
  * Black-box shift estimation (Lipton et al. 2018). With C[i][j] = P_source(ŷ = i, y = j) and μ̂_i = P_target(ŷ = i),
- * label shift gives μ̂ = C w with w_j = q_j / π_j, so w = C⁻¹ μ̂, solved by Gaussian elimination with partial
- * pivoting. Negative w are clipped to 0, then w is rescaled so Σ_j w_j π_j = 1 and q_j = w_j π_j sums to 1.
+ * label shift gives μ̂ = C w with w_j = q_j / π_j, so w = C⁻¹ μ̂ (C⁻¹ by LU with partial pivoting, see `invert`). Negative w are clipped to 0, then w is rescaled so Σ_j w_j π_j = 1 and q_j = w_j π_j sums to 1.
  * confusion: `[k, k]` row-major joint (see `jointConfusion`); targetMix: k shares. Throws SingularMatrixError when C
  * is singular (e.g. a class the model never predicts); flags `illConditioned` when κ₁(C) > maxConditionNumber.
  * O(k³) time, O(k²) memory.

@@ -1,7 +1,8 @@
 /**
  * Two-sample tests for monitoring: Kolmogorov–Smirnov on a continuous score (e.g. calibrated confidence) and
- * chi-square tests on class counts. Pure, dependency-free, float64. p-values here explain drift; they are not
- * alarms (large windows make every difference "significant").
+ * chi-square tests on class counts. Pure, float64; the KS statistic and its exact p-value are written here (no
+ * well-kept package offers the two-sample test), the tail probabilities come from special-functions.ts. p-values here
+ * explain drift; they are not alarms (large windows make every difference "significant").
  */
 import { chiSquareSurvival, kolmogorovSurvival } from './special-functions';
 
