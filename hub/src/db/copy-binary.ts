@@ -144,22 +144,29 @@ export async function copyBinaryInto(db: Database, table: string, columns: reado
     await client.query(`copy ${target} from '/dev/blob' with (format binary)`, [], { blob: new Blob([rows]) });
     return;
   }
-  const query = client.unsafe(`copy ${target} from stdin with (format binary)`);
-  // postgres 3.4.9 settles the query when COPY starts and never settles the stream when the server refuses the rows
-  // after they were all sent (porsager/postgres#1173): it only hands the error to the settled query's reject. Take it
-  // from there, or a refused COPY (a duplicate key) would wait forever.
-  let refused!: (error: unknown) => void;
-  const refusal = new Promise<never>((_, reject) => (refused = reject));
-  const settle = (query as unknown as { reject: (error: unknown) => void }).reject;
-  (query as unknown as { reject: (error: unknown) => void }).reject = (error) => {
-    refused(error);
-    settle(error);
-  };
-  const stream = await query.writable();
-  const finished = new Promise<void>((resolve, reject) => {
-    stream.on('error', reject);
-    stream.on('finish', resolve);
-    stream.end(rows);
-  });
-  await Promise.race([finished, refusal]);
+  // A connection of its own: postgres pipelines queries onto busy connections when the pool is short, and a query
+  // written into a COPY in progress breaks the connection (protocol synchronization lost).
+  const connection = await client.reserve();
+  try {
+    const query = connection.unsafe(`copy ${target} from stdin with (format binary)`);
+    // postgres 3.4.9 settles the query when COPY starts and never settles the stream when the server refuses the rows
+    // after they were all sent (porsager/postgres#1173): it only hands the error to the settled query's reject. Take
+    // it from there, or a refused COPY (a duplicate key) would wait forever.
+    let refused!: (error: unknown) => void;
+    const refusal = new Promise<never>((_, reject) => (refused = reject));
+    const settle = (query as unknown as { reject: (error: unknown) => void }).reject;
+    (query as unknown as { reject: (error: unknown) => void }).reject = (error) => {
+      refused(error);
+      settle(error);
+    };
+    const stream = await query.writable();
+    const finished = new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('finish', resolve);
+      stream.end(rows);
+    });
+    await Promise.race([finished, refusal]);
+  } finally {
+    connection.release();
+  }
 }

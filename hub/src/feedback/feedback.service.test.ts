@@ -218,18 +218,20 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     });
   });
 
-  it.skipIf(skip)('stores each event once when two devices send the same batch at the same moment, and answers both', async () => {
-    // One COPY wins, the other fails on the primary key as a whole and inserts its batch again with ON CONFLICT DO
-    // NOTHING, so each event is stored once and counted once.
-    const batch = Array.from({ length: 100 }, (_, i) => prediction({ embedding: [i, -i, 0.5] }));
+  it.skipIf(skip)('stores each event once when devices send the same batches at the same moment, more calls than connections', async () => {
+    // 12 batches, each sent by two devices at once: 24 calls, more than the pool's connections. Of each pair one COPY
+    // wins, the other fails on the primary key as a whole and inserts its batch again with ON CONFLICT DO NOTHING, so
+    // each event is stored once and counted once; no COPY shares its connection with another query.
+    const batches = Array.from({ length: 12 }, (_, b) => Array.from({ length: 50 }, (_, i) => prediction({ embedding: [b, i, -0.5] })));
     const [first, second] = await Promise.all([hub.as('device'), hub.as('device')]);
-    const answers = await Promise.all([first!, second!].map((device) => device.feedback.syncPredictions({ project: 'pets', predictions: batch })));
-    expect(answers.map((a) => a.inserted + a.duplicates)).toEqual([100, 100]);
-    expect(answers[0]!.inserted + answers[1]!.inserted).toBe(100);
-    const stored = await hub.deps.db.select({ id: predictions.id, embedding: predictions.embedding }).from(predictions).where(inArray(predictions.id, batch.map((b) => b.id)));
-    expect(stored).toHaveLength(100);
+    const answers = await Promise.all(batches.flatMap((batch) => [first!, second!].map((device) => device.feedback.syncPredictions({ project: 'pets', predictions: batch }))));
+    expect(answers.map((a) => a.inserted + a.duplicates)).toEqual(answers.map(() => 50));
+    expect(answers.reduce((sum, a) => sum + a.inserted, 0)).toBe(600);
+    const ids = batches.flat().map((event) => event.id);
+    const stored = await hub.deps.db.select({ id: predictions.id, embedding: predictions.embedding }).from(predictions).where(inArray(predictions.id, ids));
+    expect(stored).toHaveLength(600);
     const byId = new Map(stored.map((row) => [row.id, [...embeddingFromBytes(row.embedding)]]));
-    batch.forEach((event) => expect(byId.get(event.id)).toEqual(event.embedding));
+    batches.flat().forEach((event) => expect(byId.get(event.id)).toEqual(event.embedding));
   });
 
   it.skipIf(skip)('refuses a page cursor or a version number the database cannot store, naming the field', async () => {
