@@ -2,9 +2,9 @@
  * The owner of the `api_tokens` table. Only the secret's hash is stored, and no read hands it back.
  */
 import { type Role, roleSchema } from '@edgeloop/shared';
-import { and, desc, eq, isNull, lte, or } from 'drizzle-orm';
+import { and, desc, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
-import { apiTokens } from '../db/schema';
+import { apiTokens, projects } from '../db/schema';
 
 export interface StoredToken {
   id: string;
@@ -24,6 +24,8 @@ export interface TokenIdentity {
   name: string;
   role: Role;
   projectIds: string[] | null;
+  /** The slugs of the projects in its scope as they are now, sorted (deleted ones left out); null = every project. */
+  projectSlugs: string[] | null;
 }
 
 const stored = {
@@ -57,8 +59,17 @@ export const LAST_USE_RESOLUTION_MS = 60_000;
  * shares one) wait on the one before, for the row's lock and its commit.
  */
 export async function markUsed(db: Database, secretHash: string, at: Date): Promise<TokenIdentity | null> {
+  // One query for the token and its scope's slugs: every request asks.
   const [row] = await db
-    .select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, projectIds: apiTokens.projectIds, lastUsedAt: apiTokens.lastUsedAt })
+    .select({
+      id: apiTokens.id,
+      name: apiTokens.name,
+      role: apiTokens.role,
+      projectIds: apiTokens.projectIds,
+      projectSlugs: sql<string[] | null>`case when ${apiTokens.projectIds} is null then null
+        else coalesce((select array_agg(${projects.slug} order by ${projects.slug}) from ${projects} where ${projects.id} = any(${apiTokens.projectIds})), '{}') end`,
+      lastUsedAt: apiTokens.lastUsedAt,
+    })
     .from(apiTokens)
     .where(and(eq(apiTokens.secretHash, secretHash), isNull(apiTokens.revokedAt)));
   if (!row) return null;

@@ -79,8 +79,7 @@ export async function authenticate(deps: HubDeps, secret: string): Promise<Calle
   const row = await tokens.markUsed(deps.db, hashSecret(secret), deps.now());
   if (!row) return null;
   // Slugs are looked up on every request, so the scope always names the projects as they are now.
-  const scope = row.projectIds ? slugsOf(row.projectIds, await projects.slugsById(deps.db, row.projectIds)) : null;
-  return { tokenId: row.id, name: row.name, role: row.role, projects: scope };
+  return { tokenId: row.id, name: row.name, role: row.role, projects: row.projectSlugs };
 }
 
 export async function listTokens(deps: HubDeps): Promise<TokenSummary[]> {
