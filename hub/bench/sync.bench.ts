@@ -7,10 +7,10 @@
  *   through the same driver (PGlite: COPY from a blob), with no HTTP, JSON, token or checks.
  * 1% of the events are poisoned (a label the project does not have): the hub rejects them one by one and stores the rest.
  * Bodies are serialised to bytes before the clock starts (a device does that on its own CPU); the hub runs in this process.
- * SYNC_BENCH_EVENTS=4000 for a quick run (default 24,000 events per measurement); SYNC_BENCH_ONLY=postgres (or pglite) to
- * measure one database; SYNC_BENCH_PATHS=bulk,COPY to measure some paths; SYNC_BENCH_CPU_SPLIT=1 to print the hub's and the
- * PostgreSQL server's CPU seconds per measurement; SYNC_BENCH_PROFILE=<dir> to write a CPU profile of this process per
- * measurement there (open it in Chrome's DevTools).
+ * Each measurement is the median of SYNC_BENCH_REPEATS runs (default 3) of SYNC_BENCH_EVENTS events (default 24,000).
+ * SYNC_BENCH_ONLY=postgres (or pglite) measures one database; SYNC_BENCH_PATHS=bulk,COPY some paths;
+ * SYNC_BENCH_CPU_SPLIT=1 prints the hub's and the PostgreSQL server's CPU seconds per run; SYNC_BENCH_PROFILE=<dir> writes
+ * a CPU profile of this process per run there (open it in Chrome's DevTools).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -42,6 +42,8 @@ import { type Setup, benchDatabases, freshSetup, machineLine, printTable } from 
 
 const EVENTS = Number(process.env.SYNC_BENCH_EVENTS ?? 24_000);
 const BATCH = 500;
+/** Runs per measurement; the median counts (SYNC_BENCH_REPEATS=1 for a quick look). */
+const REPEATS = Number(process.env.SYNC_BENCH_REPEATS ?? 3);
 const CLIENTS = [1, 4, 8];
 const EMBEDDING_SIZE = 128; // the reference CNN's embedding layer
 const LABELS = FASHION_MNIST_LABELS;
@@ -163,6 +165,11 @@ async function measure<C>(
   const seconds = (performance.now() - started) / 1000;
   await stopProfile();
   return { seconds, cpuSeconds: cpuSince(cpuBefore, await cpuNow(setup, kind)), stored, rejected, calls: times };
+}
+
+/** The run of median duration. */
+function medianRun(runs: Measured[]): Measured {
+  return [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
 }
 
 function p95(values: number[]): number {
@@ -307,7 +314,7 @@ async function sendCopy(hub: Hub, kind: 'pglite' | 'postgres', text: string): Pr
 
 async function main(): Promise<void> {
   console.log(
-    `device feedback: ${EVENTS.toLocaleString('en')} predictions per measurement (${EMBEDDING_SIZE}-d embeddings, top-5; 1 in ${POISONED_EVERY} poisoned), batches of ${BATCH}, ${CLIENTS.join(', ')} clients at once`,
+    `device feedback: ${EVENTS.toLocaleString('en')} predictions per measurement (${EMBEDDING_SIZE}-d embeddings, top-5; 1 in ${POISONED_EVERY} poisoned), batches of ${BATCH}, ${CLIENTS.join(', ')} clients at once; median of ${REPEATS} runs`,
   );
   console.log(`${machineLine()}\n`);
   const { databases, stop } = await benchDatabases();
@@ -320,25 +327,29 @@ async function main(): Promise<void> {
       const hub = await startHub(setup);
       try {
         for (const clients of CLIENTS) {
-          const results: [string, Measured][] = [];
-          // Fresh events (new ids) per path, each into an empty table.
-          for (const path of PATHS) {
-            const all = events();
-            await setup.deps.db.execute(sql`truncate predictions cascade`);
-            const measured =
-              path === 'tRPC'
-                ? await measure(setup, kind, path, trpcCalls(hub, all), clients, (call) => sendTrpc(hub, call))
-                : path === 'bulk'
-                  ? await measure(setup, kind, path, bulkCalls(all), clients, (body) => sendBulk(hub, body))
-                  : await measure(setup, kind, path, copyBatches(hub, all), clients, (text) => sendCopy(hub, kind, text));
-            const counted = (await setup.deps.db.execute(sql`select count(*)::int as count from predictions`)) as unknown;
-            const count = (Array.isArray(counted) ? counted : (counted as { rows: { count: number }[] }).rows)[0]!.count as number;
-            const expected = EVENTS - EVENTS / POISONED_EVERY;
-            if (measured.stored !== expected || count !== expected) {
-              throw new Error(`${path}: stored ${measured.stored} (table holds ${count}), expected ${expected}`);
+          // Each path REPEATS times, the paths taking turns so that both meet the machine's moods; the median run counts.
+          const runs = new Map<string, Measured[]>(PATHS.map((path) => [path, []]));
+          for (let run = 0; run < REPEATS; run++) {
+            for (const path of PATHS) {
+              // Fresh events (new ids) per run, each into an empty table.
+              const all = events();
+              await setup.deps.db.execute(sql`truncate predictions cascade`);
+              const measured =
+                path === 'tRPC'
+                  ? await measure(setup, kind, `${path}-${run}`, trpcCalls(hub, all), clients, (call) => sendTrpc(hub, call))
+                  : path === 'bulk'
+                    ? await measure(setup, kind, `${path}-${run}`, bulkCalls(all), clients, (body) => sendBulk(hub, body))
+                    : await measure(setup, kind, `${path}-${run}`, copyBatches(hub, all), clients, (text) => sendCopy(hub, kind, text));
+              const counted = (await setup.deps.db.execute(sql`select count(*)::int as count from predictions`)) as unknown;
+              const count = (Array.isArray(counted) ? counted : (counted as { rows: { count: number }[] }).rows)[0]!.count as number;
+              const expected = EVENTS - EVENTS / POISONED_EVERY;
+              if (measured.stored !== expected || count !== expected) {
+                throw new Error(`${path}: stored ${measured.stored} (table holds ${count}), expected ${expected}`);
+              }
+              runs.get(path)!.push(measured);
             }
-            results.push([path, measured]);
           }
+          const results = PATHS.map((path): [string, Measured] => [path, medianRun(runs.get(path)!)]);
           const copy = results.find(([path]) => path === 'COPY')?.[1];
           const copyRate = copy ? copy.stored / copy.seconds : Number.NaN;
           const copyPerCpu = copy ? copy.stored / copy.cpuSeconds : Number.NaN;

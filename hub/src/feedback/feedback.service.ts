@@ -40,17 +40,14 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
   for (const row of rows) versionIds.set(`${row.model}@${row.version}`, row.id);
 
   const refused: RejectedEvent[] = [];
-  const accepted = valid.flatMap(({ event: p, index }) => {
+  const accepted: feedback.PredictionToStore[] = [];
+  for (const { event: p, index } of valid) {
     const modelVersionId = versionIds.get(`${p.model}@${p.version}`);
-    const reason = !modelVersionId
-      ? `version: model "${p.model}" of "${project.slug}" has no version ${p.version}`
-      : (p.top.map((t, k) => labelProblem(project, t.label, `top.${k}.label`)).find((problem) => problem !== null) ?? null);
-    if (reason) {
-      refused.push({ id: p.id, index, reason });
-      return [];
-    }
-    return [{ event: p, modelVersionId: modelVersionId! }];
-  });
+    let reason = modelVersionId ? null : `version: model "${p.model}" of "${project.slug}" has no version ${p.version}`;
+    for (let k = 0; k < p.top.length && !reason; k++) reason = labelProblem(project, p.top[k]!.label, `top.${k}.label`);
+    if (reason) refused.push({ id: p.id, index, reason });
+    else accepted.push({ event: p, modelVersionId: modelVersionId! });
+  }
   const inserted = await feedback.insertPredictions(deps.db, { projectId: project.id, sentBy: caller.name }, accepted);
   rejected.push(...(await withoutStored(refused, (ids) => feedback.storedPredictionIds(deps.db, ids))));
   // Monitoring runs off the request path: one debounced job per stream the new events belong to, asked for meanwhile.
