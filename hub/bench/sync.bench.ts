@@ -381,7 +381,7 @@ async function main(): Promise<void> {
   console.log(`\nevents/s counts every event sent (stored or rejected); COPY counts the ${100 - 100 / POISONED_EVERY}% of rows the hub accepts`);
   console.log('events per CPU-s: events / CPU seconds of this process (hub, HTTP clients, PGlite) and the PostgreSQL server meanwhile: what the machine\'s load does not move');
   console.log('tRPC = 5 batched feedback.syncPredictions calls of 100 per request; bulk = POST /v1/feedback/predictions, base64 embeddings');
-  console.log('both: HTTP + JSON + token, role and project check + per-event validation and answers + one idempotent INSERT ... unnest per call');
+  console.log('both: HTTP + JSON + token, role and project check + per-event validation and answers + one binary COPY per call (INSERT ... ON CONFLICT when the batch holds a stored event)');
 }
 
 await main();
