@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: device feedback through the hub, beside a raw COPY of the same rows in the same run. Devices send
  * 500-event batches (128-value embeddings, top-5), 1, 4 and 8 at once, each one batch at a time as an outbox does:
- * - tRPC: one HTTP request of 5 batched `feedback.syncPredictions` calls (MAX_SYNC_BATCH = 100 each), number arrays;
+ * - tRPC: one HTTP request of 5 batched `feedback.syncPredictions` calls (MAX_SYNC_BATCH = 100 each), as the PWA sends them;
  * - bulk: one `POST /v1/feedback/predictions` with base64 float32 embeddings;
  * - COPY: the accepted rows, already in COPY's text format, `COPY predictions FROM STDIN` 500 rows per statement
  *   through the same driver (PGlite: COPY from a blob), with no HTTP, JSON, token or checks.
@@ -232,11 +232,11 @@ function post(url: string, secret: string, body: Uint8Array): Promise<{ status: 
   });
 }
 
-/** One HTTP request per batch: MAX_SYNC_BATCH-event feedback.syncPredictions calls, batched as tRPC's client does. */
+/** One HTTP request per batch: MAX_SYNC_BATCH-event feedback.syncPredictions calls, batched as tRPC's client does, embeddings in base64 as the PWA sends them. */
 function trpcCalls(hub: Hub, all: PredictionEvent[]): { url: string; body: Uint8Array<ArrayBuffer> }[] {
   return batches(all, BATCH).map((batch) => {
     const parts = batches(batch, MAX_SYNC_BATCH);
-    const body = new TextEncoder().encode(JSON.stringify(Object.fromEntries(parts.map((predictions, i) => [i, { project: PROJECT, predictions }]))));
+    const body = new TextEncoder().encode(JSON.stringify(Object.fromEntries(parts.map((predictions, i) => [i, { project: PROJECT, predictions: predictions.map(withEmbeddingBase64) }]))));
     return { url: `${hub.url}/trpc/${parts.map(() => 'feedback.syncPredictions').join(',')}?batch=1`, body };
   });
 }
@@ -380,7 +380,7 @@ async function main(): Promise<void> {
   printTable(['database', 'clients', 'path', 'events/s', 'p95 ms per call', 'x COPY', 'events per CPU-s', 'x COPY (CPU)', 'rejected'], rows);
   console.log(`\nevents/s counts every event sent (stored or rejected); COPY counts the ${100 - 100 / POISONED_EVERY}% of rows the hub accepts`);
   console.log('events per CPU-s: events / CPU seconds of this process (hub, HTTP clients, PGlite) and the PostgreSQL server meanwhile: what the machine\'s load does not move');
-  console.log('tRPC = 5 batched feedback.syncPredictions calls of 100 per request; bulk = POST /v1/feedback/predictions, base64 embeddings');
+  console.log('tRPC = 5 batched feedback.syncPredictions calls of 100 per request; bulk = POST /v1/feedback/predictions; both with base64 embeddings');
   console.log('both: HTTP + JSON + token, role and project check + per-event validation and answers + one binary COPY per call (INSERT ... ON CONFLICT when the batch holds a stored event)');
 }
 
