@@ -6,41 +6,44 @@ import { and, desc, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { apiTokens, projects } from '../db/schema';
 
-export interface StoredToken {
-  id: string;
-  name: string;
-  role: Role;
-  createdBy: string;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
-  /** Ids of the projects the token may act on; null = every project (admin, unscoped engineer, or a token from before scopes). */
-  projectIds: string[] | null;
-}
-
 /** What authenticating a token yields: who it is and its scope. */
 export interface TokenIdentity {
   id: string;
   name: string;
   role: Role;
+  /** Ids of the projects the token may act on; null = every project (admin, unscoped engineer, or a token from before scopes). */
   projectIds: string[] | null;
-  /** The slugs of the projects in its scope as they are now, sorted (deleted ones left out); null = every project. */
+  /** The slugs of those projects as they are now, sorted (deleted ones left out); null = every project. */
   projectSlugs: string[] | null;
 }
 
+export interface StoredToken extends TokenIdentity {
+  createdBy: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** The slugs of the projects in the token's scope as they are now (deleted ones left out); null = every project. */
+const projectSlugs = sql<string[] | null>`case when ${apiTokens.projectIds} is null then null
+  else coalesce((select array_agg(${projects.slug}) from ${projects} where ${projects.id} = any(${apiTokens.projectIds})), '{}') end`;
+
+const identity = { id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, projectIds: apiTokens.projectIds, projectSlugs };
+
 const stored = {
-  id: apiTokens.id,
-  name: apiTokens.name,
-  role: apiTokens.role,
+  ...identity,
   createdBy: apiTokens.createdBy,
   createdAt: apiTokens.createdAt,
   lastUsedAt: apiTokens.lastUsedAt,
   revokedAt: apiTokens.revokedAt,
-  projectIds: apiTokens.projectIds,
 };
 
-// role is text with a CHECK constraint; parsed so the type names the roles.
-const withRole = <T extends { role: string }>(row: T): T & { role: Role } => ({ ...row, role: roleSchema.parse(row.role) });
+/** role is text with a CHECK constraint: parsed so the type names the roles; the scope's slugs sorted. */
+const withRole = <T extends { role: string; projectSlugs: string[] | null }>(row: T): T & { role: Role } => ({
+  ...row,
+  role: roleSchema.parse(row.role),
+  projectSlugs: row.projectSlugs ? [...row.projectSlugs].sort() : null,
+});
 
 export async function create(
   db: Database,
@@ -61,28 +64,20 @@ export const LAST_USE_RESOLUTION_MS = 60_000;
 export async function markUsed(db: Database, secretHash: string, at: Date): Promise<TokenIdentity | null> {
   // One query for the token and its scope's slugs: every request asks.
   const [row] = await db
-    .select({
-      id: apiTokens.id,
-      name: apiTokens.name,
-      role: apiTokens.role,
-      projectIds: apiTokens.projectIds,
-      projectSlugs: sql<string[] | null>`case when ${apiTokens.projectIds} is null then null
-        else coalesce((select array_agg(${projects.slug} order by ${projects.slug}) from ${projects} where ${projects.id} = any(${apiTokens.projectIds})), '{}') end`,
-      lastUsedAt: apiTokens.lastUsedAt,
-    })
+    .select({ ...identity, lastUsedAt: apiTokens.lastUsedAt })
     .from(apiTokens)
     .where(and(eq(apiTokens.secretHash, secretHash), isNull(apiTokens.revokedAt)));
   if (!row) return null;
-  const { lastUsedAt, ...identity } = row;
+  const { lastUsedAt, ...used } = row;
   const staleBefore = new Date(at.getTime() - LAST_USE_RESOLUTION_MS);
   if (!lastUsedAt || lastUsedAt <= staleBefore) {
     // Several requests may find it stale at once; the condition lets one write and the others skip.
     await db
       .update(apiTokens)
       .set({ lastUsedAt: at })
-      .where(and(eq(apiTokens.id, identity.id), or(isNull(apiTokens.lastUsedAt), lte(apiTokens.lastUsedAt, staleBefore))));
+      .where(and(eq(apiTokens.id, used.id), or(isNull(apiTokens.lastUsedAt), lte(apiTokens.lastUsedAt, staleBefore))));
   }
-  return withRole(identity);
+  return withRole(used);
 }
 
 /** Every token, revoked ones too, newest first. */

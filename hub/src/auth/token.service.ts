@@ -18,7 +18,7 @@ export const tokenProjectsSchema = z
 export const isProjectScopedRole = (role: Role): boolean => (PROJECT_SCOPED_ROLES as readonly Role[]).includes(role);
 
 /** A token as listed: what its owner stores, dates as ISO 8601, and its scope by project slug instead of id. */
-export type TokenSummary = Omit<tokens.StoredToken, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'projectIds'> & {
+export type TokenSummary = Omit<tokens.StoredToken, 'createdAt' | 'lastUsedAt' | 'revokedAt' | 'projectIds' | 'projectSlugs'> & {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
@@ -44,7 +44,7 @@ export async function createToken(
   const projectIds = await scopeFor(deps, role, input.projects ?? null);
   const secret = TOKEN_PREFIX + crypto.randomBytes(32).toString('base64url');
   const row = await tokens.create(deps.db, { name, role, secretHash: hashSecret(secret), createdBy: input.createdBy, createdAt: deps.now(), projectIds });
-  return { token: toSummary(row, await projects.slugsById(deps.db, projectIds ?? [])), secret };
+  return { token: toSummary(row), secret };
 }
 
 /** Checks a requested scope against the role and the known projects; returns the project ids to store (null = every project). */
@@ -83,27 +83,21 @@ export async function authenticate(deps: HubDeps, secret: string): Promise<Calle
 }
 
 export async function listTokens(deps: HubDeps): Promise<TokenSummary[]> {
-  const rows = await tokens.list(deps.db);
-  const slugs = await projects.slugsById(deps.db, [...new Set(rows.flatMap((r) => r.projectIds ?? []))]);
-  return rows.map((row) => toSummary(row, slugs));
+  return (await tokens.list(deps.db)).map(toSummary);
 }
 
 export async function revokeToken(deps: HubDeps, id: string): Promise<TokenSummary> {
   const row = await tokens.revoke(deps.db, id, deps.now());
   if (!row) throw notFound(`no active token with id ${id}`);
-  return toSummary(row, await projects.slugsById(deps.db, row.projectIds ?? []));
+  return toSummary(row);
 }
 
 export function countActiveAdminTokens(deps: HubDeps): Promise<number> {
   return tokens.countActiveAdmins(deps.db);
 }
 
-/** The slugs of a stored scope, sorted; projects deleted since are left out (the scope only ever shrinks). */
-function slugsOf(projectIds: readonly string[], slugById: Map<string, string>): string[] {
-  return projectIds.flatMap((id) => slugById.get(id) ?? []).sort();
-}
-
-function toSummary(row: tokens.StoredToken, slugById: Map<string, string>): TokenSummary {
+/** A token as clients see it: its scope by slug (projects deleted since are left out: the scope only ever shrinks). */
+function toSummary(row: tokens.StoredToken): TokenSummary {
   return {
     id: row.id,
     name: row.name,
@@ -112,6 +106,6 @@ function toSummary(row: tokens.StoredToken, slugById: Map<string, string>): Toke
     createdAt: row.createdAt.toISOString(),
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
     revokedAt: row.revokedAt?.toISOString() ?? null,
-    projects: row.projectIds ? slugsOf(row.projectIds, slugById) : null,
+    projects: row.projectSlugs,
   };
 }

@@ -64,13 +64,6 @@ export async function firstSlugs(db: Database, limit: number): Promise<string[]>
   return rows.map((r) => r.slug);
 }
 
-/** The slugs of the projects with these ids, by id; ids of projects that no longer exist are absent. */
-export async function slugsById(db: Database, ids: readonly string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.select({ id: projects.id, slug: projects.slug }).from(projects).where(inArray(projects.id, [...ids]));
-  return new Map(rows.map((r) => [r.id, r.slug]));
-}
-
 /**
  * The slug of the project the row `id` of `table` (a table with a uuid id and a projectId: runs, uploads) belongs to, or
  * null when there is no such row. For the owners of those tables. Any string is safe to pass: what is not a uuid is no row.
