@@ -12,8 +12,7 @@ function requireLittleEndian(): void {
 }
 
 export function embeddingToBytes(values: ArrayLike<number>): Uint8Array {
-  requireLittleEndian();
-  return new Uint8Array(Float32Array.from(values).buffer);
+  return float32Bytes(Float32Array.from(values));
 }
 
 /** The bytes of float32 values as stored: a view of the array's own bytes, not a copy. */

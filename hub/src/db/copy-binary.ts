@@ -21,13 +21,6 @@ const HEX_DIGIT = (() => {
   return table;
 })();
 
-/** A uuid's binary form (its 16 bytes), for a value every row repeats: written once made, with `bytes`. */
-export function uuidBytes(value: string): Uint8Array {
-  const hex = value.replaceAll('-', '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error(`not a uuid: ${value}`);
-  return Buffer.from(hex, 'hex');
-}
-
 /** Writes rows field by field into one growing buffer: `row(n)` and then exactly n fields, in the COPY's column order. */
 export class BinaryCopyWriter {
   private buffer: Buffer<ArrayBuffer>;
@@ -96,7 +89,7 @@ export class BinaryCopyWriter {
     return this;
   }
 
-  /** A field of these bytes: a bytea's, or any value's binary form made beforehand (see uuidBytes). */
+  /** A field of these bytes: a bytea's, or text's UTF-8. */
   bytes(bytes: Uint8Array): this {
     this.field(bytes.length);
     this.buffer.set(bytes, this.at);

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_CHANNEL, type TopClasses, float32Bytes } from '@edgeloop/shared';
 import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import { BinaryCopyWriter, copyBinaryInto, uuidBytes } from '../db/copy-binary';
+import { BinaryCopyWriter, copyBinaryInto } from '../db/copy-binary';
 import type { Database } from '../db/database';
 import { corrections, modelVersions, predictions, registeredModels } from '../db/schema';
 import type { CheckedPrediction } from './prediction-check';
@@ -57,51 +57,20 @@ const COPIED_COLUMNS = [
  * as one INSERT ... ON CONFLICT DO NOTHING.
  */
 export async function insertPredictions(db: Database, owner: { projectId: string; sentBy: string }, rows: PredictionToStore[]): Promise<{ id: string }[]> {
-  const byId = new Map<string, PredictionToStore>();
-  for (const row of rows) if (!byId.has(row.event.id)) byId.set(row.event.id, row);
+  const byId = new Map<string, NewPrediction>();
+  for (const row of rows) if (!byId.has(row.event.id)) byId.set(row.event.id, predictionRow(owner, row));
   const unique = [...byId.values()];
   if (!unique.length) return [];
   try {
-    await copyBinaryInto(db, 'predictions', COPIED_COLUMNS, predictionCopyRows(owner, unique));
-    return unique.map(({ event }) => ({ id: event.id }));
+    await copyBinaryInto(db, 'predictions', COPIED_COLUMNS, predictionCopyRows(unique));
+    return unique.map(({ id }) => ({ id }));
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    return insertPredictionRows(db, unique.map((row) => predictionRow(owner, row)));
+    return insertPredictionRows(db, unique);
   }
 }
 
-/** The events as binary COPY rows, in COPIED_COLUMNS' order. */
-function predictionCopyRows(owner: { projectId: string; sentBy: string }, rows: PredictionToStore[]): Buffer<ArrayBuffer> {
-  // ~250 bytes of fields besides the embedding; the writer grows if a batch needs more.
-  const writer = new BinaryCopyWriter(rows.length * (260 + (rows[0]?.event.embedding.byteLength ?? 0)));
-  const projectId = uuidBytes(owner.projectId);
-  const versionIds = new Map<string, Uint8Array>();
-  for (const { event, modelVersionId } of rows) {
-    let versionId = versionIds.get(modelVersionId);
-    if (!versionId) versionIds.set(modelVersionId, (versionId = uuidBytes(modelVersionId)));
-    writer
-      .row(COPIED_COLUMNS.length)
-      .uuid(event.id)
-      .bytes(projectId)
-      .bytes(versionId)
-      .text(event.channel ?? DEFAULT_CHANNEL)
-      .text(event.top[0]!.label)
-      .float8(event.top[0]!.probability)
-      .jsonb(JSON.stringify(event.top))
-      .bytes(float32Bytes(event.embedding))
-      .text(event.backend)
-      .float8(event.latencyMs)
-      .text(event.source)
-      .text(owner.sentBy)
-      .text(event.deviceId ?? null)
-      .text(event.appVersion ?? null)
-      // Milliseconds, as a JS Date holds them: page cursors are read back as Dates and must match the stored value.
-      .timestamptz(Date.parse(event.createdAt));
-  }
-  return writer.finish();
-}
-
-/** The same event as a row for INSERT. */
+/** The event as a row to store. */
 function predictionRow(owner: { projectId: string; sentBy: string }, { event, modelVersionId }: PredictionToStore): NewPrediction {
   return {
     id: event.id,
@@ -118,8 +87,35 @@ function predictionRow(owner: { projectId: string; sentBy: string }, { event, mo
     sentBy: owner.sentBy,
     deviceId: event.deviceId ?? null,
     appVersion: event.appVersion ?? null,
+    // Milliseconds, as a JS Date holds them: page cursors are read back as Dates and must match the stored value.
     createdAt: new Date(event.createdAt),
   };
+}
+
+/** The rows in binary COPY form, in COPIED_COLUMNS' order. */
+function predictionCopyRows(rows: NewPrediction[]): Buffer<ArrayBuffer> {
+  // ~250 bytes of fields besides the embedding; the writer grows if a batch needs more.
+  const writer = new BinaryCopyWriter(rows.length * (260 + (rows[0]?.embedding.byteLength ?? 0)));
+  for (const row of rows) {
+    writer
+      .row(COPIED_COLUMNS.length)
+      .uuid(row.id)
+      .uuid(row.projectId)
+      .uuid(row.modelVersionId)
+      .text(row.channel ?? DEFAULT_CHANNEL)
+      .text(row.label)
+      .float8(row.confidence)
+      .jsonb(JSON.stringify(row.topK))
+      .bytes(row.embedding)
+      .text(row.backend)
+      .float8(row.latencyMs)
+      .text(row.source)
+      .text(row.sentBy)
+      .text(row.deviceId ?? null)
+      .text(row.appVersion ?? null)
+      .timestamptz(row.createdAt.getTime());
+  }
+  return writer.finish();
 }
 
 /** PostgreSQL's unique_violation, as either driver reports it. */
