@@ -64,6 +64,11 @@ export const manifestItemSchema = z.object({
   sha256: sha256Schema,
   label: labelSchema,
   split: splitSchema,
+  /**
+   * For an item that came from a device's reviewed prediction: the prediction and the rule that accepted it
+   * (shared ACCEPTANCE_RULES). Absent for imported and uploaded items, so their versions' ids do not change.
+   */
+  origin: z.object({ predictionId: z.uuid().nullable(), acceptedBy: z.enum(['person', 'agreement', 'trusted-labeler']) }).optional(),
 });
 export type ManifestItem = z.infer<typeof manifestItemSchema>;
 

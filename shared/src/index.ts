@@ -20,3 +20,6 @@ export * from './monitoring';
 export * from './monitor-alerts';
 export * from './model-verification';
 export * from './top-classes';
+export * from './pipeline';
+export * from './rollout';
+export * from './labeling';

@@ -86,6 +86,19 @@ export const channelPointerSchema = z.object({
   manifestPath: z.string(),
   manifestSha256: sha256Schema,
   movedAt: z.string(),
+  /**
+   * A staged rollout: devices whose rolloutBucket(deviceId, rolloutKey(...)) is under `share` run this version
+   * instead. Absent when there is none; devices older than the field ignore it and stay on `version`.
+   */
+  candidate: z
+    .object({
+      version: versionNumberSchema,
+      manifestPath: z.string(),
+      manifestSha256: sha256Schema,
+      share: z.number().gt(0).lt(1),
+      since: z.string(),
+    })
+    .optional(),
 });
 export type ChannelPointer = z.infer<typeof channelPointerSchema>;
 

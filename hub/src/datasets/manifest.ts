@@ -9,7 +9,8 @@ export function canonicalManifest(project: string, labels: string[], items: Mani
     format: 'edgeloop.dataset/v1',
     project,
     labels,
-    items: sorted.map(({ sha256, label, split }) => ({ sha256, label, split })),
+    // Keys in a fixed order; origin only where an item has one, so versions without device items keep their ids.
+    items: sorted.map(({ sha256, label, split, origin }) => (origin ? { sha256, label, split, origin: { predictionId: origin.predictionId, acceptedBy: origin.acceptedBy } } : { sha256, label, split })),
   };
   const json = JSON.stringify(manifest);
   return { id: crypto.createHash('sha256').update(json).digest('hex'), json };

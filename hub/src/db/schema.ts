@@ -258,8 +258,21 @@ export const channels = pgTable(
       .references(() => modelVersions.id),
     movedBy: text('moved_by').notNull(),
     movedAt: timestamp('moved_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /**
+     * A staged rollout in progress: the candidate version a share of devices (a stable hash of each device's id
+     * below candidateShare) runs instead of modelVersionId, since candidateSince. Null when there is none.
+     */
+    candidateVersionId: uuid('candidate_version_id').references(() => modelVersions.id),
+    candidateShare: doublePrecision('candidate_share'),
+    candidateSince: timestamp('candidate_since', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [primaryKey({ columns: [t.modelId, t.name] })],
+  (t) => [
+    primaryKey({ columns: [t.modelId, t.name] }),
+    check(
+      'channels_candidate',
+      sql`(${t.candidateVersionId} is null and ${t.candidateShare} is null and ${t.candidateSince} is null) or (${t.candidateVersionId} is not null and ${t.candidateShare} > 0 and ${t.candidateShare} < 1 and ${t.candidateSince} is not null)`,
+    ),
+  ],
 );
 
 /** Every move of a channel, with who and why: the audit trail rollback walks back along. */
@@ -280,7 +293,7 @@ export const channelEvents = pgTable(
     movedBy: text('moved_by').notNull(),
     at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [index('channel_events_model_channel').on(t.modelId, t.channel, t.id), check('channel_events_action', sql`${t.action} in ('promote', 'rollback')`)],
+  (t) => [index('channel_events_model_channel').on(t.modelId, t.channel, t.id), check('channel_events_action', sql`${t.action} in ('promote', 'rollback', 'canary', 'canary-abort')`)],
 );
 
 /**
@@ -365,14 +378,19 @@ export const corrections = pgTable(
     predictionId: uuid('prediction_id')
       .notNull()
       .references(() => predictions.id, { onDelete: 'cascade' }),
-    label: text('label').notNull(),
+    /** The label people gave; null when they said "none of these labels / unusable" (unusable is then true). */
+    label: text('label'),
+    unusable: boolean('unusable').notNull().default(false),
     labeledBy: text('labeled_by').notNull(),
     /** The review assignment the label answers (how its prediction was chosen for review); null for a label given unasked. */
     assignmentId: uuid('assignment_id').references(() => reviewAssignments.id),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [index('corrections_prediction').on(t.predictionId, t.createdAt)],
+  (t) => [
+    index('corrections_prediction').on(t.predictionId, t.createdAt),
+    check('corrections_label_or_unusable', sql`(${t.label} is not null) <> ${t.unusable}`),
+  ],
 );
 
 /**
@@ -551,3 +569,163 @@ export const monitorSettings = pgTable('monitor_settings', {
   updatedBy: text('updated_by').notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
+
+/**
+ * A project's labeling settings: whether images of reviewed predictions are collected (off by default, and the PWA
+ * tells its user), and the rule that accepts a reviewed image into the working set (shared's labelingSettingsSchema).
+ */
+export const labelingSettings = pgTable('labeling_settings', {
+  projectId: uuid('project_id')
+    .primaryKey()
+    .references(() => projects.id, { onDelete: 'cascade' }),
+  collectReviewedImages: boolean('collect_reviewed_images').notNull().default(false),
+  /** How a pending review item is accepted: shared's reviewAcceptanceSchema (a person only, labelers agreeing, trusted labelers). */
+  acceptance: jsonb('acceptance').notNull(),
+  updatedBy: text('updated_by').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/**
+ * Images of reviewed predictions that came from devices, waiting to join the working set: held as pending until a
+ * person in the admin's review inbox or a project rule accepts them (or a person rejects them). One row per
+ * (project, image); each label given to the image is a review_item_votes row.
+ */
+export const reviewItems = pgTable(
+  'review_items',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    sha256: text('sha256')
+      .notNull()
+      .references(() => blobs.sha256),
+    /** The prediction the image belongs to, when a device sent it with one. */
+    predictionId: uuid('prediction_id').references(() => predictions.id, { onDelete: 'set null' }),
+    /** Where it came from: 'review' (a labeler in the PWA or admin), 'device' (collected by the project setting). */
+    source: text('source').notNull(),
+    status: text('status').notNull().default('pending'),
+    /** The label it joins the working set with, once accepted. */
+    label: text('label'),
+    /** The rule that accepted it ('person', 'agreement', 'trusted-labeler'), or who rejected it. */
+    decidedBy: text('decided_by'),
+    decisionRule: text('decision_rule'),
+    decidedAt: timestamp('decided_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('review_items_project_sha').on(t.projectId, t.sha256),
+    index('review_items_inbox').on(t.projectId, t.status, t.createdAt),
+    check('review_items_status', sql`${t.status} in ('pending', 'accepted', 'rejected')`),
+    check('review_items_rule', sql`${t.decisionRule} is null or ${t.decisionRule} in ('person', 'agreement', 'trusted-labeler')`),
+  ],
+);
+
+/** A label one labeler gave a pending review item: two agreeing votes (or one trusted one) can accept it by rule. */
+export const reviewItemVotes = pgTable(
+  'review_item_votes',
+  {
+    itemId: uuid('item_id')
+      .notNull()
+      .references(() => reviewItems.id, { onDelete: 'cascade' }),
+    labeledBy: text('labeled_by').notNull(),
+    /** Null: the labeler said "none of these labels / unusable". */
+    label: text('label'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.itemId, t.labeledBy] })],
+);
+
+/** A project's retraining settings: triggers, the gate's margins and the staged rollout (shared's pipelineSettingsSchema). */
+export const pipelineSettings = pgTable('pipeline_settings', {
+  projectId: uuid('project_id')
+    .primaryKey()
+    .references(() => projects.id, { onDelete: 'cascade' }),
+  settings: jsonb('settings').notNull(),
+  updatedBy: text('updated_by').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/**
+ * One run of the retraining pipeline for a model's channel: why it started, the champion it challenges, and how it
+ * ended. Its steps are pipeline_steps rows, each run as its own queue job.
+ */
+export const pipelineRuns = pgTable(
+  'pipeline_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => registeredModels.id, { onDelete: 'cascade' }),
+    channel: text('channel').notNull(),
+    trigger: text('trigger').notNull(),
+    /** The trigger in words ("alert 3f2c… open 30 min", "250 new reviews", "cron 0 3 * * *"). */
+    triggerDetail: text('trigger_detail').notNull(),
+    /** The run's options as started (shared's pipelineRunConfigSchema): base dataset version, model/train configs, gate and rollout settings. */
+    config: jsonb('config').notNull(),
+    status: text('status').notNull().default('running'),
+    /** How it ended for the model: 'promoted', 'candidate' (the gate refused), 'rolled-back', or null while running. */
+    outcome: text('outcome'),
+    championVersionId: uuid('champion_version_id').references(() => modelVersions.id),
+    challengerVersionId: uuid('challenger_version_id').references(() => modelVersions.id),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    index('pipeline_runs_project').on(t.projectId, t.createdAt),
+    check('pipeline_runs_status', sql`${t.status} in ('running', 'succeeded', 'failed', 'cancelled')`),
+    check('pipeline_runs_trigger', sql`${t.trigger} in ('manual', 'ci', 'alert', 'reviews', 'schedule')`),
+  ],
+);
+
+/**
+ * A step of a pipeline run. inputsHash is the sha256 of the step's canonical inputs: a step whose inputs a succeeded
+ * step already had is skipped with that step's outputs. attempt guards against two processes running one step.
+ */
+export const pipelineSteps = pgTable(
+  'pipeline_steps',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => pipelineRuns.id, { onDelete: 'cascade' }),
+    step: text('step').notNull(),
+    position: integer('position').notNull(),
+    status: text('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    inputsHash: text('inputs_hash'),
+    inputs: jsonb('inputs'),
+    outputs: jsonb('outputs'),
+    /** The run whose step's outputs a skipped step reused. */
+    reusedFromRunId: uuid('reused_from_run_id'),
+    error: text('error'),
+    jobId: text('job_id'),
+    worker: text('worker'),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, mode: 'date' }),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.step] }),
+    index('pipeline_steps_reuse').on(t.step, t.inputsHash, t.status),
+    check('pipeline_steps_status', sql`${t.status} in ('pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled')`),
+    check('pipeline_steps_step', sql`${t.step} in ('build-dataset', 'train', 'evaluate', 'gate', 'publish', 'rollout')`),
+  ],
+);
+
+export const pipelineStepLogs = pgTable(
+  'pipeline_step_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => pipelineRuns.id, { onDelete: 'cascade' }),
+    step: text('step').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    line: text('line').notNull(),
+  },
+  (t) => [index('pipeline_step_logs_run').on(t.runId, t.id)],
+);

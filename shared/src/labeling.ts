@@ -1,0 +1,28 @@
+/**
+ * Labeling settings of a project: whether images of reviewed predictions are collected from devices, and the rules
+ * that accept a pending reviewed image into the working set besides a person in the admin's review inbox.
+ */
+import { z } from 'zod';
+
+export const REVIEW_ITEM_STATUSES = ['pending', 'accepted', 'rejected'] as const;
+export type ReviewItemStatus = (typeof REVIEW_ITEM_STATUSES)[number];
+
+/** Who accepted a reviewed image: a person in the inbox, labelers agreeing, or a trusted labeler. */
+export const ACCEPTANCE_RULES = ['person', 'agreement', 'trusted-labeler'] as const;
+export type AcceptanceRule = (typeof ACCEPTANCE_RULES)[number];
+
+export const reviewAcceptanceSchema = z.object({
+  /** This many distinct labelers giving the same label accept it; null = off. */
+  agreement: z.number().int().min(2).max(10).nullable().default(2),
+  /** Token names whose label alone accepts it. */
+  trustedLabelers: z.array(z.string().min(1).max(200)).max(100).default([]),
+});
+export type ReviewAcceptance = z.infer<typeof reviewAcceptanceSchema>;
+
+export const labelingSettingsSchema = z.object({
+  /** Images of reviewed predictions are sent to the hub (the PWA says so to its user). Off by default. */
+  collectReviewedImages: z.boolean().default(false),
+  acceptance: reviewAcceptanceSchema.prefault({}),
+});
+export type LabelingSettings = z.infer<typeof labelingSettingsSchema>;
+export const DEFAULT_LABELING_SETTINGS: LabelingSettings = labelingSettingsSchema.parse({});
