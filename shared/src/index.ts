@@ -23,3 +23,4 @@ export * from './top-classes';
 export * from './pipeline';
 export * from './rollout';
 export * from './labeling';
+export * from './pipeline-steps';
