@@ -24,3 +24,4 @@ export * from './pipeline';
 export * from './rollout';
 export * from './labeling';
 export * from './pipeline-steps';
+export * from './pipeline-gate';

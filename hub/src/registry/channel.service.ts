@@ -265,3 +265,35 @@ export async function listModels(deps: HubDeps, input: { project: string }) {
   const rows = await models.listModels(deps.db, project.id);
   return rows.map((r) => ({ id: r.id, name: r.name, createdBy: r.createdBy, createdAt: r.createdAt.toISOString() }));
 }
+
+/** Where a channel's staged rollout stands: the candidate a share of devices runs, and the latest canary decision. */
+export interface CanaryState {
+  channel: string;
+  /** The version every other device runs. */
+  version: number | null;
+  candidate: { version: number; share: number; since: string; canaryEvents: number } | null;
+  /** The latest end of a canary on this channel: promoted to every device, or aborted (rolled back), with why. */
+  lastDecision: { version: number; decision: 'promoted' | 'rolled-back'; reason: string; by: string; at: string } | null;
+}
+
+/** Sends `version` to a share of the channel's devices (a stable hash of each device's id decides), recorded as a 'canary' move. */
+export async function startCanary(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; version: number; share: number; reason: string }): Promise<CanaryState> {
+  void deps;
+  void caller;
+  void input;
+  throw new Error('startCanary: not built yet');
+}
+
+/** Ends the channel's canary: promote the candidate to every device, or abort it (every device back on the current version). */
+export async function decideCanary(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; decision: 'promote' | 'abort'; reason: string }): Promise<CanaryState> {
+  void deps;
+  void caller;
+  void input;
+  throw new Error('decideCanary: not built yet');
+}
+
+export async function canaryState(deps: HubDeps, input: ModelRef & { channel: string }): Promise<CanaryState> {
+  void deps;
+  void input;
+  throw new Error('canaryState: not built yet');
+}
