@@ -29,6 +29,11 @@ const fields = {
   replicas: z.number().int().min(0).max(64),
   /** Largest accuracy drop (percentage points) a quantized export may show against float32 and still be published. */
   maxQuantizationDrop: z.number().min(0).max(100),
+  /**
+   * Warm start: a succeeded run (same model config) whose float32 weights the model starts from instead of a seeded
+   * initialisation, e.g. the champion when the retraining pipeline fine-tunes it on new reviewed items. null = none.
+   */
+  initFromRun: z.uuid('initFromRun must be the id of a succeeded run').nullable(),
 };
 
 /** A config as it enters: absent fields get today's defaults. */
@@ -42,6 +47,7 @@ export const trainConfigSchema = z.object({
   backend: fields.backend.default('auto'),
   replicas: fields.replicas.default(0),
   maxQuantizationDrop: fields.maxQuantizationDrop.default(0.5),
+  initFromRun: fields.initFromRun.default(null),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
@@ -57,4 +63,5 @@ export const storedTrainConfigSchema = z.object({
   ...fields,
   learningRateSchedule: fields.learningRateSchedule.default('constant'),
   augmentation: fields.augmentation.default('none'),
+  initFromRun: fields.initFromRun.default(null),
 });
