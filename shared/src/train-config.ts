@@ -34,6 +34,14 @@ const fields = {
    * initialisation, e.g. the champion when the retraining pipeline fine-tunes it on new reviewed items. null = none.
    */
   initFromRun: z.uuid('initFromRun must be the id of a succeeded run').nullable(),
+  /**
+   * Train items that came from people's reviews of device predictions (a manifest item with an origin) are repeated
+   * so they make up about this share of the train set: a few hundred reviewed images among 60,000 would otherwise
+   * barely move the model. null = every item once.
+   */
+  reviewedShare: z.number().min(0.01, 'reviewedShare must be at least 0.01').max(0.9, 'reviewedShare must be at most 0.9').nullable(),
+  /** At most this many of the other train items, a seeded sample (a fine-tune needs a reminder of them, not all). null = all. */
+  maxBaseItems: z.number().int().min(100, 'maxBaseItems must be at least 100').max(10_000_000).nullable(),
 };
 
 /** A config as it enters: absent fields get today's defaults. */
@@ -48,6 +56,8 @@ export const trainConfigSchema = z.object({
   replicas: fields.replicas.default(0),
   maxQuantizationDrop: fields.maxQuantizationDrop.default(0.5),
   initFromRun: fields.initFromRun.default(null),
+  reviewedShare: fields.reviewedShare.default(null),
+  maxBaseItems: fields.maxBaseItems.default(null),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
@@ -64,4 +74,6 @@ export const storedTrainConfigSchema = z.object({
   learningRateSchedule: fields.learningRateSchedule.default('constant'),
   augmentation: fields.augmentation.default('none'),
   initFromRun: fields.initFromRun.default(null),
+  reviewedShare: fields.reviewedShare.default(null),
+  maxBaseItems: fields.maxBaseItems.default(null),
 });

@@ -5,12 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type ManifestItem, type Preprocessing, channelsOf, objectKeyForSha256, seededPermutation } from '@edgeloop/shared';
+import { type DatasetManifest, type ManifestItem, type Preprocessing, channelsOf, objectKeyForSha256, seededPermutation } from '@edgeloop/shared';
 import { type ImageSet, type TrainingData, sharedImageSet } from '@edgeloop/training';
 import { mapConcurrent } from '../concurrency';
 import type { HubDeps } from '../deps';
 import { loadManifest } from '../datasets/version.service';
 import { decodeToPixels } from '../images/to-pixels';
+import { type Emphasis, emphasizeReviewed } from './reviewed-emphasis';
 
 /** When a version has no val split, every VAL_EVERY-th train item (in manifest order, i.e. by sha256) is held out. */
 const VAL_EVERY = 12;
@@ -19,10 +20,21 @@ const CACHE_FORMAT = 2;
 
 export async function loadTrainingData(
   deps: HubDeps,
-  input: { project: string; versionId: string; preprocessing: Preprocessing },
+  input: { project: string; versionId: string; preprocessing: Preprocessing; emphasis?: Emphasis },
   log: (line: string) => void,
 ): Promise<TrainingData> {
   const { manifest } = await loadManifest(deps, input.project, input.versionId);
+  const data = await loadVersionData(deps, manifest, input, log);
+  if (!input.emphasis) return data;
+  // The decoded version (and its cache) stays whole; the train set a fine-tune sees is rebuilt from it.
+  const reviewed = splitItems(manifest.items).train.map((item) => item.origin !== undefined);
+  const emphasized = emphasizeReviewed(data.train, reviewed, input.emphasis, input.preprocessing);
+  if (!emphasized) return data;
+  log(emphasized.summary);
+  return { ...data, train: emphasized.set };
+}
+
+async function loadVersionData(deps: HubDeps, manifest: DatasetManifest, input: { versionId: string; preprocessing: Preprocessing }, log: (line: string) => void): Promise<TrainingData> {
   const p = input.preprocessing;
   const channels = channelsOf(p.color);
   const splits = splitItems(manifest.items);

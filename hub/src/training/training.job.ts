@@ -57,7 +57,8 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
     const model = run.modelConfig;
     const config = run.trainConfig;
     log(`attempt ${attempt} on ${worker}: ${model.architecture}, ${config.epochs} epochs, batch ${config.batchSize}, seed ${config.seed}`);
-    const data = await loadTrainingData(deps, { project: project.slug, versionId: run.datasetVersionId, preprocessing: preprocessingFor(model) }, log);
+    const emphasis = config.reviewedShare !== null || config.maxBaseItems !== null ? { reviewedShare: config.reviewedShare, maxBaseItems: config.maxBaseItems, seed: config.seed } : undefined;
+    const data = await loadTrainingData(deps, { project: project.slug, versionId: run.datasetVersionId, preprocessing: preprocessingFor(model), ...(emphasis ? { emphasis } : {}) }, log);
     log(`train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images`);
 
     let lastProgressWrite = 0;
