@@ -65,6 +65,12 @@ export const pipelineSettingsSchema = z.object({
       learningRate: z.number().positive().max(1).default(0.0005),
       reviewedShare: z.number().min(0.01).max(0.9).default(0.12),
       maxBaseItems: z.number().int().min(100).max(10_000_000).default(10_000),
+      /**
+       * Train the challenger for the class mix the monitor estimates now (EM on the champion's stream; train config
+       * classPriors). A changed class mix costs accuracy that fine-tuning alone barely wins back, but the corrected model
+       * is worse on the base test split's mix: the gate's base-test bound decides whether that trade is taken.
+       */
+      priorCorrection: z.boolean().default(false),
     })
     .prefault({}),
   gate: z

@@ -8,7 +8,7 @@ const trainRowBeforeSchedules = { epochs: 10, batchSize: 128, learningRate: 0.00
 describe('configs read back from stored rows', () => {
   it('give a field the row predates the value it meant then, not the default a new config gets', () => {
     // No schedule then meant a constant learning rate; a new config gets cosine.
-    expect(storedTrainConfigSchema.parse(trainRowBeforeSchedules)).toEqual({ ...trainRowBeforeSchedules, learningRateSchedule: 'constant', augmentation: 'none', initFromRun: null, reviewedShare: null, maxBaseItems: null });
+    expect(storedTrainConfigSchema.parse(trainRowBeforeSchedules)).toEqual({ ...trainRowBeforeSchedules, learningRateSchedule: 'constant', augmentation: 'none', initFromRun: null, reviewedShare: null, maxBaseItems: null, classPriors: null });
     expect(trainConfigSchema.parse({}).learningRateSchedule).toBe('cosine');
     // The reference CNN had no dropout before it had the field.
     const cnnRowBeforeDropout = { architecture: 'reference-cnn', inputShape: [28, 28, 1], numClasses: 10, filters: [32, 64], denseUnits: 128 };
@@ -16,7 +16,7 @@ describe('configs read back from stored rows', () => {
   });
 
   it('keep what a row stored, and refuse a row without a field every stored row carries', () => {
-    const stored = { ...trainRowBeforeSchedules, learningRateSchedule: 'cosine', augmentation: 'horizontal-flip', initFromRun: null, reviewedShare: null, maxBaseItems: null };
+    const stored = { ...trainRowBeforeSchedules, learningRateSchedule: 'cosine', augmentation: 'horizontal-flip', initFromRun: null, reviewedShare: null, maxBaseItems: null, classPriors: null };
     expect(storedTrainConfigSchema.parse(stored)).toEqual(stored);
     const { epochs: _epochs, ...withoutEpochs } = trainRowBeforeSchedules;
     expect(storedTrainConfigSchema.safeParse(withoutEpochs).success).toBe(false);

@@ -42,6 +42,12 @@ const fields = {
   reviewedShare: z.number().min(0.01, 'reviewedShare must be at least 0.01').max(0.9, 'reviewedShare must be at most 0.9').nullable(),
   /** At most this many of the other train items, a seeded sample (a fine-tune needs a reminder of them, not all). null = all. */
   maxBaseItems: z.number().int().min(100, 'maxBaseItems must be at least 100').max(10_000_000).nullable(),
+  /**
+   * The class mix the model will see (one share per label, summing to 1), when it differs from the train set's: after
+   * training, the logits bias is shifted by log(prior / train share) (training's prior-correction.ts), so the model
+   * predicts for that mix. null = none.
+   */
+  classPriors: z.array(z.number().min(0, 'classPriors must be shares in [0, 1]').max(1, 'classPriors must be shares in [0, 1]')).min(2).max(1000).nullable(),
 };
 
 /** A config as it enters: absent fields get today's defaults. */
@@ -58,6 +64,7 @@ export const trainConfigSchema = z.object({
   initFromRun: fields.initFromRun.default(null),
   reviewedShare: fields.reviewedShare.default(null),
   maxBaseItems: fields.maxBaseItems.default(null),
+  classPriors: fields.classPriors.default(null),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
@@ -76,4 +83,5 @@ export const storedTrainConfigSchema = z.object({
   initFromRun: fields.initFromRun.default(null),
   reviewedShare: fields.reviewedShare.default(null),
   maxBaseItems: fields.maxBaseItems.default(null),
+  classPriors: fields.classPriors.default(null),
 });

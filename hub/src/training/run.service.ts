@@ -47,14 +47,16 @@ export function preprocessingFor(model: ModelConfig): Preprocessing {
 }
 
 export function validateRunConfigs(labelCount: number, model: Record<string, unknown> | undefined, train: Record<string, unknown> | undefined) {
+  let configs;
   try {
-    return {
-      model: validateModelConfig({ architecture: 'reference-cnn', ...model, numClasses: labelCount }),
-      train: validateTrainConfig(train),
-    };
+    configs = { model: validateModelConfig({ architecture: 'reference-cnn', ...model, numClasses: labelCount }), train: validateTrainConfig(train) };
   } catch (error) {
     throw badRequest((error as Error).message);
   }
+  const priors = configs.train.classPriors;
+  if (priors && priors.length !== labelCount) throw badRequest(`classPriors must have one share per label of the project (${labelCount}), not ${priors.length}`);
+  if (priors && Math.abs(priors.reduce((a, b) => a + b, 0) - 1) > 1e-3) throw badRequest('classPriors must sum to 1');
+  return configs;
 }
 
 export async function createRun(deps: HubDeps, caller: Caller, input: CreateRunInput): Promise<RunSummary> {

@@ -12,6 +12,7 @@ import { selectBackend } from '../backends/select-backend';
 import { evaluatePredictions } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
 import { buildModel, logitsModel } from '../models/build-model';
+import { priorCorrectionOffsets, shiftLogitsBias } from '../models/prior-correction';
 import { trainingLogits } from '../models/training-logits';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
 import { gradientRegion, replicaStats, STAT, STATS_PER_REPLICA } from './exchange-buffer';
@@ -247,6 +248,11 @@ function predictAll(m: tf.LayersModel, set: ImageSet): Float32Array {
 }
 
 async function exportAndEvaluate(): Promise<Extract<ReplicaMessage, { type: 'done' }>> {
+  if (config.classPriors) {
+    const offsets = priorCorrectionOffsets(config.classPriors, data.train.labels, data.train.count);
+    shiftLogitsBias(model, offsets);
+    post({ type: 'log', line: `class priors applied: logits bias shifted by ${Array.from(offsets, (o) => o.toFixed(2)).join(', ')}` });
+  }
   const float32 = await captureArtifacts(model);
   const artifacts: Partial<Record<ModelFormat, ModelArtifacts>> = {};
   const evaluations: Partial<Record<ModelFormat, Evaluation>> = {};
