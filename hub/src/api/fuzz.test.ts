@@ -107,6 +107,9 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'registry.channel': { project: 'pets', model: 'pets', channel: 'production' },
     // A model with no versions: predicting with the fixture's fake version would read files that were never published.
     'registry.predict': { project: 'pets', model: 'no-such-model', channel: 'production', version: 1, imageBase64: 'aGVsbG8=', topK: 3 },
+    'registry.canary.start': { project: 'pets', model: 'pets', channel: 'staging', version: 7, share: 0.1, reason: 'fuzz' },
+    'registry.canary.decide': { project: 'pets', model: 'pets', channel: 'staging', decision: 'abort', reason: 'fuzz', version: 7 },
+    'registry.canary.state': { project: 'pets', model: 'pets', channel: 'production' },
     'feedback.syncPredictions': { project: 'pets', predictions: [prediction] },
     'feedback.syncCorrections': { project: 'pets', corrections: [{ id: UUID, predictionId: known.predictionId, label: 'cat', createdAt: '2026-11-20T10:01:00Z', assignmentId: UUID }] },
     'feedback.predictions': { project: 'pets', uncorrected: false, before: { createdAt: '2026-11-20T10:00:00Z', id: UUID }, limit: 5 },
