@@ -8,6 +8,7 @@ import type { Database } from '../db/database';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../projects/project.service';
 import { HubError, badRequest, conflict, notFound } from '../errors';
+import { ensureReferenceProfile } from '../monitoring/reference-profile.service';
 import { pipelineSettingsOf } from '../pipelines/pipeline-settings.service';
 import { type CanaryGroup, type CanaryVerdict, compareGroups, judgeCanary } from './canary.service';
 import * as channels from './channel.repository';
@@ -362,6 +363,10 @@ export async function startCanary(deps: HubDeps, caller: Caller, input: ModelRef
     });
   });
   await writeChannelPointer(deps, input, model.id);
+  // The candidate's monitor compares its events with its own reference profile (made at publish): a version published
+  // before profiles existed has its profile computed now, before canary events arrive.
+  const profile = await ensureReferenceProfile(deps, target.id);
+  if (profile.status === 'failed') deps.log.warn(`${input.project}/${input.model}: v${input.version} has no reference profile (${profile.error}); its canary events wait for one`);
   deps.log.info(`${input.project}/${input.model}: canary of v${input.version} on ${input.channel} for ${Math.round(input.share * 100)}% of devices by ${caller.name} (${input.reason})`);
   return canaryState(deps, input);
 }

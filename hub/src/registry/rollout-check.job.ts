@@ -71,7 +71,7 @@ export interface RolloutWorker {
 export async function startRolloutWorker(deps: HubDeps, options: { name?: string } = {}): Promise<RolloutWorker> {
   const name = options.name ?? `${os.hostname()}:${process.pid}`;
   await deps.queue.schedule(QUEUES.rolloutCheck, ROLLOUT_CHECK_CRON, {}, { retryLimit: 0, expireInMinutes: 5 });
-  const workId = await deps.queue.work(QUEUES.rolloutCheck, { pollingIntervalSeconds: 5, batchSize: 1 }, async () => {
+  const workId = await deps.queue.work(QUEUES.rolloutCheck, { pollingIntervalSeconds: 2, batchSize: 1 }, async () => {
     const checks = await checkCanaries(deps);
     for (const check of checks.filter((c) => c.outcome === 'promoted' || c.outcome === 'aborted')) {
       deps.log.info(`${check.project}/${check.model}: canary of v${check.candidate} on ${check.channel} ${check.outcome} by the rollout check (${check.reason})`);

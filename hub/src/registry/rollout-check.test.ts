@@ -10,13 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
 import { SYNTHETIC_LABELS, type Draw, drawSynthetic, predictionEvents, storeProfile, syntheticModel, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
+import { formatCanaryState } from '../cli/canary-command';
 import type { Caller } from '../deps';
 import { runMonitorUpdateJob } from '../monitoring/monitor.job';
 import { setPipelineSettings } from '../pipelines/pipeline-settings.service';
 import { getProject } from '../projects/project.service';
 import * as models from './model-version.repository';
 import { canaryState, startCanary } from './channel.service';
-import { checkCanaries } from './rollout-check.job';
+import { QUEUES } from '../jobs/job-queue';
+import { ROLLOUT_CHECK_CRON, checkCanaries, requestRolloutCheck, startRolloutWorker } from './rollout-check.job';
 
 const PROJECT = 'rollout';
 const MODEL = 'bug-net';
@@ -122,6 +124,12 @@ describe.each(DATABASES)('staged rollout on $kind', ({ kind, skip }) => {
     expect(state.groups!.canary).toMatchObject({ version: 2, events: first.canary, openAlerts: [] });
     expect(state.groups!.production).toMatchObject({ version: 1, events: first.production });
     expect(state.verdict).toMatchObject({ decision: 'wait', automatic: true, minCanaryEvents: 200 });
+    // `edgeloop canary status` prints the groups side by side.
+    const printed = formatCanaryState(state).split('\n');
+    expect(printed[0]).toMatch(/^production: canary of v2 on 25% of devices since \S+; v1 on the rest$/);
+    expect(printed).toContainEqual(expect.stringMatching(new RegExp(`^  events\\s+${first.canary}\\s+${first.production}$`)));
+    expect(printed).toContainEqual(expect.stringMatching(/^  p95 latency\s+4\.0 ms\s+4\.0 ms$/));
+    expect(printed.at(-1)).toMatch(/^  verdict now: wait \(the rollout check acts on it\): canary v2 vs production v1: \d+ of 200 canary events so far, no regression; /);
 
     const second = await deviceEvents(600, { current: 1, candidate: 2, share: 0.25 }, 2);
     const canaryEvents = first.canary + second.canary;
@@ -179,5 +187,20 @@ describe.each(DATABASES)('staged rollout on $kind', ({ kind, skip }) => {
     const engineer = await hub.as('engineer');
     expect(await engineer.registry.rollbackTarget(ref)).toMatchObject({ from: 2, to: 1 });
     expect((await engineer.registry.rollback({ ...ref, reason: 'back to v1' })).version.version).toBe(1);
+  });
+
+  it.skipIf(skip)('the rollout worker keeps the every-minute schedule and decides when a check is asked for', async () => {
+    const worker = await startRolloutWorker(hub.deps, { name: 'test-rollout' });
+    try {
+      expect((await hub.deps.queue.getSchedules()).map((s) => [s.name, s.cron])).toContainEqual([QUEUES.rolloutCheck, ROLLOUT_CHECK_CRON]);
+      await startCanary(hub.deps, ENGINEER, { ...ref, version: 4, share: 0.3, reason: 'the slower one again' });
+      await deviceEvents(300, { current: 1, candidate: 4, share: 0.3 }, 7, { latencyMs: 40 });
+      await requestRolloutCheck(hub.deps);
+      const deadline = Date.now() + 30_000;
+      while ((await canaryState(hub.deps, ref)).candidate && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+      expect((await canaryState(hub.deps, ref)).lastDecision).toMatchObject({ version: 4, decision: 'rolled-back', by: 'rollout check', reason: expect.stringContaining('p95 latency') });
+    } finally {
+      await worker.stop();
+    }
   });
 });
