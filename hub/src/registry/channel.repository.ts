@@ -176,6 +176,16 @@ export async function pointerOf(
   return { ...current, candidate };
 }
 
+/** Whether the version is the candidate of a canary running on the channel (of its model). */
+export async function isCandidate(db: Database, modelVersionId: string, channel: string): Promise<boolean> {
+  const rows = await db
+    .select({ name: channels.name })
+    .from(channels)
+    .where(and(eq(channels.candidateVersionId, modelVersionId), eq(channels.name, channel)))
+    .limit(1);
+  return rows.length > 0;
+}
+
 /** Every channel with a canary running, with its project's id and slug and the model's name. */
 export async function everyCanary(db: Database): Promise<{ projectId: string; project: string; model: string; modelId: string; channel: string }[]> {
   return db

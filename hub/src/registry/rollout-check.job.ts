@@ -13,6 +13,8 @@ import { pipelineSettingsOf } from '../pipelines/pipeline-settings.service';
 import * as channels from './channel.repository';
 import { canaryState, decideCanary } from './channel.service';
 
+export { requestRolloutCheck, requestRolloutCheckAfterUpdate } from './rollout-request';
+
 /** Who automatic decisions are recorded as, in the channel history. */
 export const ROLLOUT_CHECK_CALLER: Caller = { tokenId: null, name: 'rollout check', role: 'admin', projects: null };
 /** Every minute. */
@@ -55,11 +57,6 @@ export async function checkCanaries(deps: HubDeps): Promise<CanaryCheck[]> {
     }
   }
   return out;
-}
-
-/** Asks for a check soon (e.g. after the monitor updated a candidate's stream), at most one per 10 s. */
-export async function requestRolloutCheck(deps: HubDeps): Promise<void> {
-  await deps.queue.sendDebounced(QUEUES.rolloutCheck, {}, { retryLimit: 2, retryDelay: 10, expireInMinutes: 5 }, 10, 'all');
 }
 
 export interface RolloutWorker {

@@ -18,7 +18,7 @@ import { getProject } from '../projects/project.service';
 import * as models from './model-version.repository';
 import { canaryState, startCanary } from './channel.service';
 import { QUEUES } from '../jobs/job-queue';
-import { ROLLOUT_CHECK_CRON, checkCanaries, requestRolloutCheck, startRolloutWorker } from './rollout-check.job';
+import { ROLLOUT_CHECK_CRON, checkCanaries, startRolloutWorker } from './rollout-check.job';
 
 const PROJECT = 'rollout';
 const MODEL = 'bug-net';
@@ -189,13 +189,15 @@ describe.each(DATABASES)('staged rollout on $kind', ({ kind, skip }) => {
     expect((await engineer.registry.rollback({ ...ref, reason: 'back to v1' })).version.version).toBe(1);
   });
 
-  it.skipIf(skip)('the rollout worker keeps the every-minute schedule and decides when a check is asked for', async () => {
+  it.skipIf(skip)('a monitor update of a candidate stream asks for a check at once, and the rollout worker (on its every-minute schedule) decides', async () => {
+    await startCanary(hub.deps, ENGINEER, { ...ref, version: 4, share: 0.3, reason: 'the slower one again' });
+    await hub.deps.queue.purgeQueue(QUEUES.rolloutCheck);
+    await deviceEvents(300, { current: 1, candidate: 4, share: 0.3 }, 7, { latencyMs: 40 });
+    // The candidate's monitor update asked for one check (debounced); the production stream's asked for none.
+    expect(await hub.deps.queue.getQueueSize(QUEUES.rolloutCheck)).toBe(1);
     const worker = await startRolloutWorker(hub.deps, { name: 'test-rollout' });
     try {
       expect((await hub.deps.queue.getSchedules()).map((s) => [s.name, s.cron])).toContainEqual([QUEUES.rolloutCheck, ROLLOUT_CHECK_CRON]);
-      await startCanary(hub.deps, ENGINEER, { ...ref, version: 4, share: 0.3, reason: 'the slower one again' });
-      await deviceEvents(300, { current: 1, candidate: 4, share: 0.3 }, 7, { latencyMs: 40 });
-      await requestRolloutCheck(hub.deps);
       const deadline = Date.now() + 30_000;
       while ((await canaryState(hub.deps, ref)).candidate && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
       expect((await canaryState(hub.deps, ref)).lastDecision).toMatchObject({ version: 4, decision: 'rolled-back', by: 'rollout check', reason: expect.stringContaining('p95 latency') });
