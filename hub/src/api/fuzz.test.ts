@@ -20,7 +20,7 @@ import { createHubServer, listen } from '../server';
 import { appRouter } from './app.router';
 
 const SEED = 0x5eed_0009;
-const CASES = 5_400;
+const CASES = 6_000;
 const CONCURRENCY = 6;
 
 /** Text that only the hub's internals would write: SQL, driver messages, stack frames, source paths. */
@@ -107,6 +107,9 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'registry.channel': { project: 'pets', model: 'pets', channel: 'production' },
     // A model with no versions: predicting with the fixture's fake version would read files that were never published.
     'registry.predict': { project: 'pets', model: 'no-such-model', channel: 'production', version: 1, imageBase64: 'aGVsbG8=', topK: 3 },
+    'registry.canary.start': { project: 'pets', model: 'pets', channel: 'staging', version: 7, share: 0.1, reason: 'fuzz' },
+    'registry.canary.decide': { project: 'pets', model: 'pets', channel: 'staging', decision: 'abort', reason: 'fuzz', version: 7 },
+    'registry.canary.state': { project: 'pets', model: 'pets', channel: 'production' },
     'feedback.syncPredictions': { project: 'pets', predictions: [prediction] },
     'feedback.syncCorrections': { project: 'pets', corrections: [{ id: UUID, predictionId: known.predictionId, label: 'cat', createdAt: '2026-11-20T10:01:00Z', assignmentId: UUID }] },
     'feedback.predictions': { project: 'pets', uncorrected: false, before: { createdAt: '2026-11-20T10:00:00Z', id: UUID }, limit: 5 },

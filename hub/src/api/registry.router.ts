@@ -1,6 +1,6 @@
 import { MAX_IMAGE_BASE64_CHARS, type TrustedKeySet, channelNameSchema, modelNameSchema, text, versionNumberSchema } from '@edgeloop/shared';
 import { z } from 'zod';
-import { getChannel, listModelVersions, listModels, promote, rollback, rollbackTarget } from '../registry/channel.service';
+import { canaryState, decideCanary, getChannel, listModelVersions, listModels, promote, rollback, rollbackTarget, startCanary } from '../registry/channel.service';
 import { predict } from '../registry/predict.service';
 import { publishRun } from '../registry/publish.service';
 import { projectOfRun } from '../training/run.service';
@@ -11,6 +11,27 @@ import { procedureFor, projectOf, publicProcedure, router } from './trpc';
 const model = modelNameSchema;
 const channel = channelNameSchema;
 const reason = text(1000).min(1, 'reason must say why (it is kept in the channel history)');
+/** The share of devices a canary runs on: a fraction strictly between 0 and 1. */
+const share = z
+  .number()
+  .gt(0, 'share must be above 0: the fraction of devices that run the candidate, e.g. 0.1 for 10%')
+  .lt(1, 'share must be below 1: to send a version to every device, promote it');
+
+/** A channel's staged rollout: a candidate version on a share of devices, promoted to all or aborted. */
+const canaryRouter = router({
+  /** Sends `version` to `share` of the channel's devices; refused while another canary runs. CI may start one. */
+  start: procedureFor('admin', 'engineer', 'ci')
+    .input(z.object({ project, model, channel: channel.default('production'), version: versionNumberSchema, share: share.default(0.1), reason }))
+    .mutation(({ ctx, input }) => startCanary(ctx.deps, ctx.caller, input)),
+  /** Ends the canary by hand: promote the candidate to every device, or abort it. `version`: the candidate decided about. */
+  decide: procedureFor('admin', 'engineer')
+    .input(z.object({ project, model, channel: channel.default('production'), decision: z.enum(['promote', 'abort']), reason, version: versionNumberSchema.optional() }))
+    .mutation(({ ctx, input }) => decideCanary(ctx.deps, ctx.caller, input)),
+  /** Where the channel's canary stands: canary vs production, what the rollout check would decide, the latest decision. */
+  state: procedureFor('admin', 'engineer', 'ci')
+    .input(z.object({ project, model, channel: channel.default('production') }))
+    .query(({ ctx, input }) => canaryState(ctx.deps, input)),
+});
 
 export const registryRouter = router({
   /**
@@ -72,5 +93,6 @@ export const registryRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => predict(ctx.deps, ctx.caller, input)),
+  canary: canaryRouter,
 });
 

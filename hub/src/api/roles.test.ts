@@ -145,6 +145,13 @@ describe('every procedure x every role x project scope', () => {
     expect(rolesOf('monitoring.testWebhook')).toEqual(['admin', 'engineer']);
   });
 
+  it('lets admin, engineer and ci start and read a canary, only admin and engineer decide one, and devices and labelers none', () => {
+    const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
+    expect(rolesOf('registry.canary.start')).toEqual(['admin', 'engineer', 'ci']);
+    expect(rolesOf('registry.canary.state')).toEqual(['admin', 'engineer', 'ci']);
+    expect(rolesOf('registry.canary.decide')).toEqual(['admin', 'engineer']);
+  });
+
   it('lists only the projects in scope, and whoami says the scope', async () => {
     const device = await hub.as('device', { projects: [A] });
     expect((await device.projects.list()).map((p) => p.slug)).toEqual([A]);

@@ -15,6 +15,7 @@ import { HubError } from '../errors';
 import { type Hub, openHub } from '../hub';
 import { serve } from '../main';
 import { progressBar } from '../progress';
+import { addCanaryCommand } from './canary-command';
 import { exportVersion } from './export-version';
 import { addKeyCommands } from './key-commands';
 import { addMonitorCommand } from './monitor-command';
@@ -185,6 +186,7 @@ addTrainingCommands(program);
 addKeyCommands(program, withHub);
 addMonitorCommand(program);
 addReplayCommand(program);
+addCanaryCommand(program);
 
 program.parseAsync().catch((error: Error) => {
   // Errors the user can fix print as one line; anything else keeps its stack for a bug report.

@@ -14,6 +14,8 @@ export const QUEUES = {
   monitorUpdate: 'monitor.update',
   /** Posts one alert's opening or resolution to its project's webhook (monitoring/webhook.service.ts); retried with backoff. */
   monitorWebhook: 'monitor.webhook',
+  /** Compares every running canary with production and promotes or aborts it (registry/rollout-check.job.ts); every minute. */
+  rolloutCheck: 'rollout.check',
 } as const;
 
 /**

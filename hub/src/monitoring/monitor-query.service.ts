@@ -112,7 +112,7 @@ const top = (counts: Record<string, number>): KeyCount[] =>
     .slice(0, SUMMARY_KEYS);
 
 /** The lower edge of the bin holding quantile q of the counts, or null without counts. */
-function binQuantile(counts: number[], edges: number[], q: number): number | null {
+export function binQuantile(counts: number[], edges: number[], q: number): number | null {
   const total = counts.reduce((s, n) => s + n, 0);
   if (total === 0) return null;
   let seen = 0;

@@ -11,6 +11,7 @@ import { QUEUES } from '../jobs/job-queue';
 import * as streams from './monitor-stream.repository';
 import { HOLD_BACK_SECONDS, type ProcessOptions, type ProcessOutcome, processStream } from './monitor.service';
 import { deliverAlertWebhook, requestAlertWebhooks } from './webhook.service';
+import { requestRolloutCheckAfterUpdate } from '../registry/rollout-request';
 
 /** One job per stream per this many seconds, whatever the number of sync calls. */
 export const DEBOUNCE_SECONDS = 2;
@@ -43,6 +44,8 @@ export async function runMonitorUpdateJob(deps: HubDeps, data: unknown, options:
     if (outcome.status !== 'processed') return outcome;
     // After the commit, never inside the transaction: a webhook job may run at once and must find the alerts.
     await requestAlertWebhooks(deps, job.projectId, outcome);
+    // A canary's candidate stream moved: the rollout check looks at it now rather than at the next minute.
+    if (outcome.events > 0) await requestRolloutCheckAfterUpdate(deps, job);
     if (outcome.more && Date.now() - started < JOB_BUDGET_MS) continue;
     if (outcome.more) await requestMonitorUpdate(deps, job);
     else if (outcome.pending) await requestMonitorUpdate(deps, job, HOLD_BACK_SECONDS + 1);

@@ -7,7 +7,10 @@ import { cdnUrl, channelPointerKey, modelDir, type ChannelPointer, POINTER_CACHE
 import type { Database } from '../db/database';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../projects/project.service';
-import { HubError, conflict, notFound } from '../errors';
+import { HubError, badRequest, conflict, notFound } from '../errors';
+import { ensureReferenceProfile } from '../monitoring/reference-profile.service';
+import { pipelineSettingsOf } from '../pipelines/pipeline-settings.service';
+import { type CanaryGroup, type CanaryVerdict, compareGroups, judgeCanary } from './canary.service';
 import * as channels from './channel.repository';
 import type { KeyInfo } from './key-ring';
 import * as models from './model-version.repository';
@@ -71,8 +74,9 @@ async function rollbackStep(db: Database, modelId: string, ref: ModelRef & { cha
   if (events.length === 0) throw notFound(`channel "${ref.channel}" of "${ref.model}" has never been promoted`);
   const promotes: (typeof events)[number][] = [];
   for (const event of events) {
+    // Canary moves never moved the channel (a canary promoted to every device is recorded as a promote).
     if (event.action === 'promote') promotes.push(event);
-    else promotes.pop();
+    else if (event.action === 'rollback') promotes.pop();
   }
   const undone = promotes.at(-1);
   if (!undone?.fromVersionId) {
@@ -120,6 +124,8 @@ async function moveChannel(
   chooseTarget: (tx: Database) => Promise<ModelVersion>,
   action: 'promote' | 'rollback',
   reason: string,
+  /** 'abort' (a move by hand): a canary running is ended first, recorded as canary-abort; 'promoted': the move promotes the canary's candidate. */
+  canaryEnd: 'abort' | 'promoted' = 'abort',
 ) {
   // The key ring may need the database; PGlite has one connection, so make it ready before holding a transaction.
   await deps.keys.ready();
@@ -129,6 +135,22 @@ async function moveChannel(
     await refuseUntrustedManifest(deps, keys, target);
     const movedAt = deps.now();
     const current = await channels.find(tx, modelId, ref.channel);
+    const candidate = channels.candidateOf(current);
+    if (candidate && current && canaryEnd === 'abort') {
+      // A hand move while a canary runs ends it first: every device goes where the move says.
+      await channels.recordCanaryMove(tx, {
+        modelId,
+        channel: ref.channel,
+        action: 'canary-abort',
+        fromVersionId: candidate.versionId,
+        toVersionId: current.modelVersionId,
+        candidate: null,
+        reason: `ended by a ${action} by hand: ${reason}`,
+        movedBy: caller.name,
+        at: movedAt,
+      });
+      if (current.modelVersionId === target.id) return { from: current.modelVersionId, target, moved: true };
+    }
     // Promoting the version the channel already points to changes nothing, and leaves no step for a rollback to undo.
     if (current?.modelVersionId === target.id) return { from: current.modelVersionId, target, moved: false };
     await channels.recordMove(tx, {
@@ -186,6 +208,17 @@ export async function writeChannelPointer(deps: HubDeps, ref: ModelRef & { chann
       manifestPath: `../${row.manifestKey.slice(modelDir(ref.project, ref.model).length)}`,
       manifestSha256: row.manifestSha256,
       movedAt: row.movedAt.toISOString(),
+      ...(row.candidate
+        ? {
+            candidate: {
+              version: row.candidate.version,
+              manifestPath: `../${row.candidate.manifestKey.slice(modelDir(ref.project, ref.model).length)}`,
+              manifestSha256: row.candidate.manifestSha256,
+              share: row.candidate.share,
+              since: row.candidate.since.toISOString(),
+            },
+          }
+        : {}),
     };
     const bytes = new TextEncoder().encode(JSON.stringify(signPayload(key, JSON.stringify(pointer))));
     const objectKey = channelPointerKey(ref.project, ref.model, ref.channel);
@@ -231,7 +264,16 @@ export async function listModelVersions(
   input: ModelRef,
 ): Promise<{
   versions: ModelVersionSummary[];
-  channels: { name: string; version: number; movedBy: string; movedAt: string; rollbackTo: number | null; rollbackRefusal: string | null }[];
+  channels: {
+    name: string;
+    version: number;
+    movedBy: string;
+    movedAt: string;
+    rollbackTo: number | null;
+    rollbackRefusal: string | null;
+    /** The canary running on the channel, if any (registry.canary.state has its numbers). */
+    candidate: { version: number; share: number; since: string } | null;
+  }[];
   history: { channel: string; action: channels.ChannelAction; from: number | null; to: number; reason: string; movedBy: string; at: string }[];
 }> {
   const { model } = await requireModel(deps, input);
@@ -245,7 +287,16 @@ export async function listModelVersions(
       channelRows.map(async (c) => {
         // Where a rollback would go, so the admin can name it on the button, or why there is none.
         const rollback = await rollbackPreview(deps, model.id, { ...input, channel: c.name }, byId);
-        return { name: c.name, version: byId.get(c.modelVersionId)!, movedBy: c.movedBy, movedAt: c.movedAt.toISOString(), rollbackTo: rollback.to, rollbackRefusal: rollback.reason };
+        const running = channels.candidateOf(c);
+        return {
+          name: c.name,
+          version: byId.get(c.modelVersionId)!,
+          movedBy: c.movedBy,
+          movedAt: c.movedAt.toISOString(),
+          rollbackTo: rollback.to,
+          rollbackRefusal: rollback.reason,
+          candidate: running ? { version: byId.get(running.versionId)!, share: running.share, since: running.since.toISOString() } : null,
+        };
       }),
     ),
     history: events.map((e) => ({
@@ -274,26 +325,118 @@ export interface CanaryState {
   candidate: { version: number; share: number; since: string; canaryEvents: number } | null;
   /** The latest end of a canary on this channel: promoted to every device, or aborted (rolled back), with why. */
   lastDecision: { version: number; decision: 'promoted' | 'rolled-back'; reason: string; by: string; at: string } | null;
+  /** While a canary runs: the canary and production groups side by side over the canary period. */
+  groups: { canary: CanaryGroup; production: CanaryGroup } | null;
+  /** While a canary runs: what the rollout check would decide now, and whether it decides by itself (the project's rollout settings). */
+  verdict: (CanaryVerdict & { automatic: boolean; minCanaryEvents: number }) | null;
 }
 
 /** Sends `version` to a share of the channel's devices (a stable hash of each device's id decides), recorded as a 'canary' move. */
 export async function startCanary(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; version: number; share: number; reason: string }): Promise<CanaryState> {
-  void deps;
-  void caller;
-  void input;
-  throw new Error('startCanary: not built yet');
+  if (!(input.share > 0 && input.share < 1)) throw badRequest(`share must be a fraction of devices between 0 and 1, both excluded (e.g. 0.1 for 10%); got ${input.share}`);
+  const { model } = await requireModel(deps, input);
+  const target = await requireVersion(deps, model.id, input, input.version);
+  await deps.keys.ready();
+  const keys = await deps.keys.list();
+  await channels.inChannelLock(deps.db, model.id, input.channel, async (tx) => {
+    const current = await channels.find(tx, model.id, input.channel);
+    if (!current) throw conflict(`channel "${input.channel}" of "${input.model}" points to no version yet: promote one first (a canary is compared with the version every other device runs)`);
+    const running = channels.candidateOf(current);
+    if (running) {
+      const version = await models.findVersionById(tx, running.versionId);
+      throw conflict(
+        `a canary of v${version!.version} (${Math.round(running.share * 100)}% of devices, since ${running.since.toISOString()}) is already running on channel "${input.channel}": promote or abort it first`,
+      );
+    }
+    if (current.modelVersionId === target.id) throw conflict(`channel "${input.channel}" already runs v${input.version} on every device: a canary needs another version`);
+    await refuseUntrustedManifest(deps, keys, target);
+    await channels.recordCanaryMove(tx, {
+      modelId: model.id,
+      channel: input.channel,
+      action: 'canary',
+      fromVersionId: current.modelVersionId,
+      toVersionId: target.id,
+      candidate: { versionId: target.id, share: input.share },
+      reason: input.reason,
+      movedBy: caller.name,
+      at: deps.now(),
+    });
+  });
+  await writeChannelPointer(deps, input, model.id);
+  // The candidate's monitor compares its events with its own reference profile (made at publish): a version published
+  // before profiles existed has its profile computed now, before canary events arrive.
+  const profile = await ensureReferenceProfile(deps, target.id);
+  if (profile.status === 'failed') deps.log.warn(`${input.project}/${input.model}: v${input.version} has no reference profile (${profile.error}); its canary events wait for one`);
+  deps.log.info(`${input.project}/${input.model}: canary of v${input.version} on ${input.channel} for ${Math.round(input.share * 100)}% of devices by ${caller.name} (${input.reason})`);
+  return canaryState(deps, input);
 }
 
-/** Ends the channel's canary: promote the candidate to every device, or abort it (every device back on the current version). */
-export async function decideCanary(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; decision: 'promote' | 'abort'; reason: string }): Promise<CanaryState> {
-  void deps;
-  void caller;
-  void input;
-  throw new Error('decideCanary: not built yet');
+/**
+ * Ends the channel's canary: promote the candidate to every device (a promote move, which a rollback undoes), or abort
+ * it (every device back on the current version, recorded as canary-abort). `version`, when given, is the candidate the
+ * caller decided about: refused if another canary runs by now.
+ */
+export async function decideCanary(
+  deps: HubDeps,
+  caller: Caller,
+  input: ModelRef & { channel: string; decision: 'promote' | 'abort'; reason: string; version?: number },
+): Promise<CanaryState> {
+  const { model } = await requireModel(deps, input);
+  const runningCandidate = async (tx: Database) => {
+    const current = await channels.find(tx, model.id, input.channel);
+    const running = channels.candidateOf(current);
+    if (!current || !running) throw conflict(`no canary is running on channel "${input.channel}" of "${input.model}": start one first`);
+    const candidate = (await models.findVersionById(tx, running.versionId))!;
+    if (input.version !== undefined && candidate.version !== input.version) {
+      throw conflict(`the canary on channel "${input.channel}" is of v${candidate.version} by now, not v${input.version}; check and decide again`);
+    }
+    return { current, candidate };
+  };
+  if (input.decision === 'promote') {
+    await moveChannel(deps, caller, input, model.id, async (tx) => (await runningCandidate(tx)).candidate, 'promote', input.reason, 'promoted');
+    return canaryState(deps, input);
+  }
+  const aborted = await channels.inChannelLock(deps.db, model.id, input.channel, async (tx) => {
+    const { current, candidate } = await runningCandidate(tx);
+    await channels.recordCanaryMove(tx, {
+      modelId: model.id,
+      channel: input.channel,
+      action: 'canary-abort',
+      fromVersionId: candidate.id,
+      toVersionId: current.modelVersionId,
+      candidate: null,
+      reason: input.reason,
+      movedBy: caller.name,
+      at: deps.now(),
+    });
+    return candidate.version;
+  });
+  await writeChannelPointer(deps, input, model.id);
+  deps.log.info(`${input.project}/${input.model}: canary of v${aborted} on ${input.channel} aborted by ${caller.name} (${input.reason})`);
+  return canaryState(deps, input);
 }
 
 export async function canaryState(deps: HubDeps, input: ModelRef & { channel: string }): Promise<CanaryState> {
-  void deps;
-  void input;
-  throw new Error('canaryState: not built yet');
+  const { project, model } = await requireModel(deps, input);
+  const row = await channels.find(deps.db, model.id, input.channel);
+  const versionNumbers = await models.versionNumbers(deps.db, model.id);
+  const end = await channels.lastCanaryEnd(deps.db, model.id, input.channel);
+  const lastDecision = end
+    ? end.action === 'canary-abort'
+      ? { version: versionNumbers.get(end.fromVersionId!)!, decision: 'rolled-back' as const, reason: end.reason, by: end.movedBy, at: end.at.toISOString() }
+      : { version: versionNumbers.get(end.toVersionId)!, decision: 'promoted' as const, reason: end.reason, by: end.movedBy, at: end.at.toISOString() }
+    : null;
+  const running = channels.candidateOf(row);
+  const base = { channel: input.channel, version: row ? versionNumbers.get(row.modelVersionId)! : null, lastDecision };
+  if (!row || !running) return { ...base, candidate: null, groups: null, verdict: null };
+  const current = { id: row.modelVersionId, version: versionNumbers.get(row.modelVersionId)! };
+  const candidate = { id: running.versionId, version: versionNumbers.get(running.versionId)! };
+  const groups = await compareGroups(deps, { projectId: project.id, model: input.model, channel: input.channel, current, candidate, since: running.since });
+  const { rollout } = await pipelineSettingsOf(deps, project.id);
+  return {
+    ...base,
+    candidate: { version: candidate.version, share: running.share, since: running.since.toISOString(), canaryEvents: groups.canary.events },
+    groups,
+    verdict: { ...judgeCanary(groups, rollout), automatic: rollout.automatic, minCanaryEvents: rollout.minCanaryEvents },
+  };
 }

@@ -11,7 +11,7 @@ import { APP_VERSION, deviceId } from './device-identity';
 import { type ModelPixels, toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import type { HistoryEntry } from './local-db';
-import { type ChannelRef, ModelRefused, NoModelYet, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { type ChannelRef, ModelRefused, NoModelYet, type RolloutAssignment, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
 import { predictionEvent } from './prediction-event';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
 
@@ -47,6 +47,8 @@ export class ModelController {
   /** Whether the hub answers (not just whether the browser thinks it has a network); the view follows connectivity. */
   online = $state(navigator.onLine);
   model = $state<{ version: number; format: string; bytes: number; labels: string[]; architecture: string } | null>(null);
+  /** The channel's staged rollout as this device sees it (which group it is in), from the latest pointer read; null without a canary. */
+  rollout = $state<RolloutAssignment | null>(null);
   /** What the app is doing now, in words. */
   status = $state('starting');
   /** Why the newest model was refused, or why none could be loaded; the last good model stays in use. */
@@ -115,6 +117,7 @@ export class ModelController {
     if (change.channel) {
       this.verified = null;
       this.model = null;
+      this.rollout = null;
       await this.openModel();
     } else if (change.backend && this.verified) {
       await this.useModel(this.verified);
@@ -164,7 +167,14 @@ export class ModelController {
     const done = (async () => {
       const current = this.verified && refKey(this.verified.ref) === key ? this.verified.version : null;
       try {
-        const next = await fetchChannelModel(ref, current);
+        // The installation's id decides its group in a canary; without the device's database it stays on production.
+        const installation = await deviceId().catch(() => null);
+        const next = await fetchChannelModel(ref, current, {
+          deviceId: installation,
+          onAssignment: (assignment) => {
+            if (refKey(this.ref) === key) this.rollout = assignment;
+          },
+        });
         if (refKey(this.ref) !== key) return; // the settings moved to another channel meanwhile
         if (next) {
           await this.useModel(next);
@@ -223,6 +233,8 @@ export class ModelController {
     return this.exclusive(async () => {
       await this.loadIntoWorker(model);
       this.verified = model;
+      // Offline the pointer is not read again: the group the model was taken in is the one known.
+      this.rollout ??= model.rollout;
       this.model = {
         version: model.version,
         format: model.variant.format,

@@ -9,14 +9,16 @@ import {
   CDN_PREFIX,
   channelPointerKey,
   formatFilePath,
+  inCanary,
   manifestFileName,
   modelDir,
   modelJsonFileName,
+  rolloutKey,
   shardFileName,
   versionDir,
 } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ChannelRef, ModelRefused, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { type ChannelRef, ModelRefused, type RolloutAssignment, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
 import { type HubKey, hubKey } from '../test-support/hub-key';
 
 /**
@@ -137,14 +139,26 @@ function publish(ref: ChannelRef, version: number, movedAt: string, signer: HubK
 }
 
 /** Signs and serves the channel pointer naming a manifest; returns the pointer file's text. */
-function movePointer(ref: ChannelRef, version: number, manifestKey: string, manifestText: string, movedAt: string, signer: HubKey = key): string {
+function movePointer(
+  ref: ChannelRef,
+  version: number,
+  manifestKey: string,
+  manifestText: string,
+  movedAt: string,
+  signer: HubKey = key,
+  candidate?: { version: number; manifestKey: string; share: number },
+): string {
+  const relative = (k: string) => `../${k.slice(modelDir(ref.project, ref.model).length)}`;
   const pointer: ChannelPointer = {
     format: 'edgeloop.channel/v1',
     ...ref,
     version,
-    manifestPath: `../${manifestKey.slice(modelDir(ref.project, ref.model).length)}`,
+    manifestPath: relative(manifestKey),
     manifestSha256: sha256(manifestText),
     movedAt,
+    ...(candidate
+      ? { candidate: { version: candidate.version, manifestPath: relative(candidate.manifestKey), manifestSha256: sha256(files.get(candidate.manifestKey)!), share: candidate.share, since: movedAt } }
+      : {}),
   };
   const pointerText = JSON.stringify(signer.sign(JSON.stringify(pointer)));
   files.set(channelPointerKey(ref.project, ref.model, ref.channel), text(pointerText));
@@ -232,5 +246,107 @@ describe('published models on the device', () => {
     const manifestText = new TextDecoder().decode(files.get(first.manifestKey));
     movePointer(ref, 1, first.manifestKey, manifestText, '2026-01-03T00:00:00.000Z');
     expect((await fetchChannelModel(ref, 2))!.version).toBe(1);
+  });
+});
+
+describe('a staged rollout on the device', () => {
+  const manifestTextOf = (published: Published) => new TextDecoder().decode(files.get(published.manifestKey));
+
+  /** v1 for everyone and v2 published; the pointer names v1 with v2 as the candidate for `share` of devices. */
+  function canaryOf(ref: ChannelRef, share: number) {
+    const v1 = publish(ref, 1, '2026-02-01T00:00:00.000Z');
+    const v2 = publish(ref, 2, '2026-02-02T00:00:00.000Z');
+    movePointer(ref, 1, v1.manifestKey, manifestTextOf(v1), '2026-02-03T00:00:00.000Z', key, { version: 2, manifestKey: v2.manifestKey, share });
+    return { v1, v2 };
+  }
+
+  /** A random installation id in (or out of) the canary of `ref`'s v2 at `share`: what device-identity.ts makes, drawn until it fits. */
+  function deviceIn(ref: ChannelRef, share: number, canary: boolean): string {
+    for (;;) {
+      const id = crypto.randomUUID();
+      if (inCanary(id, rolloutKey(ref.project, ref.model, ref.channel, 2), share) === canary) return id;
+    }
+  }
+
+  it('runs the candidate, verified like any version, on a device in the canary, and the current version on the others', async () => {
+    const ref = refFor('canary-model');
+    const { v1, v2 } = canaryOf(ref, 0.3);
+    const assignments: (RolloutAssignment | null)[] = [];
+    const inside = deviceIn(ref, 0.3, true);
+    const canary = (await fetchChannelModel(ref, null, { deviceId: inside, onAssignment: (a) => assignments.push(a) }))!;
+    expect(canary.version).toBe(2);
+    expect(canary.ref).toEqual(ref);
+    expect(new Uint8Array(canary.weights)).toEqual(v2.weights);
+    expect(canary.rollout).toEqual({ current: 1, candidate: 2, share: 0.3, inCanary: true });
+    expect(assignments).toEqual([{ current: 1, candidate: 2, share: 0.3, inCanary: true }]);
+    await rememberModel(canary);
+    // The same device asks again: it stays in its group, on v2.
+    expect(await fetchChannelModel(ref, 2, { deviceId: inside })).toBeNull();
+
+    const outside = (await fetchChannelModel(ref, null, { deviceId: deviceIn(ref, 0.3, false) }))!;
+    expect(outside.version).toBe(1);
+    expect(new Uint8Array(outside.weights)).toEqual(v1.weights);
+    expect(outside.rollout).toMatchObject({ inCanary: false });
+    // No device id (its database unavailable): production.
+    expect((await fetchChannelModel(ref, null))!.version).toBe(1);
+
+    // Offline, the remembered canary model verifies against the candidate part of the signed pointer.
+    for (const path of [...files.keys()].filter((k) => k.startsWith(modelDir(ref.project, ref.model)))) files.delete(path);
+    const cached = (await loadCachedModel(ref))!;
+    expect(cached.version).toBe(2);
+    expect(new Uint8Array(cached.weights)).toEqual(v2.weights);
+  });
+
+  it('refuses a candidate whose shard or manifest does not match, and keeps the model in use', async () => {
+    const ref = refFor('bad-canary-model');
+    const { v2 } = canaryOf(ref, 0.5);
+    const inside = deviceIn(ref, 0.5, true);
+    const shardKey = v2.shardKeys[0]!;
+    const good = files.get(shardKey)!;
+    files.set(shardKey, Uint8Array.from(good, (b, i) => (i === 7 ? b ^ 1 : b)));
+    await expect(fetchChannelModel(ref, 1, { deviceId: inside })).rejects.toThrow(/group1-shard1of2\.[0-9a-f]{16}\.bin does not match the signed manifest/);
+    files.set(shardKey, good);
+
+    // The candidate's manifest replaced by another validly signed one: its sha256 is not the one the pointer names.
+    const manifest = files.get(v2.manifestKey)!;
+    const other = publish(refFor('bad-canary-other'), 2, '2026-02-02T00:00:00.000Z');
+    files.set(v2.manifestKey, files.get(other.manifestKey)!);
+    await expect(fetchChannelModel(ref, 1, { deviceId: inside })).rejects.toThrow(/^manifest of v2: sha256 [0-9a-f]{12}… is not the one the channel pointer names$/);
+    files.set(v2.manifestKey, manifest);
+    expect((await fetchChannelModel(ref, 1, { deviceId: inside }))!.version).toBe(2);
+  });
+
+  it('keeps a canary device on the candidate once promoted to all, ignoring a replayed canary pointer', async () => {
+    const ref = refFor('promoted-canary-model');
+    const { v2 } = canaryOf(ref, 0.2);
+    const canaryPointer = new TextDecoder().decode(files.get(channelPointerKey(ref.project, ref.model, ref.channel)));
+    const inside = deviceIn(ref, 0.2, true);
+    await rememberModel((await fetchChannelModel(ref, null, { deviceId: inside }))!);
+
+    // Promoted to every device: the device already runs v2, and keeps the new pointer for offline use.
+    movePointer(ref, 2, v2.manifestKey, manifestTextOf(v2), '2026-02-04T00:00:00.000Z');
+    const assignments: (RolloutAssignment | null)[] = [];
+    expect(await fetchChannelModel(ref, 2, { deviceId: inside, onAssignment: (a) => assignments.push(a) })).toBeNull();
+    expect(assignments).toEqual([null]);
+    expect(await loadCachedModel(ref)).toMatchObject({ version: 2, rollout: null });
+
+    // The canary pointer replayed: the device stays on v2 and keeps the newer pointer.
+    files.set(channelPointerKey(ref.project, ref.model, ref.channel), text(canaryPointer));
+    expect(await fetchChannelModel(ref, 2, { deviceId: inside })).toBeNull();
+    expect(await loadCachedModel(ref)).toMatchObject({ version: 2, rollout: null });
+    // ...and a device outside the canary, holding the promoted pointer, refuses to go back to v1 with it.
+    await expect(fetchChannelModel(ref, 2, { deviceId: deviceIn(ref, 0.2, false) })).rejects.toThrow(/an old pointer replayed$/);
+  });
+
+  it('moves a canary device back to the current version when the canary is aborted', async () => {
+    const ref = refFor('aborted-canary-model');
+    const { v1 } = canaryOf(ref, 0.2);
+    const inside = deviceIn(ref, 0.2, true);
+    await rememberModel((await fetchChannelModel(ref, null, { deviceId: inside }))!);
+    // The abort signs a pointer without the candidate, moved later.
+    movePointer(ref, 1, v1.manifestKey, manifestTextOf(v1), '2026-02-05T00:00:00.000Z');
+    const back = (await fetchChannelModel(ref, 2, { deviceId: inside }))!;
+    expect(back).toMatchObject({ version: 1, rollout: null });
+    expect(new Uint8Array(back.weights)).toEqual(v1.weights);
   });
 });

@@ -4,6 +4,7 @@
  * remembered, so the app starts offline from the cache and keeps its model when a newer one fails verification.
  */
 import {
+  type ChannelPointer,
   type ChannelRef,
   type ModelManifest,
   type ModelVariant,
@@ -15,9 +16,12 @@ import {
   concatShards,
   deviceVariant,
   envelopeOf,
+  inCanary,
   publishedFileProblem,
   readChannelPointer,
   readModelManifest,
+  rolloutKey,
+  sha256Hex,
   trustedKeySetSchema,
   trustsEnvelope,
 } from '@edgeloop/shared';
@@ -34,10 +38,42 @@ export class NoModelYet extends Error {
   override name = 'NoModelYet';
 }
 
+/**
+ * A staged rollout named by the channel's pointer, as this device sees it: the version every other device runs, the
+ * candidate a share of devices runs, and whether this device is one of them (a stable hash of its id decides).
+ */
+export interface RolloutAssignment {
+  current: number;
+  candidate: number;
+  share: number;
+  inCanary: boolean;
+}
+
+/** Which of the pointer's versions a device runs. */
+export type RolloutGroup = 'production' | 'canary';
+
+/**
+ * The device's group for the pointer and what it runs: the candidate when its id's bucket is under the candidate's
+ * share, else `version`. `target` reads like a pointer to that version, so the manifest is checked against it (its
+ * sha256 and version) exactly as for the current one. Without an id (a device whose database is unavailable) it stays
+ * on `version`.
+ */
+export function pointerTarget(pointer: ChannelPointer, deviceId: string | null): { group: RolloutGroup; target: ChannelPointer; assignment: RolloutAssignment | null } {
+  const { candidate } = pointer;
+  if (!candidate) return { group: 'production', target: pointer, assignment: null };
+  const chosen = deviceId !== null && inCanary(deviceId, rolloutKey(pointer.project, pointer.model, pointer.channel, candidate.version), candidate.share);
+  const assignment = { current: pointer.version, candidate: candidate.version, share: candidate.share, inCanary: chosen };
+  if (!chosen) return { group: 'production', target: pointer, assignment };
+  return { group: 'canary', target: { ...pointer, version: candidate.version, manifestPath: candidate.manifestPath, manifestSha256: candidate.manifestSha256 }, assignment };
+}
+
 /** A verified model, ready for the inference worker. */
 export interface VerifiedModel {
   ref: ChannelRef;
+  /** The version it is: the candidate's while this device is in a canary (the channel stays the same). */
   version: number;
+  /** The rollout this device was in when it took the model; null without a canary. */
+  rollout: RolloutAssignment | null;
   manifest: ModelManifest;
   variant: ModelVariant;
   /** tfjs layers-model topology and weight specs, from the variant's model.json. */
@@ -72,6 +108,10 @@ interface StoredModel {
   pointer: string;
   manifestUrl: string;
   manifest: string;
+  /** Which of the pointer's versions the manifest is: absent (models remembered before canaries) = production. */
+  group?: RolloutGroup;
+  /** The device id the group was decided with (stored so the cached model verifies offline without it). */
+  deviceId?: string | null;
 }
 
 const storedKey = (ref: ChannelRef) => `model:${ref.project}/${ref.model}/${ref.channel}`;
@@ -129,7 +169,7 @@ async function verifiedFile(url: string, file: PublishedFile, offline: boolean):
   return bytes;
 }
 
-async function assemble(ref: ChannelRef, manifest: ModelManifest, signed: StoredModel, offline: boolean): Promise<VerifiedModel> {
+async function assemble(ref: ChannelRef, manifest: ModelManifest, signed: StoredModel, rollout: RolloutAssignment | null, offline: boolean): Promise<VerifiedModel> {
   const { manifestUrl } = signed;
   const variant = deviceVariant(manifest);
   const files = await Promise.all([variant.modelJson, ...variant.shards].map((file) => verifiedFile(new URL(file.path, manifestUrl).href, file, offline)));
@@ -137,6 +177,7 @@ async function assemble(ref: ChannelRef, manifest: ModelManifest, signed: Stored
   return {
     ref,
     version: manifest.version,
+    rollout,
     manifest,
     variant,
     modelJson: JSON.parse(new TextDecoder().decode(modelJson)),
@@ -151,7 +192,9 @@ export async function loadCachedModel(ref: ChannelRef): Promise<VerifiedModel | 
   const key = await storedHubKeys();
   if (!stored || !key) return null;
   const pointer = await readChannelPointer(stored.pointer, key.keys, ref);
-  return assemble(ref, await readModelManifest(stored.manifest, key.keys, pointer), stored, true);
+  // The manifest remembered is the version the device's group ran: checked against that part of the signed pointer.
+  const { target, assignment } = stored.group === 'canary' ? pointerTarget(pointer, stored.deviceId ?? null) : { target: pointer, assignment: pointerTarget(pointer, null).assignment };
+  return assemble(ref, await readModelManifest(stored.manifest, key.keys, target), stored, assignment, true);
 }
 
 /** Makes `model` the channel's model on this device: call it once the model runs. */
@@ -159,13 +202,21 @@ export async function rememberModel(model: VerifiedModel): Promise<void> {
   await writeValue(storedKey(model.ref), model.signed);
 }
 
+export interface FetchOptions {
+  /** This installation's id: with a canary in the pointer, it decides the device's group (none: production). */
+  deviceId?: string | null;
+  /** Told the device's rollout assignment whenever the pointer is read (null: no canary). */
+  onAssignment?: (assignment: RolloutAssignment | null) => void;
+}
+
 /**
- * Reads the channel pointer from the CDN. Resolves null when it still points to `currentVersion`; otherwise
- * downloads and verifies that version (rememberModel makes it the channel's model once it runs). Throws
- * ModelRefused when a check fails, including a validly signed pointer older than the one this device trusts
- * (a replayed pointer would roll devices back); a rollback in the hub signs a new pointer, so it passes.
+ * Reads the channel pointer from the CDN. Resolves null when the version this device runs (the candidate's in a canary
+ * it is in, else the pointer's) is still `currentVersion`; otherwise downloads and verifies that version exactly as
+ * any other (rememberModel makes it the channel's model once it runs). Throws ModelRefused when a check fails,
+ * including a validly signed pointer older than the one this device trusts (a replayed pointer would roll devices
+ * back); a rollback in the hub signs a new pointer, so it passes.
  */
-export async function fetchChannelModel(ref: ChannelRef, currentVersion: number | null): Promise<VerifiedModel | null> {
+export async function fetchChannelModel(ref: ChannelRef, currentVersion: number | null, options: FetchOptions = {}): Promise<VerifiedModel | null> {
   let key = await hubKeys(false);
   let refreshed = false;
   // Keys are rotated and retired: an envelope naming a key this device does not know sends it to the hub (never the
@@ -184,25 +235,30 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
   if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
   const pointerText = await response.text();
   const pointer = await readChannelPointer(pointerText, (await keysFor(pointerText)).keys, ref);
+  const deviceId = options.deviceId ?? null;
+  const { group, target, assignment } = pointerTarget(pointer, deviceId);
+  options.onAssignment?.(assignment);
   const trusted = await readValue<StoredModel>(storedKey(ref));
   const trustedPointer = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)) : null;
-  if (pointer.version === currentVersion) {
-    // The same move signed anew (a key rotation re-signs every pointer): keep the new signature, so the cached model
-    // still verifies offline once the old key is retired.
-    if (trusted && trustedPointer && trusted.pointer !== pointerText && trustedPointer.manifestSha256 === pointer.manifestSha256 && trustedPointer.movedAt === pointer.movedAt) {
-      await writeValue(storedKey(ref), { ...trusted, pointer: pointerText });
+  const trustedMovedAt = trustedPointer?.movedAt ?? null;
+  const replayed = trustedMovedAt !== null && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt);
+  if (target.version === currentVersion) {
+    // The same model under a newer pointer (signed anew by a key rotation, a canary started or ended around this
+    // device, the canary it ran promoted to all): keep the new pointer, so the cached model still verifies offline,
+    // against the part of the pointer that names it, once an old key is retired.
+    if (trusted && trusted.pointer !== pointerText && !replayed && (await sha256Hex(new TextEncoder().encode(trusted.manifest))) === target.manifestSha256) {
+      await writeValue(storedKey(ref), { ...trusted, pointer: pointerText, group, deviceId });
     }
     return null;
   }
-  const trustedMovedAt = trustedPointer?.movedAt ?? null;
-  if (trustedMovedAt && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt)) {
+  if (replayed) {
     throw new ModelRefused(`channel pointer for v${pointer.version} was moved at ${pointer.movedAt}, before the one this device has (${trustedMovedAt}): an old pointer replayed`);
   }
 
-  const manifestUrl = new URL(pointer.manifestPath, pointerUrl).href;
+  const manifestUrl = new URL(target.manifestPath, pointerUrl).href;
   const manifestResponse = await fetch(manifestUrl);
-  if (!manifestResponse.ok) throw new ModelRefused(`manifest of v${pointer.version}: HTTP ${manifestResponse.status}`);
+  if (!manifestResponse.ok) throw new ModelRefused(`manifest of v${target.version}: HTTP ${manifestResponse.status}`);
   const manifestText = await manifestResponse.text();
-  const manifest = await readModelManifest(manifestText, (await keysFor(manifestText)).keys, pointer);
-  return assemble(ref, manifest, { pointer: pointerText, manifestUrl, manifest: manifestText }, false);
+  const manifest = await readModelManifest(manifestText, (await keysFor(manifestText)).keys, target);
+  return assemble(ref, manifest, { pointer: pointerText, manifestUrl, manifest: manifestText, group, deviceId }, assignment, false);
 }
