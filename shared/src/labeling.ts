@@ -26,3 +26,18 @@ export const labelingSettingsSchema = z.object({
 });
 export type LabelingSettings = z.infer<typeof labelingSettingsSchema>;
 export const DEFAULT_LABELING_SETTINGS: LabelingSettings = labelingSettingsSchema.parse({});
+
+/** Where a pending reviewed image came from: collected by the project setting, or shared by the labeler. */
+export const REVIEW_ITEM_SOURCES = ['device', 'review'] as const;
+export type ReviewItemSource = (typeof REVIEW_ITEM_SOURCES)[number];
+
+/** The working set's split of an accepted reviewed image, from its sha256 alone (so every hub agrees): 80/10/10. */
+export function splitForSha256(sha256: string): 'train' | 'val' | 'test' {
+  if (!/^[0-9a-f]{8}/.test(sha256)) throw new RangeError(`sha256 must be lower-case hex, got "${sha256.slice(0, 16)}"`);
+  const u = parseInt(sha256.slice(0, 8), 16) / 2 ** 32;
+  return u < 0.8 ? 'train' : u < 0.9 ? 'val' : 'test';
+}
+
+/** What a person decides on a pending item in the review inbox. */
+export const INBOX_DECISIONS = ['accept', 'reject'] as const;
+export type InboxDecision = (typeof INBOX_DECISIONS)[number];

@@ -211,7 +211,7 @@ describe('every procedure x every role x project scope', () => {
   it('lets labelers, engineers and admins take the review queue, in their projects only', async () => {
     const meta = procedures.find(([path]) => path === 'feedback.nextReviews')![1]._def.meta!;
     expect(meta.roles).toEqual(['admin', 'engineer', 'labeler']);
-    expect(await (await hub.as('labeler', { projects: [A] })).feedback.nextReviews({ project: A, limit: 5 })).toEqual({ policy: 'uncertainty-poisson/v1', reviews: [] });
+    expect(await (await hub.as('labeler', { projects: [A] })).feedback.nextReviews({ project: A, limit: 5 })).toEqual({ policy: 'margin-focus-poisson/v2', reviews: [] });
     expect(await errorCode((await hub.as('device', { projects: [A] })).feedback.nextReviews({ project: A, limit: 5 }))).toBe('FORBIDDEN');
     expect(await errorCode((await hub.as('labeler', { projects: [A] })).feedback.nextReviews({ project: B, limit: 5 }))).toBe('FORBIDDEN');
   });

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { type PredictionEvent, decideReview, inclusionProbability, mulberry32 } from '@edgeloop/shared';
+import { NO_FOCUS, type PredictionEvent, decideReviewV2, meanMarginUncertainty, mulberry32 } from '@edgeloop/shared';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
@@ -17,6 +17,15 @@ function seededUuid(random: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
 }
+
+/** What the monitor hands the policy for a prediction of `cat` with probability p (and `dog` 1 − p). */
+const candidate = (e: PredictionEvent) => ({
+  predictionId: e.id,
+  probabilities: [e.top[0]!.probability, 1 - e.top[0]!.probability, 0],
+  uncertainty: 1 - e.top[0]!.probability,
+  predicted: e.top[0]!.label,
+  deviceKey: 'device-1',
+});
 
 /** A prediction of `cat` with probability p (and `dog` 1 − p). */
 function prediction(p: number, at = '2026-11-20T10:00:00Z', id: string = crypto.randomUUID()): PredictionEvent {
@@ -67,21 +76,20 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
     expect(await reviewDrawSecret(hub.deps.keys, projectId)).toEqual(secret);
     expect(Buffer.from(await reviewDrawSecret(hub.deps.keys, crypto.randomUUID())).equals(Buffer.from(secret))).toBe(false);
 
-    const input = { projectId, modelVersionId, settings, meanUncertainty: 0.2, secret, events: events.map((e) => ({ predictionId: e.id, uncertainty: 1 - e.top[0]!.probability })) };
+    const input = { projectId, modelVersionId, settings, meanUncertainty: 0.2, secret, events: events.map(candidate) };
     const inserted = await assignReviews(hub.deps.db, input);
     const rows = await hub.deps.db.select().from(reviewAssignments).where(eq(reviewAssignments.projectId, projectId));
     expect(rows).toHaveLength(inserted);
     const expected = events.flatMap((e) => {
-      const u = 1 - e.top[0]!.probability;
-      const d = decideReview(u, reviewDraw(secret, e.id), 0.2, settings);
-      return d.selected ? [{ predictionId: e.id, component: d.component, inclusionProbability: inclusionProbability(u, 0.2, settings) }] : [];
+      const d = decideReviewV2(candidate(e), reviewDraw(secret, e.id), meanMarginUncertainty(0.2), NO_FOCUS, settings);
+      return d.selected ? [{ predictionId: e.id, component: d.component, inclusionProbability: d.inclusionProbability }] : [];
     });
     expect(inserted).toBe(expected.length);
     expect(inserted).toBeGreaterThan(60); // ~20% of 600
     const byPrediction = new Map(rows.map((r) => [r.predictionId, r]));
     for (const e of expected) {
       const row = byPrediction.get(e.predictionId)!;
-      expect(row).toMatchObject({ component: e.component, modelVersionId, status: 'queued', policy: 'uncertainty-poisson/v1 r=0.2 e=0.35' });
+      expect(row).toMatchObject({ component: e.component, modelVersionId, status: 'queued', policy: 'margin-focus-poisson/v2 r=0.2 e=0.35' });
       expect(row.inclusionProbability).toBeCloseTo(e.inclusionProbability, 12);
     }
     expect(rows.some((r) => r.component === 'uniform') && rows.some((r) => r.component === 'uncertainty')).toBe(true);
@@ -107,7 +115,7 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
 
     const labeler = await hub.as('labeler', { projects: ['order'] });
     const first = await labeler.feedback.nextReviews({ project: 'order', limit: 9 });
-    expect(first.policy).toBe('uncertainty-poisson/v1');
+    expect(first.policy).toBe('margin-focus-poisson/v2');
     const name = (r: { predictionId: string }) => events.findIndex((e) => e.id === r.predictionId);
     // Uncertainty 1.0, 0.9, uniform #10, 0.8, 0.7, uniform #11, 0.6, 0.5, uniform #12.
     expect(first.reviews.map(name)).toEqual([9, 8, 10, 7, 6, 11, 5, 4, 12]);
@@ -195,7 +203,7 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
       settings: { reviewRate: 0.1, uniformShare: 0.35 },
       meanUncertainty: 0.15,
       secret,
-      events: events.map((e) => ({ predictionId: e.id, uncertainty: 1 - e.top[0]!.probability })),
+      events: events.map(candidate),
     });
     expect(queued).toBeGreaterThan(100);
 
@@ -211,7 +219,7 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
 
     const estimate = await labelAccuracy(hub.deps, { projectId, modelVersionId, population: { events: N, expectedCorrect } });
     console.log(`${kind}: truth ${truth.toFixed(3)}; ${estimate.labels} labels of ${queued}; naive ${estimate.naive!.estimate.toFixed(3)}; IPW ${estimate.ipw!.estimate.toFixed(3)} [${estimate.ipw!.interval.map((x) => x.toFixed(3)).join(', ')}]; PPI ${estimate.ppi!.estimate.toFixed(3)} [${estimate.ppi!.interval.map((x) => x.toFixed(3)).join(', ')}]`);
-    expect(estimate).toMatchObject({ policy: 'uncertainty-poisson/v1', labels: answered, pending: queued - answered, expired: 0 });
+    expect(estimate).toMatchObject({ policy: 'margin-focus-poisson/v2', unusable: 0, labels: answered, pending: queued - answered, expired: 0 });
     expect(estimate.confirmations + estimate.corrections).toBe(answered);
     expect(estimate.naive!.estimate).toBeLessThan(truth - 0.05);
     expect(estimate.ipw!.interval[0]).toBeLessThanOrEqual(truth);
