@@ -89,13 +89,7 @@ export async function receiveReviewedImage(
   input: { project: Project; sha256: string; predictionId: string; source: ReviewItemSource; label: string },
 ): Promise<ReviewItemOutcome> {
   const { project } = input;
-  assertKnownLabel(project, input.label);
-  const settings = await settingsRepo.settingsOf(deps.db, project.id);
-  if (input.source === 'device' && !settings.collectReviewedImages) {
-    throw badRequest(`source: "device" is for images the project collects, and "${project.slug}" does not collect images of reviewed predictions (labeling settings); use "review" for an image the labeler shares`);
-  }
-  const known = await feedback.predictionIdsInProject(deps.db, project.id, [input.predictionId]);
-  if (!known.length) throw badRequest(`predictionId: "${project.slug}" has no prediction ${input.predictionId}; sync the prediction first`);
+  const settings = await assertReviewedImageAllowed(deps, input);
   const at = deps.now();
   return deps.db.transaction(async (tx) => {
     const { row } = await reviewItems.findOrCreate(tx, { projectId: project.id, sha256: input.sha256, predictionId: input.predictionId, source: input.source, at });
@@ -103,6 +97,25 @@ export async function receiveReviewedImage(
     await reviewItems.putVote(tx, { itemId: row.id, labeledBy: caller.name, label: input.label, at });
     return applyRules(tx, project.id, row, settings, at);
   });
+}
+
+/**
+ * Checks an image of a prediction before anything is stored: a label of the project, a prediction of the project
+ * (synced first), and `device` only while the project collects images. Answers the project's labeling settings.
+ */
+export async function assertReviewedImageAllowed(
+  deps: HubDeps,
+  input: { project: Project; predictionId: string; source: ReviewItemSource; label: string },
+): Promise<LabelingSettings> {
+  const { project } = input;
+  assertKnownLabel(project, input.label);
+  const settings = await settingsRepo.settingsOf(deps.db, project.id);
+  if (input.source === 'device' && !settings.collectReviewedImages) {
+    throw badRequest(`source: "device" is for images the project collects, and "${project.slug}" does not collect images of reviewed predictions (labeling settings); use "review" for an image the labeler shares`);
+  }
+  const known = await feedback.predictionIdsInProject(deps.db, project.id, [input.predictionId]);
+  if (!known.length) throw badRequest(`predictionId: "${project.slug}" has no prediction ${input.predictionId}; sync the prediction first`);
+  return settings;
 }
 
 /** Labels synced for predictions with a pending item are votes on its image (null label: unusable); the rules run. */
