@@ -3,6 +3,7 @@
  * that accept a pending reviewed image into the working set besides a person in the admin's review inbox.
  */
 import { z } from 'zod';
+import { text } from './text';
 
 export const REVIEW_ITEM_STATUSES = ['pending', 'accepted', 'rejected'] as const;
 export type ReviewItemStatus = (typeof REVIEW_ITEM_STATUSES)[number];
@@ -15,7 +16,7 @@ export const reviewAcceptanceSchema = z.object({
   /** This many distinct labelers giving the same label accept it; null = off. */
   agreement: z.number().int().min(2).max(10).nullable().default(2),
   /** Token names whose label alone accepts it. */
-  trustedLabelers: z.array(z.string().min(1).max(200)).max(100).default([]),
+  trustedLabelers: z.array(text(200).min(1, 'a trusted labeler is a token name, not empty')).max(100, 'at most 100 trusted labelers').default([]),
 });
 export type ReviewAcceptance = z.infer<typeof reviewAcceptanceSchema>;
 
