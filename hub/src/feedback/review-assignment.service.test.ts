@@ -3,6 +3,7 @@ import { NO_FOCUS, type PredictionEvent, decideReviewV2, meanMarginUncertainty, 
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
+import { SYNTHETIC_DIM, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { corrections, reviewAssignments } from '../db/schema';
 import { getProject } from '../projects/project.service';
@@ -96,6 +97,33 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
     // Processing the same events again (a retried job) decides nothing new.
     expect(await assignReviews(hub.deps.db, input)).toBe(0);
   });
+
+  it.skipIf(skip)('spreads a batch over different-looking pictures (k-center on the profile\'s PCA projection) instead of near-copies', async () => {
+    // 24 near-copies of one doubtful picture (cluster 0, the most uncertain) and 4 more clusters of 4, a little less doubtful.
+    const random = mulberry32(77);
+    const centres = Array.from({ length: 5 }, (_, c) => Array.from({ length: SYNTHETIC_DIM }, (_, j) => (c === 0 ? 0 : 6 * Math.sin(3 * c + j) + (j === c ? 8 : 0))));
+    const members = [24, 4, 4, 4, 4].flatMap((n, c) => Array.from({ length: n }, () => c));
+    const events = members.map((c) => ({ ...prediction(0.6), embedding: centres[c]!.map((v) => v + 0.01 * (random() - 0.5)) }));
+    const { projectId, modelVersionId } = await projectWith('spread', events);
+    await storeProfile(hub.deps, modelVersionId, syntheticProfile());
+    await assignments.insertMany(
+      hub.deps.db,
+      events.map((e, i) => ({
+        projectId,
+        modelVersionId,
+        predictionId: e.id,
+        policy: 'margin-focus-poisson/v2 r=0.05 e=0.35',
+        component: 'uncertainty' as const,
+        inclusionProbability: 0.2,
+        uncertainty: (members[i] === 0 ? 0.8 : 0.5) + 0.1 * random(),
+      })),
+    );
+    const clusterOf = new Map(events.map((e, i) => [e.id, members[i]!]));
+    const { reviews } = await (await hub.as('labeler', { projects: ['spread'] })).feedback.nextReviews({ project: 'spread', limit: 5 });
+    // Uncertainty alone would give five near-copies of cluster 0; the batch starts there and covers every cluster.
+    expect(clusterOf.get(reviews[0]!.predictionId)).toBe(0);
+    expect(new Set(reviews.map((r) => clusterOf.get(r.predictionId))).size).toBe(5);
+  }, 120_000);
 
   it.skipIf(skip)('gives labelers the most uncertain first with the oldest uniform pick at every 3rd slot, and the rest to the next labeler', async () => {
     const events = Array.from({ length: 13 }, () => prediction(0.9));

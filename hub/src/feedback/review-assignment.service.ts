@@ -151,10 +151,10 @@ export async function nextReviews(
       leaseBefore: new Date(at.getTime() - REVIEW_LEASE_MS),
       limit: input.limit,
       among: input.predictionIds,
-      pool: DIVERSITY_POOL * input.limit,
+      pool: Math.min(MAX_DIVERSITY_POOL, Math.max(MIN_DIVERSITY_POOL, DIVERSITY_POOL * input.limit)),
     },
     (byUncertainty, oldestUniform, shownBefore) =>
-      interleaveReviews(diverseOrder(byUncertainty, (row) => projected(bases, row), input.limit).map(keyed), oldestUniform.map(keyed), input.limit, UNIFORM_SLOT_EVERY, shownBefore).map(
+      interleaveReviews(diverseOrder(byUncertainty, (row) => projected(bases, row), input.limit, (row) => row.uncertainty).map(keyed), oldestUniform.map(keyed), input.limit, UNIFORM_SLOT_EVERY, shownBefore).map(
         (r) => r.row,
       ),
   );
@@ -177,10 +177,14 @@ export async function nextReviews(
 const keyed = (row: assignments.QueuedReview) => ({ id: row.assignmentId, row });
 
 /**
- * The uncertainty part of a batch is chosen among this many times `limit` of the most doubtful, spread by greedy
- * k-center on their PCA-projected embeddings (shared diverseOrder), so a batch is not near-copies.
+ * The uncertainty part of a batch is chosen among the most doubtful (this many times `limit`, at least
+ * MIN_DIVERSITY_POOL and at most MAX_DIVERSITY_POOL of them), spread by greedy k-center on their PCA-projected
+ * embeddings with each distance weighted by the uncertainty (shared diverseOrder), so a batch is not near-copies of
+ * one picture however many of them lead the queue.
  */
 export const DIVERSITY_POOL = 4;
+export const MIN_DIVERSITY_POOL = 200;
+export const MAX_DIVERSITY_POOL = 500;
 /** Versions whose profiles are read for one batch (the newest waiting ones; older ones keep the uncertainty order). */
 const MAX_BATCH_VERSIONS = 4;
 

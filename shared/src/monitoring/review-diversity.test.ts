@@ -46,6 +46,11 @@ describe('batch diversity by greedy k-center', () => {
     expect(kCenterOrder(points, 4, 1, 4, 0)).toEqual([0, 3, 2, 1]);
     expect(kCenterOrder(points, 4, 1, 2, 3)).toEqual([3, 0]);
     expect(kCenterOrder(new Float64Array(0), 0, 1, 3)).toEqual([]);
+    // Weighted by uncertainty: a doubtful point a little nearer wins over a confident one farther away.
+    const line = Float64Array.from([0, 6, 5]);
+    expect(kCenterOrder(line, 3, 1, 2, 0)).toEqual([0, 1]);
+    expect(kCenterOrder(line, 3, 1, 2, 0, [1, 0.1, 1])).toEqual([0, 2]);
+    expect(() => kCenterOrder(line, 3, 1, 2, 0, [1])).toThrow(/weights must hold n = 3/);
     expect(() => kCenterOrder(points, 3, 1, 2)).toThrow(/n\*r = 3/);
   });
 

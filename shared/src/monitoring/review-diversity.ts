@@ -8,12 +8,14 @@
 /**
  * Indices of `k` of the n points [n, r] (row-major) in farthest-first order: `first`, then each time the point whose
  * distance to the nearest point chosen so far is largest (ties: the lower index, so an uncertainty-sorted input keeps
- * the more doubtful). O(n·k·r).
+ * the more doubtful). `weights` [n] (optional, >= 0) scale that distance, so a doubtful point a little nearer can win
+ * over a confident one farther away. O(n·k·r).
  */
-export function kCenterOrder(points: Float64Array, n: number, r: number, k: number, first = 0): number[] {
+export function kCenterOrder(points: Float64Array, n: number, r: number, k: number, first = 0, weights?: ArrayLike<number>): number[] {
   if (points.length !== n * r) throw new RangeError(`points must hold n*r = ${n * r} values, got ${points.length}`);
   if (n === 0 || k <= 0) return [];
   if (!(first >= 0 && first < n)) throw new RangeError(`first must be an index below ${n}, got ${first}`);
+  if (weights && weights.length !== n) throw new RangeError(`weights must hold n = ${n} values, got ${weights.length}`);
   const nearest = new Float64Array(n).fill(Infinity);
   const chosen: number[] = [];
   const taken = new Uint8Array(n);
@@ -27,8 +29,10 @@ export function kCenterOrder(points: Float64Array, n: number, r: number, k: numb
       if (taken[i]) continue;
       const d = squaredDistance(points, i, next, r);
       if (d < nearest[i]!) nearest[i] = d;
-      if (nearest[i]! > bestDistance) {
-        bestDistance = nearest[i]!;
+      // Squared distances: a weight w scales the distance by w, so the squared one by w².
+      const score = weights ? nearest[i]! * weights[i]! * weights[i]! : nearest[i]!;
+      if (score > bestDistance) {
+        bestDistance = score;
         best = i;
       }
     }
@@ -56,10 +60,11 @@ function squaredDistance(points: Float64Array, i: number, j: number, r: number):
 
 /**
  * Candidates (sorted most doubtful first) re-ordered for a batch of `k`: farthest-first on their projected
- * coordinates [r] starting from the most doubtful, then the rest in their order. Candidates without coordinates
- * (no profile, another embedding size) follow in their order. O(n·k·r).
+ * coordinates [r] starting from the most doubtful, each distance weighted by the candidate's `weight` (its
+ * uncertainty; 1 when not given), then the rest in their order. Candidates without coordinates (no profile, another
+ * embedding size) follow in their order. O(n·k·r).
  */
-export function diverseOrder<T>(candidates: readonly T[], coordinates: (candidate: T) => Float64Array | null, k: number): T[] {
+export function diverseOrder<T>(candidates: readonly T[], coordinates: (candidate: T) => Float64Array | null, k: number, weight?: (candidate: T) => number): T[] {
   const placed: { candidate: T; at: number }[] = [];
   const rest: T[] = [];
   let r = -1;
@@ -73,7 +78,8 @@ export function diverseOrder<T>(candidates: readonly T[], coordinates: (candidat
   if (placed.length < 2) return [...candidates];
   const points = new Float64Array(placed.length * r);
   placed.forEach((p, i) => points.set(coordinates(p.candidate)!, i * r));
-  const order = kCenterOrder(points, placed.length, r, k, 0);
+  const weights = weight ? Float64Array.from(placed, (p) => Math.max(0, weight(p.candidate))) : undefined;
+  const order = kCenterOrder(points, placed.length, r, k, 0, weights);
   const picked = new Set(order);
   return [...order.map((i) => placed[i]!.candidate), ...placed.filter((_, i) => !picked.has(i)).map((p) => p.candidate), ...rest];
 }
