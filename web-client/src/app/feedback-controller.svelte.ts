@@ -59,6 +59,8 @@ export class FeedbackController {
   /** Takes the role remembered on this device and syncs periodically. */
   async start(): Promise<void> {
     this.role = (await readValue<Role>('role')) ?? null;
+    const { project } = this.device.settings;
+    if (project) this.collectImages = (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
     setInterval(() => void this.sync(), SYNC_MS);
   }
 
@@ -73,8 +75,11 @@ export class FeedbackController {
     const { token } = this.device.settings;
     if (!token || !this.device.online) return;
     try {
-      this.role = (await hubClient(token).auth.whoami.query()).role;
+      const client = hubClient(token);
+      this.role = (await client.auth.whoami.query()).role;
       await writeValue('role', this.role);
+      // Every role is told whether the project collects images of reviewed predictions (Settings says so).
+      if (this.device.settings.project) await this.loadLabelingSettings(client, this.device.settings.project);
     } catch (error) {
       if (hubCode(error) === undefined) void probeHub();
       // whoami names no project: a refusal here is about the token itself (unknown, revoked, no project scope).
