@@ -4,7 +4,7 @@
  * rejected (who, when); a decided item never changes again (every state change is conditional on `pending`).
  */
 import type { AcceptanceRule, ReviewItemSource, ReviewItemStatus, TopClasses } from '@edgeloop/shared';
-import { and, asc, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { blobs, predictions, reviewItemVotes, reviewItems } from '../db/schema';
 
@@ -156,13 +156,14 @@ export interface InboxRow extends ReviewItemRow {
 }
 
 /**
- * A page of the project's items, newest first (optionally one status), after the cursor (createdAt, id) of the
- * previous page. Uses review_items_inbox.
+ * A page of the project's items, newest first (or `oldestFirst`), optionally one status, past the cursor
+ * (createdAt, id) of the previous page. Uses review_items_inbox.
  */
 export async function inboxPage(
   db: Database,
-  input: { projectId: string; status: ReviewItemStatus | null; before: { createdAt: Date; id: string } | null; limit: number },
+  input: { projectId: string; status: ReviewItemStatus | null; before: { createdAt: Date; id: string } | null; limit: number; oldestFirst?: boolean },
 ): Promise<InboxRow[]> {
+  const past = input.oldestFirst ? gt : lt;
   const rows = await db
     .select({
       ...itemColumns,
@@ -181,11 +182,11 @@ export async function inboxPage(
         eq(reviewItems.projectId, input.projectId),
         input.status ? eq(reviewItems.status, input.status) : undefined,
         input.before
-          ? or(lt(reviewItems.createdAt, input.before.createdAt), and(eq(reviewItems.createdAt, input.before.createdAt), lt(reviewItems.id, input.before.id)))
+          ? or(past(reviewItems.createdAt, input.before.createdAt), and(eq(reviewItems.createdAt, input.before.createdAt), past(reviewItems.id, input.before.id)))
           : undefined,
       ),
     )
-    .orderBy(desc(reviewItems.createdAt), desc(reviewItems.id))
+    .orderBy(...(input.oldestFirst ? [asc(reviewItems.createdAt), asc(reviewItems.id)] : [desc(reviewItems.createdAt), desc(reviewItems.id)]))
     .limit(input.limit);
   return rows.map(({ predictedLabel, predictedConfidence, predictedTop, ...row }) => ({
     ...row,

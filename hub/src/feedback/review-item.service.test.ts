@@ -137,6 +137,8 @@ describe.each(DATABASES)('review items (images of reviewed predictions) on $kind
     const bob = await person('person', 'bob');
     const first = await shareImage(ann, 'person', events[0]!.id, 'cat');
     const second = await shareImage(ann, 'person', events[1]!.id, 'cat');
+    // Bob's queue: what he has not voted on, oldest first.
+    expect((await bob.labeling.queue({ project: 'person' })).items.map((i) => i.id)).toEqual([first.review!.itemId, second.review!.itemId]);
     // Agreement is off: two agreeing labels leave it pending for a person.
     expect(await bob.labeling.vote({ project: 'person', itemId: first.review!.itemId, label: 'cat' })).toMatchObject({ status: 'pending' });
     expect(await refusal(ann.labeling.decide({ project: 'person', itemId: first.review!.itemId, decision: 'accept', label: 'cat' }))).toMatchObject({ code: 'FORBIDDEN' });

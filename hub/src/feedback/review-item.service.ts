@@ -264,16 +264,16 @@ export async function labelingQueue(deps: HubDeps, caller: Caller, input: { proj
   const project = await getProject(deps, input.project);
   const out: InboxItem[] = [];
   let before: { createdAt: Date; id: string } | null = null;
-  // Newest-first pages read until `limit` unvoted ones are found (bounded: at most 20 pages).
+  // Oldest-first pages read until `limit` unvoted ones are found (bounded: at most 20 pages).
   for (let page = 0; page < 20 && out.length < input.limit; page++) {
-    const rows = await reviewItems.inboxPage(deps.db, { projectId: project.id, status: 'pending', before, limit: MAX_INBOX_PAGE });
+    const rows = await reviewItems.inboxPage(deps.db, { projectId: project.id, status: 'pending', before, limit: MAX_INBOX_PAGE, oldestFirst: true });
     const listed = await inboxItems(deps, rows);
     out.push(...listed.filter((item) => !item.votes.some((v) => v.labeledBy === caller.name)));
     const last = rows[rows.length - 1];
     if (rows.length < MAX_INBOX_PAGE || !last) break;
     before = { createdAt: last.createdAt, id: last.id };
   }
-  return { items: out.slice(0, input.limit).reverse() };
+  return { items: out.slice(0, input.limit) };
 }
 
 async function inboxItems(deps: HubDeps, rows: reviewItems.InboxRow[]): Promise<InboxItem[]> {
