@@ -127,8 +127,9 @@ export interface NextReview {
 }
 
 /**
- * The next predictions for the caller to label, in the policy's order (most uncertain first, every 3rd item the
- * project's queue serves the oldest uniform pick, counted across calls), marked shown to the caller. Items shown to
+ * The next predictions for the caller to label, in the policy's order (most uncertain first, spread by k-center on
+ * their PCA-projected embeddings, every 3rd item the project's queue serves the oldest uniform pick, counted across
+ * calls), marked shown to the caller. Items shown to
  * someone else come back after REVIEW_LEASE_MS unlabeled; items shown to the caller come back to it until labeled.
  * `predictionIds`: only among these (the PWA can show only the predictions it holds, so it takes only those).
  */
