@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { NO_FOCUS, type PredictionEvent, decideReviewV2, meanMarginUncertainty, mulberry32 } from '@edgeloop/shared';
+import { type PredictionEvent, decideReviewV2, meanMarginUncertainty, mulberry32, reviewFocusFromAlerts } from '@edgeloop/shared';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
@@ -25,7 +25,8 @@ const candidate = (e: PredictionEvent) => ({
   probabilities: [e.top[0]!.probability, 1 - e.top[0]!.probability, 0],
   uncertainty: 1 - e.top[0]!.probability,
   predicted: e.top[0]!.label,
-  deviceKey: 'device-1',
+  // Two installations, by the id's first digit (about half each).
+  deviceKey: e.id < '8' ? 'device-1' : 'device-2',
 });
 
 /** A prediction of `cat` with probability p (and `dog` 1 − p). */
@@ -77,12 +78,14 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
     expect(await reviewDrawSecret(hub.deps.keys, projectId)).toEqual(secret);
     expect(Buffer.from(await reviewDrawSecret(hub.deps.keys, crypto.randomUUID())).equals(Buffer.from(secret))).toBe(false);
 
-    const input = { projectId, modelVersionId, settings, meanUncertainty: 0.2, secret, events: events.map(candidate) };
+    // An open alert names device-1 (half the window): its events weigh 3/2, the others 1/2.
+    const focus = reviewFocusFromAlerts([{ moved: { classMix: { classes: [] } }, contributors: { devices: [{ key: 'device-1', windowShare: 0.5 }] } }]);
+    const input = { projectId, modelVersionId, settings, meanUncertainty: 0.2, secret, focus, events: events.map(candidate) };
     const inserted = await assignReviews(hub.deps.db, input);
     const rows = await hub.deps.db.select().from(reviewAssignments).where(eq(reviewAssignments.projectId, projectId));
     expect(rows).toHaveLength(inserted);
     const expected = events.flatMap((e) => {
-      const d = decideReviewV2(candidate(e), reviewDraw(secret, e.id), meanMarginUncertainty(0.2), NO_FOCUS, settings);
+      const d = decideReviewV2(candidate(e), reviewDraw(secret, e.id), meanMarginUncertainty(0.2), focus, settings);
       return d.selected ? [{ predictionId: e.id, component: d.component, inclusionProbability: d.inclusionProbability }] : [];
     });
     expect(inserted).toBe(expected.length);
@@ -94,6 +97,9 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
       expect(row.inclusionProbability).toBeCloseTo(e.inclusionProbability, 12);
     }
     expect(rows.some((r) => r.component === 'uniform') && rows.some((r) => r.component === 'uncertainty')).toBe(true);
+    // The device the alert names is reviewed more often.
+    const share = (device: string) => expected.filter((x) => candidate(events.find((e) => e.id === x.predictionId)!).deviceKey === device).length / events.filter((e) => candidate(e).deviceKey === device).length;
+    expect(share('device-1')).toBeGreaterThan(share('device-2'));
     // Processing the same events again (a retried job) decides nothing new.
     expect(await assignReviews(hub.deps.db, input)).toBe(0);
   });
