@@ -5,7 +5,7 @@ export const SPLITS = ['train', 'val', 'test'] as const;
 export const splitSchema = z.enum(SPLITS, { error: () => `split must be one of: ${SPLITS.join(', ')}` });
 export type Split = z.infer<typeof splitSchema>;
 
-export const ITEM_SOURCES = ['folder', 'idx', 'upload', 'correction'] as const;
+export const ITEM_SOURCES = ['folder', 'idx', 'upload', 'correction', 'review'] as const;
 export type ItemSource = (typeof ITEM_SOURCES)[number];
 
 /** Image types the hub accepts from uploads; ingest re-encodes other inputs to PNG. */

@@ -80,16 +80,27 @@ export const predictionEventSchema = z.object({
 });
 export type PredictionEvent = z.infer<typeof predictionEventSchema>;
 
-export const correctionEventSchema = z.object({
-  id: z.uuid('id must be a uuid made on the device'),
-  predictionId: z.uuid('predictionId must be the id of a synced prediction'),
-  /** The right label: the predicted one to confirm it, another to correct it. */
-  label: labelSchema,
-  createdAt: clientTimeSchema,
-  /** The review assignment the label answers (feedback.nextReviews gave it); absent for a label given unasked. */
-  assignmentId: z.uuid('assignmentId must be the id of a review assignment (feedback.nextReviews)').optional(),
-});
+export const LABEL_OR_UNUSABLE = 'exactly one of label (the right label) or unusable: true ("none of these labels / unusable") must be given';
+
+export const correctionEventSchema = z
+  .object({
+    id: z.uuid('id must be a uuid made on the device'),
+    predictionId: z.uuid('predictionId must be the id of a synced prediction'),
+    /** The right label: the predicted one to confirm it, another to correct it. Absent when `unusable`. */
+    label: labelSchema.optional(),
+    /** "None of these labels / unusable": the image shows none of the project's labels, or cannot be judged. */
+    unusable: z.literal(true, { error: () => 'unusable must be true when given (leave it out to give a label)' }).optional(),
+    createdAt: clientTimeSchema,
+    /** The review assignment the label answers (feedback.nextReviews gave it); absent for a label given unasked. */
+    assignmentId: z.uuid('assignmentId must be the id of a review assignment (feedback.nextReviews)').optional(),
+  })
+  .superRefine((event, ctx) => {
+    if ((event.label === undefined) === (event.unusable === undefined)) ctx.addIssue({ code: 'custom', path: ['label'], message: LABEL_OR_UNUSABLE });
+  });
 export type CorrectionEvent = z.infer<typeof correctionEventSchema>;
+
+/** A correction's verdict as one value: the label given, or null for "none of these labels / unusable". */
+export const verdictOf = (event: Pick<CorrectionEvent, 'label' | 'unusable'>): string | null => (event.unusable ? null : event.label!);
 
 /**
  * A prediction event as clients send it: its embedding as numbers (`embedding`), or as `embeddingBase64`, its float32

@@ -3,6 +3,7 @@
  * that accept a pending reviewed image into the working set besides a person in the admin's review inbox.
  */
 import { z } from 'zod';
+import { text } from './text';
 
 export const REVIEW_ITEM_STATUSES = ['pending', 'accepted', 'rejected'] as const;
 export type ReviewItemStatus = (typeof REVIEW_ITEM_STATUSES)[number];
@@ -15,7 +16,7 @@ export const reviewAcceptanceSchema = z.object({
   /** This many distinct labelers giving the same label accept it; null = off. */
   agreement: z.number().int().min(2).max(10).nullable().default(2),
   /** Token names whose label alone accepts it. */
-  trustedLabelers: z.array(z.string().min(1).max(200)).max(100).default([]),
+  trustedLabelers: z.array(text(200).min(1, 'a trusted labeler is a token name, not empty')).max(100, 'at most 100 trusted labelers').default([]),
 });
 export type ReviewAcceptance = z.infer<typeof reviewAcceptanceSchema>;
 
@@ -26,3 +27,18 @@ export const labelingSettingsSchema = z.object({
 });
 export type LabelingSettings = z.infer<typeof labelingSettingsSchema>;
 export const DEFAULT_LABELING_SETTINGS: LabelingSettings = labelingSettingsSchema.parse({});
+
+/** Where a pending reviewed image came from: collected by the project setting, or shared by the labeler. */
+export const REVIEW_ITEM_SOURCES = ['device', 'review'] as const;
+export type ReviewItemSource = (typeof REVIEW_ITEM_SOURCES)[number];
+
+/** The working set's split of an accepted reviewed image, from its sha256 alone (so every hub agrees): 80/10/10. */
+export function splitForSha256(sha256: string): 'train' | 'val' | 'test' {
+  if (!/^[0-9a-f]{8}/.test(sha256)) throw new RangeError(`sha256 must be lower-case hex, got "${sha256.slice(0, 16)}"`);
+  const u = parseInt(sha256.slice(0, 8), 16) / 2 ** 32;
+  return u < 0.8 ? 'train' : u < 0.9 ? 'val' : 'test';
+}
+
+/** What a person decides on a pending item in the review inbox. */
+export const INBOX_DECISIONS = ['accept', 'reject'] as const;
+export type InboxDecision = (typeof INBOX_DECISIONS)[number];

@@ -3,6 +3,7 @@ import { authRouter } from './auth.router';
 import { datasetRouter } from './dataset.router';
 import { feedbackRouter } from './feedback.router';
 import { itemRouter } from './item.router';
+import { labelingRouter } from './labeling.router';
 import { monitoringRouter } from './monitoring.router';
 import { projectRouter } from './project.router';
 import { registryRouter } from './registry.router';
@@ -19,6 +20,7 @@ export const appRouter = router({
   registry: registryRouter,
   feedback: feedbackRouter,
   monitoring: monitoringRouter,
+  labeling: labelingRouter,
 });
 
 export type AppRouter = typeof appRouter;

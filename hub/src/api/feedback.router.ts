@@ -31,8 +31,9 @@ export const feedbackRouter = router({
     )
     .query(({ ctx, input }) => listPredictions(ctx.deps, input)),
   /**
-   * The next predictions to label in the review policy's order (most uncertain first, every 3rd a uniform pick),
-   * marked shown to the caller; the label sent for one carries its assignmentId.
+   * The next predictions to label in the review policy's order (most uncertain first, spread over different-looking
+   * pictures by k-center on their embeddings, every 3rd a uniform pick), marked shown to the caller; the label sent
+   * for one carries its assignmentId.
    */
   nextReviews: procedureFor('admin', 'engineer', 'labeler')
     .input(

@@ -20,7 +20,7 @@ import { createHubServer, listen } from '../server';
 import { appRouter } from './app.router';
 
 const SEED = 0x5eed_0009;
-const CASES = 6_000;
+const CASES = 7_000;
 const CONCURRENCY = 6;
 
 /** Text that only the hub's internals would write: SQL, driver messages, stack frames, source paths. */
@@ -76,7 +76,7 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'items.update': { project: 'pets', sha256: SHA, label: 'cat', split: 'val' },
     'items.remove': { project: 'pets', sha256: SHA },
     'items.createUpload': { project: 'pets', sha256: SHA, bytes: 100, contentType: 'image/png', label: 'cat', split: 'train' },
-    'items.completeUpload': { uploadId: UUID },
+    'items.completeUpload': { uploadId: UUID, predictionId: known.predictionId, source: 'review' },
     'datasets.commit': { project: 'pets', message: 'fuzz' },
     'datasets.list': { project: 'pets' },
     'datasets.get': { project: 'pets', version: SHA },
@@ -122,6 +122,14 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'monitoring.settings.get': { project: 'pets' },
     'monitoring.testWebhook': { project: 'pets' },
     'monitoring.settings.set': { project: 'pets', minTotalVariation: 0.1, minAccuracyDrop: 2, deviceCap: 0.2, reviewRate: 0.1, uniformShare: 0.4, webhookUrl: 'https://hooks.example.com/edgeloop' },
+    'labeling.settings.get': { project: 'pets' },
+    'labeling.settings.set': { project: 'pets', collectReviewedImages: true, acceptance: { agreement: 2, trustedLabelers: ['fuzz-labeler'] } },
+    'labeling.queue': { project: 'pets', limit: 5 },
+    'labeling.inbox': { project: 'pets', status: 'pending', before: { createdAt: '2026-11-20T10:00:00Z', id: UUID }, limit: 5 },
+    // label and unusable together are refused (exactly one): mutations that drop one of them reach the service.
+    'labeling.vote': { project: 'pets', itemId: UUID, label: 'cat', unusable: true },
+    'labeling.decide': { project: 'pets', itemId: UUID, decision: 'accept', label: 'cat' },
+    'labeling.imageUrl': { project: 'pets', itemId: UUID },
   };
 }
 

@@ -1,4 +1,4 @@
-import { imageContentTypeSchema, labelSchema, sha256Schema, splitSchema } from '@edgeloop/shared';
+import { REVIEW_ITEM_SOURCES, imageContentTypeSchema, labelSchema, sha256Schema, splitSchema } from '@edgeloop/shared';
 import { z } from 'zod';
 import { listItems, removeItem, updateItem } from '../datasets/item.service';
 import { completeUpload, createUpload, projectOfUpload } from '../datasets/upload.service';
@@ -36,6 +36,13 @@ export const itemRouter = router({
     )
     .mutation(({ ctx, input }) => createUpload(ctx.deps, ctx.caller, input)),
   completeUpload: procedureFor(projectOf('uploadId', projectOfUpload), 'admin', 'engineer', 'labeler')
-    .input(z.object({ uploadId: z.uuid('uploadId must be the id createUpload returned') }))
+    .input(
+      z.object({
+        uploadId: z.uuid('uploadId must be the id createUpload returned'),
+        /** The image is of this prediction: it goes to the review inbox (pending), not straight into the working set. */
+        predictionId: z.uuid('predictionId must be the id of a synced prediction').optional(),
+        source: z.enum(REVIEW_ITEM_SOURCES, { error: () => `source must be one of: ${REVIEW_ITEM_SOURCES.join(', ')}` }).optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => completeUpload(ctx.deps, ctx.caller, input)),
 });

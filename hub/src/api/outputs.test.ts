@@ -1,4 +1,4 @@
-import type { Evaluations, Lineage, ModelConfig, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
+import type { AcceptanceRule, Evaluations, LabelingSettings, Lineage, ModelConfig, ReviewItemSource, ReviewItemStatus, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { RouterOutputs } from './app.router';
 
@@ -16,5 +16,12 @@ describe('procedure outputs carry the shared contracts', () => {
   it("types a run's live progress", () => {
     expectTypeOf<RouterOutputs['runs']['get']['progress']>().toEqualTypeOf<TrainingProgress | null>();
     expectTypeOf<RouterOutputs['runs']['list'][number]['progress']>().toEqualTypeOf<TrainingProgress | null>();
+  });
+
+  it('types labeling settings and review items with the labeling contracts', () => {
+    expectTypeOf<RouterOutputs['labeling']['settings']['get']>().toExtend<LabelingSettings>();
+    expectTypeOf<RouterOutputs['labeling']['inbox']['items'][number]['status']>().toEqualTypeOf<ReviewItemStatus>();
+    expectTypeOf<RouterOutputs['labeling']['inbox']['items'][number]['source']>().toEqualTypeOf<ReviewItemSource>();
+    expectTypeOf<RouterOutputs['labeling']['decide']['rule']>().toEqualTypeOf<AcceptanceRule | null>();
   });
 });

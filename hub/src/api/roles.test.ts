@@ -152,6 +152,21 @@ describe('every procedure x every role x project scope', () => {
     expect(rolesOf('registry.canary.decide')).toEqual(['admin', 'engineer']);
   });
 
+  it('lets admin and engineer decide and set labeling, labelers read and vote, devices read its settings only', async () => {
+    const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
+    expect(rolesOf('labeling.settings.get')).toEqual(['admin', 'engineer', 'labeler', 'device']);
+    for (const path of ['labeling.settings.set', 'labeling.decide']) expect(rolesOf(path), path).toEqual(['admin', 'engineer']);
+    for (const path of ['labeling.queue', 'labeling.inbox', 'labeling.vote', 'labeling.imageUrl']) expect(rolesOf(path), path).toEqual(['admin', 'engineer', 'labeler']);
+    const device = await hub.as('device', { projects: [A] });
+    expect((await device.labeling.settings.get({ project: A })).collectReviewedImages).toBe(false);
+    expect(await errorCode(device.labeling.inbox({ project: A }))).toBe('FORBIDDEN');
+    const labeler = await hub.as('labeler', { projects: [A] });
+    expect(await errorCode(labeler.labeling.decide({ project: A, itemId: crypto.randomUUID(), decision: 'reject' }))).toBe('FORBIDDEN');
+    expect(await errorCode(labeler.labeling.settings.set({ project: A, collectReviewedImages: true }))).toBe('FORBIDDEN');
+    expect(await errorCode(labeler.labeling.inbox({ project: B }))).toBe('FORBIDDEN');
+    expect((await labeler.labeling.inbox({ project: A })).counts).toEqual({ pending: 0, accepted: 0, rejected: 0 });
+  });
+
   it('lists only the projects in scope, and whoami says the scope', async () => {
     const device = await hub.as('device', { projects: [A] });
     expect((await device.projects.list()).map((p) => p.slug)).toEqual([A]);
@@ -218,7 +233,7 @@ describe('every procedure x every role x project scope', () => {
   it('lets labelers, engineers and admins take the review queue, in their projects only', async () => {
     const meta = procedures.find(([path]) => path === 'feedback.nextReviews')![1]._def.meta!;
     expect(meta.roles).toEqual(['admin', 'engineer', 'labeler']);
-    expect(await (await hub.as('labeler', { projects: [A] })).feedback.nextReviews({ project: A, limit: 5 })).toEqual({ policy: 'uncertainty-poisson/v1', reviews: [] });
+    expect(await (await hub.as('labeler', { projects: [A] })).feedback.nextReviews({ project: A, limit: 5 })).toEqual({ policy: 'margin-focus-poisson/v2', reviews: [] });
     expect(await errorCode((await hub.as('device', { projects: [A] })).feedback.nextReviews({ project: A, limit: 5 }))).toBe('FORBIDDEN');
     expect(await errorCode((await hub.as('labeler', { projects: [A] })).feedback.nextReviews({ project: B, limit: 5 }))).toBe('FORBIDDEN');
   });

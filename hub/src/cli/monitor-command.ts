@@ -47,7 +47,7 @@ function streamLines(stream: StreamState, labels: string[]): string[] {
   const range = (e: { interval: [number, number] }) => `[${percent(e.interval[0])}, ${percent(e.interval[1])}]`;
   lines.push(
     reviews.ipw
-      ? `  accuracy from ${count(reviews.labels)} reviews ${percent(reviews.ipw.estimate)} ${range(reviews.ipw)}${reviews.ppi ? `, with the label-free estimate ${percent(reviews.ppi.estimate)} ${range(reviews.ppi)}` : ''} (${count(reviews.pending)} waiting)`
+      ? `  accuracy from ${count(reviews.labels)} reviews ${percent(reviews.ipw.estimate)} ${range(reviews.ipw)}${reviews.ppi ? `, with the label-free estimate ${percent(reviews.ppi.estimate)} ${range(reviews.ppi)}` : ''} (${count(reviews.pending)} waiting${reviews.unusable ? `, ${count(reviews.unusable)} unusable, not counted` : ''})`
       : `  no reviews yet (${count(reviews.pending)} waiting)`,
   );
   lines.push(...table([['detector', 'value', 'threshold', ''], ...stream.detectors.map((d) => [d.detector, number(d.value), number(d.threshold), d.alarm ? 'ALARM' : ''])], '  '));

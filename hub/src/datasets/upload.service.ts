@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { type ImageContentType, MAX_IMAGE_BYTES, type Split, objectKeyForSha256 } from '@edgeloop/shared';
+import { type ImageContentType, MAX_IMAGE_BYTES, type ReviewItemSource, type Split, objectKeyForSha256, splitForSha256 } from '@edgeloop/shared';
 import type { Caller, HubDeps } from '../deps';
 import { HubError, badRequest, conflict, notFound } from '../errors';
+import { type ReviewItemOutcome, assertReviewedImageAllowed, receiveReviewedImage } from '../feedback/review-item.service';
 import { decodeImage } from '../images/decode';
 import type { Project } from '../projects/project.repository';
 import { assertKnownLabel, getProject, getProjectById } from '../projects/project.service';
@@ -63,13 +64,15 @@ export const projectOfUpload = (deps: HubDeps, uploadId: string): Promise<string
 
 /**
  * Step 2: the hub reads the staged bytes and accepts the item only if size, sha256 and image decoding
- * all check out. Success or failure, the staged object and the upload record are removed.
+ * all check out. Success or failure, the staged object and the upload record are removed. An image of a prediction
+ * (`predictionId`; `source` 'review' when the labeler shared it, 'device' when the project collects them) becomes a
+ * pending review item with the label as the uploader's vote (`review` says where it stands), not a working-set item.
  */
 export async function completeUpload(
   deps: HubDeps,
   caller: Caller,
-  input: { uploadId: string },
-): Promise<{ sha256: string; label: string; split: Split; project: string }> {
+  input: { uploadId: string; predictionId?: string; source?: ReviewItemSource },
+): Promise<{ sha256: string; label: string; split: Split; project: string; review: ReviewItemOutcome | null }> {
   const upload = await uploads.find(deps.db, input.uploadId);
   // Owned by the token that started it: names are not unique, so two tokens called "phone" are still strangers.
   const owner = upload !== null && upload.createdByTokenId !== null && upload.createdByTokenId === caller.tokenId;
@@ -97,6 +100,16 @@ export async function completeUpload(
       throw badRequest(`contentType: declared ${upload.contentType}, but the bytes are ${image.contentType}`);
     }
     await assertNotInProject(deps, project, sha256);
+    const blob = { sha256, bytes: bytes.length, contentType: image.contentType, width: image.width, height: image.height, createdAt: deps.now() };
+    if (input.predictionId !== undefined) {
+      // An image of a prediction waits in the review inbox (feedback's review items) instead of joining the working set.
+      const review = { project, predictionId: input.predictionId, source: input.source ?? 'review', label: upload.label };
+      await assertReviewedImageAllowed(deps, review);
+      await deps.store.put(objectKeyForSha256(sha256), bytes, { contentType: image.contentType });
+      await items.addImages(deps.db, [blob], []);
+      const outcome = await receiveReviewedImage(deps, caller, { ...review, sha256 });
+      return { sha256, label: outcome.label ?? upload.label, split: splitForSha256(sha256), project: project.slug, review: outcome };
+    }
     await deps.store.put(objectKeyForSha256(sha256), bytes, { contentType: image.contentType });
     const now = deps.now();
     const added = await items.addImages(
@@ -106,7 +119,7 @@ export async function completeUpload(
     );
     // Only a race with another upload of the same image gets here: an item implies its blob, so nothing else was written.
     if (added === 0) throw conflict(`duplicate item: project "${project.slug}" already has an image with sha256 ${sha256}`);
-    return { sha256, label: upload.label, split: upload.split, project: project.slug };
+    return { sha256, label: upload.label, split: upload.split, project: project.slug, review: null };
   } finally {
     await discard();
   }

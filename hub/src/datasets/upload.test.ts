@@ -43,7 +43,7 @@ describe.each(DATABASES)('browser uploads through presigned URLs on $kind', ({ k
     const { ticket, put } = await upload(bytes);
     expect(put.status).toBe(200);
     const item = await labeler.items.completeUpload({ uploadId: ticket.uploadId });
-    expect(item).toEqual({ sha256: sha256(bytes), label: 'circle', split: 'train', project: 'shapes' });
+    expect(item).toEqual({ sha256: sha256(bytes), label: 'circle', split: 'train', project: 'shapes', review: null });
     const listed = await labeler.items.list({ project: 'shapes' });
     expect(listed.items.map((i) => i.sha256)).toContain(sha256(bytes));
     expect(await isOpen(ticket.uploadId)).toBe(false);

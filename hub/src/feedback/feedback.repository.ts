@@ -139,8 +139,9 @@ export interface PredictionWithTruth {
   source: string;
   sentBy: string;
   createdAt: Date;
-  /** The latest label a person gave it (by the labeler's clock, then arrival), if any. */
+  /** The latest label a person gave it (by the labeler's clock, then arrival), if any; null label with truthUnusable: "unusable". */
   truthLabel: string | null;
+  truthUnusable: boolean | null;
   truthBy: string | null;
   truthAt: Date | null;
 }
@@ -154,7 +155,7 @@ export async function pageOfProject(
   input: { projectId: string; uncorrected: boolean; before: { createdAt: Date; id: string } | null; limit: number },
 ): Promise<PredictionWithTruth[]> {
   const latest = db
-    .selectDistinctOn([corrections.predictionId], { predictionId: corrections.predictionId, label: corrections.label, labeledBy: corrections.labeledBy, at: corrections.createdAt })
+    .selectDistinctOn([corrections.predictionId], { predictionId: corrections.predictionId, label: corrections.label, unusable: corrections.unusable, labeledBy: corrections.labeledBy, at: corrections.createdAt })
     .from(corrections)
     .orderBy(corrections.predictionId, desc(corrections.createdAt), desc(corrections.receivedAt))
     .as('latest');
@@ -173,6 +174,7 @@ export async function pageOfProject(
       sentBy: predictions.sentBy,
       createdAt: predictions.createdAt,
       truthLabel: latest.label,
+      truthUnusable: latest.unusable,
       truthBy: latest.labeledBy,
       truthAt: latest.at,
     })

@@ -82,7 +82,7 @@ describe.each(DATABASES)('feedback on $kind', ({ kind, skip }) => {
     expect(await labeler.feedback.syncCorrections({ project: 'pets', corrections: [first, second] })).toEqual({ received: 2, inserted: 1, duplicates: 1, rejected: [] });
 
     const { predictions: listed } = await labeler.feedback.predictions({ project: 'pets', limit: 50 });
-    expect(listed.find((x) => x.id === p.id)!.groundTruth).toEqual({ label: 'bird', labeledBy: 'test-labeler', at: '2026-11-20T10:02:00.000Z' });
+    expect(listed.find((x) => x.id === p.id)!.groundTruth).toEqual({ label: 'bird', unusable: false, labeledBy: 'test-labeler', at: '2026-11-20T10:02:00.000Z' });
     const { predictions: queue } = await labeler.feedback.predictions({ project: 'pets', uncorrected: true, limit: 50 });
     expect(queue.some((x) => x.id === p.id)).toBe(false);
   });

@@ -9,6 +9,7 @@ import {
   type SyncResult,
   correctionEventSchema,
   formatIssues,
+  verdictOf,
 } from '@edgeloop/shared';
 import { z } from 'zod';
 import type { Caller, HubDeps } from '../deps';
@@ -18,6 +19,7 @@ import * as models from '../registry/model-version.repository';
 import * as feedback from './feedback.repository';
 import * as reviewAssignments from './review-assignment.repository';
 import { checkPrediction } from './prediction-check';
+import { votesFromCorrections } from './review-item.service';
 
 /**
  * Each event is checked on its own, so one bad event (a device bug, a label since removed) is rejected with its
@@ -69,12 +71,14 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
       ? `predictionId: "${project.slug}" has no prediction ${c.predictionId}; sync the prediction first`
       : c.assignmentId && assigned.get(c.assignmentId) !== c.predictionId
         ? `assignmentId: "${project.slug}" has no review assignment ${c.assignmentId} for prediction ${c.predictionId}`
-        : labelProblem(project, c.label, 'label');
+        : c.label === undefined
+          ? null
+          : labelProblem(project, c.label, 'label');
     if (reason) {
       rejected.push({ id: c.id, index, reason });
       return [];
     }
-    return [{ id: c.id, predictionId: c.predictionId, label: c.label, labeledBy: caller.name, assignmentId: c.assignmentId ?? null, createdAt: new Date(c.createdAt) }];
+    return [{ id: c.id, predictionId: c.predictionId, label: verdictOf(c), unusable: c.unusable === true, labeledBy: caller.name, assignmentId: c.assignmentId ?? null, createdAt: new Date(c.createdAt) }];
   });
   // A label and the assignment it answers change together: the assignment reads labeled only once its label is stored.
   const inserted = await deps.db.transaction(async (tx) => {
@@ -82,6 +86,8 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
     const now = new Set(rows.map((row) => row.id));
     const answered = values.flatMap((v) => (now.has(v.id) && v.assignmentId ? [v.assignmentId] : []));
     await reviewAssignments.markLabeled(tx, answered, deps.now());
+    // A label for a prediction whose image waits in the review inbox is a vote on that image.
+    await votesFromCorrections(tx, project.id, values.filter((v) => now.has(v.id)), deps.now());
     return rows;
   });
   return result(input.corrections.length, inserted.length, rejected);
@@ -126,14 +132,15 @@ function result(received: number, inserted: number, rejected: RejectedEvent[]): 
 }
 
 /** A stored prediction as clients see it: dates as ISO strings, the latest label a person gave it (if any) as one field. */
-export type PredictionSummary = Omit<feedback.PredictionWithTruth, 'createdAt' | 'truthLabel' | 'truthBy' | 'truthAt'> & {
+export type PredictionSummary = Omit<feedback.PredictionWithTruth, 'createdAt' | 'truthLabel' | 'truthUnusable' | 'truthBy' | 'truthAt'> & {
   createdAt: string;
-  groundTruth: { label: string; labeledBy: string; at: string } | null;
+  /** label null with unusable true: the person said "none of these labels / unusable". */
+  groundTruth: { label: string | null; unusable: boolean; labeledBy: string; at: string } | null;
 };
 
 /** The latest label a person gave the prediction, or null when nobody has labelled it. */
-function groundTruthOf({ truthLabel, truthBy, truthAt }: feedback.PredictionWithTruth): PredictionSummary['groundTruth'] {
-  return truthLabel && truthBy && truthAt ? { label: truthLabel, labeledBy: truthBy, at: truthAt.toISOString() } : null;
+function groundTruthOf({ truthLabel, truthUnusable, truthBy, truthAt }: feedback.PredictionWithTruth): PredictionSummary['groundTruth'] {
+  return (truthLabel || truthUnusable) && truthBy && truthAt ? { label: truthLabel, unusable: truthUnusable === true, labeledBy: truthBy, at: truthAt.toISOString() } : null;
 }
 
 /** Where a page of predictions ends: the next page starts after this one (newest first). */

@@ -47,6 +47,9 @@ export interface QueuedReview {
   confidence: number;
   top: TopClasses;
   predictedAt: Date;
+  modelVersionId: string;
+  /** The prediction's embedding, float32 little-endian bytes [d] (for the batch's diversity). */
+  embedding: Uint8Array;
 }
 
 /**
@@ -77,17 +80,20 @@ const queuedColumns = {
   confidence: predictions.confidence,
   top: predictions.topK,
   predictedAt: predictions.createdAt,
+  modelVersionId: reviewAssignments.modelVersionId,
+  embedding: predictions.embedding,
 };
 
 /**
  * Takes the next reviews for `shownTo` in the policy's order and marks them shown to it at `at`, in one transaction
  * whose candidate rows are locked (SKIP LOCKED), so two labelers asking at once get different items. `order` picks
- * the final order from the two candidate lists (descending uncertainty; uniform ones oldest first) and the number of
+ * the final order from the two candidate lists (descending uncertainty, `pool` of them when larger than `limit`, for
+ * the batch's diversity; uniform ones oldest first) and the number of
  * assignments of the project ever shown (the queue's position in its rhythm).
  */
 export async function takeNext(
   db: Database,
-  input: { projectId: string; shownTo: string; at: Date; leaseBefore: Date; limit: number; among?: string[] },
+  input: { projectId: string; shownTo: string; at: Date; leaseBefore: Date; limit: number; among?: string[]; pool?: number },
   order: (byUncertainty: QueuedReview[], oldestUniform: QueuedReview[], shownBefore: number) => QueuedReview[],
 ): Promise<QueuedReview[]> {
   return db.transaction(async (tx) => {
@@ -106,7 +112,7 @@ export async function takeNext(
     const byUncertainty = await base()
       .where(where)
       .orderBy(desc(reviewAssignments.uncertainty), asc(reviewAssignments.createdAt), asc(reviewAssignments.id))
-      .limit(input.limit)
+      .limit(Math.max(input.limit, input.pool ?? 0))
       .for('update', { of: reviewAssignments, skipLocked: true });
     const oldestUniform = await base()
       .where(and(where, eq(reviewAssignments.component, 'uniform')))
@@ -144,6 +150,15 @@ export async function markLabeled(db: Database, ids: string[], at: Date): Promis
   return rows.length;
 }
 
+/** The model versions of the project's assignments waiting for a label (their profiles project the embeddings). */
+export async function waitingVersions(db: Database, projectId: string): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ id: reviewAssignments.modelVersionId })
+    .from(reviewAssignments)
+    .where(and(eq(reviewAssignments.projectId, projectId), inArray(reviewAssignments.status, ['queued', 'shown'])));
+  return rows.map((r) => r.id);
+}
+
 /** Queued or shown assignments made before `before` become expired: nobody answered them (non-response, kept). */
 export async function expireBefore(db: Database, before: Date): Promise<number> {
   const rows = await db
@@ -176,14 +191,15 @@ export interface AssignmentCounts {
 
 /**
  * For label-based accuracy of a model version (optionally one channel): each labeled assignment with its policy, π,
- * uncertainty and whether the latest label confirmed the prediction; how far labelers got (shared QueueResponse: the
+ * uncertainty and whether the latest label confirmed the prediction (those whose latest label is "unusable" are not
+ * evaluable: counted apart); how far labelers got (shared QueueResponse: the
  * uniform component's counts, the uncertainty component's by decile of uncertainty, by ntile); the counts by status.
  * Three reads of the version's assignments.
  */
 export async function labeledForEstimates(
   db: Database,
   input: { projectId: string; modelVersionId: string; channel?: string },
-): Promise<{ labeled: LabeledAssignment[]; response: QueueResponse; counts: AssignmentCounts }> {
+): Promise<{ labeled: LabeledAssignment[]; unusable: number; response: QueueResponse; counts: AssignmentCounts }> {
   const scope = and(
     eq(reviewAssignments.projectId, input.projectId),
     eq(reviewAssignments.modelVersionId, input.modelVersionId),
@@ -240,6 +256,8 @@ export async function labeledForEstimates(
     if (row.status === 'labeled') uniform.labeled += row.count;
   }
   return {
+    // A labeled assignment always has a label row (markLabeled follows its insert): a null latest label is "unusable".
+    unusable: rows.filter((row) => row.latest === null).length,
     labeled: rows
       .filter((row) => row.latest !== null)
       .map((row) => ({

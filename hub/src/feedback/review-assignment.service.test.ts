@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
-import { type PredictionEvent, decideReview, inclusionProbability, mulberry32 } from '@edgeloop/shared';
+import { type PredictionEvent, decideReviewV2, meanMarginUncertainty, mulberry32, reviewFocusFromAlerts } from '@edgeloop/shared';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedVersion } from '../../test/published-version';
+import { SYNTHETIC_DIM, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { corrections, reviewAssignments } from '../db/schema';
 import { getProject } from '../projects/project.service';
@@ -17,6 +18,16 @@ function seededUuid(random: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`;
 }
+
+/** What the monitor hands the policy for a prediction of `cat` with probability p (and `dog` 1 − p). */
+const candidate = (e: PredictionEvent) => ({
+  predictionId: e.id,
+  probabilities: [e.top[0]!.probability, 1 - e.top[0]!.probability, 0],
+  uncertainty: 1 - e.top[0]!.probability,
+  predicted: e.top[0]!.label,
+  // Two installations, by the id's first digit (about half each).
+  deviceKey: e.id < '8' ? 'device-1' : 'device-2',
+});
 
 /** A prediction of `cat` with probability p (and `dog` 1 − p). */
 function prediction(p: number, at = '2026-11-20T10:00:00Z', id: string = crypto.randomUUID()): PredictionEvent {
@@ -67,27 +78,58 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
     expect(await reviewDrawSecret(hub.deps.keys, projectId)).toEqual(secret);
     expect(Buffer.from(await reviewDrawSecret(hub.deps.keys, crypto.randomUUID())).equals(Buffer.from(secret))).toBe(false);
 
-    const input = { projectId, modelVersionId, settings, meanUncertainty: 0.2, secret, events: events.map((e) => ({ predictionId: e.id, uncertainty: 1 - e.top[0]!.probability })) };
+    // An open alert names device-1 (half the window): its events weigh 3/2, the others 1/2.
+    const focus = reviewFocusFromAlerts([{ moved: { classMix: { classes: [] } }, contributors: { devices: [{ key: 'device-1', windowShare: 0.5 }] } }]);
+    const input = { projectId, modelVersionId, settings, meanUncertainty: 0.2, secret, focus, events: events.map(candidate) };
     const inserted = await assignReviews(hub.deps.db, input);
     const rows = await hub.deps.db.select().from(reviewAssignments).where(eq(reviewAssignments.projectId, projectId));
     expect(rows).toHaveLength(inserted);
     const expected = events.flatMap((e) => {
-      const u = 1 - e.top[0]!.probability;
-      const d = decideReview(u, reviewDraw(secret, e.id), 0.2, settings);
-      return d.selected ? [{ predictionId: e.id, component: d.component, inclusionProbability: inclusionProbability(u, 0.2, settings) }] : [];
+      const d = decideReviewV2(candidate(e), reviewDraw(secret, e.id), meanMarginUncertainty(0.2), focus, settings);
+      return d.selected ? [{ predictionId: e.id, component: d.component, inclusionProbability: d.inclusionProbability }] : [];
     });
     expect(inserted).toBe(expected.length);
     expect(inserted).toBeGreaterThan(60); // ~20% of 600
     const byPrediction = new Map(rows.map((r) => [r.predictionId, r]));
     for (const e of expected) {
       const row = byPrediction.get(e.predictionId)!;
-      expect(row).toMatchObject({ component: e.component, modelVersionId, status: 'queued', policy: 'uncertainty-poisson/v1 r=0.2 e=0.35' });
+      expect(row).toMatchObject({ component: e.component, modelVersionId, status: 'queued', policy: 'margin-focus-poisson/v2 r=0.2 e=0.35' });
       expect(row.inclusionProbability).toBeCloseTo(e.inclusionProbability, 12);
     }
     expect(rows.some((r) => r.component === 'uniform') && rows.some((r) => r.component === 'uncertainty')).toBe(true);
+    // The device the alert names is reviewed more often.
+    const share = (device: string) => expected.filter((x) => candidate(events.find((e) => e.id === x.predictionId)!).deviceKey === device).length / events.filter((e) => candidate(e).deviceKey === device).length;
+    expect(share('device-1')).toBeGreaterThan(share('device-2'));
     // Processing the same events again (a retried job) decides nothing new.
     expect(await assignReviews(hub.deps.db, input)).toBe(0);
   });
+
+  it.skipIf(skip)('spreads a batch over different-looking pictures (k-center on the profile\'s PCA projection) instead of near-copies', async () => {
+    // 24 near-copies of one doubtful picture (cluster 0, the most uncertain) and 4 more clusters of 4, a little less doubtful.
+    const random = mulberry32(77);
+    const centres = Array.from({ length: 5 }, (_, c) => Array.from({ length: SYNTHETIC_DIM }, (_, j) => (c === 0 ? 0 : 6 * Math.sin(3 * c + j) + (j === c ? 8 : 0))));
+    const members = [24, 4, 4, 4, 4].flatMap((n, c) => Array.from({ length: n }, () => c));
+    const events = members.map((c) => ({ ...prediction(0.6), embedding: centres[c]!.map((v) => v + 0.01 * (random() - 0.5)) }));
+    const { projectId, modelVersionId } = await projectWith('spread', events);
+    await storeProfile(hub.deps, modelVersionId, syntheticProfile());
+    await assignments.insertMany(
+      hub.deps.db,
+      events.map((e, i) => ({
+        projectId,
+        modelVersionId,
+        predictionId: e.id,
+        policy: 'margin-focus-poisson/v2 r=0.05 e=0.35',
+        component: 'uncertainty' as const,
+        inclusionProbability: 0.2,
+        uncertainty: (members[i] === 0 ? 0.8 : 0.5) + 0.1 * random(),
+      })),
+    );
+    const clusterOf = new Map(events.map((e, i) => [e.id, members[i]!]));
+    const { reviews } = await (await hub.as('labeler', { projects: ['spread'] })).feedback.nextReviews({ project: 'spread', limit: 5 });
+    // Uncertainty alone would give five near-copies of cluster 0; the batch starts there and covers every cluster.
+    expect(clusterOf.get(reviews[0]!.predictionId)).toBe(0);
+    expect(new Set(reviews.map((r) => clusterOf.get(r.predictionId))).size).toBe(5);
+  }, 120_000);
 
   it.skipIf(skip)('gives labelers the most uncertain first with the oldest uniform pick at every 3rd slot, and the rest to the next labeler', async () => {
     const events = Array.from({ length: 13 }, () => prediction(0.9));
@@ -107,7 +149,7 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
 
     const labeler = await hub.as('labeler', { projects: ['order'] });
     const first = await labeler.feedback.nextReviews({ project: 'order', limit: 9 });
-    expect(first.policy).toBe('uncertainty-poisson/v1');
+    expect(first.policy).toBe('margin-focus-poisson/v2');
     const name = (r: { predictionId: string }) => events.findIndex((e) => e.id === r.predictionId);
     // Uncertainty 1.0, 0.9, uniform #10, 0.8, 0.7, uniform #11, 0.6, 0.5, uniform #12.
     expect(first.reviews.map(name)).toEqual([9, 8, 10, 7, 6, 11, 5, 4, 12]);
@@ -195,7 +237,7 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
       settings: { reviewRate: 0.1, uniformShare: 0.35 },
       meanUncertainty: 0.15,
       secret,
-      events: events.map((e) => ({ predictionId: e.id, uncertainty: 1 - e.top[0]!.probability })),
+      events: events.map(candidate),
     });
     expect(queued).toBeGreaterThan(100);
 
@@ -211,7 +253,7 @@ describe.each(DATABASES)('review assignments on $kind', ({ kind, skip }) => {
 
     const estimate = await labelAccuracy(hub.deps, { projectId, modelVersionId, population: { events: N, expectedCorrect } });
     console.log(`${kind}: truth ${truth.toFixed(3)}; ${estimate.labels} labels of ${queued}; naive ${estimate.naive!.estimate.toFixed(3)}; IPW ${estimate.ipw!.estimate.toFixed(3)} [${estimate.ipw!.interval.map((x) => x.toFixed(3)).join(', ')}]; PPI ${estimate.ppi!.estimate.toFixed(3)} [${estimate.ppi!.interval.map((x) => x.toFixed(3)).join(', ')}]`);
-    expect(estimate).toMatchObject({ policy: 'uncertainty-poisson/v1', labels: answered, pending: queued - answered, expired: 0 });
+    expect(estimate).toMatchObject({ policy: 'margin-focus-poisson/v2', unusable: 0, labels: answered, pending: queued - answered, expired: 0 });
     expect(estimate.confirmations + estimate.corrections).toBe(answered);
     expect(estimate.naive!.estimate).toBeLessThan(truth - 0.05);
     expect(estimate.ipw!.interval[0]).toBeLessThanOrEqual(truth);

@@ -1,5 +1,5 @@
 /**
- * People's reviews of predictions, chosen by the policy `uncertainty-poisson/v1` (shared review-policy.ts): which
+ * People's reviews of predictions, chosen by the policy `margin-focus-poisson/v2` (shared review-policy.ts): which
  * predictions are queued (assignReviews, called by the monitor as it processes events), the order labelers see them in
  * (nextReviews), and accuracy estimated from their labels without the selection's bias (labelAccuracy).
  *
@@ -22,8 +22,16 @@ import {
   type ReviewComponent,
   type ReviewPolicySettings,
   type TopClasses,
+  NO_FOCUS,
+  type PcaBasis,
+  type ReviewFocus,
+  basisFrom,
+  diverseOrder,
+  embeddingFromBytes,
+  projectRows,
   UNIFORM_SLOT_EVERY,
-  decideReview,
+  decideReviewV2,
+  meanMarginUncertainty,
   hajekAccuracy,
   interleaveReviews,
   labeledProbability,
@@ -37,6 +45,7 @@ import {
 import type { Database } from '../db/database';
 import type { Caller, HubDeps } from '../deps';
 import { badRequest } from '../errors';
+import { loadReferenceProfile } from '../monitoring/reference-profile.service';
 import { getProject } from '../projects/project.service';
 import type { KeyRing } from '../registry/key-ring';
 import * as assignments from './review-assignment.repository';
@@ -67,19 +76,28 @@ export interface AssignReviewsInput {
   /** ū: the reference profile's mean uncertainty (1 − calibrated top-1 probability) on held-out data. */
   meanUncertainty: number;
   secret: Uint8Array | string;
-  /** uncertainty: 1 − the calibrated probability of the device's top-1 class, in [0, 1]. */
-  events: { predictionId: string; uncertainty: number }[];
+  /** What the stream's open alerts implicate (shared reviewFocusFromAlerts); none: every weight 1. */
+  focus?: ReviewFocus;
+  /**
+   * probabilities: the calibrated probabilities [K] the monitor computed; uncertainty: 1 − the calibrated probability
+   * of the device's top-1 class, in [0, 1] (stored: label-based PPI reads 1 − it as the expected correctness);
+   * predicted: that class; deviceKey: who sent it (the alert's contributors name devices by it).
+   */
+  events: { predictionId: string; probabilities: ArrayLike<number>; uncertainty: number; predicted: string; deviceKey: string }[];
 }
 
 /**
- * Decides, once per event, whether it is queued for review and with what probability, and stores the selected ones
- * (a prediction already decided keeps its first decision). Returns how many assignments were inserted now.
+ * Decides, once per event, whether it is queued for review and with what probability (policy margin-focus-poisson/v2,
+ * shared decideReviewV2), and stores the selected ones with π (a prediction already decided keeps its first
+ * decision). Returns how many assignments were inserted now.
  */
 export async function assignReviews(db: Database, input: AssignReviewsInput): Promise<number> {
   const policy = reviewPolicyLabel(input.settings);
+  const focus = input.focus ?? NO_FOCUS;
+  const meanMargin = meanMarginUncertainty(input.meanUncertainty);
   const rows: assignments.NewReviewAssignment[] = [];
   for (const event of input.events) {
-    const decision = decideReview(event.uncertainty, reviewDraw(input.secret, event.predictionId), input.meanUncertainty, input.settings);
+    const decision = decideReviewV2(event, reviewDraw(input.secret, event.predictionId), meanMargin, focus, input.settings);
     if (!decision.selected) continue;
     rows.push({
       projectId: input.projectId,
@@ -109,8 +127,9 @@ export interface NextReview {
 }
 
 /**
- * The next predictions for the caller to label, in the policy's order (most uncertain first, every 3rd item the
- * project's queue serves the oldest uniform pick, counted across calls), marked shown to the caller. Items shown to
+ * The next predictions for the caller to label, in the policy's order (most uncertain first, spread by k-center on
+ * their PCA-projected embeddings, every 3rd item the project's queue serves the oldest uniform pick, counted across
+ * calls), marked shown to the caller. Items shown to
  * someone else come back after REVIEW_LEASE_MS unlabeled; items shown to the caller come back to it until labeled.
  * `predictionIds`: only among these (the PWA can show only the predictions it holds, so it takes only those).
  */
@@ -122,11 +141,23 @@ export async function nextReviews(
   if (!(Number.isInteger(input.limit) && input.limit >= 1 && input.limit <= MAX_NEXT_REVIEWS)) throw badRequest(`limit: must be an integer from 1 to ${MAX_NEXT_REVIEWS}`);
   const project = await getProject(deps, input.project);
   const at = deps.now();
+  // Read before the transaction (PGlite's one connection serves nothing outside an open transaction).
+  const bases = await pcaBases(deps, project.id);
   const taken = await assignments.takeNext(
     deps.db,
-    { projectId: project.id, shownTo: caller.name, at, leaseBefore: new Date(at.getTime() - REVIEW_LEASE_MS), limit: input.limit, among: input.predictionIds },
+    {
+      projectId: project.id,
+      shownTo: caller.name,
+      at,
+      leaseBefore: new Date(at.getTime() - REVIEW_LEASE_MS),
+      limit: input.limit,
+      among: input.predictionIds,
+      pool: Math.min(MAX_DIVERSITY_POOL, Math.max(MIN_DIVERSITY_POOL, DIVERSITY_POOL * input.limit)),
+    },
     (byUncertainty, oldestUniform, shownBefore) =>
-      interleaveReviews(byUncertainty.map(keyed), oldestUniform.map(keyed), input.limit, UNIFORM_SLOT_EVERY, shownBefore).map((r) => r.row),
+      interleaveReviews(diverseOrder(byUncertainty, (row) => projected(bases, row), input.limit, (row) => row.uncertainty).map(keyed), oldestUniform.map(keyed), input.limit, UNIFORM_SLOT_EVERY, shownBefore).map(
+        (r) => r.row,
+      ),
   );
   return {
     policy: REVIEW_POLICY,
@@ -146,6 +177,37 @@ export async function nextReviews(
 
 const keyed = (row: assignments.QueuedReview) => ({ id: row.assignmentId, row });
 
+/**
+ * The uncertainty part of a batch is chosen among the most doubtful (this many times `limit`, at least
+ * MIN_DIVERSITY_POOL and at most MAX_DIVERSITY_POOL of them), spread by greedy k-center on their PCA-projected
+ * embeddings with each distance weighted by the uncertainty (shared diverseOrder), so a batch is not near-copies of
+ * one picture however many of them lead the queue.
+ */
+export const DIVERSITY_POOL = 4;
+export const MIN_DIVERSITY_POOL = 200;
+export const MAX_DIVERSITY_POOL = 500;
+/** Versions whose profiles are read for one batch (the newest waiting ones; older ones keep the uncertainty order). */
+const MAX_BATCH_VERSIONS = 4;
+
+/** The PCA basis of each model version with assignments waiting and a ready reference profile. */
+async function pcaBases(deps: HubDeps, projectId: string): Promise<Map<string, PcaBasis>> {
+  const bases = new Map<string, PcaBasis>();
+  for (const id of (await assignments.waitingVersions(deps.db, projectId)).slice(0, MAX_BATCH_VERSIONS)) {
+    const profile = await loadReferenceProfile(deps, id);
+    if (profile) bases.set(id, basisFrom(profile.arrays.pcaMean, profile.arrays.pcaAxes, profile.summary.embeddingSize));
+  }
+  return bases;
+}
+
+/** A candidate's embedding projected onto its version's basis [r]; null without a basis or with another size. */
+function projected(bases: Map<string, PcaBasis>, row: assignments.QueuedReview): Float64Array | null {
+  const basis = bases.get(row.modelVersionId);
+  if (!basis) return null;
+  const embedding = embeddingFromBytes(row.embedding);
+  if (embedding.length !== basis.dimension) return null;
+  return projectRows(basis, Float64Array.from(embedding), 1);
+}
+
 /** Expires what nobody labeled within REVIEW_EXPIRY_MS (housekeeping); returns how many. */
 export function expireReviews(deps: HubDeps): Promise<number> {
   return assignments.expireBefore(deps.db, new Date(deps.now().getTime() - REVIEW_EXPIRY_MS));
@@ -153,8 +215,13 @@ export function expireReviews(deps: HubDeps): Promise<number> {
 
 export interface LabelAccuracy {
   policy: string;
-  /** Labeled assignments (labels given unasked are not in the estimates). */
+  /** Labeled assignments with a label (labels given unasked are not in the estimates). */
   labels: number;
+  /**
+   * Labeled assignments whose latest answer is "none of these labels / unusable": not evaluable, so outside the
+   * estimates (which are then accuracy among evaluable predictions), and shown beside them.
+   */
+  unusable: number;
   /** Of those, labels equal to the prediction. */
   confirmations: number;
   corrections: number;
@@ -180,7 +247,7 @@ export async function labelAccuracy(
   deps: Pick<HubDeps, 'db'>,
   input: { projectId: string; modelVersionId: string; channel?: string; population?: LabelPopulation },
 ): Promise<LabelAccuracy> {
-  const { labeled, response, counts } = await assignments.labeledForEstimates(deps.db, input);
+  const { labeled, unusable, response, counts } = await assignments.labeledForEstimates(deps.db, input);
   const items = labeled.map((row) => ({
     correct: row.correct,
     inclusionProbability: responseAdjusted(row, response),
@@ -193,6 +260,7 @@ export async function labelAccuracy(
   return {
     policy: REVIEW_POLICY,
     labels: items.length,
+    unusable,
     confirmations,
     corrections: items.length - confirmations,
     pending: counts.queued + counts.shown,

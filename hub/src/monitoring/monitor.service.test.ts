@@ -113,7 +113,7 @@ describe.each(DATABASES)('stream monitors on $kind', ({ kind, skip }) => {
 
     // Each processed prediction got its review decision (default rate 5%: about 30 of 600 queued), and labels given
     // through the queue count in the stream's accuracy from reviews.
-    expect(stream.reviews).toMatchObject({ policy: expect.stringMatching(/^uncertainty-poisson\/v1/), labels: 0, ipw: null });
+    expect(stream.reviews).toMatchObject({ policy: expect.stringMatching(/^margin-focus-poisson\/v2/), labels: 0, ipw: null });
     expect(stream.reviews.pending).toBeGreaterThan(5);
     expect(stream.reviews.pending).toBeLessThan(100);
     const labeler = await hub.as('labeler');

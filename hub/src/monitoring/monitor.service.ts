@@ -8,19 +8,22 @@ import {
   type AlertExplanation,
   type MonitorSettings,
   type MonitorSnapshot,
+  NO_FOCUS,
   type ReferenceProfile,
+  type ReviewFocus,
   SEQUENTIAL_DETECTORS,
   type SequentialDetector,
   StreamMonitor,
   alertDecisions,
   embeddingFromBytes,
   monitorSettingsSchema,
+  reviewFocusFromAlerts,
 } from '@edgeloop/shared';
 import { withAdvisoryLock } from '../db/advisory-lock';
 import type { Database } from '../db/database';
 import type { HubDeps } from '../deps';
 import * as feedback from '../feedback/feedback.repository';
-import { assignReviews, reviewDrawSecret } from '../feedback/review-assignment.service';
+import { type AssignReviewsInput, assignReviews, reviewDrawSecret } from '../feedback/review-assignment.service';
 import { CONTRIBUTOR_HISTORY, type Sender, alertContributors } from './alert-contributors';
 import * as alerts from './alert.repository';
 import * as points from './monitor-point.repository';
@@ -133,7 +136,9 @@ class StreamUpdate {
   private readonly resolved: string[] = [];
   private olderSenders: Sender[] | null = null;
   /** This update's readable events and their calibrated uncertainty: each gets its review decision. */
-  private readonly reviewCandidates: { predictionId: string; uncertainty: number }[] = [];
+  private readonly reviewCandidates: AssignReviewsInput['events'] = [];
+  /** What the stream's open alerts implicate, for the review policy's weights. */
+  private reviewFocus: ReviewFocus = NO_FOCUS;
 
   constructor(
     private readonly deps: HubDeps,
@@ -161,7 +166,9 @@ class StreamUpdate {
       holdBackSeconds: HOLD_BACK_SECONDS,
       limit,
     });
-    for (const alert of await alerts.openOfStream(tx, stream.id)) {
+    const openAlerts = await alerts.openOfStream(tx, stream.id);
+    this.reviewFocus = reviewFocusFromAlerts(openAlerts.map((alert) => alert.explanation));
+    for (const alert of openAlerts) {
       const detector = alert.detector as SequentialDetector;
       const lastAbove = (await points.lastAtOrAbove(tx, { streamId: stream.id, detector, since: alert.openedAtEvent })) ?? alert.openedAtEvent;
       this.open.set(detector, { id: alert.id, lastAbove });
@@ -181,6 +188,7 @@ class StreamUpdate {
         settings: { reviewRate: this.settings.reviewRate, uniformShare: this.settings.uniformShare },
         meanUncertainty: this.profile.summary.meanUncertainty,
         secret: this.reviewSecret,
+        focus: this.reviewFocus,
         events: this.reviewCandidates,
       });
     }
@@ -214,7 +222,7 @@ class StreamUpdate {
       return false;
     }
     const result = this.monitor.push({ embedding, predicted, deviceKey: event.deviceKey });
-    this.reviewCandidates.push({ predictionId: event.id, uncertainty: result.uncertainty });
+    this.reviewCandidates.push({ predictionId: event.id, probabilities: result.probabilities, uncertainty: result.uncertainty, predicted: event.label, deviceKey: event.deviceKey });
     this.rollup.add(event, { predicted, confidence: 1 - result.uncertainty, lowConfidence: result.lowConfidence });
     this.senders.push({ deviceKey: event.deviceKey, appVersion: event.appVersion, backend: event.backend });
     if (!result.admitted) return true;

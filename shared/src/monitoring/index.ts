@@ -13,6 +13,7 @@ export * from './mmd';
 export * from './null-simulation';
 export * from './pca';
 export * from './review-policy';
+export * from './review-diversity';
 export * from './sequential';
 export * from './special-functions';
 export * from './two-sample';

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../seeded-random';
 import { hajekAccuracy, type LabeledOutcome, labeledProbability, naiveLabelAccuracy, ppiAccuracy, type QueueResponse, responseRates } from './label-estimates';
-import { DEFAULT_REVIEW_SETTINGS, decideReview, interleaveReviews, type ReviewPolicySettings } from './review-policy';
+import {
+  DEFAULT_REVIEW_SETTINGS,
+  decideReview,
+  decideReviewV2,
+  interleaveReviews,
+  meanMarginUncertainty,
+  reviewFocusFromAlerts,
+  type ReviewPolicySettings,
+} from './review-policy';
 
 /**
  * A synthetic production window with a known accuracy: N events, each right with probability p_i = 1 − 0.6·U³
@@ -41,7 +49,65 @@ function queueResponse(queue: { u: number; uniform: boolean; labeled: boolean }[
 
 const covers = (interval: [number, number], truth: number) => interval[0] <= truth && truth <= interval[1];
 
+/**
+ * The same window under policy v2: K = 4 classes, the calibrated probabilities have top-1 p_i (as above) on the
+ * predicted class and the rest spread at random; one class ('c2') is implicated by an open alert (with device d-7),
+ * and it is harder (right 15 points less often than f says): the weighting leans the queue towards it.
+ */
+const FOCUS = reviewFocusFromAlerts([
+  {
+    moved: { classMix: { classes: ['c0', 'c1', 'c2', 'c3'].map((label) => ({ label, observed: 0.25, change: label === 'c2' ? 'rose' : null })) } },
+    contributors: { devices: [{ key: 'd-7', windowShare: 0.1 }] },
+  },
+]);
+function populationV2(random: () => number, N: number, settings: ReviewPolicySettings) {
+  const labeled: LabeledOutcome[] = [];
+  let correct = 0;
+  let expectedCorrect = 0;
+  const meanMargin = meanMarginUncertainty(MEAN_UNCERTAINTY);
+  for (let i = 0; i < N; i++) {
+    const predicted = Math.floor(random() * 4);
+    const p = 1 - 0.6 * random() ** 3;
+    const rest = [random(), random(), random()];
+    const sum = rest.reduce((a, b) => a + b, 0) || 1;
+    const probabilities = [0, 1, 2, 3].map((c) => (c === predicted ? p : ((1 - p) * rest.pop()!) / sum));
+    const right = random() < (predicted === 2 ? Math.max(0, p - 0.15) : p);
+    correct += right ? 1 : 0;
+    expectedCorrect += p;
+    const decision = decideReviewV2({ probabilities, predicted: `c${predicted}`, deviceKey: random() < 0.1 ? 'd-7' : 'd-1' }, random(), meanMargin, FOCUS, settings);
+    if (decision.selected) labeled.push({ correct: right, inclusionProbability: decision.inclusionProbability, expectedCorrect: p });
+  }
+  return { labeled, truth: correct / N, expectedCorrect, N };
+}
+
 describe('accuracy from labels chosen by the review policy', () => {
+  it('stays unbiased and covers under policy v2 (margin uncertainty, alert focus on a harder class)', () => {
+    const random = mulberry32(1212);
+    const big = populationV2(random, 200_000, DEFAULT_REVIEW_SETTINGS);
+    const naive = naiveLabelAccuracy(big.labeled)!;
+    const hajek = hajekAccuracy(big.labeled)!;
+    expect(big.truth - naive.estimate).toBeGreaterThan(0.05);
+    expect(Math.abs(hajek.estimate - big.truth)).toBeLessThan(0.01);
+    const TRIALS = 400;
+    const tally = { hajek: 0, ppi: 0, hajekBias: 0, ppiBias: 0 };
+    for (let t = 0; t < TRIALS; t++) {
+      const { labeled, truth, expectedCorrect, N } = populationV2(random, 1_000, DEFAULT_REVIEW_SETTINGS);
+      const h = hajekAccuracy(labeled)!;
+      const ppi = ppiAccuracy(labeled, { events: N, expectedCorrect })!;
+      tally.hajek += covers(h.interval, truth) ? 1 : 0;
+      tally.ppi += covers(ppi.interval, truth) ? 1 : 0;
+      tally.hajekBias += h.estimate - truth;
+      tally.ppiBias += ppi.estimate - truth;
+    }
+    console.log(`v2: coverage Hájek ${(tally.hajek / TRIALS).toFixed(3)} (bias ${(tally.hajekBias / TRIALS).toFixed(4)}), PPI ${(tally.ppi / TRIALS).toFixed(3)} (bias ${(tally.ppiBias / TRIALS).toFixed(4)})`);
+    expect(Math.abs(tally.hajekBias / TRIALS)).toBeLessThan(0.01);
+    expect(Math.abs(tally.ppiBias / TRIALS)).toBeLessThan(0.01);
+    for (const rate of [tally.hajek / TRIALS, tally.ppi / TRIALS]) {
+      expect(rate).toBeGreaterThanOrEqual(0.88);
+      expect(rate).toBeLessThanOrEqual(0.99);
+    }
+  });
+
   it('removes the bias the doubtful-first selection gives the labeled mean, at a 5% review rate', () => {
     const random = mulberry32(11);
     const { labeled, truth } = population(random, 200_000, DEFAULT_REVIEW_SETTINGS);

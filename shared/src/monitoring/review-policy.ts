@@ -1,5 +1,7 @@
 /**
- * Which predictions people are asked to review, and with what probability: policy `uncertainty-poisson/v1`.
+ * Which predictions people are asked to review, and with what probability. Policy `margin-focus-poisson/v2` (below
+ * the v1 functions, which stay for labels stored under v1 and for the bench) and its v1 predecessor
+ * `uncertainty-poisson/v1`.
  * Each event gets, once, when its monitor processes it, an inclusion probability
  *   π_i = clip(r · (ε + (1 − ε) · u_i / ū), r·ε, 1)
  * (r = review rate, ε = uniform share, u_i = 1 − calibrated top-1 probability, ū = the reference's mean uncertainty)
@@ -12,7 +14,10 @@
  * Pure: the keyed hash itself lives where the secret does (the hub); this file turns its digest into h_i.
  */
 
-export const REVIEW_POLICY = 'uncertainty-poisson/v1';
+/** The policy new assignments are decided by (v2, see decideReviewV2). */
+export const REVIEW_POLICY = 'margin-focus-poisson/v2';
+export const REVIEW_POLICY_V1 = 'uncertainty-poisson/v1';
+export const REVIEW_POLICIES = [REVIEW_POLICY_V1, REVIEW_POLICY] as const;
 export const REVIEW_COMPONENTS = ['uniform', 'uncertainty'] as const;
 export type ReviewComponent = (typeof REVIEW_COMPONENTS)[number];
 
@@ -33,17 +38,18 @@ export const DEFAULT_REVIEW_SETTINGS: ReviewPolicySettings = { reviewRate: 0.05,
 export const UNIFORM_SLOT_EVERY = 3;
 
 /**
- * The policy as each assignment stores it: its name and the settings it ran with ("uncertainty-poisson/v1 r=0.05
- * e=0.35"), so estimates know every label's uniform probability r·ε even after the project's settings change.
+ * The policy as each assignment stores it: its name and version and the settings it ran with
+ * ("margin-focus-poisson/v2 r=0.05 e=0.35"), so estimates know every label's uniform probability r·ε even after the
+ * project's settings change. `policy`: the version to name (v2 unless told).
  */
-export function reviewPolicyLabel(settings: ReviewPolicySettings): string {
+export function reviewPolicyLabel(settings: ReviewPolicySettings, policy: (typeof REVIEW_POLICIES)[number] = REVIEW_POLICY): string {
   checkReviewSettings(settings);
-  return `${REVIEW_POLICY} r=${settings.reviewRate} e=${settings.uniformShare}`;
+  return `${policy} r=${settings.reviewRate} e=${settings.uniformShare}`;
 }
 
-/** The settings a stored policy label names; null for another policy or a malformed label. */
+/** The settings a stored policy label (v1 or v2) names; null for another policy or a malformed label. */
 export function parseReviewPolicyLabel(label: string): ReviewPolicySettings | null {
-  const match = /^uncertainty-poisson\/v1 r=([0-9.e-]+) e=([0-9.e-]+)$/.exec(label);
+  const match = /^(?:uncertainty-poisson\/v1|margin-focus-poisson\/v2) r=([0-9.e-]+) e=([0-9.e-]+)$/.exec(label);
   if (!match) return null;
   const settings = { reviewRate: Number(match[1]), uniformShare: Number(match[2]) };
   try {
@@ -135,4 +141,116 @@ export function interleaveReviews<T extends { id: string }>(
     out.push(item);
   }
   return out;
+}
+
+/*
+ * Policy `margin-focus-poisson/v2`. Each event gets, once, when its monitor processes it,
+ *   π_i = clip(r · (ε + (1 − ε) · w_i · m_i / m̄), r·ε, 1)
+ * where m_i = 1 − (p_(1) − p_(2)) is the margin uncertainty of its calibrated probabilities (the monitor's
+ * softmax((e·W + b)/T)), m̄ its reference mean, and w_i the alert focus weight (reviewFocusWeight: events of the classes
+ * and devices the stream's open alerts implicate count (1 + β) times the others, normalised so the expected weight
+ * over the alert's window is 1). Selection and the uniform component are drawn exactly as in v1 (h_i < π_i;
+ * `uniform` iff h_i < r·ε), so π_i is the exact probability the event had, whatever w_i and m̄ were: both are fixed
+ * at the decision, and π_i is what the assignment stores.
+ *
+ * m̄ ≈ min(1, 2ū): the profile keeps ū = E[1 − p_(1)] only; 1 − p_(1) ≤ m ≤ 2(1 − p_(1)) (as p_(2) ≤ 1 − p_(1)), with
+ * equality on the right when the rest of the mass is negligible, as it is for a confident classifier. m̄ only scales
+ * the review rate (the expected share queued); it never touches the exactness of π.
+ */
+
+/** How much more likely (besides uncertainty) an event the open alert implicates is to be reviewed: w = 1 + β before normalising. */
+export const FOCUS_BOOST = 2;
+
+/** Margin uncertainty 1 − (p_(1) − p_(2)) of a probability vector [K] (K = 1: 0). O(K). */
+export function marginUncertainty(probabilities: ArrayLike<number>): number {
+  let first = -Infinity;
+  let second = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    const p = probabilities[i]!;
+    if (!Number.isFinite(p)) throw new RangeError(`probabilities.${i} must be a number, got ${p}`);
+    if (p > first) {
+      second = first === -Infinity ? 0 : first;
+      first = p;
+    } else if (p > second) second = p;
+  }
+  if (first === -Infinity) throw new RangeError('probabilities must hold at least one value');
+  return Math.min(1, Math.max(0, 1 - (first - second)));
+}
+
+/** The reference mean margin uncertainty m̄ from the profile's mean top-1 uncertainty ū (see the v2 comment). */
+export const meanMarginUncertainty = (meanUncertainty: number): number => Math.min(1, 2 * Math.max(0, meanUncertainty));
+
+/**
+ * What the stream's open alerts implicate: predicted classes that rose or fell, and over-represented devices, with the
+ * share of the alert's window they covered (to normalise the weight). Empty (no open alert): every weight is 1.
+ */
+export interface ReviewFocus {
+  classes: string[];
+  devices: string[];
+  /** Share of the alert window's events in an implicated class or from an implicated device, in [0, 1]. */
+  share: number;
+  boost: number;
+}
+
+export const NO_FOCUS: ReviewFocus = { classes: [], devices: [], share: 0, boost: FOCUS_BOOST };
+
+/** The parts of an alert's explanation (shared AlertExplanation) the focus reads. */
+export interface FocusSource {
+  moved: { classMix: { classes: readonly { label: string; observed: number; change: string | null }[] } };
+  contributors: { devices: readonly { key: string; windowShare: number }[] };
+}
+
+/**
+ * The focus of a stream's open alerts: classes whose share of the window rose or fell (Benjamini-Hochberg at 5%) and
+ * the devices over-represented in it. share = P(class ∈ C or device ∈ D) over the window, bounded above by the sum of
+ * the two shares (a union bound: classes and devices are not independent) and by 1. O(K + devices) per alert.
+ */
+export function reviewFocusFromAlerts(alerts: readonly FocusSource[], boost = FOCUS_BOOST): ReviewFocus {
+  const classes = new Map<string, number>();
+  const devices = new Map<string, number>();
+  for (const alert of alerts) {
+    for (const c of alert.moved.classMix.classes) if (c.change !== null) classes.set(c.label, Math.max(classes.get(c.label) ?? 0, c.observed));
+    for (const d of alert.contributors.devices) devices.set(d.key, Math.max(devices.get(d.key) ?? 0, d.windowShare));
+  }
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const share = Math.min(1, sum(classes) + sum(devices));
+  return { classes: [...classes.keys()].sort(), devices: [...devices.keys()].sort(), share, boost };
+}
+
+/**
+ * w_i: (1 + β) / (1 + β·s) for an implicated event, 1 / (1 + β·s) for the others, so that over a window like the
+ * alert's (a share s implicated) the mean weight is 1 and the review rate stays r. 1 without focus. O(1) with sets.
+ */
+export function reviewFocusWeight(focus: ReviewFocus, predicted: string, deviceKey: string): number {
+  if (!focus.classes.length && !focus.devices.length) return 1;
+  const implicated = focus.classes.includes(predicted) || focus.devices.includes(deviceKey);
+  return (implicated ? 1 + focus.boost : 1) / (1 + focus.boost * focus.share);
+}
+
+/** π_i of v2 = clip(r · (ε + (1 − ε) · w · m / m̄), r·ε, 1). m̄ ≤ 0 gives r to every event (before weight). O(1). */
+export function inclusionProbabilityV2(margin: number, meanMargin: number, weight: number, settings: ReviewPolicySettings): number {
+  checkReviewSettings(settings);
+  if (!Number.isFinite(margin)) throw new RangeError(`margin must be a number in [0, 1], got ${margin}`);
+  if (!(weight >= 0 && Number.isFinite(weight))) throw new RangeError(`weight must be a finite number >= 0, got ${weight}`);
+  const { reviewRate: r, uniformShare: eps } = settings;
+  const m = Math.min(1, Math.max(0, margin));
+  const relative = meanMargin > 0 && Number.isFinite(meanMargin) ? m / meanMargin : 1;
+  return Math.min(1, Math.max(r * eps, r * (eps + (1 - eps) * weight * relative)));
+}
+
+export interface ReviewEventV2 {
+  /** Calibrated probabilities [K]. */
+  probabilities: ArrayLike<number>;
+  /** The device's top-1 label and who sent it (for the focus). */
+  predicted: string;
+  deviceKey: string;
+}
+
+/** v2's decision: selected iff h < π; `uniform` iff h < r·ε, as in v1. O(K). */
+export function decideReviewV2(event: ReviewEventV2, draw: number, meanMargin: number, focus: ReviewFocus, settings: ReviewPolicySettings): ReviewDecision {
+  if (!(draw >= 0 && draw < 1)) throw new RangeError(`draw must be in [0, 1), got ${draw}`);
+  const weight = reviewFocusWeight(focus, event.predicted, event.deviceKey);
+  const pi = inclusionProbabilityV2(marginUncertainty(event.probabilities), meanMargin, weight, settings);
+  const selected = draw < pi;
+  return { selected, component: !selected ? null : draw < settings.reviewRate * settings.uniformShare ? 'uniform' : 'uncertainty', inclusionProbability: pi };
 }

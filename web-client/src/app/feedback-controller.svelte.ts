@@ -1,6 +1,7 @@
 /**
  * The PWA's feedback side: who the token is (which decides whether labeling is offered), predictions and labels
- * going into the outbox, syncing it with the hub, and uploading the images labelers share.
+ * going into the outbox, syncing it with the hub, the hub's review batch (kept for offline labeling), and uploading
+ * the images labelers share or the project collects (they wait in the hub's review inbox).
  */
 import type { Role } from '@edgeloop/shared';
 import { hubClient, hubCode } from '../hub-client';
@@ -12,10 +13,14 @@ import type { Prediction } from './model-controller.svelte';
 import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { credentialsProblem, hubSender } from './outbox-sender';
 import { requestBackgroundSync } from './outbox-sync';
-import { type ReviewSlot, correctionEvent } from './review-order';
+import { type ReviewSlot, type StoredReviewBatch, correctionEvent, openSlots } from './review-order';
 import type { Settings } from './settings';
 
 const SYNC_MS = 30_000;
+/** Predictions a review batch holds at most (the hub answers at most 50). */
+const REVIEW_BATCH = 50;
+const REVIEW_BATCH_KEY = 'review-batch';
+const COLLECT_KEY = 'collect-reviewed-images';
 const RETRY_FIRST_MS = 1_000;
 
 /** What feedback follows of the device: its settings (the token, the project) and whether the hub answers. */
@@ -33,8 +38,13 @@ export class FeedbackController {
   history = $state<HistoryEntry[]>([]);
   /** A labeler's consent: images labelled from now on are added to the project's training data. */
   shareImages = $state(false);
-  /** The hub's review queue as last asked (the labeling view's order); null offline or before asking: local order. */
+  /**
+   * The hub's review batch (the labeling view's order), kept in IndexedDB so it is followed offline too; null before
+   * the hub was ever asked for this project: the device's own order.
+   */
   reviews = $state<ReviewSlot[] | null>(null);
+  /** The project collects the images of reviewed predictions (its labeling settings): each label sends its image. */
+  collectImages = $state(false);
 
   private uploadingImages = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
@@ -49,6 +59,8 @@ export class FeedbackController {
   /** Takes the role remembered on this device and syncs periodically. */
   async start(): Promise<void> {
     this.role = (await readValue<Role>('role')) ?? null;
+    const { project } = this.device.settings;
+    if (project) this.collectImages = (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
     setInterval(() => void this.sync(), SYNC_MS);
   }
 
@@ -63,8 +75,11 @@ export class FeedbackController {
     const { token } = this.device.settings;
     if (!token || !this.device.online) return;
     try {
-      this.role = (await hubClient(token).auth.whoami.query()).role;
+      const client = hubClient(token);
+      this.role = (await client.auth.whoami.query()).role;
       await writeValue('role', this.role);
+      // Every role is told whether the project collects images of reviewed predictions (Settings says so).
+      if (this.device.settings.project) await this.loadLabelingSettings(client, this.device.settings.project);
     } catch (error) {
       if (hubCode(error) === undefined) void probeHub();
       // whoami names no project: a refusal here is about the token itself (unknown, revoked, no project scope).
@@ -79,44 +94,65 @@ export class FeedbackController {
   }
 
   /**
-   * Asks the hub's review policy which of this device's unlabelled predictions to label next, in its order (it marks
-   * them shown to this labeler). Offline, or when the hub cannot answer, the view keeps the device's own order.
+   * Takes a batch from the hub's review queue: which of this device's unlabelled predictions to label next, in the
+   * policy's order (the hub marks them shown to this labeler), and keeps it in IndexedDB. Offline, or when the hub
+   * cannot answer, the kept batch goes on (its labelled slots dropped); with none, the device's own order.
    */
   async loadReviews(): Promise<void> {
     const { token, project } = this.device.settings;
-    if (!token || !project || !this.device.online || !this.canLabel) {
+    if (!token || !project || !this.canLabel) {
       this.reviews = null;
       return;
     }
-    try {
-      // Only among the predictions this device holds: it can show no others (their images never left their devices).
-      const predictionIds = this.history.filter((h) => h.project === project && !h.groundTruth).map((h) => h.id);
-      if (!predictionIds.length) {
-        this.reviews = null;
+    const labelled = new Set(this.history.filter((h) => h.groundTruth).map((h) => h.id));
+    if (this.device.online) {
+      try {
+        const client = hubClient(token);
+        await this.loadLabelingSettings(client, project);
+        // Only among the predictions this device holds: it can show no others (their images never left their devices).
+        const predictionIds = this.history.filter((h) => h.project === project && !h.groundTruth).map((h) => h.id);
+        const reviews = predictionIds.length ? (await client.feedback.nextReviews.mutate({ project, limit: REVIEW_BATCH, predictionIds })).reviews : [];
+        const batch: StoredReviewBatch = { project, takenAt: Date.now(), reviews: reviews.map(({ predictionId, assignmentId, component }) => ({ predictionId, assignmentId, component })) };
+        await writeValue(REVIEW_BATCH_KEY, batch);
+        this.reviews = openSlots(batch, project, labelled);
         return;
+      } catch {
+        // Fall through to the kept batch.
       }
-      const { reviews } = await hubClient(token).feedback.nextReviews.mutate({ project, limit: 50, predictionIds });
-      this.reviews = reviews.map(({ predictionId, assignmentId, component }) => ({ predictionId, assignmentId, component }));
+    }
+    this.reviews = openSlots(await readValue<StoredReviewBatch>(REVIEW_BATCH_KEY), project, labelled);
+    this.collectImages = (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
+  }
+
+  /** Whether the project collects images of reviewed predictions; remembered per project for offline use. */
+  private async loadLabelingSettings(client: ReturnType<typeof hubClient>, project: string): Promise<void> {
+    try {
+      this.collectImages = (await client.labeling.settings.get.query({ project })).collectReviewedImages;
+      await writeValue(`${COLLECT_KEY}:${project}`, this.collectImages);
     } catch {
-      this.reviews = null;
+      this.collectImages = (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
     }
   }
 
   /**
-   * A labeler confirms (the predicted label) or corrects a prediction; works offline like everything else. With
-   * `shareImages` on, the image also goes to the project's working set with that label, for the next training data.
-   * `assignmentId`: the hub's review assignment the label answers, when its queue asked for this prediction.
+   * A labeler confirms (the predicted label), corrects, or says "none of these labels / unusable" (label null); works
+   * offline like everything else. With `shareImages` on (source 'review'), or when the project collects images of
+   * reviewed predictions (source 'device'), the image goes to the hub's review inbox with that label; an unusable
+   * one is not sent. `assignmentId`: the hub's review assignment the label answers, when its queue asked for it.
    */
-  async label(predictionId: string, label: string, assignmentId?: string): Promise<void> {
+  async label(predictionId: string, label: string | null, assignmentId?: string): Promise<void> {
     const entry = await (await localDb()).get('history', predictionId);
     if (!entry) return;
     const at = new Date().toISOString();
+    const sending = label !== null && (this.shareImages || this.collectImages);
+    const source = this.shareImages ? ('review' as const) : ('device' as const);
     // An image that could not be kept for sharing says so instead of silently not uploading.
-    const share = !this.shareImages ? {} : entry.image ? { share: { state: 'waiting' as const } } : { share: { state: 'not sent' as const, error: entry.imageNote } };
+    const share = !sending ? {} : entry.image ? { share: { state: 'waiting' as const, source } } : { share: { state: 'not sent' as const, error: entry.imageNote, source } };
     await enqueue(
       { kind: 'correction', project: entry.project, event: correctionEvent({ id: crypto.randomUUID(), predictionId, label, at, assignmentId }) },
-      { ...entry, groundTruth: { label, at }, ...share },
+      { ...entry, groundTruth: label === null ? { label: null, unusable: true, at } : { label, at }, ...share },
     );
+    if (this.reviews) this.reviews = this.reviews.filter((r) => r.predictionId !== predictionId);
     await this.afterEnqueue();
   }
 
@@ -173,23 +209,28 @@ export class FeedbackController {
         return limits.get(project)!;
       };
       for (const entry of await db.getAll('history')) {
-        if (entry.share?.state !== 'waiting' || !entry.image || !entry.groundTruth) continue;
+        if (entry.share?.state !== 'waiting' || !entry.image || !entry.groundTruth?.label) continue;
+        const source = entry.share.source ?? 'review';
         let share: HistoryEntry['share'];
         let note: string | undefined;
         try {
           const fitted = await fitForUpload(entry.image, await limitOf(entry.project));
-          if (!fitted.image) share = { state: 'not sent', error: fitted.note };
+          if (!fitted.image) share = { state: 'not sent', error: fitted.note, source };
           else {
             note = fitted.note ?? undefined;
-            await uploadImage(client, fitted.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`);
-            share = { state: 'uploaded', note };
+            // The image of this prediction: the hub holds it in its review inbox until a person or a rule accepts it.
+            const sent = await uploadImage(client, fitted.image, { project: entry.project, label: entry.groundTruth.label, split: 'train' }, `image of prediction ${entry.id}`, {
+              predictionId: entry.id,
+              source,
+            });
+            share = { state: 'uploaded', note, source, ...(sent.review ? { review: sent.review } : {}) };
           }
         } catch (error) {
           const code = hubCode(error);
           const message = (error as Error).message;
-          if (code === 'CONFLICT') share = { state: 'already in the dataset', note };
-          else if (code === 'BAD_REQUEST' || code === 'PAYLOAD_TOO_LARGE') share = { state: 'not sent', error: message, note };
-          else share = { state: 'waiting', error: message, note };
+          if (code === 'CONFLICT') share = { state: 'already in the dataset', note, source };
+          else if (code === 'BAD_REQUEST' || code === 'PAYLOAD_TOO_LARGE') share = { state: 'not sent', error: message, note, source };
+          else share = { state: 'waiting', error: message, note, source };
         }
         // Patch the entry as it is now: a label given during the upload must stay.
         const tx = db.transaction('history', 'readwrite');

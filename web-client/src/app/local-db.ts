@@ -26,8 +26,8 @@ export interface HistoryEntry {
   createdAt: string;
   /** A small JPEG data URL, kept on this device only. */
   thumbnail: string;
-  /** The label a person gave it here, if any. */
-  groundTruth?: { label: string; at: string };
+  /** The label a person gave it here, if any; label null with unusable: "none of these labels / unusable". */
+  groundTruth?: { label: string | null; unusable?: boolean; at: string };
   /** The image as it was classified; it leaves the device only if a labeler shares it. */
   image?: Blob;
   /** Why no image was kept, in words. */
@@ -36,7 +36,15 @@ export interface HistoryEntry {
    * A labeler shared the image with its label for training: still to upload (with the last error), done, or refused
    * (why). `note` says what was done to fit it to the project (shrunk, re-encoded).
    */
-  share?: { state: 'waiting' | 'uploaded' | 'already in the dataset' | 'not sent'; error?: string; note?: string };
+  share?: {
+    state: 'waiting' | 'uploaded' | 'already in the dataset' | 'not sent';
+    error?: string;
+    note?: string;
+    /** 'review': the labeler shared it; 'device': the project collects images of reviewed predictions. */
+    source?: 'review' | 'device';
+    /** Where the hub's review inbox has it once uploaded: pending until a person or the project's rule accepts it. */
+    review?: 'pending' | 'accepted' | 'rejected';
+  };
 }
 
 interface EdgeloopDb extends DBSchema {

@@ -3,7 +3,8 @@ import { type CorrectionEvent, correctionEventSchema } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
 import type { HistoryEntry } from './local-db';
 import { enqueue, flushOutbox } from './outbox';
-import { correctionEvent, orderForReview } from './review-order';
+import { type StoredReviewBatch, correctionEvent, openSlots, orderForReview } from './review-order';
+import { readValue, writeValue } from './local-db';
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const entry = (n: number): HistoryEntry => ({
@@ -59,5 +60,31 @@ describe('the labeling view order', () => {
       [uuid(201), uuid(102)],
       [uuid(203), null],
     ]);
+  });
+
+  it('sends "none of these labels / unusable" as unusable with no label, which the hub schema takes', () => {
+    const unusable = correctionEvent({ id: uuid(301), predictionId: uuid(3), label: null, at: '2026-01-01T00:01:00.000Z', assignmentId: uuid(103) });
+    expect(unusable).toEqual({ id: uuid(301), predictionId: uuid(3), unusable: true, createdAt: '2026-01-01T00:01:00.000Z', assignmentId: uuid(103) });
+    expect(correctionEventSchema.safeParse(unusable).success).toBe(true);
+    expect(correctionEventSchema.safeParse({ ...unusable, label: 'a' }).success).toBe(false);
+  });
+
+  it("keeps the hub's batch in IndexedDB and follows it offline, dropping what was labelled since", async () => {
+    const batch: StoredReviewBatch = {
+      project: 'p',
+      takenAt: 1,
+      reviews: [
+        { predictionId: uuid(2), assignmentId: uuid(102), component: 'uncertainty' },
+        { predictionId: uuid(4), assignmentId: uuid(104), component: 'uniform' },
+      ],
+    };
+    await writeValue('review-batch', batch);
+    const kept = await readValue<StoredReviewBatch>('review-batch');
+    const slots = openSlots(kept, 'p', new Set([uuid(2)]));
+    expect(slots).toEqual([batch.reviews[1]]);
+    expect(orderForReview(local, slots).map((o) => o.entry.id)).toEqual([uuid(4), uuid(5), uuid(3), uuid(2), uuid(1)]);
+    // Another project's batch is not followed.
+    expect(openSlots(kept, 'q', new Set())).toBeNull();
+    expect(openSlots(undefined, 'p', new Set())).toBeNull();
   });
 });

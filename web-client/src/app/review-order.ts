@@ -32,13 +32,30 @@ export function orderForReview(entries: readonly HistoryEntry[], reviews: readon
   return [...asked, ...entries.filter((entry) => !first.has(entry.id)).map((entry) => ({ entry }))];
 }
 
-/** The correction event a label becomes: the assignment it answers goes with it when the hub's queue asked for it. */
-export function correctionEvent(input: { id: string; predictionId: string; label: string; at: string; assignmentId?: string }): CorrectionEvent {
+/**
+ * The correction event a label becomes (label null: "none of these labels / unusable"): the assignment it answers goes
+ * with it when the hub's queue asked for it.
+ */
+export function correctionEvent(input: { id: string; predictionId: string; label: string | null; at: string; assignmentId?: string }): CorrectionEvent {
   return {
     id: input.id,
     predictionId: input.predictionId,
-    label: input.label,
+    ...(input.label === null ? { unusable: true as const } : { label: input.label }),
     createdAt: input.at,
     ...(input.assignmentId ? { assignmentId: input.assignmentId } : {}),
   };
+}
+
+/** The hub's batch as the device keeps it (IndexedDB), so labeling in its order goes on offline. */
+export interface StoredReviewBatch {
+  project: string;
+  /** When the hub gave it (ms since epoch). */
+  takenAt: number;
+  reviews: ReviewSlot[];
+}
+
+/** The batch's slots still to answer: those whose prediction has no label on this device yet. */
+export function openSlots(batch: StoredReviewBatch | undefined, project: string, labelled: ReadonlySet<string>): ReviewSlot[] | null {
+  if (!batch || batch.project !== project) return null;
+  return batch.reviews.filter((r) => !labelled.has(r.predictionId));
 }
