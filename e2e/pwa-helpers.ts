@@ -51,12 +51,17 @@ export async function newToken(role: 'labeler' | 'device', name: string): Promis
   return (await hub().auth.createToken.mutate({ name, role, projects: [E2E_MODEL.project] })).secret;
 }
 
-/** Checks that exactly one image labelled `label` came into the working set by upload, and removes it again. */
-export async function removeSharedUpload(label: string): Promise<void> {
-  const { items } = await hub().items.list.query({ project: E2E_MODEL.project, label, limit: 1000 });
-  const shared = items.filter((item) => item.source === 'upload');
+/**
+ * Checks that exactly one shared image, labelled `label` by the labeler, waits in the review inbox and has not joined
+ * the working set (an image of a prediction needs a rule or a person to accept it), then rejects it.
+ */
+export async function rejectSharedImage(label: string): Promise<void> {
+  const { items } = await hub().labeling.inbox.query({ project: E2E_MODEL.project, status: 'pending', limit: 100 });
+  const shared = items.filter((item) => item.source === 'review' && item.votes.some((vote) => vote.label === label));
   expect(shared).toHaveLength(1);
-  await hub().items.remove.mutate({ project: E2E_MODEL.project, sha256: shared[0]!.sha256 });
+  const inWorkingSet = await hub().items.list.query({ project: E2E_MODEL.project, label, limit: 1000 });
+  expect(inWorkingSet.items.map((item) => item.sha256)).not.toContain(shared[0]!.sha256);
+  await hub().labeling.decide.mutate({ project: E2E_MODEL.project, itemId: shared[0]!.id, decision: 'reject' });
 }
 
 /** Opens the PWA through a link naming the project, model, token (and backend), and waits for the model. */

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { classify, hub, newToken, openApp, removeSharedUpload, testImages, variantOf } from './pwa-helpers';
+import { classify, hub, newToken, openApp, rejectSharedImage, testImages, variantOf } from './pwa-helpers';
 import { FASHION_MNIST_LABELS } from '../hub/src/demo';
 import { encodeGreyscalePng } from '../hub/src/images/png';
 import { E2E_MODEL } from './start-hub';
@@ -79,9 +79,9 @@ test('works offline: opens from its caches, classifies, queues predictions and l
   expect(received.find((p) => p.id === ids[2])!.groundTruth).toMatchObject({ label: received.find((p) => p.id === ids[2])!.label });
   expect(received.find((p) => p.id === ids[1])!.groundTruth).toBeNull();
 
-  // The shared image went to the working set with the label the labeler gave it, through a presigned upload.
+  // The shared image went up through a presigned upload and waits in the review inbox with the labeler's label as a vote.
   await expect(first.getByLabel('Image sharing')).toHaveText('image uploaded');
-  await removeSharedUpload('Dress');
+  await rejectSharedImage('Dress');
 });
 
 test('says offline when the hub cannot be reached though the browser reports a network, and syncs once it answers again', async ({ browser }) => {
@@ -175,7 +175,7 @@ test('a labeler sharing a picture larger than the hub keeps sends it shrunk on t
   await page.getByLabel('only those without a label').uncheck();
   await expect(entry.getByLabel('Image sharing')).toHaveText('image uploaded', { timeout: 30_000 });
   await expect(entry.getByLabel('Image note')).toHaveText('shrunk from 6000×6000 to 4096×4096');
-  await removeSharedUpload('Bag');
+  await rejectSharedImage('Bag');
 });
 
 test('one poisoned event does not block the outbox: the hub rejects it alone, the app sets it aside and says why', async ({ page }) => {
