@@ -65,7 +65,7 @@ export async function rejectSharedImage(label: string): Promise<void> {
 }
 
 /** Opens the PWA through a link naming the project, model, token (and backend), and waits for the model. */
-export async function openApp(page: Page, options: { token?: string; backend?: string } = {}): Promise<void> {
+export async function openApp(page: Page, options: { token?: string; backend?: string; model?: string } = {}): Promise<void> {
   const query = new URLSearchParams({ project: E2E_MODEL.project, model: E2E_MODEL.model, ...options });
   await page.goto(`/?${query}`);
   await expect(page.getByLabel('App status')).toHaveText('ready', { timeout: 30_000 });
