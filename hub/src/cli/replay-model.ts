@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
+  type ChannelPointer,
   type ChannelRef,
   type InferenceBackend,
   type ModelManifest,
@@ -18,6 +19,7 @@ import {
   concatShards,
   deviceVariant,
   pixelsToModelInput,
+  pointerTarget,
   publishedFileProblem,
   readChannelPointer,
   readModelManifest,
@@ -34,7 +36,12 @@ const MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface ReplayModel {
   ref: ChannelRef;
+  /** The version the channel's pointer names (or, for `candidate`, the canary's). */
   version: number;
+  /** The verified pointer it was loaded from. */
+  pointer: ChannelPointer;
+  /** While the pointer names a canary: its candidate, which devices in the canary share run (modelForDevice). */
+  candidate: ReplayModel | null;
   manifest: ModelManifest;
   backend: InferenceBackend;
   /** One call gives both outputs: [probabilities [n, classes], embedding [n, d]]. */
@@ -79,7 +86,10 @@ async function fetchBytes(url: string, maxBytes: number, what: string): Promise<
   return boundedBytes(response, maxBytes, what);
 }
 
-/** The channel's published model, verified (pointer, manifest, every file) and loaded on the fastest tfjs backend here. */
+/**
+ * The channel's published model, verified (pointer, manifest, every file) and loaded on the fastest tfjs backend here;
+ * while the pointer names a canary, its candidate too, verified the same way, for the simulated devices in its group.
+ */
 export async function loadReplayModel(hub: RemoteHub, hubUrl: string, ref: ChannelRef): Promise<ReplayModel> {
   // Trusted keys from the hub itself, never from the CDN, as the PWA takes them.
   const keySet = trustedKeySetSchema.parse(await hub.registry.publicKeys.query());
@@ -91,11 +101,28 @@ export async function loadReplayModel(hub: RemoteHub, hubUrl: string, ref: Chann
     throw new ModelRefused(`${ref.project}/${ref.model} has no ${ref.channel} model: promote a version to ${ref.channel} first (edgeloop promote ${ref.project} ${ref.model} <version> --channel ${ref.channel} --reason ...)`);
   }
   if (!pointerResponse.ok) throw new ModelRefused(`channel pointer: HTTP ${pointerResponse.status} from ${pointerUrl}`);
-  const text = (bytes: ArrayBuffer) => new TextDecoder().decode(bytes);
-  const pointer = await readChannelPointer(text(await boundedBytes(pointerResponse, MAX_SIGNED_TEXT_BYTES, 'channel pointer')), trusted, ref);
-  const manifestUrl = new URL(pointer.manifestPath, pointerUrl).href;
-  const manifest = await readModelManifest(text(await fetchBytes(manifestUrl, MAX_SIGNED_TEXT_BYTES, `manifest of v${pointer.version}`)), trusted, pointer);
+  const pointer = await readChannelPointer(utf8(await boundedBytes(pointerResponse, MAX_SIGNED_TEXT_BYTES, 'channel pointer')), trusted, ref);
+  const backend = await selectBackend('auto');
+  const current = await loadVersion(ref, pointer, pointerUrl, trusted, backend.name);
+  if (!pointer.candidate) return { ...current, pointer, candidate: null };
+  // Any id in the canary gives the candidate's target: the share is above 0, so one exists; the pointer says which version.
+  const candidateTarget = { ...pointer, version: pointer.candidate.version, manifestPath: pointer.candidate.manifestPath, manifestSha256: pointer.candidate.manifestSha256 };
+  const candidate = await loadVersion(ref, candidateTarget, pointerUrl, trusted, backend.name);
+  return { ...current, pointer, candidate: { ...candidate, pointer, candidate: null }, dispose: () => (current.dispose(), candidate.dispose()) };
+}
 
+const utf8 = (bytes: ArrayBuffer) => new TextDecoder().decode(bytes);
+
+/** One version the pointer names (`target` reads like a pointer to it), verified and loaded with the embedding as a second output. */
+async function loadVersion(
+  ref: ChannelRef,
+  target: ChannelPointer,
+  pointerUrl: string,
+  trusted: { keyId: string; publicKey: string }[],
+  backend: InferenceBackend,
+): Promise<Omit<ReplayModel, 'pointer' | 'candidate'>> {
+  const manifestUrl = new URL(target.manifestPath, pointerUrl).href;
+  const manifest = await readModelManifest(utf8(await fetchBytes(manifestUrl, MAX_SIGNED_TEXT_BYTES, `manifest of v${target.version}`)), trusted, target);
   const variant = deviceVariant(manifest);
   const verified = async (file: PublishedFile) => {
     if (file.bytes > MAX_MODEL_FILE_BYTES) throw new ModelRefused(`${file.path} is ${file.bytes} bytes; at most ${MAX_MODEL_FILE_BYTES} are read`);
@@ -108,21 +135,17 @@ export async function loadReplayModel(hub: RemoteHub, hubUrl: string, ref: Chann
     return bytes;
   };
   const [modelJsonBytes, ...shards] = await Promise.all([variant.modelJson, ...variant.shards].map(verified));
-  const modelJson = JSON.parse(text(modelJsonBytes!)) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
-
-  const backend = await selectBackend('auto');
+  const modelJson = JSON.parse(utf8(modelJsonBytes!)) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
   const base = await tf.loadLayersModel(
     tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights), weightData: concatShards(shards) }),
   );
   const model = tf.model({ inputs: base.inputs, outputs: [base.outputs[0]!, base.getLayer(manifest.embeddingLayer).output as tf.SymbolicTensor] });
-  return {
-    ref,
-    version: manifest.version,
-    manifest,
-    backend: backend.name,
-    model,
-    dispose: () => base.dispose(),
-  };
+  return { ref, version: manifest.version, manifest, backend, model, dispose: () => base.dispose() };
+}
+
+/** The model a simulated device runs: the candidate when its id falls in the pointer's canary share, as a PWA decides. */
+export function modelForDevice(loaded: ReplayModel, deviceId: string): ReplayModel {
+  return loaded.candidate && pointerTarget(loaded.pointer, deviceId).group === 'canary' ? loaded.candidate : loaded;
 }
 
 /**

@@ -9,6 +9,8 @@ import {
   type ModelManifest,
   type ModelVariant,
   type PublishedFile,
+  type RolloutAssignment,
+  type RolloutGroup,
   ModelRefused,
   cdnUrl,
   channelPointerKey,
@@ -16,11 +18,10 @@ import {
   concatShards,
   deviceVariant,
   envelopeOf,
-  inCanary,
+  pointerTarget,
   publishedFileProblem,
   readChannelPointer,
   readModelManifest,
-  rolloutKey,
   sha256Hex,
   trustedKeySetSchema,
   trustsEnvelope,
@@ -31,40 +32,11 @@ import { readValue, writeValue } from './local-db';
 const MODEL_CACHE = 'edgeloop-models-v1';
 
 // The checks themselves are shared with `edgeloop replay`: the same code decides what a device trusts.
-export { type ChannelRef, ModelRefused };
+export { type ChannelRef, ModelRefused, type RolloutAssignment };
 
 /** The channel has no published pointer: nothing promoted to it yet (or no such project or model). */
 export class NoModelYet extends Error {
   override name = 'NoModelYet';
-}
-
-/**
- * A staged rollout named by the channel's pointer, as this device sees it: the version every other device runs, the
- * candidate a share of devices runs, and whether this device is one of them (a stable hash of its id decides).
- */
-export interface RolloutAssignment {
-  current: number;
-  candidate: number;
-  share: number;
-  inCanary: boolean;
-}
-
-/** Which of the pointer's versions a device runs. */
-export type RolloutGroup = 'production' | 'canary';
-
-/**
- * The device's group for the pointer and what it runs: the candidate when its id's bucket is under the candidate's
- * share, else `version`. `target` reads like a pointer to that version, so the manifest is checked against it (its
- * sha256 and version) exactly as for the current one. Without an id (a device whose database is unavailable) it stays
- * on `version`.
- */
-export function pointerTarget(pointer: ChannelPointer, deviceId: string | null): { group: RolloutGroup; target: ChannelPointer; assignment: RolloutAssignment | null } {
-  const { candidate } = pointer;
-  if (!candidate) return { group: 'production', target: pointer, assignment: null };
-  const chosen = deviceId !== null && inCanary(deviceId, rolloutKey(pointer.project, pointer.model, pointer.channel, candidate.version), candidate.share);
-  const assignment = { current: pointer.version, candidate: candidate.version, share: candidate.share, inCanary: chosen };
-  if (!chosen) return { group: 'production', target: pointer, assignment };
-  return { group: 'canary', target: { ...pointer, version: candidate.version, manifestPath: candidate.manifestPath, manifestSha256: candidate.manifestSha256 }, assignment };
 }
 
 /** A verified model, ready for the inference worker. */
