@@ -12,6 +12,9 @@ import type { HubDeps } from '../deps';
 import { loadManifest } from '../datasets/version.service';
 import { decodeToPixels } from '../images/to-pixels';
 
+/** What decoding needs of an item: its image and its label. */
+export type LabelledImage = Pick<ManifestItem, 'sha256' | 'label'>;
+
 /** When a version has no val split, every VAL_EVERY-th train item (in manifest order, i.e. by sha256) is held out. */
 const VAL_EVERY = 12;
 /** Part of the cache file's name: bump it when decoded pixels change (2: grey from colour by the shared greyOf). */
@@ -108,6 +111,50 @@ export async function loadHeldOutData(
   return { labels: manifest.labels, ...data, available, valHeldOutOfTrain: splits.heldOut };
 }
 
+/**
+ * The test split of a dataset version, split and decoded exactly as training and loadHeldOutData do (from the local
+ * cache when training cached the version). Val and train pixels are not decoded.
+ */
+export async function loadTestSplit(
+  deps: HubDeps,
+  input: { project: string; versionId: string; preprocessing: Preprocessing },
+  log: (line: string) => void,
+): Promise<{ labels: string[]; test: ImageSet }> {
+  const { manifest } = await loadManifest(deps, input.project, input.versionId);
+  const p = input.preprocessing;
+  const channels = channelsOf(p.color);
+  const splits = splitItems(manifest.items);
+  const cacheFile = path.join(deps.cacheDir, 'datasets', `${input.versionId}-${p.height}x${p.width}x${channels}.v${CACHE_FORMAT}.bin`);
+  const cached = readHeldOutFromCache(cacheFile, { train: splits.train.length, val: splits.val.length, test: splits.test.length }, channels, p.height * p.width * channels);
+  if (cached) {
+    log(`dataset ${input.versionId.slice(0, 12)}: ${cached.test.count} test images from the local cache`);
+    return { labels: manifest.labels, test: cached.test };
+  }
+  const started = performance.now();
+  const test = await loadLabelledImages(deps, splits.test, manifest.labels, p, log);
+  log(`dataset ${input.versionId.slice(0, 12)}: decoded ${test.count} test images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { labels: manifest.labels, test };
+}
+
+/**
+ * Images named by sha256 with their labels (a pipeline's holdout of reviewed items, a split), fetched from the object
+ * store and decoded with the same preprocessing as dataset items; item i at position i. A label outside `labels` is refused.
+ */
+export async function loadLabelledImages(
+  deps: HubDeps,
+  items: readonly LabelledImage[],
+  labels: readonly string[],
+  preprocessing: Preprocessing,
+  log: (line: string) => void,
+): Promise<ImageSet> {
+  const labelIndex = new Map(labels.map((l, i) => [l, i]));
+  const unknown = items.find((item) => !labelIndex.has(item.label));
+  if (unknown) throw new Error(`image ${unknown.sha256} is labelled "${unknown.label}", which is not one of the labels (${labels.join(', ')})`);
+  const set = sharedImageSet(items.length, preprocessing.height, preprocessing.width, channelsOf(preprocessing.color));
+  await decodeInto(deps, items, set, { preprocessing, labelIndex, progress: decodeProgress(items.length, log) });
+  return set;
+}
+
 /** `max` items shared between the splits in proportion to their sizes (each keeps at least one when it has any). */
 function proportionalShares(available: { val: number; test: number }, max: number): { val: number; test: number } {
   const total = available.val + available.test;
@@ -137,7 +184,7 @@ function decodeProgress(total: number, log: (line: string) => void): () => void 
 /** Fetches and decodes `items` into `set` (item i at position i), 16 at a time. */
 async function decodeInto(
   deps: HubDeps,
-  items: ManifestItem[],
+  items: readonly LabelledImage[],
   set: ImageSet,
   context: { preprocessing: Preprocessing; labelIndex: Map<string, number>; progress: () => void },
 ): Promise<void> {
