@@ -12,6 +12,7 @@ import { selectBackend } from '../backends/select-backend';
 import { evaluatePredictions } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
 import { buildModel, logitsModel } from '../models/build-model';
+import { setInitialWeights } from '../models/initial-weights';
 import { trainingLogits } from '../models/training-logits';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
 import { gradientRegion, replicaStats, STAT, STATS_PER_REPLICA } from './exchange-buffer';
@@ -58,6 +59,7 @@ const post = (message: ReplicaMessage) => port.postMessage(message);
 
 const backend = await selectBackend(init.backend);
 const model = buildModel(init.model, config.seed);
+if (init.initialWeights) setInitialWeights(model, init.initialWeights);
 const logits = logitsModel(model);
 const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
 const sizes = variables.map((v) => v.size);
