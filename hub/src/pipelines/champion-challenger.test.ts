@@ -85,11 +85,16 @@ describe.each(DATABASES)('champion vs challenger on $kind', ({ kind, skip }) => 
     expect(reweighted!.challenger.perClassRecall).toEqual(baseTest!.challenger.perClassRecall);
     expect(lines.some((l) => /no label-shift estimate yet; using the test split's own class mix/.test(l))).toBe(true);
     expect(lines.some((l) => /^evaluated in \d+\.\d s$/.test(l))).toBe(true);
+    expect(lines.some((l) => l.startsWith(`dataset ${champion.datasetVersionId.slice(0, 12)}: decoded ${COUNTS.test} test images in `))).toBe(true);
   });
 
   it.skipIf(skip)('reports an empty holdout as no items, with no recall for any class', async () => {
     await hub.deps.store.put('pipelines/test/empty.json', new TextEncoder().encode('[]'), { contentType: 'application/json' });
-    const result = await evaluateChampionChallenger(hub.deps, { ...input, holdoutKey: 'pipelines/test/empty.json' }, () => {});
+    const lines: string[] = [];
+    const result = await evaluateChampionChallenger(hub.deps, { ...input, holdoutKey: 'pipelines/test/empty.json' }, (line) => lines.push(line));
+    // The base test split was decoded by the first evaluation and kept: this one reads it from the local cache.
+    expect(lines).toContain(`dataset ${champion.datasetVersionId.slice(0, 12)}: ${COUNTS.test} test images from the local cache`);
+    expect(result.sets.find((s) => s.set === 'base-test')!.champion.accuracy).toBeCloseTo(champion.evaluation[champion.published.recommended]!.accuracy, 9);
     const holdoutSet = result.sets.find((s) => s.set === 'holdout')!;
     expect(holdoutSet).toMatchObject({ items: 0, championOnly: 0, challengerOnly: 0 });
     expect(holdoutSet.champion.perClassRecall.every((r) => r === null)).toBe(true);

@@ -125,14 +125,19 @@ export async function loadTestSplit(
   const channels = channelsOf(p.color);
   const splits = splitItems(manifest.items);
   const cacheFile = path.join(deps.cacheDir, 'datasets', `${input.versionId}-${p.height}x${p.width}x${channels}.v${CACHE_FORMAT}.bin`);
-  const cached = readHeldOutFromCache(cacheFile, { train: splits.train.length, val: splits.val.length, test: splits.test.length }, channels, p.height * p.width * channels);
+  const imageBytes = p.height * p.width * channels;
+  // Training's cache of the whole version, else this split's own (written below on first use: a pipeline evaluates
+  // against the same base version run after run).
+  const testCacheFile = cacheFile.replace(/\.bin$/, '.test.bin');
+  const cached = readHeldOutFromCache(cacheFile, { train: splits.train.length, val: splits.val.length, test: splits.test.length }, channels, imageBytes)?.test ?? readSetCache(testCacheFile, splits.test.length, channels, imageBytes);
   if (cached) {
-    log(`dataset ${input.versionId.slice(0, 12)}: ${cached.test.count} test images from the local cache`);
-    return { labels: manifest.labels, test: cached.test };
+    log(`dataset ${input.versionId.slice(0, 12)}: ${cached.count} test images from the local cache`);
+    return { labels: manifest.labels, test: cached };
   }
   const started = performance.now();
   const test = await loadLabelledImages(deps, splits.test, manifest.labels, p, log);
   log(`dataset ${input.versionId.slice(0, 12)}: decoded ${test.count} test images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  writeSets(testCacheFile, [test]);
   return { labels: manifest.labels, test };
 }
 
@@ -257,13 +262,37 @@ function readHeldOutFromCache(file: string, counts: { train: number; val: number
 }
 
 function writeCache(file: string, data: TrainingData): void {
+  writeSets(file, [data.train, data.val, data.test]);
+}
+
+/** The sets' pixels then labels, back to back, written to a temporary file renamed into place (readers never see half a file). */
+function writeSets(file: string, sets: ImageSet[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
-  for (const s of [data.train, data.val, data.test]) {
+  for (const s of sets) {
     fs.writeSync(fd, s.pixels);
     fs.writeSync(fd, new Uint8Array(s.labels.buffer, 0, s.count * 2));
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+}
+
+/** One set written by writeSets, or null when there is no such file or its size is not that of `count` images. */
+function readSetCache(file: string, count: number, channels: 1 | 3, imageBytes: number): ImageSet | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    if (fs.fstatSync(fd).size !== count * (imageBytes + 2)) return null;
+    const set: ImageSet = { count, channels, pixels: new Uint8Array(count * imageBytes), labels: new Uint16Array(Math.max(1, count)) };
+    fs.readSync(fd, set.pixels, 0, set.pixels.length, 0);
+    fs.readSync(fd, new Uint8Array(set.labels.buffer, 0, count * 2), 0, count * 2, set.pixels.length);
+    return set;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
