@@ -3,9 +3,13 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluateOutputsSchema, pixelsToModelInput } from '@edgeloop/shared';
 import { FASHION_LABELS, FASHION_PREPROCESSING, loadFashionMnist } from '@edgeloop/training/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drawSynthetic, predictionRows, storeProfile, syntheticProfile } from '../../test/synthetic-monitor';
 import { DATABASES, type TestHub, createTestHub } from '../../test/test-hub';
 import { publishTinyVersion, storeTinyRun } from '../../test/tiny-model-version';
 import { encodeGreyscalePng } from '../images/png';
+import * as feedbackStore from '../feedback/feedback.repository';
+import { monitorState } from '../monitoring/monitor-query.service';
+import { runMonitorUpdateJob } from '../monitoring/monitor.job';
 import { getProject } from '../projects/project.service';
 import * as models from '../registry/model-version.repository';
 import { readPublishedModel } from '../registry/published-model';
@@ -108,4 +112,37 @@ describe.each(DATABASES)('champion vs challenger on $kind', ({ kind, skip }) => 
     await expect(evaluateChampionChallenger(hub.deps, { ...input, challengerRunId: other.runId }, () => {})).rejects.toThrow(/^challengerRunId: run .* is not of project "shop"/);
     await expect(evaluateChampionChallenger(hub.deps, { ...input, championVersionId: crypto.randomUUID() }, () => {})).rejects.toThrow(/^championVersionId: no model version/);
   });
+
+  it.skipIf(skip)("reweights the test split to the label-shift estimate of the champion's stream on the channel", async () => {
+    // The champion's stream: a reference profile and 1,500 events whose class mix is far from the test split's
+    // (synthetic embeddings of the project's ten classes; the monitor estimates the priors from them, by EM).
+    const shape = { labels: FASHION_LABELS, dim: 8 };
+    await storeProfile(hub.deps, champion.published.id, syntheticProfile(7, {}, shape));
+    const shifted = [0.3, 0.02, 0.02, 0.02, 0.3, 0.02, 0.2, 0.04, 0.04, 0.04];
+    const { id: projectId } = await getProject(hub.deps, 'shop');
+    const rows = predictionRows(drawSynthetic(3, 1500, { priors: shifted, shape }), { projectId, modelVersionId: champion.published.id, sender: (i) => ({ deviceId: `install-${i % 40}` }), labels: FASHION_LABELS });
+    await feedbackStore.insertPredictionRows(hub.deps.db, rows);
+    await runMonitorUpdateJob(hub.deps, { projectId, modelVersionId: champion.published.id, channel: 'production' }, { now: new Date(Date.now() + 60_000) });
+    const stream = (await monitorState(hub.deps, { project: 'shop' })).streams.find((s) => s.version === champion.published.version && s.channel === 'production')!;
+    const em = stream.snapshot!.labelShift.em!;
+    expect(em[0]! + em[4]! + em[6]!).toBeGreaterThan(0.6); // the estimate follows the shifted mix
+
+    const lines: string[] = [];
+    const result = await evaluateChampionChallenger(hub.deps, input, (line) => lines.push(line));
+    const baseTest = result.sets.find((s) => s.set === 'base-test')!;
+    const reweighted = result.sets.find((s) => s.set === 'reweighted-test')!;
+    expect(reweighted.priors).toEqual(em);
+    expect(lines.some((l) => l.startsWith(`reweighted test: class priors from the label-shift (EM) estimate of tiny v1 on production (${stream.snapshot!.labelShift.events} events)`))).toBe(true);
+    // Reweighted accuracy: each class's recall (unchanged) weighted by its estimated prior.
+    for (const model of ['champion', 'challenger'] as const) {
+      expect(reweighted[model].perClassRecall).toEqual(baseTest[model].perClassRecall);
+      const present = em.reduce((sum, q, c) => sum + (baseTest[model].perClassRecall[c] === null ? 0 : q), 0);
+      const expected = em.reduce((sum, q, c) => sum + q * (baseTest[model].perClassRecall[c] ?? 0), 0) / present;
+      expect(reweighted[model].accuracy).toBeCloseTo(expected, 9);
+    }
+    // A stream on another channel is not this one: no estimate there.
+    const other = await evaluateChampionChallenger(hub.deps, { ...input, channel: 'beta' }, () => {});
+    expect(other.sets.find((s) => s.set === 'reweighted-test')!.champion.accuracy).toBeCloseTo(baseTest.champion.accuracy, 9);
+  });
 });
+
