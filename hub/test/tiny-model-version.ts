@@ -54,7 +54,23 @@ export async function publishTinyVersion(hub: { deps: HubDeps }, options: TinyVe
   await ingestCandidates(hub.deps, project, inBatches(candidates), { total: candidates.length });
   const { version: dataset } = await commitVersion(hub.deps, { project: options.project, message: 'tiny', createdBy: 'test' });
 
+  const { runId, evaluation } = await storeTinyRun(hub, { ...options, projectId: project.id, datasetVersionId: dataset.id });
+  const published = await publishRun(hub.deps, { tokenId: null, name: 'test', role: 'ci', projects: null }, { runId, model: options.model, maxQuantizationDrop: 100 });
+  return { published, evaluation, datasetVersionId: dataset.id, runId };
+}
+
+/**
+ * A succeeded run row (not published) of a tiny model trained briefly in-process on the first `counts.train` items of
+ * the sample, stored as the training job stores a run: each encoding's files under its prefix and its test evaluation
+ * on the first `counts.test` test items. The project and dataset version must exist.
+ */
+export async function storeTinyRun(
+  hub: { deps: HubDeps },
+  options: Omit<TinyVersionOptions, 'project' | 'model'> & { projectId: string; datasetVersionId: string },
+): Promise<{ runId: string; evaluation: Evaluations }> {
+  await selectBackend('auto');
   const seed = options.seed ?? 3;
+  const sample = loadFashionMnist(options.dir, { valCount: options.counts.val });
   const config = options.config ?? TINY_MODEL_CONFIG;
   const model = options.build?.() ?? buildModel(config, seed);
   const input = (set: typeof sample.train, count: number) => {
@@ -88,8 +104,8 @@ export async function publishTinyVersion(hub: { deps: HubDeps }, options: TinyVe
   testX.dispose();
   await hub.deps.db.insert(runs).values({
     id: runId,
-    projectId: project.id,
-    datasetVersionId: dataset.id,
+    projectId: options.projectId,
+    datasetVersionId: options.datasetVersionId,
     status: 'succeeded',
     modelConfig: config,
     trainConfig: validateTrainConfig({ seed }),
@@ -97,6 +113,5 @@ export async function publishTinyVersion(hub: { deps: HubDeps }, options: TinyVe
     artifactPrefix: prefix,
     createdBy: 'test',
   });
-  const published = await publishRun(hub.deps, { tokenId: null, name: 'test', role: 'ci', projects: null }, { runId, model: options.model, maxQuantizationDrop: 100 });
-  return { published, evaluation, datasetVersionId: dataset.id, runId };
+  return { runId, evaluation };
 }

@@ -28,5 +28,7 @@ export const lineageSchema = machineLineageSchema.extend({
   requestedBy: z.string(),
   /** 1 for the first try; a run retried after its worker was lost counts on. */
   attempt: z.number().int().positive(),
+  /** Warm start: the run whose float32 weights it started from; null (or absent, in runs before warm starts) = a seeded initialisation. */
+  initFromRun: z.string().nullable().optional(),
 });
 export type Lineage = z.infer<typeof lineageSchema>;

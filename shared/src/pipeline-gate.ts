@@ -2,13 +2,111 @@
  * The gate between champion and challenger: promote only if the challenger beats the champion on the recent holdout
  * by a margin, significantly by McNemar's exact test, loses at most a set number of points on the base test split,
  * and no class's recall drops by more than a set number of points. Each refusal reason is a failed check.
+ *
+ * The 'reweighted-test' set (the base test split weighted to the champion stream's estimated class priors) is
+ * reported beside the verdict but not gated: its priors are an estimate from unlabelled predictions, and the holdout
+ * already judges the models on the data devices see now with real labels.
  */
-import type { GateVerdict, PipelineSettings } from './pipeline';
-import type { EvaluateOutputs } from './pipeline-steps';
+import binomialCdf from '@stdlib/stats-base-dists-binomial-cdf';
+import type { GateCheck, GateVerdict, PipelineSettings } from './pipeline';
+import type { EvaluateOutputs, EvaluationSet, EvaluationSetResult } from './pipeline-steps';
+
+/** Accuracy differences are float sums: a value this close to its bound counts as on it. */
+const TOLERANCE = 1e-9;
+
+/**
+ * McNemar's exact test, one-sided (the challenger is better): among the n = championOnly + challengerOnly discordant
+ * pairs, each is the challenger's with probability 1/2 under the null, so p = P(X >= challengerOnly), X ~ Bin(n, 1/2).
+ * By symmetry that is P(X <= championOnly), taken from the CDF directly (no 1 − CDF cancellation in the far tail).
+ * No discordant pair: p = 1.
+ */
+export function mcnemarExactP(championOnly: number, challengerOnly: number): number {
+  const n = championOnly + challengerOnly;
+  if (n === 0) return 1;
+  return Math.min(1, binomialCdf(championOnly, n, 0.5));
+}
+
+const points = (accuracy: number) => accuracy * 100;
+const fixed1 = (x: number) => x.toFixed(1);
+/** A bound as people set it: 5, 0.5 (no trailing zeros). */
+const short = (x: number) => String(Number(x.toFixed(2)));
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${fixed1(Math.abs(x))}`;
+const pValue = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2).replace(/\.?0+$/, ''));
 
 export function decideGate(evaluation: EvaluateOutputs, gate: PipelineSettings['gate'], labels: readonly string[]): GateVerdict {
-  void evaluation;
-  void gate;
-  void labels;
-  throw new Error('decideGate: not built yet');
+  const set = (name: EvaluationSet): EvaluationSetResult | undefined => evaluation.sets.find((s) => s.set === name);
+  const checks: GateCheck[] = [...holdoutChecks(set('holdout'), gate), baseTestCheck(set('base-test'), gate), ...classRecallChecks(set('base-test'), gate, labels)];
+  const failed = checks.filter((c) => !c.passed);
+  const promote = failed.length === 0;
+  const reason = promote
+    ? `the challenger passed every check: ${checks
+        .filter((c) => c.check !== 'class-recall')
+        .map((c) => c.detail)
+        .join('; ')}; no class's recall fell more than ${short(gate.maxClassRecallDrop)} points`
+    : [...new Set(failed.map((c) => c.detail))].join('; ');
+  return { promote, checks, reason };
+}
+
+/** The margin over the champion on the recent holdout, and McNemar's test on the paired predictions. */
+function holdoutChecks(holdout: EvaluationSetResult | undefined, gate: PipelineSettings['gate']): GateCheck[] {
+  if (!holdout || holdout.items === 0) {
+    const why = `the holdout is empty: too few reviewed items with images were kept out of training to compare the models on recent data`;
+    return [
+      { check: 'holdout-gain', passed: false, value: 0, bound: gate.minHoldoutGain, detail: why },
+      { check: 'holdout-significance', passed: false, value: 1, bound: gate.alpha, detail: why },
+    ];
+  }
+  const gain = points(holdout.challenger.accuracy) - points(holdout.champion.accuracy);
+  const p = mcnemarExactP(holdout.championOnly, holdout.challengerOnly);
+  const gainPassed = gain >= gate.minHoldoutGain - TOLERANCE;
+  const significant = p < gate.alpha;
+  const pairs = `${holdout.challengerOnly} items only the challenger got right, ${holdout.championOnly} only the champion`;
+  return [
+    {
+      check: 'holdout-gain',
+      passed: gainPassed,
+      value: gain,
+      bound: gate.minHoldoutGain,
+      detail: `holdout: ${signed(gain)} points over the champion on ${holdout.items} recent items (needs ${signed(gate.minHoldoutGain)})`,
+    },
+    {
+      check: 'holdout-significance',
+      passed: significant,
+      value: p,
+      bound: gate.alpha,
+      detail: `holdout: McNemar p = ${pValue(p)} (needs < ${pValue(gate.alpha)}; ${pairs})`,
+    },
+  ];
+}
+
+/** The challenger may lose at most maxBaseTestLoss points on the base version's test split. */
+function baseTestCheck(baseTest: EvaluationSetResult | undefined, gate: PipelineSettings['gate']): GateCheck {
+  if (!baseTest || baseTest.items === 0) {
+    return { check: 'base-test-loss', passed: false, value: 0, bound: gate.maxBaseTestLoss, detail: 'base test: the base dataset version has no test items to compare the models on' };
+  }
+  const loss = points(baseTest.champion.accuracy) - points(baseTest.challenger.accuracy);
+  const passed = loss <= gate.maxBaseTestLoss + TOLERANCE;
+  const change = loss > 0 ? `lost ${fixed1(loss)} points` : `${signed(-loss)} points`;
+  return {
+    check: 'base-test-loss',
+    passed,
+    value: loss,
+    bound: gate.maxBaseTestLoss,
+    detail: `base test: ${change} against the champion (${fixed1(points(baseTest.challenger.accuracy))}% vs ${fixed1(points(baseTest.champion.accuracy))}%; may lose at most ${short(gate.maxBaseTestLoss)})`,
+  };
+}
+
+/** One check per class with test items: its recall on the base test split may fall by at most maxClassRecallDrop points. */
+function classRecallChecks(baseTest: EvaluationSetResult | undefined, gate: PipelineSettings['gate'], labels: readonly string[]): GateCheck[] {
+  if (!baseTest) return [];
+  const checks: GateCheck[] = [];
+  baseTest.champion.perClassRecall.forEach((championRecall, c) => {
+    const challengerRecall = baseTest.challenger.perClassRecall[c];
+    if (championRecall === null || challengerRecall === null || challengerRecall === undefined) return; // no test items of the class
+    const drop = points(championRecall) - points(challengerRecall);
+    const name = labels[c] ?? `class ${c}`;
+    const moved = drop > 0 ? `fell ${fixed1(drop)} points` : drop < 0 ? `rose ${fixed1(-drop)} points` : 'did not change';
+    checks.push({ check: 'class-recall', passed: drop <= gate.maxClassRecallDrop + TOLERANCE, value: drop, bound: gate.maxClassRecallDrop, detail: `${name} recall ${moved} (bound ${short(gate.maxClassRecallDrop)})` });
+  });
+  return checks;
 }

@@ -4,6 +4,7 @@
  * step it reused.
  */
 import { z } from 'zod';
+import { labelSchema, sha256Schema } from './dataset';
 import { gateVerdictSchema } from './pipeline';
 
 const count = z.number().int().min(0);
@@ -20,6 +21,10 @@ export const buildDatasetOutputsSchema = z.object({
   holdout: z.object({ key: z.string(), items: count, sha256: z.string() }),
 });
 export type BuildDatasetOutputs = z.infer<typeof buildDatasetOutputsSchema>;
+
+/** The holdout list in the object store (at outputs.holdout.key): reviewed items with images training never sees. */
+export const holdoutItemsSchema = z.array(z.object({ sha256: sha256Schema, label: labelSchema }));
+export type HoldoutItems = z.infer<typeof holdoutItemsSchema>;
 
 export const trainOutputsSchema = z.object({
   /** The training run (runs table) that made the challenger. */

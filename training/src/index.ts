@@ -3,6 +3,7 @@
  * imported from @edgeloop/shared, never through here.
  */
 export * from './models/model-config';
+export { setInitialWeights, type InitialWeights } from './models/initial-weights';
 export { buildModel, logitsModel, EMBEDDING_LAYER } from './models/build-model';
 export * from './backends/select-backend';
 export * from './train/train-config';

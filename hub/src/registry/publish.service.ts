@@ -26,7 +26,9 @@ import type { Caller, HubDeps } from '../deps';
 import { getProjectById } from '../projects/project.service';
 import { badRequest, conflict } from '../errors';
 import { requestReferenceProfile } from '../monitoring/reference-profile.service';
+import type { Run } from '../training/run.repository';
 import { preprocessingFor, requireRun } from '../training/run.service';
+import { readRunArtifacts } from '../training/run-artifacts';
 import { runMetrics } from '../training/run-metrics';
 import * as models from './model-version.repository';
 import type { ModelVersion } from './model-version.repository';
@@ -73,6 +75,36 @@ export function gateEncodings(accuracies: Partial<Record<ModelFormat, number>>, 
   });
 }
 
+/** The encoding devices are told to run: the smallest of those published (ties: the first, in MODEL_FORMATS order). */
+export function recommendedFormat(variants: readonly { format: ModelFormat; bytes: number }[]): ModelFormat {
+  return [...variants].sort((a, b) => a.bytes - b.bytes)[0]!.format;
+}
+
+/**
+ * What publishing the succeeded `run` would publish and recommend, with nothing written: the encodings that pass the
+ * accuracy gate (the run's own maxQuantizationDrop), and of those the one with the fewest published bytes, with its
+ * artifacts. The bytes are those writeVariant would write: the weights plus model.json, whose shard names carry
+ * fixed-length hashes (so placeholder hashes give the same length).
+ */
+export async function recommendedForRun(deps: HubDeps, run: Run): Promise<{ format: ModelFormat; artifacts: ModelArtifacts; gate: GateDecision[] }> {
+  if (run.status !== 'succeeded' || !run.artifactPrefix || !run.evaluation) throw conflict(`run ${run.id} is ${run.status}; only a succeeded run has a recommended encoding`);
+  const evaluation = run.evaluation;
+  const gate = gateEncodings(Object.fromEntries(MODEL_FORMATS.map((f) => [f, evaluation[f]?.accuracy])), run.trainConfig.maxQuantizationDrop);
+  const candidates = await Promise.all(
+    gate
+      .filter((g) => g.published)
+      .map(async ({ format }) => {
+        const artifacts = await readRunArtifacts(deps, run.artifactPrefix!, format);
+        const shards = splitIntoShards(artifacts.weightData);
+        const names = shards.map((_, i) => shardFileName(i + 1, shards.length, '0'.repeat(64)));
+        const bytes = artifacts.weightData.length + new TextEncoder().encode(JSON.stringify(modelJsonFor(artifacts, names))).length;
+        return { format, bytes, artifacts };
+      }),
+  );
+  const format = recommendedFormat(candidates);
+  return { format, artifacts: candidates.find((c) => c.format === format)!.artifacts, gate };
+}
+
 export type PublishResult = ModelVersionSummary & {
   gate: GateDecision[];
   /** True when the run was already published as this version of the model: nothing new was made. */
@@ -104,7 +136,7 @@ export async function publishRun(deps: HubDeps, caller: Caller, input: PublishIn
     const artifacts = await readRunArtifacts(deps, run.artifactPrefix, decision.format);
     variants.push({ ...(await writeVariant(deps, dir, decision.format, artifacts)), accuracy: decision.accuracy });
   }
-  const recommended = [...variants].sort((a, b) => a.bytes - b.bytes)[0]!.format;
+  const recommended = recommendedFormat(variants);
   const metrics = { ...runMetrics(undefined, evaluation), ...(evaluation.float32 ? { testLoss: evaluation.float32.loss } : {}) };
   const manifest: ModelManifest = {
     format: 'edgeloop.model/v1',
@@ -154,13 +186,6 @@ function gateOf(row: ModelVersion): GateDecision[] {
     const { bytes: _bytes, ...decision } = published;
     return [decision];
   });
-}
-
-async function readRunArtifacts(deps: HubDeps, prefix: string, format: ModelFormat): Promise<ModelArtifacts> {
-  const [modelJson, weights] = await Promise.all([deps.store.get(`${prefix}${format}/model.json`), deps.store.get(`${prefix}${format}/weights.bin`)]);
-  if (!modelJson || !weights) throw new Error(`the ${format} export of this run is missing from the object store (${prefix})`);
-  const parsed = JSON.parse(new TextDecoder().decode(modelJson)) as { modelTopology: object; weightsManifest: { weights: ModelArtifacts['weightSpecs'] }[] };
-  return { modelTopology: parsed.modelTopology, weightSpecs: parsed.weightsManifest.flatMap((g) => g.weights), weightData: weights };
 }
 
 /** Shards of <= 4 MiB and a model.json naming them, all content-hashed, under <version>/<format>/. */

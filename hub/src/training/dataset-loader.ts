@@ -13,6 +13,9 @@ import { loadManifest } from '../datasets/version.service';
 import { decodeToPixels } from '../images/to-pixels';
 import { type Emphasis, emphasizeReviewed } from './reviewed-emphasis';
 
+/** What decoding needs of an item: its image and its label. */
+export type LabelledImage = Pick<ManifestItem, 'sha256' | 'label'>;
+
 /** When a version has no val split, every VAL_EVERY-th train item (in manifest order, i.e. by sha256) is held out. */
 const VAL_EVERY = 12;
 /** Part of the cache file's name: bump it when decoded pixels change (2: grey from colour by the shared greyOf). */
@@ -120,6 +123,55 @@ export async function loadHeldOutData(
   return { labels: manifest.labels, ...data, available, valHeldOutOfTrain: splits.heldOut };
 }
 
+/**
+ * The test split of a dataset version, split and decoded exactly as training and loadHeldOutData do (from the local
+ * cache when training cached the version). Val and train pixels are not decoded.
+ */
+export async function loadTestSplit(
+  deps: HubDeps,
+  input: { project: string; versionId: string; preprocessing: Preprocessing },
+  log: (line: string) => void,
+): Promise<{ labels: string[]; test: ImageSet }> {
+  const { manifest } = await loadManifest(deps, input.project, input.versionId);
+  const p = input.preprocessing;
+  const channels = channelsOf(p.color);
+  const splits = splitItems(manifest.items);
+  const cacheFile = path.join(deps.cacheDir, 'datasets', `${input.versionId}-${p.height}x${p.width}x${channels}.v${CACHE_FORMAT}.bin`);
+  const imageBytes = p.height * p.width * channels;
+  // Training's cache of the whole version, else this split's own (written below on first use: a pipeline evaluates
+  // against the same base version run after run).
+  const testCacheFile = cacheFile.replace(/\.bin$/, '.test.bin');
+  const cached = readHeldOutFromCache(cacheFile, { train: splits.train.length, val: splits.val.length, test: splits.test.length }, channels, imageBytes)?.test ?? readSetCache(testCacheFile, splits.test.length, channels, imageBytes);
+  if (cached) {
+    log(`dataset ${input.versionId.slice(0, 12)}: ${cached.count} test images from the local cache`);
+    return { labels: manifest.labels, test: cached };
+  }
+  const started = performance.now();
+  const test = await loadLabelledImages(deps, splits.test, manifest.labels, p, log);
+  log(`dataset ${input.versionId.slice(0, 12)}: decoded ${test.count} test images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  writeSets(testCacheFile, [test]);
+  return { labels: manifest.labels, test };
+}
+
+/**
+ * Images named by sha256 with their labels (a pipeline's holdout of reviewed items, a split), fetched from the object
+ * store and decoded with the same preprocessing as dataset items; item i at position i. A label outside `labels` is refused.
+ */
+export async function loadLabelledImages(
+  deps: HubDeps,
+  items: readonly LabelledImage[],
+  labels: readonly string[],
+  preprocessing: Preprocessing,
+  log: (line: string) => void,
+): Promise<ImageSet> {
+  const labelIndex = new Map(labels.map((l, i) => [l, i]));
+  const unknown = items.find((item) => !labelIndex.has(item.label));
+  if (unknown) throw new Error(`image ${unknown.sha256} is labelled "${unknown.label}", which is not one of the labels (${labels.join(', ')})`);
+  const set = sharedImageSet(items.length, preprocessing.height, preprocessing.width, channelsOf(preprocessing.color));
+  await decodeInto(deps, items, set, { preprocessing, labelIndex, progress: decodeProgress(items.length, log) });
+  return set;
+}
+
 /** `max` items shared between the splits in proportion to their sizes (each keeps at least one when it has any). */
 function proportionalShares(available: { val: number; test: number }, max: number): { val: number; test: number } {
   const total = available.val + available.test;
@@ -149,7 +201,7 @@ function decodeProgress(total: number, log: (line: string) => void): () => void 
 /** Fetches and decodes `items` into `set` (item i at position i), 16 at a time. */
 async function decodeInto(
   deps: HubDeps,
-  items: ManifestItem[],
+  items: readonly LabelledImage[],
   set: ImageSet,
   context: { preprocessing: Preprocessing; labelIndex: Map<string, number>; progress: () => void },
 ): Promise<void> {
@@ -222,13 +274,37 @@ function readHeldOutFromCache(file: string, counts: { train: number; val: number
 }
 
 function writeCache(file: string, data: TrainingData): void {
+  writeSets(file, [data.train, data.val, data.test]);
+}
+
+/** The sets' pixels then labels, back to back, written to a temporary file renamed into place (readers never see half a file). */
+function writeSets(file: string, sets: ImageSet[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w');
-  for (const s of [data.train, data.val, data.test]) {
+  for (const s of sets) {
     fs.writeSync(fd, s.pixels);
     fs.writeSync(fd, new Uint8Array(s.labels.buffer, 0, s.count * 2));
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+}
+
+/** One set written by writeSets, or null when there is no such file or its size is not that of `count` images. */
+function readSetCache(file: string, count: number, channels: 1 | 3, imageBytes: number): ImageSet | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    if (fs.fstatSync(fd).size !== count * (imageBytes + 2)) return null;
+    const set: ImageSet = { count, channels, pixels: new Uint8Array(count * imageBytes), labels: new Uint16Array(Math.max(1, count)) };
+    fs.readSync(fd, set.pixels, 0, set.pixels.length, 0);
+    fs.readSync(fd, new Uint8Array(set.labels.buffer, 0, count * 2), 0, count * 2, set.pixels.length);
+    return set;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -1,4 +1,5 @@
 /** Training runs: queue, list, inspect, cancel. The training itself happens in training.job.ts on a worker. */
+import { isDeepStrictEqual } from 'node:util';
 import type { ModelConfig, Preprocessing, TrainConfig, TrainingProgress } from '@edgeloop/shared';
 import { validateModelConfig, validateTrainConfig } from '@edgeloop/training';
 import type { Caller, HubDeps } from '../deps';
@@ -63,6 +64,7 @@ export async function createRun(deps: HubDeps, caller: Caller, input: CreateRunI
   const project = await getProject(deps, input.project);
   const version = await getVersion(deps, input.project, input.datasetVersion);
   const configs = validateRunConfigs(project.labels.length, input.model, input.train);
+  if (configs.train.initFromRun) await checkWarmStart(deps, { projectId: project.id, project: project.slug, model: configs.model, runId: configs.train.initFromRun });
   const row = await runs.createQueued(deps.db, {
     projectId: project.id,
     datasetVersionId: version.id,
@@ -75,6 +77,23 @@ export async function createRun(deps: HubDeps, caller: Caller, input: CreateRunI
   const queued = await runs.setJob(deps.db, row.id, jobId);
   deps.log.info(`run ${row.id} queued on ${version.id.slice(0, 12)} by ${caller.name}`);
   return toRunSummary(queued, project.slug, []);
+}
+
+/**
+ * A warm start needs a run to start from that the new one can take weights from: a succeeded run (it has exported
+ * weights) of the same project with the same model config (same shapes). Refused otherwise, naming the field and why.
+ */
+async function checkWarmStart(deps: HubDeps, input: { projectId: string; project: string; model: ModelConfig; runId: string }): Promise<void> {
+  const from = await runs.find(deps.db, input.runId);
+  if (!from || from.projectId !== input.projectId) throw badRequest(`train.initFromRun: project "${input.project}" has no run ${input.runId}`);
+  if (from.status !== 'succeeded' || !from.artifactPrefix) throw badRequest(`train.initFromRun: run ${input.runId} is ${from.status}; a warm start needs a succeeded run`);
+  if (!isDeepStrictEqual(from.modelConfig, input.model)) {
+    const fields = [...new Set([...Object.keys(from.modelConfig), ...Object.keys(input.model)])].filter(
+      (k) => !isDeepStrictEqual((from.modelConfig as Record<string, unknown>)[k], (input.model as Record<string, unknown>)[k]),
+    );
+    const show = (config: ModelConfig) => fields.map((k) => `${k} ${JSON.stringify((config as Record<string, unknown>)[k])}`).join(', ');
+    throw badRequest(`train.initFromRun: run ${input.runId} has another model config (${show(from.modelConfig)}; this run: ${show(input.model)}); a warm start needs the same model config`);
+  }
 }
 
 /** The slug of the project a run belongs to, or null when there is no such run (any string is safe to pass). */

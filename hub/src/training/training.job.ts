@@ -4,12 +4,13 @@
  * dead and replaced cannot overwrite its successor's run.
  */
 import { type Evaluations, type Lineage, evaluationsSchema, formatIssues } from '@edgeloop/shared';
-import { modelJsonFor, train } from '@edgeloop/training';
+import { type ModelArtifacts, modelJsonFor, train } from '@edgeloop/training';
 import { StoredDataError } from '../db/stored-json';
 import type { HubDeps } from '../deps';
 import { getProjectById } from '../projects/project.service';
 import { loadTrainingData } from './dataset-loader';
 import { machineLineage } from './lineage';
+import { readRunArtifacts } from './run-artifacts';
 import * as runs from './run.repository';
 import { preprocessingFor, requireRun } from './run.service';
 
@@ -60,6 +61,7 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
     const emphasis = config.reviewedShare !== null || config.maxBaseItems !== null ? { reviewedShare: config.reviewedShare, maxBaseItems: config.maxBaseItems, seed: config.seed } : undefined;
     const data = await loadTrainingData(deps, { project: project.slug, versionId: run.datasetVersionId, preprocessing: preprocessingFor(model), ...(emphasis ? { emphasis } : {}) }, log);
     log(`train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images`);
+    const initialWeights = config.initFromRun ? await warmStartWeights(deps, config.initFromRun, log) : undefined;
 
     let lastProgressWrite = 0;
     const result = await train({
@@ -67,6 +69,7 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
       config,
       data,
       signal: abort.signal,
+      ...(initialWeights ? { initialWeights } : {}),
       onLog: log,
       onProgress: (progress) => {
         if (performance.now() - lastProgressWrite < PROGRESS_WRITE_MS && progress.step !== progress.steps) return;
@@ -88,6 +91,7 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
       seconds: result.seconds,
       requestedBy: run.createdBy,
       attempt,
+      initFromRun: config.initFromRun,
     };
     if (result.cancelled) {
       if ((await runs.cancelRequestedFor(deps.db, runId, attempt)) === null) return 'skipped';
@@ -114,6 +118,15 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
   } finally {
     clearInterval(heartbeat);
   }
+}
+
+/** The float32 weights of the run a warm start begins from (createRun checked it succeeded with the same model config). */
+async function warmStartWeights(deps: HubDeps, runId: string, log: (line: string) => void): Promise<ModelArtifacts> {
+  const from = await requireRun(deps, runId);
+  if (from.status !== 'succeeded' || !from.artifactPrefix) throw new Error(`the run to warm-start from (${runId}) is ${from.status} and has no weights`);
+  const artifacts = await readRunArtifacts(deps, from.artifactPrefix, 'float32');
+  log(`warm start: the float32 weights of run ${runId} (${artifacts.weightData.length} bytes)`);
+  return artifacts;
 }
 
 /**

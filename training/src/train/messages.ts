@@ -2,6 +2,7 @@
 import type { BackendPreference, Evaluation, ModelConfig, ModelFormat, TrainConfig, TrainingProgress } from '@edgeloop/shared';
 import type { SelectedBackend } from '../backends/select-backend';
 import type { ModelArtifacts } from '../export/model-artifacts';
+import type { InitialWeights } from '../models/initial-weights';
 import type { TrainingData } from './training-data';
 
 export interface ReplicaInit {
@@ -13,6 +14,8 @@ export interface ReplicaInit {
   data: TrainingData;
   /** Int32 slots: barrier + stop flags (see barrier.ts). */
   control: SharedArrayBuffer;
+  /** Warm start: float32 weights set after the model is built, before the first step (every replica the same). */
+  initialWeights?: InitialWeights;
 }
 
 export interface EpochMetrics {

@@ -13,6 +13,7 @@ import { evaluatePredictions } from '../evaluate/metrics';
 import { captureArtifacts, encodeArtifacts, loadArtifacts, type ModelArtifacts } from '../export/model-artifacts';
 import { buildModel, logitsModel } from '../models/build-model';
 import { priorCorrectionOffsets, shiftLogitsBias } from '../models/prior-correction';
+import { setInitialWeights } from '../models/initial-weights';
 import { trainingLogits } from '../models/training-logits';
 import { awaitBarrier, STOP_DECIDED, STOP_REQUESTED } from './barrier';
 import { gradientRegion, replicaStats, STAT, STATS_PER_REPLICA } from './exchange-buffer';
@@ -59,6 +60,7 @@ const post = (message: ReplicaMessage) => port.postMessage(message);
 
 const backend = await selectBackend(init.backend);
 const model = buildModel(init.model, config.seed);
+if (init.initialWeights) setInitialWeights(model, init.initialWeights);
 const logits = logitsModel(model);
 const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
 const sizes = variables.map((v) => v.size);

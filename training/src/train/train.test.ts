@@ -46,3 +46,32 @@ describe('data-parallel training', () => {
     expect(result.artifacts).toEqual({});
   });
 });
+
+describe('warm start', () => {
+  /** A small reference CNN (a few thousand weights): fast enough to train three times here. */
+  const tiny = validateModelConfig({ architecture: 'reference-cnn', numClasses: 10, filters: [4, 8], denseUnits: 32 });
+
+  it("starts from another run's float32 weights: its first epoch is far more accurate than a cold start's", async () => {
+    const base = validateTrainConfig({ epochs: 4, batchSize: 32, learningRate: 0.005, seed: 21, backend: 'wasm', replicas: 1 });
+    const next = validateTrainConfig({ epochs: 1, batchSize: 32, learningRate: 0.005, seed: 22, backend: 'wasm', replicas: 1 });
+    const [pretrained, cold] = await Promise.all([train({ model: tiny, config: base, data }), train({ model: tiny, config: next, data })]);
+    const [warm, again] = await Promise.all([0, 1].map(() => train({ model: tiny, config: next, data, initialWeights: pretrained.artifacts.float32! })));
+    const [coldFirst, warmFirst] = [cold.history[0]!.accuracy, warm!.history[0]!.accuracy];
+    expect(warmFirst, `first-epoch train accuracy: warm ${warmFirst}, cold ${coldFirst}`).toBeGreaterThan(coldFirst + 0.15);
+    expect(warm!.history[0]!.valAccuracy).toBeGreaterThan(cold.history[0]!.valAccuracy);
+    // The same start and seed give the same model; a warm start is not the cold one.
+    expect(Buffer.from(again!.artifacts.float32!.weightData).equals(Buffer.from(warm!.artifacts.float32!.weightData))).toBe(true);
+    expect(Buffer.from(warm!.artifacts.float32!.weightData).equals(Buffer.from(cold.artifacts.float32!.weightData))).toBe(false);
+  }, 120_000);
+
+  it('refuses weights that do not fit the model, naming the weight and both shapes, and quantized weights', async () => {
+    const config = validateTrainConfig({ epochs: 1, batchSize: 64, backend: 'wasm', replicas: 1 });
+    const small = await train({ model: tiny, config: { ...config, epochs: 1 }, data: { ...data, train: { ...data.train, count: 64 } } });
+    const wider = validateModelConfig({ architecture: 'reference-cnn', numClasses: 10, filters: [4, 8], denseUnits: 64 });
+    await expect(train({ model: wider, config, data, initialWeights: small.artifacts.float32! })).rejects.toThrow(
+      /the initial weights do not fit the model: weight 5 \(\S+\) has shape \[200, 32\], the model's \S+ has \[200, 64\]/,
+    );
+    await expect(train({ model: tiny, config, data, initialWeights: small.artifacts.uint8! })).rejects.toThrow(/is uint8; a warm start takes float32 weights/);
+  });
+});
+

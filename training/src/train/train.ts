@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Evaluation, ModelConfig, ModelFormat, TrainConfig, TrainingProgress } from '@edgeloop/shared';
 import type { SelectedBackend } from '../backends/select-backend';
 import type { ModelArtifacts } from '../export/model-artifacts';
+import type { InitialWeights } from '../models/initial-weights';
 import { CONTROL_SLOTS, STOP_REQUESTED } from './barrier';
 import { exchangeBufferBytes } from './exchange-buffer';
 import type { EpochMetrics, ReplicaInit, ReplicaMessage } from './messages';
@@ -21,6 +22,12 @@ export interface TrainOptions {
   onLog?: (line: string) => void;
   /** Aborting stops training at the next step; the result then says cancelled. */
   signal?: AbortSignal;
+  /**
+   * Warm start: float32 weights (e.g. another run's float32 artifacts) set after the model is built and before the
+   * first step, instead of the seeded initialisation; shapes must match the model config's, or training fails saying
+   * which weight does not fit.
+   */
+  initialWeights?: InitialWeights;
 }
 
 export interface TrainingResult {
@@ -52,7 +59,16 @@ export async function train(options: TrainOptions): Promise<TrainingResult> {
 async function runReplicas(options: TrainOptions, count: number): Promise<Omit<TrainingResult, 'seconds'> | 'multi-threaded-backend'> {
   const control = new SharedArrayBuffer(CONTROL_SLOTS * 4);
   const workers = Array.from({ length: count }, (_, index) => {
-    const init: ReplicaInit = { index, count, model: options.model, config: options.config, backend: options.config.backend, data: options.data, control };
+    const init: ReplicaInit = {
+      index,
+      count,
+      model: options.model,
+      config: options.config,
+      backend: options.config.backend,
+      data: options.data,
+      control,
+      ...(options.initialWeights ? { initialWeights: options.initialWeights } : {}),
+    };
     return new Worker(new URL('./replica-entry.js', import.meta.url), { workerData: init });
   });
   const stop = () => Atomics.store(new Int32Array(control), STOP_REQUESTED, 1);

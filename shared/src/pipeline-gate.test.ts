@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PIPELINE_SETTINGS, type PipelineSettings } from './pipeline';
+import { decideGate, mcnemarExactP } from './pipeline-gate';
+import type { EvaluateOutputs, EvaluationSet, EvaluationSetResult, SetMetrics } from './pipeline-steps';
+
+const LABELS = ['T-shirt', 'Trouser', 'Shirt'] as const;
+const GATE: PipelineSettings['gate'] = DEFAULT_PIPELINE_SETTINGS.gate; // +1 point, alpha 0.05, base loss 1, recall drop 5
+
+/** Metrics of predictions against truth, counted item by item (confusion [true][predicted]). */
+function metricsOf(truth: number[], predicted: number[]): SetMetrics {
+  const confusion = LABELS.map(() => LABELS.map(() => 0));
+  truth.forEach((t, i) => confusion[t]![predicted[i]!]!++);
+  const rowTotals = confusion.map((row) => row.reduce((a, b) => a + b, 0));
+  return {
+    accuracy: truth.length ? confusion.reduce((n, row, t) => n + row[t]!, 0) / truth.length : 0,
+    perClassRecall: confusion.map((row, t) => (rowTotals[t] ? row[t]! / rowTotals[t]! : null)),
+    confusion,
+  };
+}
+
+/**
+ * A set where each class has `perClass` items; `wrong[model][class]` of them are misclassified (as the next class).
+ * The champion's mistakes are the first items of a class, the challenger's the last, so they overlap only when the
+ * two counts together exceed the class size (the discordant pairs follow from that).
+ */
+function evaluated(set: EvaluationSet, perClass: number, wrong: { champion: number[]; challenger: number[] }): EvaluationSetResult {
+  const truth: number[] = [];
+  const champion: number[] = [];
+  const challenger: number[] = [];
+  LABELS.forEach((_, c) => {
+    for (let i = 0; i < perClass; i++) {
+      truth.push(c);
+      const other = (c + 1) % LABELS.length;
+      champion.push(i < wrong.champion[c]! ? other : c);
+      challenger.push(i >= perClass - wrong.challenger[c]! ? other : c);
+    }
+  });
+  let championOnly = 0;
+  let challengerOnly = 0;
+  truth.forEach((t, i) => {
+    if (champion[i] === t && challenger[i] !== t) championOnly++;
+    if (challenger[i] === t && champion[i] !== t) challengerOnly++;
+  });
+  return { set, items: truth.length, champion: metricsOf(truth, champion), challenger: metricsOf(truth, challenger), championOnly, challengerOnly };
+}
+
+function outputs(...sets: EvaluationSetResult[]): EvaluateOutputs {
+  return { encoding: 'uint8', sets, championBytes: 1000, challengerBytes: 1000 };
+}
+
+// Holdout: 100 per class; the champion misses 30 of each, the challenger 20: +10 points, 30 vs 60 discordant pairs.
+const goodHoldout = () => evaluated('holdout', 100, { champion: [30, 30, 30], challenger: [20, 20, 20] });
+// Base test: 200 per class, the same 20 mistakes each way: no loss, no recall change.
+const steadyBaseTest = () => evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [20, 20, 20] });
+
+describe('decideGate', () => {
+  it('promotes a challenger that beats the champion significantly on the holdout and holds up on the base test', () => {
+    const verdict = decideGate(outputs(steadyBaseTest(), goodHoldout()), GATE, LABELS);
+    expect(verdict.promote).toBe(true);
+    expect(verdict.checks.every((c) => c.passed)).toBe(true);
+    expect(verdict.checks.map((c) => c.check)).toEqual(['holdout-gain', 'holdout-significance', 'base-test-loss', 'class-recall', 'class-recall', 'class-recall']);
+    const gain = verdict.checks.find((c) => c.check === 'holdout-gain')!;
+    expect(gain.value).toBeCloseTo(10, 9);
+    expect(gain.detail).toBe('holdout: +10.0 points over the champion on 300 recent items (needs +1.0)');
+    const significance = verdict.checks.find((c) => c.check === 'holdout-significance')!;
+    // 20 per class only the champion got right, 30 only the challenger: scipy.stats.binomtest(90, 150, 0.5, alternative='greater')
+    expect(significance.value).toBeCloseTo(0.008798845964392914, 12);
+    expect(significance.detail).toBe('holdout: McNemar p = 0.0088 (needs < 0.05; 90 items only the challenger got right, 60 only the champion)');
+    expect(verdict.reason).toMatch(/^the challenger passed every check/);
+  });
+
+  it('refuses a gain on the holdout below the margin, even when significant', () => {
+    const gate = { ...GATE, minHoldoutGain: 15 };
+    const verdict = decideGate(outputs(steadyBaseTest(), goodHoldout()), gate, LABELS);
+    expect(verdict.promote).toBe(false);
+    const failed = verdict.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => c.check)).toEqual(['holdout-gain']);
+    expect(failed[0]!.bound).toBe(15);
+    expect(verdict.reason).toBe('holdout: +10.0 points over the champion on 300 recent items (needs +15.0)');
+  });
+
+  it('refuses a gain that McNemar does not find significant', () => {
+    // 10 per class: the champion misses 3, the challenger 2 → +10 points on 30 items, but 6 vs 9 discordant pairs.
+    const small = evaluated('holdout', 10, { champion: [3, 3, 3], challenger: [2, 2, 2] });
+    const verdict = decideGate(outputs(steadyBaseTest(), small), GATE, LABELS);
+    expect(verdict.promote).toBe(false);
+    expect(verdict.checks.filter((c) => !c.passed).map((c) => c.check)).toEqual(['holdout-significance']);
+    const significance = verdict.checks.find((c) => c.check === 'holdout-significance')!;
+    expect(significance.value).toBeCloseTo(0.30361938476562494, 12); // scipy.stats.binomtest(9, 15, 0.5, alternative='greater')
+    expect(verdict.reason).toMatch(/^holdout: McNemar p = 0\.\d+ \(needs < 0\.05; \d+ items only the challenger got right, \d+ only the champion\)$/);
+  });
+
+  it('refuses a challenger that loses more than the bound on the base test split', () => {
+    // The challenger misses 5 more of each 200-item class: −2.5 points overall, 2.5 per class (within the recall bound).
+    const worse = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [25, 25, 25] });
+    const verdict = decideGate(outputs(worse, goodHoldout()), GATE, LABELS);
+    expect(verdict.promote).toBe(false);
+    const failed = verdict.checks.filter((c) => !c.passed);
+    expect(failed.map((c) => c.check)).toEqual(['base-test-loss']);
+    expect(failed[0]!.value).toBeCloseTo(2.5, 9);
+    expect(verdict.reason).toBe('base test: lost 2.5 points against the champion (87.5% vs 90.0%; may lose at most 1)');
+  });
+
+  it("refuses a challenger when one class's recall falls by more than the bound, naming the class", () => {
+    // Shirt: 15 more misses of 200 = −7.5 points; T-shirt gains 7.5, so the overall accuracy is unchanged.
+    const shifted = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [5, 20, 35] });
+    const verdict = decideGate(outputs(shifted, goodHoldout()), GATE, LABELS);
+    expect(verdict.promote).toBe(false);
+    const failed = verdict.checks.filter((c) => !c.passed);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ check: 'class-recall', bound: 5 });
+    expect(failed[0]!.value).toBeCloseTo(7.5, 9);
+    expect(verdict.reason).toBe('Shirt recall fell 7.5 points (bound 5)');
+    expect(verdict.checks.filter((c) => c.check === 'class-recall').map((c) => c.detail)).toEqual([
+      'T-shirt recall rose 7.5 points (bound 5)',
+      'Trouser recall did not change (bound 5)',
+      'Shirt recall fell 7.5 points (bound 5)',
+    ]);
+  });
+
+  it('skips classes with no test items', () => {
+    const base = steadyBaseTest();
+    base.champion.perClassRecall[1] = null;
+    base.challenger.perClassRecall[1] = null;
+    const verdict = decideGate(outputs(base, goodHoldout()), GATE, LABELS);
+    expect(verdict.checks.filter((c) => c.check === 'class-recall').map((c) => c.detail.split(' ')[0])).toEqual(['T-shirt', 'Shirt']);
+    expect(verdict.promote).toBe(true);
+  });
+
+  it('refuses when the holdout is empty, saying so', () => {
+    const empty = evaluated('holdout', 0, { champion: [0, 0, 0], challenger: [0, 0, 0] });
+    for (const evaluation of [outputs(steadyBaseTest(), empty), outputs(steadyBaseTest())]) {
+      const verdict = decideGate(evaluation, GATE, LABELS);
+      expect(verdict.promote).toBe(false);
+      expect(verdict.checks.filter((c) => !c.passed).map((c) => c.check)).toEqual(['holdout-gain', 'holdout-significance']);
+      expect(verdict.reason).toBe('the holdout is empty: too few reviewed items with images were kept out of training to compare the models on recent data');
+    }
+  });
+
+  it('gives every failed reason when several checks fail', () => {
+    const worse = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [20, 20, 40] });
+    const flat = evaluated('holdout', 100, { champion: [30, 30, 30], challenger: [30, 30, 30] });
+    const verdict = decideGate(outputs(worse, flat), GATE, LABELS);
+    expect(verdict.promote).toBe(false);
+    expect(verdict.checks.filter((c) => !c.passed).map((c) => c.check)).toEqual(['holdout-gain', 'holdout-significance', 'base-test-loss', 'class-recall']);
+    for (const check of verdict.checks.filter((c) => !c.passed)) expect(verdict.reason).toContain(check.detail);
+    expect(verdict.reason).toContain('Shirt recall fell 10.0 points (bound 5)');
+  });
+
+  it('does not gate on the reweighted test set', () => {
+    const reweighted = { ...evaluated('reweighted-test', 200, { champion: [0, 0, 0], challenger: [100, 100, 100] }), priors: [0.2, 0.3, 0.5] };
+    const verdict = decideGate(outputs(steadyBaseTest(), goodHoldout(), reweighted), GATE, LABELS);
+    expect(verdict.promote).toBe(true);
+    expect(verdict).toEqual(decideGate(outputs(steadyBaseTest(), goodHoldout()), GATE, LABELS));
+  });
+});
+
+describe("McNemar's exact test (one-sided: the challenger is better)", () => {
+  // scipy 1.17.1: scipy.stats.binomtest(challengerOnly, championOnly + challengerOnly, 0.5, alternative='greater').pvalue
+  const cases: [number, number, number][] = [
+    [3, 12, 0.017578125],
+    [10, 25, 0.008336923900060357],
+    [5, 5, 0.623046875],
+    [0, 7, 0.0078125],
+    [0, 4, 0.0625],
+    [40, 60, 0.028443966820490444],
+    [1, 0, 1.0],
+    [120, 180, 0.0003171100034641783],
+    [2, 30, 1.2316741049289703e-7],
+  ];
+  it.each(cases)('championOnly %d, challengerOnly %d: p matches scipy to 1e-12 relative', (championOnly, challengerOnly, expected) => {
+    const p = mcnemarExactP(championOnly, challengerOnly);
+    expect(Math.abs(p - expected) / expected, `${p} vs ${expected}`).toBeLessThan(1e-12);
+  });
+
+  it('is 1 with no discordant pairs', () => {
+    expect(mcnemarExactP(0, 0)).toBe(1);
+  });
+
+  it('equals the upper binomial tail summed term by term in log space', () => {
+    // P(X >= c), X ~ Bin(n, 1/2) = Σ_{k=c..n} C(n, k) / 2^n, each term from log-factorials.
+    const logFactorial = (k: number) => {
+      let s = 0;
+      for (let i = 2; i <= k; i++) s += Math.log(i);
+      return s;
+    };
+    const upperTail = (n: number, c: number) => {
+      let sum = 0;
+      for (let k = c; k <= n; k++) sum += Math.exp(logFactorial(n) - logFactorial(k) - logFactorial(n - k) - n * Math.LN2);
+      return sum;
+    };
+    for (const [b, c] of [[7, 19], [33, 41], [0, 50], [60, 40], [250, 300]] as const) {
+      expect(Math.abs(mcnemarExactP(b, c) - upperTail(b + c, c)) / upperTail(b + c, c)).toBeLessThan(1e-9);
+    }
+  });
+});
