@@ -32,6 +32,18 @@ describe('staged rollout assignment', () => {
     for (const count of tenths) expect(Math.abs(count / ids.length - 0.1)).toBeLessThan(0.02);
   });
 
+  it('spreads ids that differ only in their last characters (simulated devices are named device-1, device-2, ...)', () => {
+    const sequential = Array.from({ length: 2_000 }, (_, i) => `replay-${i + 1}`);
+    for (const share of [0.1, 0.5]) {
+      const canary = sequential.filter((id) => inCanary(id, key, share)).length / sequential.length;
+      // Binomial sd at 2,000 is at most 1.1 points: 4 points is over three of them.
+      expect(Math.abs(canary - share), `share ${share}`).toBeLessThan(0.04);
+    }
+    // Neighbours are not neighbours in the buckets.
+    const first = sequential.slice(0, 8).map((id) => inCanary(id, key, 0.5));
+    expect(new Set(first).size).toBe(2);
+  });
+
   it('grows the canary by keeping its devices when the share rises', () => {
     const small = new Set(ids.filter((id) => inCanary(id, key, 0.1)));
     const large = new Set(ids.filter((id) => inCanary(id, key, 0.3)));

@@ -6,15 +6,24 @@ import type { ChannelPointer } from './model-manifest';
  * PWA and the hub compute the same thing.
  */
 
-/** A number in [0, 1) fixed by the device's id and the rollout: 32-bit FNV-1a over the UTF-16 code units. */
+/**
+ * A number in [0, 1) fixed by the device's id and the rollout: 32-bit FNV-1a over the UTF-16 code units, then
+ * murmur3's finaliser. FNV-1a alone barely moves the high bits for ids that differ in their last character
+ * (device-1, device-2, ... land within a fraction of a percent of each other), so a share would take all or none of them.
+ */
 export function rolloutBucket(deviceId: string, rollout: string): number {
   const text = `${rollout}\u0000${deviceId}`;
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
+    hash = Math.imul(hash, 0x01000193);
   }
-  return hash / 2 ** 32;
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) / 2 ** 32;
 }
 
 /** The rollout key of a candidate: the same for every device, different for each canary. */

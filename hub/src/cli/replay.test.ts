@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { REVIEW_POLICY, embeddingFromBytes, modelManifestSchema, mulberry32, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
+import { REVIEW_POLICY, embeddingFromBytes, inCanary, rolloutKey, modelManifestSchema, mulberry32, pixelsToModelInput, signedEnvelopeSchema } from '@edgeloop/shared';
 import { eq, inArray, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyModel } from '../../test/published-model';
@@ -19,6 +19,7 @@ import { decodeToPixels } from '../images/to-pixels';
 import * as monitorStreams from '../monitoring/monitor-stream.repository';
 import * as profiles from '../monitoring/reference-profile.repository';
 import { processStream } from '../monitoring/monitor.service';
+import { decideCanary, startCanary } from '../registry/channel.service';
 import { getProject } from '../projects/project.service';
 import { createHubServer, listen } from '../server';
 import { remoteHub } from './remote-hub';
@@ -347,5 +348,26 @@ describe.each(DATABASES)('edgeloop replay on $kind', ({ kind, skip }) => {
     expect(summaryLines(summary, stalledOptions)).toContain(
       `hub monitor: processed 0 of the 12 new events in ${summary.reviews!.monitor.seconds.toFixed(1)} s: ${stalled}; run the same command again later to answer the rest of its queue`,
     );
+  });
+  it.skipIf(skip)("plays a channel's canary: each device whose id falls in the pointer's share runs the candidate, the others the current version", async () => {
+    const candidate = await publishTinyModel(hub.deps, { project: 'pets', model: 'tiny', channel: 'staging', seed: 3 });
+    const engineer = { tokenId: null, name: 'test-engineer', role: 'engineer' as const, projects: null };
+    const production = { project: 'pets', model: 'tiny', channel: 'production' };
+    await startCanary(hub.deps, engineer, { ...production, version: candidate, share: 0.5, reason: 'replay test' });
+    try {
+      await replay(await as('device'), base, options({ session: 'canary', devices: 8 }));
+      const rows = await hub.deps.db
+        .select({ deviceId: predictions.deviceId, version: modelVersions.version })
+        .from(predictions)
+        .innerJoin(modelVersions, eq(modelVersions.id, predictions.modelVersionId))
+        .where(like(predictions.deviceId, 'canary-%'));
+      expect(rows).toHaveLength(12);
+      const key = rolloutKey('pets', 'tiny', 'production', candidate);
+      for (const row of rows) expect(row.version, row.deviceId!).toBe(inCanary(row.deviceId!, key, 0.5) ? candidate : version);
+      // Both groups took part (8 devices, the share half of them).
+      expect(new Set(rows.map((r) => r.version))).toEqual(new Set([version, candidate]));
+    } finally {
+      await decideCanary(hub.deps, engineer, { ...production, decision: 'abort', reason: 'end of the replay test' });
+    }
   });
 });

@@ -30,7 +30,7 @@ import { HubError } from '../errors';
 import { assertImageWithinPixels } from '../images/decode';
 import { decodeToPixels } from '../images/to-pixels';
 import { type ReplayFile, listReplayFolder } from './replay-folder';
-import { type ReplayModel, classifyImage, loadReplayModel } from './replay-model';
+import { type ReplayModel, classifyImage, loadReplayModel, modelForDevice } from './replay-model';
 import { type MonitorWait, type ReviewStream, answerReviews, checkReviewToken, processedEvents, setReviewRate, waitForMonitor } from './replay-reviews';
 import type { RemoteHub } from './remote-hub';
 
@@ -262,15 +262,17 @@ export async function replayImages(
         if (unreadableFiles.length < KEEP_REASONS) unreadableFiles.push({ file: item.key, reason: item.unreadable ?? 'no pixels' });
         continue;
       }
-      const result = await classifyImage(loaded, item.pixels);
       const deviceId = deviceOf(index);
+      // A device in the channel's canary runs the candidate, as a PWA would.
+      const model = modelForDevice(loaded, deviceId);
+      const result = await classifyImage(model, item.pixels);
       const sha256 = crypto.createHash('sha256').update(item.pixels).digest('hex');
-      const id = derivedUuid('prediction', options.session, options.project, loaded.ref.model, String(loaded.version), loaded.ref.channel, deviceId, item.key, sha256);
+      const id = derivedUuid('prediction', options.session, options.project, loaded.ref.model, String(model.version), loaded.ref.channel, deviceId, item.key, sha256);
       const createdAt = new Date().toISOString();
       const event: PredictionEvent = {
         id,
         model: loaded.ref.model,
-        version: loaded.version,
+        version: model.version,
         backend: loaded.backend,
         latencyMs: result.latencyMs,
         top: result.top,
