@@ -10,6 +10,7 @@ import { progressLogger } from './progress';
 import { createHubServer, listen } from './server';
 import { startTrainingWorker } from './training/training-worker';
 import { startReferenceProfileWorker } from './monitoring/reference-profile.job';
+import { startPipelineWorker } from './pipelines/pipeline-worker';
 
 const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web-client/dist');
 
@@ -38,6 +39,8 @@ export async function serve(): Promise<void> {
   const profileWorker = env.TRAINING_WORKER ? await startReferenceProfileWorker(deps) : null;
   // Monitor updates are short transactions (about 0.1 s per 1,000 events) between requests.
   const monitorWorker = env.MONITOR_WORKER ? await startMonitorWorker(deps) : null;
+  // Pipeline steps mostly wait on training runs and canaries; the triggers are checked every minute.
+  const pipelineWorker = env.PIPELINE_WORKER ? await startPipelineWorker(deps) : null;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -49,6 +52,7 @@ export async function serve(): Promise<void> {
     await worker?.stop();
     await profileWorker?.stop();
     await monitorWorker?.stop();
+    await pipelineWorker?.stop();
     await housekeeping.stop();
     await hub.close();
     process.exit(0);

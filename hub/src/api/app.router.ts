@@ -4,6 +4,7 @@ import { datasetRouter } from './dataset.router';
 import { feedbackRouter } from './feedback.router';
 import { itemRouter } from './item.router';
 import { monitoringRouter } from './monitoring.router';
+import { pipelineRouter } from './pipeline.router';
 import { projectRouter } from './project.router';
 import { registryRouter } from './registry.router';
 import { runRouter } from './run.router';
@@ -19,6 +20,7 @@ export const appRouter = router({
   registry: registryRouter,
   feedback: feedbackRouter,
   monitoring: monitoringRouter,
+  pipeline: pipelineRouter,
 });
 
 export type AppRouter = typeof appRouter;

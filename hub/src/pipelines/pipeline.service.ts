@@ -95,7 +95,7 @@ export interface PipelineRunDetail extends PipelineRunSummary {
 const who = (caller: Caller) => caller.name;
 
 /** The model a run of the project retrains: named, the settings', or the project's only one. */
-async function resolveModel(deps: HubDeps, project: Project, named: string | null): Promise<models.RegisteredModel> {
+export async function resolveModel(deps: HubDeps, project: Project, named: string | null): Promise<models.RegisteredModel> {
   const all = await models.listModels(deps.db, project.id);
   const names = all.map((m) => m.name).sort();
   if (all.length === 0) throw badRequest(`model: project "${project.slug}" has no registered model yet; publish one first (edgeloop publish ${project.slug} --model <name>)`);
