@@ -17,17 +17,27 @@ export interface PipelineWorker {
 export async function startPipelineWorker(deps: HubDeps, options: { name?: string; registry?: StepRegistry; triggers?: boolean } = {}): Promise<PipelineWorker> {
   const name = options.name ?? `${os.hostname()}:${process.pid}`;
   const registry = options.registry ?? PIPELINE_STEP_REGISTRY;
+  // Jobs in progress, so stop() can wait for them: offWork stops fetching but does not wait.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    return work.finally(() => inFlight.delete(work));
+  };
   const stepWork = await deps.queue.work(QUEUES.pipelineStep, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => ({
-    outcome: await runPipelineStepJob(deps, registry, job!.data, job!.id, name),
+    outcome: await track(runPipelineStepJob(deps, registry, job!.data, job!.id, name)),
   }));
   let triggerWork: string | null = null;
   if (options.triggers ?? true) {
     await deps.queue.schedule(QUEUES.pipelineTriggers, '* * * * *', {}, { tz: 'UTC' });
-    triggerWork = await deps.queue.work(QUEUES.pipelineTriggers, { pollingIntervalSeconds: 5, batchSize: 1 }, async () => {
-      const checks = await checkTriggers(deps);
-      const scheduled = await runScheduledTriggers(deps);
-      return { started: [...checks.flatMap((c) => (c.started ? [c.started.id] : [])), ...scheduled.map((r) => r.id)] };
-    });
+    triggerWork = await deps.queue.work(QUEUES.pipelineTriggers, { pollingIntervalSeconds: 5, batchSize: 1 }, () =>
+      track(
+        (async () => {
+          const checks = await checkTriggers(deps);
+          const scheduled = await runScheduledTriggers(deps);
+          return { started: [...checks.flatMap((c) => (c.started ? [c.started.id] : [])), ...scheduled.map((r) => r.id)] };
+        })(),
+      ),
+    );
   }
   const recovery = setInterval(() => void recoverStalledSteps(deps).catch((e: Error) => deps.log.warn(`stalled pipeline step check: ${e.message}`)), 2 * HEARTBEAT_MS);
   deps.log.info(`pipeline worker ${name} is taking jobs`);
@@ -35,8 +45,10 @@ export async function startPipelineWorker(deps: HubDeps, options: { name?: strin
     name,
     async stop() {
       clearInterval(recovery);
-      await deps.queue.offWork(stepWork);
-      if (triggerWork) await deps.queue.offWork(triggerWork);
+      // By id: a plain string would be taken for a queue name and stop every worker of that queue in this process.
+      await deps.queue.offWork({ id: stepWork });
+      if (triggerWork) await deps.queue.offWork({ id: triggerWork });
+      await Promise.allSettled([...inFlight]);
     },
   };
 }
