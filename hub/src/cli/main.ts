@@ -18,6 +18,7 @@ import { progressBar } from '../progress';
 import { exportVersion } from './export-version';
 import { addKeyCommands } from './key-commands';
 import { addMonitorCommand } from './monitor-command';
+import { addPipelineCommands } from './pipeline-commands';
 import { addReplayCommand } from './replay-command';
 import { addTrainingCommands } from './training-commands';
 
@@ -184,6 +185,7 @@ program
 addTrainingCommands(program);
 addKeyCommands(program, withHub);
 addMonitorCommand(program);
+addPipelineCommands(program);
 addReplayCommand(program);
 
 program.parseAsync().catch((error: Error) => {
