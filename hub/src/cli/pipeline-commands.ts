@@ -5,6 +5,9 @@
 import { Console } from 'node:console';
 import type { Command } from 'commander';
 import type { RouterOutputs } from '../api/app.router';
+import { loadEnv } from '../env';
+import { openHub } from '../hub';
+import { startPipelineWorker } from '../pipelines/pipeline-worker';
 import { type RemoteHub, type RemoteOptions, remoteHub } from './remote-hub';
 
 type RunDetail = RouterOutputs['pipeline']['get'];
@@ -60,6 +63,21 @@ async function follow(hub: RemoteHub, runId: string): Promise<RunDetail> {
 
 export function addPipelineCommands(program: Command): void {
   const pipeline = program.command('pipeline').description('the retraining pipeline: build a dataset, train, evaluate, gate, publish, roll out');
+
+  pipeline
+    .command('worker')
+    .description("take pipeline step jobs and check the triggers every minute (npm start runs one unless PIPELINE_WORKER=false; set DATABASE_URL and S3_* to share a hub's database and store)")
+    .option('--name <name>', 'worker name (default host:pid)')
+    .action(async (opts: { name?: string }) => {
+      const hub = await openHub(loadEnv());
+      const worker = await startPipelineWorker(hub.deps, opts.name ? { name: opts.name } : {});
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await worker.stop();
+      await hub.close();
+    });
 
   remoteOptions(pipeline.command('run <project>').description('start a pipeline run (prints its id); with --wait, follow it and exit non-zero unless the challenger is promoted'))
     .option('--model <name>', "registered model (default: the pipeline settings' model, or the project's only one)")

@@ -40,7 +40,6 @@ export async function runPipelineStepJob(deps: HubDeps, registry: StepRegistry, 
   if (!claimed) return 'not-claimed';
   const holder: StepHolder = { runId: job.runId, step: job.step, worker };
   const row = claimed.row;
-  const run = await runViewOf(deps, job.runId);
   const definition = registry[job.step] as unknown as PipelineStepDefinition<PipelineStep>;
 
   // Log lines are written in order, one after another; the job waits for them before it ends.
@@ -49,20 +48,20 @@ export async function runPipelineStepJob(deps: HubDeps, registry: StepRegistry, 
     deps.log.info(`pipeline ${job.runId.slice(0, 8)} ${job.step}: ${line}`);
     logs = logs.then(() => pipelineRuns.appendLog(deps.db, job.runId, job.step, line, deps.now())).catch(() => {});
   };
-  const earlier = await pipelineRuns.stepsOf(deps.db, [job.runId]);
-  const ctx: StepContext = {
-    deps,
-    run,
-    log,
-    outputsOf<S extends PipelineStep>(step: S): PipelineStepOutputs[S] {
-      const found = earlier.find((s) => s.step === step && (s.status === 'succeeded' || s.status === 'skipped'));
-      if (!found) throw new Error(`step ${job.step} needs the outputs of step ${step}, which has none in this run`);
-      return PIPELINE_STEP_OUTPUT_SCHEMAS[step].parse(found.outputs) as PipelineStepOutputs[S];
-    },
-  };
-
   const heartbeat = setInterval(() => void pipelineRuns.heartbeat(deps.db, holder, deps.now()).catch(() => {}), HEARTBEAT_MS);
   try {
+    const run = await runViewOf(deps, job.runId);
+    const earlier = await pipelineRuns.stepsOf(deps.db, [job.runId]);
+    const ctx: StepContext = {
+      deps,
+      run,
+      log,
+      outputsOf<S extends PipelineStep>(step: S): PipelineStepOutputs[S] {
+        const found = earlier.find((s) => s.step === step && (s.status === 'succeeded' || s.status === 'skipped'));
+        if (!found) throw new Error(`step ${job.step} needs the outputs of step ${step}, which has none in this run`);
+        return PIPELINE_STEP_OUTPUT_SCHEMAS[step].parse(found.outputs) as PipelineStepOutputs[S];
+      },
+    };
     if (claimed.fresh) log(`attempt ${row.attempts} of ${MAX_ATTEMPTS} on ${worker}`);
     if (row.outputs === null) {
       const inputs = await definition.inputs(ctx);
