@@ -39,26 +39,43 @@ export function stepLine(step: Pick<StepDetail, 'step' | 'status' | 'attempts' |
   }
 }
 
-/** Prints the gate's verdict, check by check. */
-function printVerdict(run: RunDetail): void {
-  if (!run.verdict) return;
-  human.log(`gate: ${run.verdict.promote ? 'promote' : 'keep as a candidate'}`);
-  for (const check of run.verdict.checks) human.log(`  ${check.passed ? 'passed' : 'FAILED'}  ${check.detail}`);
+/** The gate's verdict, check by check. */
+function verdictLines(run: RunDetail): string[] {
+  if (!run.verdict) return [];
+  return [`gate: ${run.verdict.promote ? 'promote' : 'keep as a candidate'}`, ...run.verdict.checks.map((check) => `  ${check.passed ? 'passed' : 'FAILED'}  ${check.detail}`)];
 }
 
-/** Follows a run until it ends, printing each step's state as it changes; returns the ended run. */
-async function follow(hub: RemoteHub, runId: string): Promise<RunDetail> {
+/**
+ * Starts a run and follows it to its end, printing each step's state as it changes. The exit code is 0 only when the
+ * challenger was promoted: a failed or cancelled run, a gate that kept it a candidate, or a canary rolled back is 1.
+ */
+export async function runPipelineAndWait(
+  hub: RemoteHub,
+  input: { project: string; model?: string; channel?: string; note?: string },
+  print: (line: string) => void,
+  pollMs = POLL_MS,
+): Promise<{ run: RunDetail; exitCode: 0 | 1 }> {
+  const started = await hub.pipeline.start.mutate(input);
+  print(`pipeline run ${started.id} started for ${started.model}/${started.channel} (champion v${started.championVersion})`);
   const shown = new Map<string, string>();
+  let run: RunDetail;
   for (;;) {
-    const run = await hub.pipeline.get.query({ pipelineRunId: runId, logLines: 0 });
+    run = await hub.pipeline.get.query({ pipelineRunId: started.id, logLines: 0 });
     for (const step of run.steps) {
       const line = stepLine({ ...step, seconds: step.status === 'running' ? null : step.seconds });
-      if (shown.get(step.step) !== line && !(step.status === 'pending' && !step.error)) human.log(line);
+      if (shown.get(step.step) !== line && !(step.status === 'pending' && !step.error)) print(line);
       shown.set(step.step, line);
     }
-    if (run.status !== 'running') return run;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    if (run.status !== 'running') break;
+    await new Promise((r) => setTimeout(r, pollMs));
   }
+  for (const line of verdictLines(run)) print(line);
+  if (run.status === 'succeeded' && run.outcome === 'promoted') {
+    print(`promoted: v${run.published?.version ?? run.challengerVersion} reached every device of ${run.channel}`);
+    return { run, exitCode: 0 };
+  }
+  print(`pipeline run ${run.id} ${run.status}${run.outcome ? ` (${run.outcome})` : ''}: ${run.reason ?? 'no reason recorded'}`);
+  return { run, exitCode: 1 };
 }
 
 export function addPipelineCommands(program: Command): void {
@@ -86,19 +103,16 @@ export function addPipelineCommands(program: Command): void {
     .option('--wait', 'follow the run to its end')
     .action(async (project: string, opts: RemoteOptions & { model?: string; channel?: string; note?: string; wait?: boolean }) => {
       const hub = remoteHub(opts);
-      const started = await hub.pipeline.start.mutate({ project, model: opts.model, channel: opts.channel, note: opts.note });
-      human.log(`pipeline run ${started.id} started for ${started.model}/${started.channel} (champion v${started.championVersion})`);
-      console.log(started.id);
-      if (!opts.wait) return;
-      const run = await follow(hub, started.id);
-      printVerdict(run);
-      if (run.status === 'succeeded' && run.outcome === 'promoted') {
-        human.log(`promoted: v${run.challengerVersion} reached every device of ${run.channel}`);
+      const input = { project, model: opts.model, channel: opts.channel, note: opts.note };
+      if (!opts.wait) {
+        const started = await hub.pipeline.start.mutate(input);
+        human.log(`pipeline run ${started.id} started for ${started.model}/${started.channel} (champion v${started.championVersion})`);
+        console.log(started.id);
         return;
       }
-      // Failed, cancelled, kept as a candidate by the gate, or rolled back from the canary: CI should stop here.
-      human.log(`pipeline run ${run.id} ${run.status}${run.outcome ? ` (${run.outcome})` : ''}: ${run.reason ?? 'no reason recorded'}`);
-      process.exitCode = 1;
+      const { run, exitCode } = await runPipelineAndWait(hub, input, (line) => human.log(line));
+      console.log(run.id);
+      process.exitCode = exitCode;
     });
 
   remoteOptions(pipeline.command('list <project>').description('pipeline runs, newest first'))
@@ -121,7 +135,7 @@ export function addPipelineCommands(program: Command): void {
         human.log(stepLine(step));
         for (const line of step.logs) human.log(`    ${line.at} ${line.line}`);
       }
-      printVerdict(run);
+      for (const line of verdictLines(run)) human.log(line);
     });
 
   remoteOptions(pipeline.command('resume <runId>').description('go on with a failed run from its failed step')).action(async (runId: string, opts: RemoteOptions) => {

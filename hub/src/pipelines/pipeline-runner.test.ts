@@ -4,102 +4,18 @@
  * runners on one step, one running run per model's channel, and a lost worker's step handed on.
  */
 import crypto from 'node:crypto';
-import type { PipelineStep } from '@edgeloop/shared';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { publishedVersion } from '../../test/published-version';
+import { type Behaviour, championOnChannel, testRegistry, zeroCounts } from '../../test/pipeline-test-steps';
 import { DATABASES, type TestHub, createTestHub, refusal } from '../../test/test-hub';
-import { channels, modelVersions, registeredModels } from '../db/schema';
 import type { Caller, HubDeps } from '../deps';
 import { openJobQueue } from '../jobs/job-queue';
-import { getProject } from '../projects/project.service';
-import { gateStep } from './gate.step';
 import * as pipelineRuns from './pipeline-run.repository';
-import { MAX_ATTEMPTS, type StepRegistry, recoverStalledSteps, runPipelineStepJob } from './pipeline-step.job';
+import { MAX_ATTEMPTS, recoverStalledSteps, runPipelineStepJob } from './pipeline-step.job';
 import { startPipelineWorker } from './pipeline-worker';
 import { cancelPipelineRun, getPipelineRun, resumePipelineRun, startPipelineRun } from './pipeline.service';
-import { rolloutStep } from './rollout.step';
 
 const PROJECT = 'loop';
 const engineer: Caller = { tokenId: null, name: 'test-engineer', role: 'engineer', projects: null };
-
-/** What the test steps do and how often they ran. */
-interface Behaviour {
-  /** Part of build-dataset's inputs: change it and the reruns' inputs change. */
-  marker: string;
-  /** evaluate throws this many more times. */
-  evaluateFailures: number;
-  promote: boolean;
-  /** build-dataset takes this long (for the race). */
-  buildMs: number;
-  executed: Record<PipelineStep, number>;
-}
-
-function testRegistry(b: Behaviour): StepRegistry {
-  const count = (step: PipelineStep) => void b.executed[step]++;
-  return {
-    'build-dataset': {
-      step: 'build-dataset',
-      inputs: async () => ({ marker: b.marker }),
-      async execute({ log }) {
-        count('build-dataset');
-        log(`building ${b.marker}`);
-        await new Promise((r) => setTimeout(r, b.buildMs));
-        const outputs = { baseVersionId: 'base', datasetVersionId: `data-${b.marker}`, added: 1, addedByRule: { person: 1 }, holdout: { key: 'k', items: 0, sha256: 's' } };
-        return { status: 'done', outputs };
-      },
-    },
-    train: {
-      step: 'train',
-      inputs: async ({ outputsOf }) => ({ dataset: outputsOf('build-dataset').datasetVersionId }),
-      // Waits once (as on a training run), then is done with what it recorded before the wait.
-      async execute(_ctx, previous) {
-        count('train');
-        if (!previous?.runId) return { status: 'wait', afterSeconds: 1, outputs: { runId: crypto.randomUUID(), warmStart: true } };
-        return { status: 'done', outputs: { runId: previous.runId, warmStart: true } };
-      },
-    },
-    evaluate: {
-      step: 'evaluate',
-      inputs: async ({ outputsOf }) => ({ challenger: outputsOf('train').runId }),
-      async execute() {
-        count('evaluate');
-        if (b.evaluateFailures > 0) {
-          b.evaluateFailures--;
-          throw new Error('disk on fire at /srv/secret/path');
-        }
-        return { status: 'done', outputs: { encoding: 'uint8', sets: [], championBytes: 10, challengerBytes: 12 } };
-      },
-    },
-    gate: {
-      step: 'gate',
-      inputs: async ({ outputsOf }) => ({ evaluation: outputsOf('evaluate'), promote: b.promote }),
-      async execute() {
-        count('gate');
-        return { status: 'done', outputs: { promote: b.promote, checks: [], reason: b.promote ? 'better on the holdout' : 'holdout gain 0.2 points (bound 1)' } };
-      },
-      outcome: gateStep.outcome,
-    },
-    publish: {
-      step: 'publish',
-      inputs: async ({ outputsOf }) => ({ run: outputsOf('train').runId }),
-      async execute() {
-        count('publish');
-        return { status: 'done', outputs: { modelVersionId: crypto.randomUUID(), version: 2 } };
-      },
-    },
-    rollout: {
-      step: 'rollout',
-      inputs: async ({ outputsOf }) => ({ version: outputsOf('publish').modelVersionId }),
-      async execute() {
-        count('rollout');
-        return { status: 'done', outputs: { version: 2, share: 0.1, state: 'promoted', reason: 'no regression in 200 canary events', canaryEvents: 200 } };
-      },
-      outcome: rolloutStep.outcome,
-    },
-  };
-}
-
-const zeroCounts = (): Record<PipelineStep, number> => ({ 'build-dataset': 0, train: 0, evaluate: 0, gate: 0, publish: 0, rollout: 0 });
 
 async function waitForEnd(deps: HubDeps, runId: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -118,12 +34,7 @@ describe.each(DATABASES)('the pipeline runner, $kind', ({ kind, skip }) => {
     if (skip) return;
     hub = await createTestHub(kind);
     await (await hub.as('admin')).projects.create({ slug: PROJECT, labels: ['cat', 'dog'] });
-    // A champion: model m v1, which the production channel points to.
-    await publishedVersion(hub.deps, PROJECT, 'mdl', 1);
-    const { id: projectId } = await getProject(hub.deps, PROJECT);
-    const [model] = (await hub.deps.db.select().from(registeredModels)).filter((m) => m.projectId === projectId);
-    const [version] = (await hub.deps.db.select().from(modelVersions)).filter((v) => v.modelId === model!.id);
-    await hub.deps.db.insert(channels).values({ modelId: model!.id, name: 'production', modelVersionId: version!.id, movedBy: 'test', movedAt: new Date() });
+    await championOnChannel(hub.deps, PROJECT, 'mdl');
   });
   afterAll(() => hub?.close());
   beforeEach(() => {
