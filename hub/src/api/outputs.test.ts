@@ -1,4 +1,4 @@
-import type { Evaluations, Lineage, ModelConfig, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
+import type { EvaluateOutputs, Evaluations, GateVerdict, Lineage, ModelConfig, PipelineSettings, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { RouterOutputs } from './app.router';
 
@@ -16,5 +16,12 @@ describe('procedure outputs carry the shared contracts', () => {
   it("types a run's live progress", () => {
     expectTypeOf<RouterOutputs['runs']['get']['progress']>().toEqualTypeOf<TrainingProgress | null>();
     expectTypeOf<RouterOutputs['runs']['list'][number]['progress']>().toEqualTypeOf<TrainingProgress | null>();
+  });
+
+  it("types a pipeline run's evaluation, verdict and settings with the shared contracts", () => {
+    expectTypeOf<RouterOutputs['pipeline']['get']['evaluation']>().toEqualTypeOf<EvaluateOutputs | null>();
+    expectTypeOf<RouterOutputs['pipeline']['get']['verdict']>().toEqualTypeOf<GateVerdict | null>();
+    expectTypeOf<RouterOutputs['pipeline']['get']['settings']>().toEqualTypeOf<PipelineSettings>();
+    expectTypeOf<RouterOutputs['pipeline']['settings']['get']['settings']>().toEqualTypeOf<PipelineSettings>();
   });
 });
