@@ -20,7 +20,11 @@ export const rolloutStep: PipelineStepDefinition<'rollout'> = {
     const share = run.settings.rollout.canaryShare;
     const ref = { project: run.project, model: run.model, channel: run.channel };
     if (!previous?.state) {
-      await startCanary(deps, runCaller(run), { ...ref, version, share, reason: `pipeline run ${run.id}: challenger v${version} passed the gate` });
+      // A retried attempt finds the canary its predecessor started (or already decided) and waits on it.
+      const now = await canaryState(deps, ref);
+      if (now.candidate?.version !== version && now.lastDecision?.version !== version) {
+        await startCanary(deps, runCaller(run), { ...ref, version, share, reason: `pipeline run ${run.id}: challenger v${version} passed the gate` });
+      }
       log(`v${version} is the canary on ${Math.round(share * 100)}% of ${run.channel}'s devices`);
       return { status: 'wait', afterSeconds: ROLLOUT_POLL_SECONDS, outputs: { version, share, state: 'canary', reason: null, canaryEvents: 0 } };
     }
