@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Behaviour, championOnChannel, testRegistry, zeroCounts } from '../../test/pipeline-test-steps';
 import { DATABASES, type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import type { Caller, HubDeps } from '../deps';
-import { openJobQueue } from '../jobs/job-queue';
+import { QUEUES, openJobQueue } from '../jobs/job-queue';
 import * as pipelineRuns from './pipeline-run.repository';
 import { MAX_ATTEMPTS, recoverStalledSteps, runPipelineStepJob } from './pipeline-step.job';
 import { startPipelineWorker } from './pipeline-worker';
@@ -201,6 +201,31 @@ describe.each(DATABASES)('the pipeline runner, $kind', ({ kind, skip }) => {
       expect(done.status).toBe('succeeded');
       expect(done.steps[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
       expect(behaviour.executed['build-dataset']).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it.skipIf(skip)('sends a waiting step a new job when its job was lost, going on with the same attempt', async () => {
+    const registry = testRegistry(behaviour);
+    const run = await start();
+    const build = (await pipelineRuns.findStep(hub.deps.db, run.id, 'build-dataset'))!;
+    expect(await runPipelineStepJob(hub.deps, registry, { runId: run.id, step: 'build-dataset' }, build.jobId!, 'by-hand')).toBe('succeeded');
+    const train = (await pipelineRuns.findStep(hub.deps.db, run.id, 'train'))!;
+    expect(await runPipelineStepJob(hub.deps, registry, { runId: run.id, step: 'train' }, train.jobId!, 'by-hand')).toBe('waiting');
+    // The wait's job is lost (here: cancelled in the queue); nothing would ever wake the step.
+    const waiting = (await pipelineRuns.findStep(hub.deps.db, run.id, 'train'))!;
+    expect(waiting).toMatchObject({ status: 'running', worker: null, attempts: 1 });
+    await hub.deps.queue.cancel(QUEUES.pipelineStep, waiting.jobId!);
+    expect(await recoverStalledSteps({ ...hub.deps, now: () => new Date(Date.now() + 5 * 60_000) })).toBe(1);
+    const worker = await startPipelineWorker(hub.deps, { name: 'rescuer', registry, triggers: false });
+    try {
+      const done = await waitForEnd(hub.deps, run.id);
+      expect(done.status).toBe('succeeded');
+      // The same attempt went on, with the training run id it recorded before the wait.
+      expect(done.steps[1]).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(done.training!.runId).toBe((waiting.outputs as { runId: string }).runId);
+      expect(behaviour.executed.train).toBe(2);
     } finally {
       await worker.stop();
     }
