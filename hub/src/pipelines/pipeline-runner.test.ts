@@ -193,7 +193,7 @@ describe.each(DATABASES)('the pipeline runner, $kind', ({ kind, skip }) => {
     // A worker claims the step and dies: no heartbeats, no result.
     expect(await pipelineRuns.claimStep(hub.deps.db, { runId: run.id, step: 'build-dataset', jobId: step.jobId!, worker: 'dead', at: new Date() })).not.toBeNull();
     expect(await recoverStalledSteps(hub.deps)).toBe(0); // not silent long enough yet
-    const later = { ...hub.deps, now: () => new Date(Date.now() + 5 * 60_000) };
+    const later = { ...hub.deps, now: () => new Date(Date.now() + 10 * 60_000) };
     expect(await recoverStalledSteps(later)).toBe(1);
     const worker = await startPipelineWorker(hub.deps, { name: 'rescuer', registry, triggers: false });
     try {
@@ -217,7 +217,7 @@ describe.each(DATABASES)('the pipeline runner, $kind', ({ kind, skip }) => {
     const waiting = (await pipelineRuns.findStep(hub.deps.db, run.id, 'train'))!;
     expect(waiting).toMatchObject({ status: 'running', worker: null, attempts: 1 });
     await hub.deps.queue.cancel(QUEUES.pipelineStep, waiting.jobId!);
-    expect(await recoverStalledSteps({ ...hub.deps, now: () => new Date(Date.now() + 5 * 60_000) })).toBe(1);
+    expect(await recoverStalledSteps({ ...hub.deps, now: () => new Date(Date.now() + 10 * 60_000) })).toBe(1);
     const worker = await startPipelineWorker(hub.deps, { name: 'rescuer', registry, triggers: false });
     try {
       const done = await waitForEnd(hub.deps, run.id);

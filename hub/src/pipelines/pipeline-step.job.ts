@@ -151,8 +151,11 @@ async function finish(
   return true;
 }
 
-/** A step whose worker or job was lost is silent this long before it is handed to a new job. */
-export const STALE_AFTER_MS = 6 * HEARTBEAT_MS;
+/**
+ * A step whose worker or job was lost is silent this long before it is handed to a new job. Generous: steps run in
+ * the hub's own process, where a long synchronous stretch (a model evaluated on the CPU) delays the heartbeat timer.
+ */
+export const STALE_AFTER_MS = 3 * 60_000;
 
 /**
  * Hands steps nobody is moving to new jobs: a worker that stopped sending heartbeats (its step goes back to pending,
