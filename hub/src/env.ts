@@ -39,6 +39,8 @@ const envSchema = z
     TRAINING_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     /** Run the monitor worker (monitor.update jobs) inside `npm start`; set false where separate workers run. */
     MONITOR_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    /** Run the pipeline worker (pipeline steps, the triggers every minute) inside `npm start`; set false where separate workers run. */
+    PIPELINE_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     /** For CLI commands that talk to a running hub (train, publish, promote, rollback). */
     EDGELOOP_HUB_URL: z.url('EDGELOOP_HUB_URL must be a URL such as http://127.0.0.1:8787').default('http://127.0.0.1:8787'),
     EDGELOOP_TOKEN: z.string().optional(),

@@ -11,6 +11,7 @@ import { createHubServer, listen } from './server';
 import { startTrainingWorker } from './training/training-worker';
 import { startReferenceProfileWorker } from './monitoring/reference-profile.job';
 import { startRolloutWorker } from './registry/rollout-check.job';
+import { startPipelineWorker } from './pipelines/pipeline-worker';
 
 const WEB_ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web-client/dist');
 
@@ -41,6 +42,8 @@ export async function serve(): Promise<void> {
   const monitorWorker = env.MONITOR_WORKER ? await startMonitorWorker(deps) : null;
   // Canaries are judged from what the monitors stored: where they run.
   const rolloutWorker = env.MONITOR_WORKER ? await startRolloutWorker(deps) : null;
+  // Pipeline steps mostly wait on training runs and canaries; the triggers are checked every minute.
+  const pipelineWorker = env.PIPELINE_WORKER ? await startPipelineWorker(deps) : null;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -53,6 +56,7 @@ export async function serve(): Promise<void> {
     await profileWorker?.stop();
     await monitorWorker?.stop();
     await rolloutWorker?.stop();
+    await pipelineWorker?.stop();
     await housekeeping.stop();
     await hub.close();
     process.exit(0);

@@ -122,3 +122,17 @@ export const gateVerdictSchema = z.object({
   reason: z.string(),
 });
 export type GateVerdict = z.infer<typeof gateVerdictSchema>;
+
+/**
+ * A run's options as it started (pipeline_runs.config): the project's settings then (model and channel resolved), and
+ * the champion it challenges (the channel's version then, and the training run that made it).
+ */
+export const pipelineRunConfigSchema = z.object({
+  settings: pipelineSettingsSchema,
+  champion: z.object({ version: z.number().int().min(1), runId: z.uuid() }),
+});
+export type PipelineRunConfig = z.infer<typeof pipelineRunConfigSchema>;
+
+/** The `pipeline.step` queue job: one step of one run (the step row names the job id allowed to take it). */
+export const pipelineStepJobSchema = z.object({ runId: z.uuid(), step: z.enum(PIPELINE_STEPS) });
+export type PipelineStepJob = z.infer<typeof pipelineStepJobSchema>;

@@ -5,6 +5,7 @@ import { feedbackRouter } from './feedback.router';
 import { itemRouter } from './item.router';
 import { labelingRouter } from './labeling.router';
 import { monitoringRouter } from './monitoring.router';
+import { pipelineRouter } from './pipeline.router';
 import { projectRouter } from './project.router';
 import { registryRouter } from './registry.router';
 import { runRouter } from './run.router';
@@ -21,6 +22,7 @@ export const appRouter = router({
   feedback: feedbackRouter,
   monitoring: monitoringRouter,
   labeling: labelingRouter,
+  pipeline: pipelineRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -20,7 +20,7 @@ import { createHubServer, listen } from '../server';
 import { appRouter } from './app.router';
 
 const SEED = 0x5eed_0009;
-const CASES = 7_000;
+const CASES = 8_000;
 const CONCURRENCY = 6;
 
 /** Text that only the hub's internals would write: SQL, driver messages, stack frames, source paths. */
@@ -121,6 +121,25 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'monitoring.alerts': { project: 'pets', status: 'open', limit: 10 },
     'monitoring.settings.get': { project: 'pets' },
     'monitoring.testWebhook': { project: 'pets' },
+    'pipeline.settings.get': { project: 'pets' },
+    'pipeline.settings.set': {
+      project: 'pets',
+      settings: {
+        model: 'pets',
+        channel: 'production',
+        triggers: { alertOpenMinutes: 30, newReviews: 300, schedule: '0 3 * * *' },
+        holdout: { share: 0.3, minItems: 30 },
+        training: { warmStart: true },
+        gate: { minHoldoutGain: 1, alpha: 0.05, maxBaseTestLoss: 1, maxClassRecallDrop: 5 },
+        rollout: { canaryShare: 0.1, minCanaryEvents: 200, maxAccuracyDrop: 2, maxLatencyRatio: 1.5, automatic: true },
+      },
+    },
+    // The fixture's model has a version but no channel pointing to it: start is refused after validation.
+    'pipeline.start': { project: 'pets', model: 'pets', channel: 'production', note: 'fuzz' },
+    'pipeline.list': { project: 'pets', limit: 5, offset: 0 },
+    'pipeline.get': { pipelineRunId: UUID, logLines: 5 },
+    'pipeline.resume': { pipelineRunId: UUID },
+    'pipeline.cancel': { pipelineRunId: UUID },
     'monitoring.settings.set': { project: 'pets', minTotalVariation: 0.1, minAccuracyDrop: 2, deviceCap: 0.2, reviewRate: 0.1, uniformShare: 0.4, webhookUrl: 'https://hooks.example.com/edgeloop' },
     'labeling.settings.get': { project: 'pets' },
     'labeling.settings.set': { project: 'pets', collectReviewedImages: true, acceptance: { agreement: 2, trustedLabelers: ['fuzz-labeler'] } },

@@ -1,4 +1,4 @@
-import type { AcceptanceRule, Evaluations, LabelingSettings, Lineage, ModelConfig, ReviewItemSource, ReviewItemStatus, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
+import type { AcceptanceRule, EvaluateOutputs, Evaluations, GateVerdict, LabelingSettings, Lineage, ModelConfig, PipelineSettings, ReviewItemSource, ReviewItemStatus, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { RouterOutputs } from './app.router';
 
@@ -23,5 +23,12 @@ describe('procedure outputs carry the shared contracts', () => {
     expectTypeOf<RouterOutputs['labeling']['inbox']['items'][number]['status']>().toEqualTypeOf<ReviewItemStatus>();
     expectTypeOf<RouterOutputs['labeling']['inbox']['items'][number]['source']>().toEqualTypeOf<ReviewItemSource>();
     expectTypeOf<RouterOutputs['labeling']['decide']['rule']>().toEqualTypeOf<AcceptanceRule | null>();
+  });
+
+  it("types a pipeline run's evaluation, verdict and settings with the shared contracts", () => {
+    expectTypeOf<RouterOutputs['pipeline']['get']['evaluation']>().toEqualTypeOf<EvaluateOutputs | null>();
+    expectTypeOf<RouterOutputs['pipeline']['get']['verdict']>().toEqualTypeOf<GateVerdict | null>();
+    expectTypeOf<RouterOutputs['pipeline']['get']['settings']>().toEqualTypeOf<PipelineSettings>();
+    expectTypeOf<RouterOutputs['pipeline']['settings']['get']['settings']>().toEqualTypeOf<PipelineSettings>();
   });
 });

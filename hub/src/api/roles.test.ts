@@ -1,11 +1,14 @@
 import crypto from 'node:crypto';
-import { PROJECT_SCOPED_ROLES, ROLES, type Role } from '@edgeloop/shared';
+import { DEFAULT_PIPELINE_SETTINGS, PIPELINE_STEPS, PROJECT_SCOPED_ROLES, ROLES, type Role } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import { authenticate, createToken, hashSecret } from '../auth/token.service';
 import { apiTokens } from '../db/schema';
 import { encodeGreyscalePng } from '../images/png';
 import { appRouter } from './app.router';
+import * as pipelineRuns from '../pipelines/pipeline-run.repository';
+import { getProject } from '../projects/project.service';
+import { ensureModel } from '../registry/model-version.repository';
 import type { ProcedureMeta } from './trpc';
 
 type AnyProcedure = { _def: { meta?: ProcedureMeta; inputs: { shape?: Record<string, unknown> }[] } };
@@ -28,10 +31,18 @@ const B = 'scope-b';
 
 describe('every procedure x every role x project scope', () => {
   let hub: TestHub;
-  /** Per project: a queued run and an upload in progress, for the procedures keyed by id. */
-  const fixtures: Record<string, { runId: string; uploadId: string }> = {};
+  /** Per project: a queued run, an upload in progress and a pipeline run, for the procedures keyed by id. */
+  const fixtures: Record<string, { runId: string; uploadId: string; pipelineRunId: string }> = {};
   /** An input that names project `slug` in every way a procedure may look for it. */
-  const inputFor = (slug: string) => ({ project: slug, slug, runId: fixtures[slug]!.runId, uploadId: fixtures[slug]!.uploadId, model: 'm', version: 1 });
+  const inputFor = (slug: string) => ({
+    project: slug,
+    slug,
+    runId: fixtures[slug]!.runId,
+    uploadId: fixtures[slug]!.uploadId,
+    pipelineRunId: fixtures[slug]!.pipelineRunId,
+    model: 'm',
+    version: 1,
+  });
 
   beforeAll(async () => {
     hub = await createTestHub('pglite');
@@ -47,7 +58,17 @@ describe('every procedure x every role x project scope', () => {
       const run = await admin.runs.create({ project: slug, datasetVersion: version.id });
       // Left open: nothing is PUT, so completing it fails after the authorisation check and leaves it there.
       const open = await admin.items.createUpload({ ...item, sha256: 'f'.repeat(64) });
-      fixtures[slug] = { runId: run.id, uploadId: open.uploadId };
+      // A pipeline run row (no worker takes it): the pipeline procedures keyed by its id find their project through it.
+      const { id: projectId } = await getProject(hub.deps, slug);
+      const model = await ensureModel(hub.deps.db, { projectId, name: 'fixture', createdBy: 'test' });
+      const pipelineRun = await pipelineRuns.createWithSteps(
+        hub.deps.db,
+        { projectId, modelId: model.id, channel: 'production', trigger: 'manual', triggerDetail: 'fixture', championVersionId: null, createdBy: 'test', config: { settings: DEFAULT_PIPELINE_SETTINGS, champion: { version: 1, runId: run.id } } },
+        PIPELINE_STEPS,
+        crypto.randomUUID(),
+        new Date(),
+      );
+      fixtures[slug] = { runId: run.id, uploadId: open.uploadId, pipelineRunId: pipelineRun.id };
     }
   });
   afterAll(() => hub.close());
@@ -165,6 +186,24 @@ describe('every procedure x every role x project scope', () => {
     expect(await errorCode(labeler.labeling.settings.set({ project: A, collectReviewedImages: true }))).toBe('FORBIDDEN');
     expect(await errorCode(labeler.labeling.inbox({ project: B }))).toBe('FORBIDDEN');
     expect((await labeler.labeling.inbox({ project: A })).counts).toEqual({ pending: 0, accepted: 0, rejected: 0 });
+  });
+
+  it('lets admin and engineer run the pipeline and change its settings, ci start and follow runs, labelers and devices nothing', () => {
+    const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
+    for (const path of ['pipeline.settings.get', 'pipeline.settings.set', 'pipeline.resume', 'pipeline.cancel']) expect(rolesOf(path), path).toEqual(['admin', 'engineer']);
+    for (const path of ['pipeline.start', 'pipeline.list', 'pipeline.get']) expect(rolesOf(path), path).toEqual(['admin', 'engineer', 'ci']);
+    expect(procedures.filter(([path]) => path.startsWith('pipeline.')).map(([path]) => path).sort()).toEqual(
+      ['pipeline.cancel', 'pipeline.get', 'pipeline.list', 'pipeline.resume', 'pipeline.settings.get', 'pipeline.settings.set', 'pipeline.start'],
+    );
+  });
+
+  it('lets a ci token follow a pipeline run of its project only', async () => {
+    const ci = await hub.as('ci', { projects: [A] });
+    expect((await ci.pipeline.get({ pipelineRunId: fixtures[A]!.pipelineRunId })).steps.map((s) => s.step)).toEqual([...PIPELINE_STEPS]);
+    expect((await ci.pipeline.list({ project: A })).runs.map((r) => r.id)).toEqual([fixtures[A]!.pipelineRunId]);
+    expect(await errorCode(ci.pipeline.get({ pipelineRunId: fixtures[B]!.pipelineRunId }))).toBe('FORBIDDEN');
+    expect(await errorCode(ci.pipeline.cancel({ pipelineRunId: fixtures[A]!.pipelineRunId }))).toBe('FORBIDDEN');
+    expect(await errorCode((await hub.as('labeler', { projects: [A] })).pipeline.list({ project: A }))).toBe('FORBIDDEN');
   });
 
   it('lists only the projects in scope, and whoami says the scope', async () => {

@@ -19,6 +19,7 @@ import { addCanaryCommand } from './canary-command';
 import { exportVersion } from './export-version';
 import { addKeyCommands } from './key-commands';
 import { addMonitorCommand } from './monitor-command';
+import { addPipelineCommands } from './pipeline-commands';
 import { addReplayCommand } from './replay-command';
 import { addTrainingCommands } from './training-commands';
 
@@ -185,6 +186,7 @@ program
 addTrainingCommands(program);
 addKeyCommands(program, withHub);
 addMonitorCommand(program);
+addPipelineCommands(program);
 addReplayCommand(program);
 addCanaryCommand(program);
 

@@ -24,7 +24,31 @@ export async function commitVersion(
   if (!message) throw badRequest('message must not be empty');
   const rows = await items.workingSet(deps.db, project.id);
   if (rows.length === 0) throw badRequest(`project "${project.slug}" has no items to commit`);
+  return storeVersion(deps, project, rows, { message, createdBy: input.createdBy, parentId: await datasetVersions.latestId(deps.db, project.id) });
+}
 
+/**
+ * Commits an explicit list of items (not the working set) as a version with the given parent: what the retraining
+ * pipeline builds from a base version and reviewed items. The same content gives the same version (created: false).
+ */
+export async function commitItems(
+  deps: HubDeps,
+  input: { project: string; items: ManifestItem[]; parentId: string | null; message: string; createdBy: string },
+): Promise<{ version: VersionSummary; created: boolean }> {
+  const project = await getProject(deps, input.project);
+  const message = input.message.trim();
+  if (!message) throw badRequest('message must not be empty');
+  if (input.items.length === 0) throw badRequest('a dataset version needs at least one item');
+  return storeVersion(deps, project, input.items, { message, createdBy: input.createdBy, parentId: input.parentId });
+}
+
+/** Writes the manifest (content-addressed, safe to repeat) and the version row, unless a version of that content exists. */
+async function storeVersion(
+  deps: HubDeps,
+  project: Project,
+  rows: ManifestItem[],
+  meta: { message: string; createdBy: string; parentId: string | null },
+): Promise<{ version: VersionSummary; created: boolean }> {
   const { id, json } = canonicalManifest(project.slug, project.labels, rows);
   const existing = await datasetVersions.find(deps.db, project.id, id);
   if (existing) return { version: toSummary(project, existing), created: false };
@@ -32,16 +56,15 @@ export async function commitVersion(
   const gz = packManifest(json);
   // The manifest object is content-addressed: writing it before the row is safe to repeat.
   await deps.store.put(manifestKey(id), gz, { contentType: 'application/gzip' });
-  const parentId = await datasetVersions.latestId(deps.db, project.id);
   const row = await datasetVersions.create(deps.db, {
     id,
     projectId: project.id,
-    parentId,
-    message,
+    parentId: meta.parentId,
+    message: meta.message,
     itemCount: rows.length,
     counts: countBySplitAndLabel(rows),
     manifestBytes: gz.length,
-    createdBy: input.createdBy,
+    createdBy: meta.createdBy,
     createdAt: deps.now(),
   });
   // A concurrent commit of the same content may have won the insert: same id, same content.

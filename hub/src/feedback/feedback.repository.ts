@@ -285,3 +285,13 @@ export async function senderKeysUpTo(
     .orderBy(desc(predictions.receivedAt), desc(predictions.id))
     .limit(input.limit);
 }
+
+/** How many labels people gave the project's predictions (received by the hub) after `since`: the pipeline's reviews trigger. */
+export async function labelsReceivedSince(db: Database, projectId: string, since: Date): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(corrections)
+    .innerJoin(predictions, eq(predictions.id, corrections.predictionId))
+    .where(and(eq(predictions.projectId, projectId), sql`${corrections.receivedAt} > ${since.toISOString()}::timestamptz`));
+  return row?.n ?? 0;
+}

@@ -16,7 +16,14 @@ export const QUEUES = {
   monitorWebhook: 'monitor.webhook',
   /** Compares every running canary with production and promotes or aborts it (registry/rollout-check.job.ts); every minute. */
   rolloutCheck: 'rollout.check',
+  /** Runs one step of a pipeline run (pipelines/pipeline-step.job.ts); each job is named by the step row it may take. */
+  pipelineStep: 'pipeline.step',
+  /** Every minute (a pg-boss schedule): the alert, reviews and schedule triggers of every project (pipelines/pipeline-trigger.service.ts). */
+  pipelineTriggers: 'pipeline.triggers',
 } as const;
+
+/** The queue a project's pipeline schedule (a pg-boss cron schedule, one per queue) sends to; made when the settings are saved. */
+export const pipelineScheduleQueue = (projectId: string) => `pipeline.schedule.${projectId}`;
 
 /**
  * Queues whose jobs carry a singletonKey that must mean something: `stately` keeps at most one queued and one active

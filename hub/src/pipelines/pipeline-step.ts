@@ -4,7 +4,7 @@
  * the same name had the same hash, reusing its outputs; otherwise it executes the step. A step that waits on something
  * long (a training run, a canary) returns `wait`, and the runner sends its job again after that many seconds.
  */
-import type { PipelineSettings, PipelineStep, PipelineStepOutputs } from '@edgeloop/shared';
+import type { PipelineOutcome, PipelineSettings, PipelineStep, PipelineStepOutputs } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
 
 /** The run a step belongs to, as the step sees it. */
@@ -46,4 +46,10 @@ export interface PipelineStepDefinition<S extends PipelineStep> {
   inputs(ctx: StepContext): Promise<unknown>;
   /** Does the step's work. `previous` is what a former `wait` of this same step recorded (a run id to keep waiting on). */
   execute(ctx: StepContext, previous: Partial<PipelineStepOutputs[S]> | null): Promise<StepResult<S>>;
+  /**
+   * How the run ends after this step, if it ends here: the gate's "no" ends it as a candidate (later steps
+   * cancelled); the rollout's result is the run's outcome. Absent or null: the run goes on (or, after the last step,
+   * ends with no outcome).
+   */
+  outcome?(outputs: PipelineStepOutputs[S]): { outcome: PipelineOutcome; final: boolean } | null;
 }
