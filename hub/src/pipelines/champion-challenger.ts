@@ -19,7 +19,6 @@ import {
 import { type ImageSet, loadArtifacts } from '@edgeloop/training';
 import type { HubDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
-import { monitorState } from '../monitoring/monitor-query.service';
 import { getProject } from '../projects/project.service';
 import * as models from '../registry/model-version.repository';
 import { hubBackendReady, readPublishedModel } from '../registry/published-model';
@@ -27,6 +26,7 @@ import { recommendedForRun } from '../registry/publish.service';
 import { loadLabelledImages, loadTestSplit } from '../training/dataset-loader';
 import { preprocessingFor, requireRun } from '../training/run.service';
 import { classCounts, pairedSetResult, priorWeights } from './paired-metrics';
+import { streamPriors } from './stream-priors';
 
 export interface ChampionChallengerInput {
   project: string;
@@ -200,12 +200,10 @@ async function reweightingPriors(
   input: { project: string; model: string; version: number; channel: string; testCounts: number[] },
   log: (line: string) => void,
 ): Promise<number[]> {
-  const state = await monitorState(deps, { project: input.project });
-  const stream = state.streams.find((s) => s.model === input.model && s.version === input.version && s.channel === input.channel);
-  const em = stream?.snapshot?.labelShift.em ?? null;
-  if (em && em.length === input.testCounts.length) {
-    log(`reweighted test: class priors from the label-shift (EM) estimate of ${input.model} v${input.version} on ${input.channel} (${stream!.snapshot!.labelShift.events} events): ${em.map((q) => q.toFixed(3)).join(', ')}`);
-    return em;
+  const estimate = await streamPriors(deps, input);
+  if (estimate && estimate.priors.length === input.testCounts.length) {
+    log(`reweighted test: class priors from the label-shift (EM) estimate of ${input.model} v${input.version} on ${input.channel} (${estimate.events} events): ${estimate.priors.map((q) => q.toFixed(3)).join(', ')}`);
+    return estimate.priors;
   }
   const n = input.testCounts.reduce((a, b) => a + b, 0);
   log(`reweighted test: ${input.model} v${input.version} on ${input.channel} has no label-shift estimate yet; using the test split's own class mix (the same as the base test)`);
