@@ -1,10 +1,10 @@
 /**
  * The product's build-dataset, train and publish steps for real (a published tiny Fashion-MNIST model as the
- * champion, accepted reviewed images, the training worker), with evaluate, gate and rollout standing in until theirs
- * are built. Also: the hash split is deterministic and near 80/10/10, and the holdout size rule.
+ * champion, accepted reviewed images, the training worker), with evaluate, gate and rollout standing in (each has
+ * its own tests, and the loop e2e runs all six). Also: the hash split is deterministic and near 80/10/10, and the holdout size rule.
  */
 import crypto from 'node:crypto';
-import type { ManifestItem } from '@edgeloop/shared';
+import type { ManifestItem, TrainConfig } from '@edgeloop/shared';
 import { FASHION_LABELS, loadFashionMnist } from '@edgeloop/training/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishTinyVersion } from '../../test/tiny-model-version';
@@ -173,15 +173,16 @@ describe.each(DATABASES)('the build-dataset, train and publish steps, $kind', ({
     }
   });
 
-  it.skipIf(skip)("names the champion's run as the warm start source when warm start is on", async () => {
+  it.skipIf(skip)("fine-tunes the champion when warm start is on: its weights, the settings' epochs and learning rate, reviewed items repeated", async () => {
     await setPipelineSettings(hub.deps, engineer, { project: 'fash', settings: { holdout: { share: 0.25, minItems: 10 }, training: { warmStart: true } } });
     const started = await startPipelineRun(hub.deps, engineer, { project: 'fash', trigger: 'manual', triggerDetail: 'warm' });
     try {
       const view = await runViewOf(hub.deps, started.id);
       const outputsOf = (() => ({ datasetVersionId: champion.datasetVersionId })) as StepContext['outputsOf'];
       // In the train step's inputs: turning warm start on or off makes a new training run, never a reused one.
-      const inputs = (await trainStep.inputs({ deps: hub.deps, run: view, log: () => {}, outputsOf })) as { warmStartFrom: string | null };
-      expect(inputs.warmStartFrom).toBe(champion.runId);
+      const inputs = (await trainStep.inputs({ deps: hub.deps, run: view, log: () => {}, outputsOf })) as { train: TrainConfig };
+      const training = view.settings.training;
+      expect(inputs.train).toMatchObject({ initFromRun: champion.runId, epochs: training.epochs, learningRate: training.learningRate, learningRateSchedule: 'constant', reviewedShare: training.reviewedShare, maxBaseItems: training.maxBaseItems, classPriors: null });
     } finally {
       await cancelPipelineRun(hub.deps, engineer, started.id);
     }
