@@ -76,8 +76,8 @@ export async function startMonitorWorker(deps: HubDeps, options: { name?: string
   return {
     name,
     async stop() {
-      await deps.queue.offWork(workId);
-      await deps.queue.offWork(webhookWorkId);
+      await deps.queue.offWork({ id: workId });
+      await deps.queue.offWork({ id: webhookWorkId });
     },
   };
 }

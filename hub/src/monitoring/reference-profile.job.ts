@@ -27,7 +27,7 @@ export async function startReferenceProfileWorker(deps: HubDeps, options: { name
   return {
     name,
     async stop() {
-      await deps.queue.offWork(workId);
+      await deps.queue.offWork({ id: workId });
     },
   };
 }

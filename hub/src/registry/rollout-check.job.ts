@@ -79,7 +79,7 @@ export async function startRolloutWorker(deps: HubDeps, options: { name?: string
   return {
     name,
     async stop() {
-      await deps.queue.offWork(workId);
+      await deps.queue.offWork({ id: workId });
     },
   };
 }

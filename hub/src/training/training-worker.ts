@@ -28,7 +28,7 @@ export async function startTrainingWorker(deps: HubDeps, options: { name?: strin
     name,
     async stop() {
       clearInterval(recovery);
-      await deps.queue.offWork(workId);
+      await deps.queue.offWork({ id: workId });
     },
   };
 }
