@@ -5,6 +5,7 @@ import type { Project } from '../projects/project.repository';
 import { getProject } from '../projects/project.service';
 import type { DatasetVersion } from './dataset-version.repository';
 import * as datasetVersions from './dataset-version.repository';
+import * as reviewItems from '../feedback/review-item.repository';
 import * as items from './item.repository';
 import { canonicalManifest, manifestKey, packManifest, unpackManifest } from './manifest';
 
@@ -24,7 +25,13 @@ export async function commitVersion(
   if (!message) throw badRequest('message must not be empty');
   const rows = await items.workingSet(deps.db, project.id);
   if (rows.length === 0) throw badRequest(`project "${project.slug}" has no items to commit`);
-  return storeVersion(deps, project, rows, { message, createdBy: input.createdBy, parentId: await datasetVersions.latestId(deps.db, project.id) });
+  // Items a rule or a person accepted from devices' reviews say so in the version (the manifest's origin).
+  const origins = new Map((await reviewItems.acceptedOfProject(deps.db, project.id)).map((r) => [r.sha256, { predictionId: r.predictionId, acceptedBy: r.rule }]));
+  const withOrigins = rows.map((item) => {
+    const origin = origins.get(item.sha256);
+    return origin ? { ...item, origin } : item;
+  });
+  return storeVersion(deps, project, withOrigins, { message, createdBy: input.createdBy, parentId: await datasetVersions.latestId(deps.db, project.id) });
 }
 
 /**

@@ -8,6 +8,7 @@ import { getProject } from '../projects/project.service';
 import * as models from '../registry/model-version.repository';
 import * as assignments from './review-assignment.repository';
 import { labelAccuracy } from './review-assignment.service';
+import { commitVersion, loadManifest } from '../datasets/version.service';
 import { acceptedOfProject } from './review-item.repository';
 
 const LABELS = ['cat', 'dog', 'bird'];
@@ -106,6 +107,10 @@ describe.each(DATABASES)('review items (images of reviewed predictions) on $kind
     const [accepted] = await acceptedOfProject(hub.deps.db, projectId);
     expect(accepted).toMatchObject({ sha256: shared.sha256, label: 'dog', predictionId: events[0]!.id, rule: 'agreement' });
     expect((await ann.labeling.inbox({ project: 'agree', status: 'accepted' })).items[0]).toMatchObject({ decidedBy: 'ann, bob', rule: 'agreement' });
+    // A version committed from the working set records where the item came from and which rule accepted it.
+    const { version } = await commitVersion(hub.deps, { project: 'agree', message: 'with a reviewed image', createdBy: 'test' });
+    const { manifest } = await loadManifest(hub.deps, 'agree', version.id);
+    expect(manifest.items.find((i) => i.sha256 === shared.sha256)).toEqual({ sha256: shared.sha256, label: 'dog', split: splitForSha256(shared.sha256), origin: { predictionId: events[0]!.id, acceptedBy: 'agreement' } });
     expect(await refusal(bob.labeling.vote({ project: 'agree', itemId: item!.id, label: 'cat' }))).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/is accepted already/) });
   });
 
