@@ -29,6 +29,12 @@ export interface DeviceState {
   readonly online: boolean;
 }
 
+/**
+ * The newest predictions the app holds in view (the labeling list, and the ids the hub's review queue chooses among):
+ * as many as feedback.nextReviews takes per call, so a labeler who classified a few hundred images can review them all.
+ */
+const HISTORY_SHOWN = 500;
+
 export class FeedbackController {
   role = $state<Role | null>(null);
   outbox = $state<OutboxCounts>({ waiting: 0, refused: [] });
@@ -247,6 +253,6 @@ export class FeedbackController {
   async refreshLocal(): Promise<void> {
     const db = await localDb();
     this.outbox = await outboxCounts();
-    this.history = (await db.getAllFromIndex('history', 'createdAt')).reverse().slice(0, 100);
+    this.history = (await db.getAllFromIndex('history', 'createdAt')).reverse().slice(0, HISTORY_SHOWN);
   }
 }
