@@ -87,16 +87,7 @@ export async function recordCanaryMove(
       movedAt: move.at,
     })
     .where(and(eq(channels.modelId, move.modelId), eq(channels.name, move.channel)));
-  await tx.insert(channelEvents).values({
-    modelId: move.modelId,
-    channel: move.channel,
-    action: move.action,
-    fromVersionId: move.fromVersionId,
-    toVersionId: move.toVersionId,
-    reason: move.reason,
-    movedBy: move.movedBy,
-    at: move.at,
-  });
+  await recordEvent(tx, move);
 }
 
 /** The latest end of a canary on the channel: a canary-abort, or the promote that followed a canary of the same version. */
@@ -128,16 +119,7 @@ export async function recordMove(
     .insert(channels)
     .values({ modelId: move.modelId, name: move.channel, modelVersionId: move.toVersionId, movedBy: move.movedBy, movedAt: move.at })
     .onConflictDoUpdate({ target: [channels.modelId, channels.name], set: { modelVersionId: move.toVersionId, movedBy: move.movedBy, movedAt: move.at, ...ended } });
-  await tx.insert(channelEvents).values({
-    modelId: move.modelId,
-    channel: move.channel,
-    action: move.action,
-    fromVersionId: move.fromVersionId,
-    toVersionId: move.toVersionId,
-    reason: move.reason,
-    movedBy: move.movedBy,
-    at: move.at,
-  });
+  await recordEvent(tx, move);
 }
 
 const candidateVersions = alias(modelVersions, 'candidate_versions');
@@ -224,4 +206,13 @@ export async function everyChannelWithVersion(
     .innerJoin(projects, eq(projects.id, registeredModels.projectId))
     .innerJoin(modelVersions, eq(modelVersions.id, channels.modelVersionId))
     .orderBy(projects.slug, registeredModels.name, channels.name);
+}
+
+/** The channel_events row of a move, canary or not. */
+async function recordEvent(
+  tx: Database,
+  move: { modelId: string; channel: string; action: ChannelAction; fromVersionId: string | null; toVersionId: string; reason: string; movedBy: string; at: Date },
+): Promise<void> {
+  const { modelId, channel, action, fromVersionId, toVersionId, reason, movedBy, at } = move;
+  await tx.insert(channelEvents).values({ modelId, channel, action, fromVersionId, toVersionId, reason, movedBy, at });
 }

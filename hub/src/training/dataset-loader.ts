@@ -229,28 +229,26 @@ function splitItems(items: ManifestItem[]) {
 function readCache(file: string, data: TrainingData): boolean {
   const sets: ImageSet[] = [data.train, data.val, data.test];
   const expected = sets.reduce((n, s) => n + s.pixels.length + s.count * 2, 0);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    if (fs.fstatSync(fd).size !== expected) return false;
-    let position = 0;
-    for (const s of sets) {
-      position += fs.readSync(fd, s.pixels, 0, s.pixels.length, position);
-      position += fs.readSync(fd, new Uint8Array(s.labels.buffer, 0, s.count * 2), 0, s.count * 2, position);
-    }
-    return true;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return (
+    readCacheFile(file, expected, (fd) => {
+      sets.reduce((position, set) => readSetInto(fd, set, position), 0);
+      return true;
+    }) ?? false
+  );
 }
 
 /** The val and test parts of a cache file written by loadTrainingData (train skipped, not read), or null when there is none. */
 function readHeldOutFromCache(file: string, counts: { train: number; val: number; test: number }, channels: 1 | 3, imageBytes: number): { val: ImageSet; test: ImageSet } | null {
-  const expected = (counts.train + counts.val + counts.test) * (imageBytes + 2);
+  return readCacheFile(file, (counts.train + counts.val + counts.test) * (imageBytes + 2), (fd) => {
+    const val = emptySet(counts.val, channels, imageBytes);
+    const test = emptySet(counts.test, channels, imageBytes);
+    readSetInto(fd, test, readSetInto(fd, val, counts.train * (imageBytes + 2)));
+    return { val, test };
+  });
+}
+
+/** Runs `read` on the cache file when it exists with exactly `bytes` bytes (a file of other sizes is stale); null otherwise. */
+function readCacheFile<T>(file: string, bytes: number, read: (fd: number) => T): T | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -258,20 +256,19 @@ function readHeldOutFromCache(file: string, counts: { train: number; val: number
     return null;
   }
   try {
-    if (fs.fstatSync(fd).size !== expected) return null;
-    let position = counts.train * (imageBytes + 2);
-    const read = (count: number): ImageSet => {
-      const set: ImageSet = { count, channels, pixels: new Uint8Array(count * imageBytes), labels: new Uint16Array(Math.max(1, count)) };
-      position += fs.readSync(fd, set.pixels, 0, set.pixels.length, position);
-      position += fs.readSync(fd, new Uint8Array(set.labels.buffer, 0, count * 2), 0, count * 2, position);
-      return set;
-    };
-    const val = read(counts.val);
-    return { val, test: read(counts.test) };
+    return fs.fstatSync(fd).size === bytes ? read(fd) : null;
   } finally {
     fs.closeSync(fd);
   }
 }
+
+/** Reads a set's pixels then labels from `position` into `set`; returns the position after them. */
+function readSetInto(fd: number, set: ImageSet, position: number): number {
+  const afterPixels = position + fs.readSync(fd, set.pixels, 0, set.pixels.length, position);
+  return afterPixels + fs.readSync(fd, new Uint8Array(set.labels.buffer, 0, set.count * 2), 0, set.count * 2, afterPixels);
+}
+
+const emptySet = (count: number, channels: 1 | 3, imageBytes: number): ImageSet => ({ count, channels, pixels: new Uint8Array(count * imageBytes), labels: new Uint16Array(Math.max(1, count)) });
 
 function writeCache(file: string, data: TrainingData): void {
   writeSets(file, [data.train, data.val, data.test]);
@@ -292,19 +289,9 @@ function writeSets(file: string, sets: ImageSet[]): void {
 
 /** One set written by writeSets, or null when there is no such file or its size is not that of `count` images. */
 function readSetCache(file: string, count: number, channels: 1 | 3, imageBytes: number): ImageSet | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    if (fs.fstatSync(fd).size !== count * (imageBytes + 2)) return null;
-    const set: ImageSet = { count, channels, pixels: new Uint8Array(count * imageBytes), labels: new Uint16Array(Math.max(1, count)) };
-    fs.readSync(fd, set.pixels, 0, set.pixels.length, 0);
-    fs.readSync(fd, new Uint8Array(set.labels.buffer, 0, count * 2), 0, count * 2, set.pixels.length);
+  return readCacheFile(file, count * (imageBytes + 2), (fd) => {
+    const set = emptySet(count, channels, imageBytes);
+    readSetInto(fd, set, 0);
     return set;
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
