@@ -10,7 +10,8 @@ import type { HubDeps } from '../deps';
 import { type AcceptedReviewItem, acceptedOfProject } from '../feedback/review-item.repository';
 import * as models from '../registry/model-version.repository';
 import { requireRun } from '../training/run.service';
-import { canonicalJson, sha256Hex } from './canonical-json';
+import { sha256Hex } from '../sha256';
+import { canonicalJson } from './canonical-json';
 import type { PipelineRunView, PipelineStepDefinition } from './pipeline-step';
 
 /** train below 0.8, val below 0.9, test above: of the item's sha256's first 32 bits as a fraction. */

@@ -1,5 +1,4 @@
-/** The canonical JSON of a step's inputs (object keys sorted at every depth) and its sha256: the content address a rerun is skipped by. */
-import crypto from 'node:crypto';
+/** The canonical JSON of a step's inputs (object keys sorted at every depth): its sha256 is the content address a rerun is skipped by. */
 
 /** JSON with object keys in sorted order at every depth, so equal values give equal text whatever order they were built in. */
 export function canonicalJson(value: unknown): string {
@@ -18,5 +17,3 @@ function sortKeys(value: unknown): unknown {
   }
   return value;
 }
-
-export const sha256Hex = (text: string | Uint8Array) => crypto.createHash('sha256').update(text).digest('hex');

@@ -11,10 +11,11 @@ import type { HubDeps } from '../deps';
 import { HubError } from '../errors';
 import { QUEUES } from '../jobs/job-queue';
 import type { PipelineStepDefinition, StepContext } from './pipeline-step';
-import { canonicalJson, sha256Hex } from './canonical-json';
+import { sha256Hex } from '../sha256';
+import { canonicalJson } from './canonical-json';
 import * as pipelineRuns from './pipeline-run.repository';
 import type { StepHolder } from './pipeline-run.repository';
-import { runViewOf } from './pipeline-run-view';
+import { finishedOutputs, runViewOf } from './pipeline-run-view';
 
 /** Each step's definition, by name: the product's (step-registry.ts), or small ones in tests. */
 export type StepRegistry = { [S in PipelineStep]: PipelineStepDefinition<S> };
@@ -57,9 +58,9 @@ export async function runPipelineStepJob(deps: HubDeps, registry: StepRegistry, 
       run,
       log,
       outputsOf<S extends PipelineStep>(step: S): PipelineStepOutputs[S] {
-        const found = earlier.find((s) => s.step === step && (s.status === 'succeeded' || s.status === 'skipped'));
+        const found = finishedOutputs(earlier, step);
         if (!found) throw new Error(`step ${job.step} needs the outputs of step ${step}, which has none in this run`);
-        return PIPELINE_STEP_OUTPUT_SCHEMAS[step].parse(found.outputs) as PipelineStepOutputs[S];
+        return found;
       },
     };
     if (claimed.fresh) log(`attempt ${row.attempts} of ${MAX_ATTEMPTS} on ${worker}`);

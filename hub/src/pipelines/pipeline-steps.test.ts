@@ -19,7 +19,7 @@ import { promote } from '../registry/channel.service';
 import { requireRun } from '../training/run.service';
 import { startTrainingWorker } from '../training/training-worker';
 import { holdoutSize, splitOfSha256 } from './build-dataset.step';
-import { sha256Hex } from './canonical-json';
+import { sha256Hex } from '../sha256';
 import { gateStep } from './gate.step';
 import type { StepRegistry } from './pipeline-step.job';
 import { startPipelineWorker } from './pipeline-worker';

@@ -7,13 +7,11 @@ import {
   type BuildDatasetOutputs,
   type EvaluateOutputs,
   type GateVerdict,
-  PIPELINE_STEP_OUTPUT_SCHEMAS,
   PIPELINE_STEPS,
   type PipelineOutcome,
   type PipelineRunStatus,
   type PipelineSettings,
   type PipelineStep,
-  type PipelineStepOutputs,
   type PipelineStepStatus,
   type PipelineTrigger,
   type PublishOutputs,
@@ -28,6 +26,7 @@ import * as channels from '../registry/channel.repository';
 import * as models from '../registry/model-version.repository';
 import { cancelRun as cancelTrainingRun } from '../training/run.service';
 import { newJobId, sendStepJob } from './pipeline-step.job';
+import { finishedOutputs } from './pipeline-run-view';
 import { pipelineSettingsOf } from './pipeline-settings.service';
 import * as pipelineRuns from './pipeline-run.repository';
 import type { PipelineRun, PipelineStepRow } from './pipeline-run.repository';
@@ -174,11 +173,6 @@ export async function getPipelineRun(deps: HubDeps, input: { runId: string; logL
   const project = await getProjectById(deps, run.projectId);
   const [summary] = await summaries(deps, project, [run]);
   const steps = await pipelineRuns.stepsOf(deps.db, [run.id]);
-  const finishedOutputs = <S extends PipelineStep>(step: S): PipelineStepOutputs[S] | null => {
-    const row = steps.find((s) => s.step === step && (s.status === 'succeeded' || s.status === 'skipped'));
-    const parsed = row ? PIPELINE_STEP_OUTPUT_SCHEMAS[step].safeParse(row.outputs) : null;
-    return parsed?.success ? (parsed.data as PipelineStepOutputs[S]) : null;
-  };
   return {
     ...summary!,
     settings: run.config.settings,
@@ -188,12 +182,12 @@ export async function getPipelineRun(deps: HubDeps, input: { runId: string; logL
         logs: (await pipelineRuns.recentLogs(deps.db, run.id, s.step, input.logLines)).map((l) => ({ at: l.at.toISOString(), line: l.line })),
       })),
     ),
-    dataset: finishedOutputs('build-dataset'),
-    training: finishedOutputs('train'),
-    evaluation: finishedOutputs('evaluate'),
-    verdict: finishedOutputs('gate'),
-    published: finishedOutputs('publish'),
-    rollout: finishedOutputs('rollout'),
+    dataset: finishedOutputs(steps, 'build-dataset'),
+    training: finishedOutputs(steps, 'train'),
+    evaluation: finishedOutputs(steps, 'evaluate'),
+    verdict: finishedOutputs(steps, 'gate'),
+    published: finishedOutputs(steps, 'publish'),
+    rollout: finishedOutputs(steps, 'rollout'),
     labels: project.labels,
   };
 }
@@ -253,13 +247,11 @@ function reasonOf(run: PipelineRun, steps: PipelineStepRow[]): string | null {
   if (run.status === 'cancelled') return 'cancelled';
   const failed = steps.find((s) => s.status === 'failed');
   if (run.status === 'failed') return failed ? `${failed.step}: ${failed.error ?? 'failed'}` : 'failed';
-  const gate = steps.find((s) => s.step === 'gate');
-  const verdict = gate ? PIPELINE_STEP_OUTPUT_SCHEMAS.gate.safeParse(gate.outputs) : null;
-  if (run.outcome === 'candidate' && verdict?.success) return verdict.data.reason;
-  const rollout = steps.find((s) => s.step === 'rollout');
-  const rolled = rollout ? PIPELINE_STEP_OUTPUT_SCHEMAS.rollout.safeParse(rollout.outputs) : null;
-  if (rolled?.success && rolled.data.reason) return rolled.data.reason;
-  return verdict?.success ? verdict.data.reason : null;
+  const verdict = finishedOutputs(steps, 'gate');
+  if (run.outcome === 'candidate' && verdict) return verdict.reason;
+  const rolled = finishedOutputs(steps, 'rollout');
+  if (rolled?.reason) return rolled.reason;
+  return verdict?.reason ?? null;
 }
 
 async function summaries(deps: HubDeps, project: Project, runs: PipelineRun[]): Promise<PipelineRunSummary[]> {

@@ -8,10 +8,10 @@ import {
   UNSIGNED_PAYLOAD,
   type CanonicalParts,
   parseAmzDate,
-  sha256Hex,
   signature,
   stringToSign,
 } from './signature-v4';
+import { sha256Hex } from '../sha256';
 
 /**
  * A small S3 API server on the file system: the embedded object store of the hub. It speaks what the hub,

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { sha256Hex } from '../sha256';
 
 /**
  * AWS Signature Version 4 as S3 uses it: one implementation for the embedded S3 server (verify) and
@@ -8,7 +9,6 @@ import crypto from 'node:crypto';
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
-export const sha256Hex = (data: string | Uint8Array) => crypto.createHash('sha256').update(data).digest('hex');
 const hmac = (key: crypto.BinaryLike, data: string) => crypto.createHmac('sha256', key).update(data).digest();
 
 /** RFC 3986 encoding, as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
