@@ -138,17 +138,7 @@ async function moveChannel(
     const candidate = channels.candidateOf(current);
     if (candidate && current && canaryEnd === 'abort') {
       // A hand move while a canary runs ends it first: every device goes where the move says.
-      await channels.recordCanaryMove(tx, {
-        modelId,
-        channel: ref.channel,
-        action: 'canary-abort',
-        fromVersionId: candidate.versionId,
-        toVersionId: current.modelVersionId,
-        candidate: null,
-        reason: `ended by a ${action} by hand: ${reason}`,
-        movedBy: caller.name,
-        at: movedAt,
-      });
+      await abortCanary(tx, { modelId, channel: ref.channel, candidateId: candidate.versionId, currentId: current.modelVersionId, reason: `ended by a ${action} by hand: ${reason}`, by: caller, at: movedAt });
       if (current.modelVersionId === target.id) return { from: current.modelVersionId, target, moved: true };
     }
     // Promoting the version the channel already points to changes nothing, and leaves no step for a rollback to undo.
@@ -186,6 +176,9 @@ async function refuseUntrustedManifest(deps: HubDeps, keys: KeyInfo[], target: M
   );
 }
 
+/** A manifest's location relative to the pointer's directory (<model>/channels/), so it resolves under any CDN base URL. */
+const pointerPath = (ref: ModelRef, manifestKey: string) => `../${manifestKey.slice(modelDir(ref.project, ref.model).length)}`;
+
 /**
  * Writes the channel's signed pointer file from the channel row as committed. Returns whether the file changed:
  * the pointer is a pure function of the row (Ed25519 signatures are deterministic), so an up-to-date file is kept.
@@ -204,15 +197,14 @@ export async function writeChannelPointer(deps: HubDeps, ref: ModelRef & { chann
       model: ref.model,
       channel: ref.channel,
       version: row.version,
-      // Relative to the pointer's directory (<model>/channels/), so it resolves under any CDN base URL.
-      manifestPath: `../${row.manifestKey.slice(modelDir(ref.project, ref.model).length)}`,
+      manifestPath: pointerPath(ref, row.manifestKey),
       manifestSha256: row.manifestSha256,
       movedAt: row.movedAt.toISOString(),
       ...(row.candidate
         ? {
             candidate: {
               version: row.candidate.version,
-              manifestPath: `../${row.candidate.manifestKey.slice(modelDir(ref.project, ref.model).length)}`,
+              manifestPath: pointerPath(ref, row.candidate.manifestKey),
               manifestSha256: row.candidate.manifestSha256,
               share: row.candidate.share,
               since: row.candidate.since.toISOString(),
@@ -398,22 +390,27 @@ export async function decideCanary(
   }
   const aborted = await channels.inChannelLock(deps.db, model.id, input.channel, async (tx) => {
     const { current, candidate } = await runningCandidate(tx);
-    await channels.recordCanaryMove(tx, {
-      modelId: model.id,
-      channel: input.channel,
-      action: 'canary-abort',
-      fromVersionId: candidate.id,
-      toVersionId: current.modelVersionId,
-      candidate: null,
-      reason: input.reason,
-      movedBy: caller.name,
-      at: deps.now(),
-    });
+    await abortCanary(tx, { modelId: model.id, channel: input.channel, candidateId: candidate.id, currentId: current.modelVersionId, reason: input.reason, by: caller, at: deps.now() });
     return candidate.version;
   });
   await writeChannelPointer(deps, input, model.id);
   deps.log.info(`${input.project}/${input.model}: canary of v${aborted} on ${input.channel} aborted by ${caller.name} (${input.reason})`);
   return canaryState(deps, input);
+}
+
+/** Ends the channel's canary (call it inside inChannelLock): every device back on the current version, recorded as canary-abort. */
+function abortCanary(tx: Database, end: { modelId: string; channel: string; candidateId: string; currentId: string; reason: string; by: Caller; at: Date }): Promise<void> {
+  return channels.recordCanaryMove(tx, {
+    modelId: end.modelId,
+    channel: end.channel,
+    action: 'canary-abort',
+    fromVersionId: end.candidateId,
+    toVersionId: end.currentId,
+    candidate: null,
+    reason: end.reason,
+    movedBy: end.by.name,
+    at: end.at,
+  });
 }
 
 export async function canaryState(deps: HubDeps, input: ModelRef & { channel: string }): Promise<CanaryState> {

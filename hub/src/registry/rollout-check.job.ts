@@ -9,7 +9,6 @@ import os from 'node:os';
 import type { Caller, HubDeps } from '../deps';
 import { HubError } from '../errors';
 import { QUEUES } from '../jobs/job-queue';
-import { pipelineSettingsOf } from '../pipelines/pipeline-settings.service';
 import * as channels from './channel.repository';
 import { canaryState, decideCanary } from './channel.service';
 
@@ -38,8 +37,7 @@ export async function checkCanaries(deps: HubDeps): Promise<CanaryCheck[]> {
     const state = await canaryState(deps, ref);
     if (!state.candidate || !state.verdict) continue; // decided since the list was read
     const base = { ...ref, candidate: state.candidate.version, reason: state.verdict.reason };
-    const { rollout } = await pipelineSettingsOf(deps, row.projectId);
-    if (!rollout.automatic) {
+    if (!state.verdict.automatic) {
       out.push({ ...base, outcome: state.verdict.decision === 'wait' ? 'waiting' : 'manual' });
       continue;
     }
