@@ -1,10 +1,11 @@
 /**
  * One stream over a period, as a staged rollout compares a channel's canary and production groups: events and their
  * calibrated expected accuracy, p95 latency and unreadable events from the rollups of the period, the detectors'
- * label-free accuracy estimate from the latest snapshot, open alerts, and accuracy from reviews. Reads the monitor's
- * own tables only (streams, rollups, alerts), like the dashboard.
+ * label-free accuracy estimate from the latest snapshot, open alerts, and accuracy from reviews; and a stream's latest
+ * snapshot alone (the retraining pipeline reads its class-mix estimate). Reads the monitor's own tables only (streams,
+ * rollups, alerts), like the dashboard.
  */
-import { latencyBinEdges, monitorSnapshotSchema } from '@edgeloop/shared';
+import { type MonitorSnapshot, latencyBinEdges, monitorSnapshotSchema } from '@edgeloop/shared';
 import { parseStored } from '../db/stored-json';
 import type { HubDeps } from '../deps';
 import { type LabelAccuracy, labelAccuracy } from '../feedback/review-assignment.service';
@@ -37,20 +38,19 @@ export async function streamPeriod(
   deps: HubDeps,
   input: { projectId: string; model: string; modelVersionId: string; version: number; channel: string; since: Date; to: Date },
 ): Promise<StreamPeriod> {
-  const found = await streams.findByName(deps.db, { projectId: input.projectId, model: input.model, version: input.version, channel: input.channel });
+  const found = await streams.findByName(deps.db, input);
   const reviewsOf = async (population?: { events: number; expectedCorrect: number }) =>
     labelAccuracy(deps, { projectId: input.projectId, modelVersionId: input.modelVersionId, channel: input.channel, ...(population ? { population } : {}) });
   if (!found) return { events: 0, unreadable: 0, expectedAccuracy: null, accuracyEstimate: null, latencyP95Ms: null, openAlerts: [], reviews: await reviewsOf() };
   const from = new Date(Math.floor(input.since.getTime() / 60_000) * 60_000);
-  const [totals, lifetime, stream, open] = await Promise.all([
+  const [totals, lifetime, snapshot, open] = await Promise.all([
     rollups.totals(deps.db, { streamIds: [found.id], from, to: new Date(input.to.getTime() + 60_000) }),
     rollups.lifetimeTotals(deps.db, [found.id]),
-    streams.findById(deps.db, found.id),
+    snapshotOf(deps, found.id),
     alerts.openOfStream(deps.db, found.id),
   ]);
   const period = totals.get(found.id);
   const scored = period ? period.classCounts.reduce((s, n) => s + n, 0) : 0;
-  const snapshot = stream?.snapshot ? parseStored(monitorSnapshotSchema, stream.snapshot, `monitor stream ${found.id} snapshot`) : null;
   return {
     events: period?.events ?? 0,
     unreadable: period ? period.events - scored : 0,
@@ -60,4 +60,15 @@ export async function streamPeriod(
     openAlerts: open.map((a) => ({ id: a.id, detector: a.detector as AlertSummary['detector'], openedAt: a.openedAt.toISOString(), statistic: a.statistic, threshold: a.threshold })),
     reviews: await reviewsOf(lifetime.get(found.id)),
   };
+}
+
+/** The detectors' latest snapshot of the stream of (model version, channel); null before its first update. */
+export async function latestSnapshot(deps: HubDeps, stream: { projectId: string; model: string; version: number; channel: string }): Promise<MonitorSnapshot | null> {
+  const found = await streams.findByName(deps.db, stream);
+  return found ? snapshotOf(deps, found.id) : null;
+}
+
+async function snapshotOf(deps: HubDeps, streamId: string): Promise<MonitorSnapshot | null> {
+  const stream = await streams.findById(deps.db, streamId);
+  return stream?.snapshot ? parseStored(monitorSnapshotSchema, stream.snapshot, `monitor stream ${streamId} snapshot`) : null;
 }

@@ -111,7 +111,7 @@ export async function evaluateChampionChallenger(deps: HubDeps, input: ChampionC
     const [championHoldout, challengerHoldout] = await predictions(holdout, 'holdout');
 
     const classes = labels.length;
-    const priors = await reweightingPriors(deps, { project: project.slug, model: published.manifest.model, version: published.manifest.version, channel: input.channel, testCounts: classCounts(truth, classes) }, log);
+    const priors = await reweightingPriors(deps, { projectId: project.id, model: published.manifest.model, version: published.manifest.version, channel: input.channel, testCounts: classCounts(truth, classes) }, log);
     const sets: EvaluationSetResult[] = [
       pairedSetResult('base-test', { truth, champion: championTest, challenger: challengerTest, classes }),
       pairedSetResult('holdout', { truth: holdoutSet.labels.subarray(0, holdoutSet.count), champion: championHoldout, challenger: challengerHoldout, classes }),
@@ -197,7 +197,7 @@ async function predictClasses(contender: Contender, set: ImageSet, what: string,
  */
 async function reweightingPriors(
   deps: HubDeps,
-  input: { project: string; model: string; version: number; channel: string; testCounts: number[] },
+  input: { projectId: string; model: string; version: number; channel: string; testCounts: number[] },
   log: (line: string) => void,
 ): Promise<number[]> {
   const estimate = await streamPriors(deps, input);

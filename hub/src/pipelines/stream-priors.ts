@@ -4,7 +4,7 @@
  * trained for it.
  */
 import type { HubDeps } from '../deps';
-import { monitorState } from '../monitoring/monitor-query.service';
+import { latestSnapshot } from '../monitoring/stream-period.service';
 
 export interface StreamPriors {
   /** One share per label, summing to 1. */
@@ -14,11 +14,10 @@ export interface StreamPriors {
 }
 
 /** The estimate, or null while the stream has none (no events yet, or none processed). */
-export async function streamPriors(deps: HubDeps, stream: { project: string; model: string; version: number; channel: string }): Promise<StreamPriors | null> {
-  const state = await monitorState(deps, { project: stream.project });
-  const found = state.streams.find((s) => s.model === stream.model && s.version === stream.version && s.channel === stream.channel);
-  const em = found?.snapshot?.labelShift.em ?? null;
+export async function streamPriors(deps: HubDeps, stream: { projectId: string; model: string; version: number; channel: string }): Promise<StreamPriors | null> {
+  const snapshot = await latestSnapshot(deps, stream);
+  const em = snapshot?.labelShift.em ?? null;
   if (!em) return null;
   const total = em.reduce((a, b) => a + b, 0);
-  return { priors: em.map((q) => q / total), events: found!.snapshot!.labelShift.events };
+  return { priors: em.map((q) => q / total), events: snapshot!.labelShift.events };
 }

@@ -32,7 +32,7 @@ async function challengerTrainConfig(ctx: Pick<StepContext, 'deps' | 'run' | 'lo
   if (!training.warmStart) return champion.run.trainConfig;
   let classPriors: number[] | null = null;
   if (training.priorCorrection) {
-    const estimate = await streamPriors(ctx.deps, { project: ctx.run.project, model: ctx.run.model, version: champion.version, channel: ctx.run.channel });
+    const estimate = await streamPriors(ctx.deps, { projectId: ctx.run.projectId, model: ctx.run.model, version: champion.version, channel: ctx.run.channel });
     if (estimate) classPriors = estimate.priors.map((q) => Number(q.toFixed(4)));
     else ctx.log(`no class-mix estimate on ${ctx.run.model} v${champion.version} ${ctx.run.channel} yet: trained for the train set's mix`);
   }
