@@ -267,17 +267,20 @@ export async function labelingQueue(deps: HubDeps, caller: Caller, input: { proj
   // Oldest-first pages read until `limit` unvoted ones are found (bounded: at most 20 pages).
   for (let page = 0; page < 20 && out.length < input.limit; page++) {
     const rows = await reviewItems.inboxPage(deps.db, { projectId: project.id, status: 'pending', before, limit: MAX_INBOX_PAGE, oldestFirst: true });
-    const listed = await inboxItems(deps, rows);
-    out.push(...listed.filter((item) => !item.votes.some((v) => v.labeledBy === caller.name)));
+    // Votes first, so only the items kept get an image URL.
+    const votes = await reviewItems.votesOf(deps.db, rows.map((r) => r.id));
+    const unvoted = rows.filter((r) => !votes.get(r.id)!.some((v) => v.labeledBy === caller.name));
+    out.push(...(await inboxItems(deps, unvoted.slice(0, input.limit - out.length), votes)));
     const last = rows[rows.length - 1];
     if (rows.length < MAX_INBOX_PAGE || !last) break;
     before = { createdAt: last.createdAt, id: last.id };
   }
-  return { items: out.slice(0, input.limit) };
+  return { items: out };
 }
 
-async function inboxItems(deps: HubDeps, rows: reviewItems.InboxRow[]): Promise<InboxItem[]> {
-  const votes = await reviewItems.votesOf(deps.db, rows.map((r) => r.id));
+/** The rows as the inbox shows them, each with a presigned image URL; `votes` when the caller read them already. */
+async function inboxItems(deps: HubDeps, rows: reviewItems.InboxRow[], known?: Map<string, reviewItems.Vote[]>): Promise<InboxItem[]> {
+  const votes = known ?? (await reviewItems.votesOf(deps.db, rows.map((r) => r.id)));
   return Promise.all(
     rows.map(async (r) => ({
       id: r.id,

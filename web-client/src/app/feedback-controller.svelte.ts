@@ -21,6 +21,8 @@ const SYNC_MS = 30_000;
 const REVIEW_BATCH = 50;
 const REVIEW_BATCH_KEY = 'review-batch';
 const COLLECT_KEY = 'collect-reviewed-images';
+/** Whether the project collected images when the hub last said (remembered per project, for offline use). */
+const rememberedCollect = async (project: string) => (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
 const RETRY_FIRST_MS = 1_000;
 
 /** What feedback follows of the device: its settings (the token, the project) and whether the hub answers. */
@@ -66,7 +68,7 @@ export class FeedbackController {
   async start(): Promise<void> {
     this.role = (await readValue<Role>('role')) ?? null;
     const { project } = this.device.settings;
-    if (project) this.collectImages = (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
+    if (project) this.collectImages = await rememberedCollect(project);
     setInterval(() => void this.sync(), SYNC_MS);
   }
 
@@ -127,7 +129,7 @@ export class FeedbackController {
       }
     }
     this.reviews = openSlots(await readValue<StoredReviewBatch>(REVIEW_BATCH_KEY), project, labelled);
-    this.collectImages = (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
+    this.collectImages = await rememberedCollect(project);
   }
 
   /** Whether the project collects images of reviewed predictions; remembered per project for offline use. */
@@ -136,7 +138,7 @@ export class FeedbackController {
       this.collectImages = (await client.labeling.settings.get.query({ project })).collectReviewedImages;
       await writeValue(`${COLLECT_KEY}:${project}`, this.collectImages);
     } catch {
-      this.collectImages = (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
+      this.collectImages = await rememberedCollect(project);
     }
   }
 
