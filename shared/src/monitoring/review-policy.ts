@@ -71,12 +71,21 @@ export function checkReviewSettings(settings: ReviewPolicySettings): void {
  * model certain of everything) gives the uniform rate r to every event. Always in [r·ε, 1], so > 0. O(1).
  */
 export function inclusionProbability(uncertainty: number, meanUncertainty: number, settings: ReviewPolicySettings): number {
+  return clippedProbability({ name: 'uncertainty', value: uncertainty, mean: meanUncertainty }, 1, settings);
+}
+
+/**
+ * Both policies' π = clip(r · (ε + (1 − ε) · weight · x / x̄), r·ε, 1) for a doubt score x in [0, 1] (clamped) and its
+ * reference mean x̄ (≤ 0: the plain rate r before weight). `score.name` names the score in errors.
+ */
+function clippedProbability(score: { name: string; value: number; mean: number }, weight: number, settings: ReviewPolicySettings): number {
   checkReviewSettings(settings);
-  if (!Number.isFinite(uncertainty)) throw new RangeError(`uncertainty must be a number in [0, 1], got ${uncertainty}`);
+  if (!Number.isFinite(score.value)) throw new RangeError(`${score.name} must be a number in [0, 1], got ${score.value}`);
+  if (!(weight >= 0 && Number.isFinite(weight))) throw new RangeError(`weight must be a finite number >= 0, got ${weight}`);
   const { reviewRate: r, uniformShare: eps } = settings;
-  const u = Math.min(1, Math.max(0, uncertainty));
-  const relative = meanUncertainty > 0 && Number.isFinite(meanUncertainty) ? u / meanUncertainty : 1;
-  return Math.min(1, Math.max(r * eps, r * (eps + (1 - eps) * relative)));
+  const x = Math.min(1, Math.max(0, score.value));
+  const relative = score.mean > 0 && Number.isFinite(score.mean) ? x / score.mean : 1;
+  return Math.min(1, Math.max(r * eps, r * (eps + (1 - eps) * weight * relative)));
 }
 
 /**
@@ -100,8 +109,16 @@ export interface ReviewDecision {
 
 /** Selected iff h < π; `uniform` iff h < r·ε (≤ π always, so a uniform pick is always selected). O(1). */
 export function decideReview(uncertainty: number, draw: number, meanUncertainty: number, settings: ReviewPolicySettings): ReviewDecision {
+  checkDraw(draw);
+  return decided(draw, inclusionProbability(uncertainty, meanUncertainty, settings), settings);
+}
+
+function checkDraw(draw: number): void {
   if (!(draw >= 0 && draw < 1)) throw new RangeError(`draw must be in [0, 1), got ${draw}`);
-  const pi = inclusionProbability(uncertainty, meanUncertainty, settings);
+}
+
+/** Both policies' draw: selected iff h < π; `uniform` iff h < r·ε. */
+function decided(draw: number, pi: number, settings: ReviewPolicySettings): ReviewDecision {
   const selected = draw < pi;
   return { selected, component: !selected ? null : draw < settings.reviewRate * settings.uniformShare ? 'uniform' : 'uncertainty', inclusionProbability: pi };
 }
@@ -229,13 +246,7 @@ export function reviewFocusWeight(focus: ReviewFocus, predicted: string, deviceK
 
 /** π_i of v2 = clip(r · (ε + (1 − ε) · w · m / m̄), r·ε, 1). m̄ ≤ 0 gives r to every event (before weight). O(1). */
 export function inclusionProbabilityV2(margin: number, meanMargin: number, weight: number, settings: ReviewPolicySettings): number {
-  checkReviewSettings(settings);
-  if (!Number.isFinite(margin)) throw new RangeError(`margin must be a number in [0, 1], got ${margin}`);
-  if (!(weight >= 0 && Number.isFinite(weight))) throw new RangeError(`weight must be a finite number >= 0, got ${weight}`);
-  const { reviewRate: r, uniformShare: eps } = settings;
-  const m = Math.min(1, Math.max(0, margin));
-  const relative = meanMargin > 0 && Number.isFinite(meanMargin) ? m / meanMargin : 1;
-  return Math.min(1, Math.max(r * eps, r * (eps + (1 - eps) * weight * relative)));
+  return clippedProbability({ name: 'margin', value: margin, mean: meanMargin }, weight, settings);
 }
 
 export interface ReviewEventV2 {
@@ -248,9 +259,7 @@ export interface ReviewEventV2 {
 
 /** v2's decision: selected iff h < π; `uniform` iff h < r·ε, as in v1. O(K). */
 export function decideReviewV2(event: ReviewEventV2, draw: number, meanMargin: number, focus: ReviewFocus, settings: ReviewPolicySettings): ReviewDecision {
-  if (!(draw >= 0 && draw < 1)) throw new RangeError(`draw must be in [0, 1), got ${draw}`);
+  checkDraw(draw);
   const weight = reviewFocusWeight(focus, event.predicted, event.deviceKey);
-  const pi = inclusionProbabilityV2(marginUncertainty(event.probabilities), meanMargin, weight, settings);
-  const selected = draw < pi;
-  return { selected, component: !selected ? null : draw < settings.reviewRate * settings.uniformShare ? 'uniform' : 'uncertainty', inclusionProbability: pi };
+  return decided(draw, inclusionProbabilityV2(marginUncertainty(event.probabilities), meanMargin, weight, settings), settings);
 }
