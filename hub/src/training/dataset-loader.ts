@@ -45,7 +45,7 @@ async function loadVersionData(deps: HubDeps, manifest: DatasetManifest, input: 
   if (splits.heldOut) log(`dataset version has no val split: holding out every ${VAL_EVERY}th train item (${splits.val.length}) for validation`);
   const labelIndex = new Map(manifest.labels.map((l, i) => [l, i]));
 
-  const cacheFile = path.join(deps.cacheDir, 'datasets', `${input.versionId}-${p.height}x${p.width}x${channels}.v${CACHE_FORMAT}.bin`);
+  const cacheFile = cacheFileOf(deps, input.versionId, p);
   const sets = { train: splits.train, val: splits.val, test: splits.test };
   const data: TrainingData = {
     labels: manifest.labels,
@@ -102,7 +102,7 @@ export async function loadHeldOutData(
   };
   const data = { val: sharedImageSet(keep.val, p.height, p.width, channels), test: sharedImageSet(keep.test, p.height, p.width, channels) };
   const imageBytes = p.height * p.width * channels;
-  const cacheFile = path.join(deps.cacheDir, 'datasets', `${input.versionId}-${p.height}x${p.width}x${channels}.v${CACHE_FORMAT}.bin`);
+  const cacheFile = cacheFileOf(deps, input.versionId, p);
   const cached = readHeldOutFromCache(cacheFile, { train: splits.train.length, val: available.val, test: available.test }, channels, imageBytes);
   if (cached) {
     for (const split of ['val', 'test'] as const) {
@@ -136,7 +136,7 @@ export async function loadTestSplit(
   const p = input.preprocessing;
   const channels = channelsOf(p.color);
   const splits = splitItems(manifest.items);
-  const cacheFile = path.join(deps.cacheDir, 'datasets', `${input.versionId}-${p.height}x${p.width}x${channels}.v${CACHE_FORMAT}.bin`);
+  const cacheFile = cacheFileOf(deps, input.versionId, p);
   const imageBytes = p.height * p.width * channels;
   // Training's cache of the whole version, else this split's own (written below on first use: a pipeline evaluates
   // against the same base version run after run).
@@ -224,6 +224,10 @@ function splitItems(items: ManifestItem[]) {
   if (val.length) return { train, val, test, heldOut: false };
   return { train: train.filter((_, i) => i % VAL_EVERY !== 0), val: train.filter((_, i) => i % VAL_EVERY === 0), test, heldOut: true };
 }
+
+/** Where a version's decoded images at this preprocessing are cached (local scratch space). */
+const cacheFileOf = (deps: HubDeps, versionId: string, p: Preprocessing) =>
+  path.join(deps.cacheDir, 'datasets', `${versionId}-${p.height}x${p.width}x${channelsOf(p.color)}.v${CACHE_FORMAT}.bin`);
 
 /** Cache file: the pixels then the labels of train, val and test, back to back; sizes follow from the manifest. */
 function readCache(file: string, data: TrainingData): boolean {
