@@ -249,7 +249,8 @@ describe.each(DATABASES)('alert webhooks on $kind', ({ kind, skip }) => {
       if (outcome.status !== 'processed') throw new Error(`expected processed, got ${outcome.status}`);
       expect(outcome.resolved).toContain(alertId);
       const deadline = Date.now() + 30_000;
-      while (hook.calls.length < calls + outcome.resolved.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      // Until the post arrived and the worker recorded its answer (stop() does not wait for a job in flight).
+      while ((hook.calls.length < calls + outcome.resolved.length || !(await statusOf(alertId))?.startsWith('delivered')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     } finally {
       await worker.stop();
     }
