@@ -35,13 +35,14 @@ function evaluated(set: EvaluationSet, perClass: number, wrong: { champion: numb
       challenger.push(i >= perClass - wrong.challenger[c]! ? other : c);
     }
   });
-  let championOnly = 0;
-  let challengerOnly = 0;
+  const perClassPaired = LABELS.map(() => ({ championOnly: 0, challengerOnly: 0 }));
   truth.forEach((t, i) => {
-    if (champion[i] === t && challenger[i] !== t) championOnly++;
-    if (challenger[i] === t && champion[i] !== t) challengerOnly++;
+    if (champion[i] === t && challenger[i] !== t) perClassPaired[t]!.championOnly++;
+    if (challenger[i] === t && champion[i] !== t) perClassPaired[t]!.challengerOnly++;
   });
-  return { set, items: truth.length, champion: metricsOf(truth, champion), challenger: metricsOf(truth, challenger), championOnly, challengerOnly };
+  const championOnly = perClassPaired.reduce((n, c) => n + c.championOnly, 0);
+  const challengerOnly = perClassPaired.reduce((n, c) => n + c.challengerOnly, 0);
+  return { set, items: truth.length, champion: metricsOf(truth, champion), challenger: metricsOf(truth, challenger), championOnly, challengerOnly, perClassPaired };
 }
 
 function outputs(...sets: EvaluationSetResult[]): EvaluateOutputs {
@@ -101,21 +102,38 @@ describe('decideGate', () => {
     expect(verdict.reason).toBe('base test: lost 2.5 points against the champion (87.5% vs 90.0%; may lose at most 1)');
   });
 
-  it("refuses a challenger when one class's recall falls by more than the bound, naming the class", () => {
-    // Shirt: 15 more misses of 200 = −7.5 points; T-shirt gains 7.5, so the overall accuracy is unchanged.
-    const shifted = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [5, 20, 35] });
+  it("refuses a challenger when one class's recall falls by more than the bound beyond chance, naming the class", () => {
+    // Shirt: 25 more misses of 200 = −12.5 points; T-shirt and Trouser gain them back, so overall accuracy is unchanged.
+    const shifted = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [0, 15, 45] });
     const verdict = decideGate(outputs(shifted, goodHoldout()), GATE, LABELS);
     expect(verdict.promote).toBe(false);
     const failed = verdict.checks.filter((c) => !c.passed);
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ check: 'class-recall', bound: 5 });
-    expect(failed[0]!.value).toBeCloseTo(7.5, 9);
-    expect(verdict.reason).toBe('Shirt recall fell 7.5 points (bound 5)');
+    expect(failed[0]!.value).toBeCloseTo(12.5, 9);
+    // scipy.stats.binomtest(45, 65, 0.5, alternative='greater').pvalue = 0.0013131884053420187 < 0.05 / 3
+    expect(verdict.reason).toBe('Shirt recall fell 12.5 points (bound 5; McNemar p = 0.0013 on its items, significant at 0.017 = 0.05 / 3 classes; 45 only the champion got right, 20 only the challenger)');
     expect(verdict.checks.filter((c) => c.check === 'class-recall').map((c) => c.detail)).toEqual([
-      'T-shirt recall rose 7.5 points (bound 5)',
-      'Trouser recall did not change (bound 5)',
-      'Shirt recall fell 7.5 points (bound 5)',
+      'T-shirt recall rose 10.0 points (bound 5)',
+      'Trouser recall rose 2.5 points (bound 5)',
+      verdict.reason,
     ]);
+  });
+
+  it("passes a class's fall past the bound that its paired items do not make significant after Bonferroni, saying so", () => {
+    // Shirt falls 7.5 points: 35 only the champion, 20 only the challenger; p = 0.029 (scipy binomtest) is under 0.05
+    // but not under 0.05 / 3.
+    const shifted = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [5, 20, 35] });
+    const verdict = decideGate(outputs(shifted, goodHoldout()), GATE, LABELS);
+    expect(verdict.promote).toBe(true);
+    const shirt = verdict.checks.filter((c) => c.check === 'class-recall')[2]!;
+    expect(shirt.value).toBeCloseTo(7.5, 9);
+    expect(shirt.detail).toBe('Shirt recall fell 7.5 points (bound 5; McNemar p = 0.029 on its items, not significant at 0.017 = 0.05 / 3 classes; 35 only the champion got right, 20 only the challenger)');
+    // Without the per-class pairs (outputs recorded before they were kept) the same fall is held as real.
+    const { perClassPaired: _, ...unpaired } = shifted;
+    const strict = decideGate(outputs(unpaired, goodHoldout()), GATE, LABELS);
+    expect(strict.promote).toBe(false);
+    expect(strict.reason).toBe('Shirt recall fell 7.5 points (bound 5)');
   });
 
   it('skips classes with no test items', () => {
@@ -144,7 +162,7 @@ describe('decideGate', () => {
     expect(verdict.promote).toBe(false);
     expect(verdict.checks.filter((c) => !c.passed).map((c) => c.check)).toEqual(['holdout-gain', 'holdout-significance', 'base-test-loss', 'class-recall']);
     for (const check of verdict.checks.filter((c) => !c.passed)) expect(verdict.reason).toContain(check.detail);
-    expect(verdict.reason).toContain('Shirt recall fell 10.0 points (bound 5)');
+    expect(verdict.reason).toContain('Shirt recall fell 10.0 points (bound 5; McNemar p = 0.0067 on its items, significant');
   });
 
   it('does not gate on the reweighted test set', () => {

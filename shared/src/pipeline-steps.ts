@@ -53,6 +53,11 @@ export const evaluationSetResultSchema = z.object({
   /** Paired outcomes for McNemar: items only the champion got right, and only the challenger. */
   championOnly: count,
   challengerOnly: count,
+  /**
+   * The same paired counts within each true class [K] (plain item counts, also on the reweighted set): the gate's
+   * per-class recall check tests a drop on them. Absent in outputs recorded before it was kept.
+   */
+  perClassPaired: z.array(z.object({ championOnly: count, challengerOnly: count })).optional(),
   /** reweighted-test only: the class priors the test split was reweighted to (the champion stream's EM estimate). */
   priors: z.array(z.number()).optional(),
 });

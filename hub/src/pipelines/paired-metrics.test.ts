@@ -14,6 +14,12 @@ describe('paired metrics', () => {
   it('counts the pairs only one model got right, and recall per class (null with no items)', () => {
     const result = pairedSetResult('holdout', { truth: [0, 0, 1, 1, 1], champion: [0, 1, 1, 0, 1], challenger: [0, 0, 0, 1, 1], classes: 3 });
     expect(result).toMatchObject({ items: 5, championOnly: 1, challengerOnly: 2 });
+    // Class 0: item 1 only the challenger; class 1: item 3 only the challenger, item 2 only the champion.
+    expect(result.perClassPaired).toEqual([
+      { championOnly: 0, challengerOnly: 1 },
+      { championOnly: 1, challengerOnly: 1 },
+      { championOnly: 0, challengerOnly: 0 },
+    ]);
     expect(result.champion).toEqual({ accuracy: 3 / 5, perClassRecall: [1 / 2, 2 / 3, null], confusion: [[1, 1, 0], [1, 2, 0], [0, 0, 0]] });
     expect(result.challenger.accuracy).toBe(4 / 5);
   });

@@ -1,7 +1,7 @@
 /**
  * Champion and challenger predictions on the same items, turned into one evaluation set's result: each model's
  * accuracy, per-class recall and confusion, and the paired outcomes McNemar's test reads (items only one of them got
- * right). Optionally weighted per true class (the reweighted test set). Pure: no I/O, no tensors.
+ * right, in all and per true class). Optionally weighted per true class (the reweighted test set). Pure: no I/O, no tensors.
  */
 import type { EvaluationSet, EvaluationSetResult, SetMetrics } from '@edgeloop/shared';
 
@@ -21,21 +21,23 @@ export interface PairedPredictions {
 export function pairedSetResult(set: EvaluationSet, p: PairedPredictions, classWeights?: readonly number[]): EvaluationSetResult {
   const n = p.truth.length;
   if (p.champion.length !== n || p.challenger.length !== n) throw new Error(`predictions for ${p.champion.length} and ${p.challenger.length} items, but ${n} items`);
-  let championOnly = 0;
-  let challengerOnly = 0;
+  const perClassPaired = Array.from({ length: p.classes }, () => ({ championOnly: 0, challengerOnly: 0 }));
   for (let i = 0; i < n; i++) {
     const championRight = p.champion[i] === p.truth[i];
     const challengerRight = p.challenger[i] === p.truth[i];
-    if (championRight && !challengerRight) championOnly++;
-    else if (challengerRight && !championRight) challengerOnly++;
+    const paired = perClassPaired[p.truth[i]!];
+    if (!paired) continue; // setMetrics below names the out-of-range class
+    if (championRight && !challengerRight) paired.championOnly++;
+    else if (challengerRight && !championRight) paired.challengerOnly++;
   }
   return {
     set,
     items: n,
     champion: setMetrics(p.truth, p.champion, p.classes, classWeights),
     challenger: setMetrics(p.truth, p.challenger, p.classes, classWeights),
-    championOnly,
-    challengerOnly,
+    championOnly: perClassPaired.reduce((sum, c) => sum + c.championOnly, 0),
+    challengerOnly: perClassPaired.reduce((sum, c) => sum + c.challengerOnly, 0),
+    perClassPaired,
   };
 }
 
