@@ -163,6 +163,12 @@ function failureReason(error: unknown): string {
   return /^failed query/i.test(first) ? 'computing the profile failed: a database query failed (details in the hub log)' : `computing the profile failed: ${first} (details in the hub log)`;
 }
 
+/** Why the version's profile failed (the monitor reads none of its events then); null when it did not fail. */
+export async function profileFailure(deps: HubDeps, modelVersionId: string): Promise<string | null> {
+  const row = await profiles.byVersion(deps.db, modelVersionId);
+  return row?.status === 'failed' ? (row.error ?? 'computing the profile failed') : null;
+}
+
 export type EnsuredProfile = { status: 'ready'; profile: ReferenceProfile } | { status: 'computing' | 'failed'; error: string | null };
 
 /**

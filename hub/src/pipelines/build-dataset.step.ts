@@ -1,8 +1,8 @@
 /**
  * Step 1, build-dataset: the champion's training dataset version + the project's accepted reviewed items, less a
  * holdout of the newest ones that training never sees. A reviewed item already in the base keeps its split and takes
- * the reviewed label; a new one gets its split from its sha256 (80/10/10 train/val/test), so the same item always
- * lands in the same split. Each records where it came from (the prediction, the rule that accepted it).
+ * the reviewed label; a new one gets its split from its sha256 (80/10/10 train/val/test, or 90/10 train/test when the
+ * base has no val split), so the same item always lands in the same split. Each records where it came from (the prediction, the rule that accepted it).
  */
 import type { AcceptanceRule, BuildDatasetOutputs, ManifestItem, PipelineSettings, Split } from '@edgeloop/shared';
 import { commitItems, loadManifest } from '../datasets/version.service';
@@ -14,10 +14,14 @@ import { sha256Hex } from '../sha256';
 import { canonicalJson } from './canonical-json';
 import type { PipelineRunView, PipelineStepDefinition } from './pipeline-step';
 
-/** train below 0.8, val below 0.9, test above: of the item's sha256's first 32 bits as a fraction. */
-export function splitOfSha256(sha256: string): Split {
+/**
+ * train below 0.8, val below 0.9, test above: of the item's sha256's first 32 bits as a fraction. A base version
+ * without a val split (training holds out every nth train item instead) gets none: val's tenth goes to train, as a
+ * dozen reviewed items in val would become the whole validation set of training and of the monitor's calibration.
+ */
+export function splitOfSha256(sha256: string, withVal = true): Split {
   const u = Number.parseInt(sha256.slice(0, 8), 16) / 2 ** 32;
-  return u < 0.8 ? 'train' : u < 0.9 ? 'val' : 'test';
+  return u < 0.8 ? 'train' : u < 0.9 ? (withVal ? 'val' : 'train') : 'test';
 }
 
 /**
@@ -45,10 +49,11 @@ const acceptedIdentity = (items: AcceptedReviewItem[]) => items.map((i) => [i.sh
 /** The new version's items: the base with reviewed labels applied and reviewed items added, the holdout left out. */
 export function mergeItems(base: ManifestItem[], added: AcceptedReviewItem[], holdout: Set<string>): ManifestItem[] {
   const bySha = new Map(base.filter((item) => !holdout.has(item.sha256)).map((item) => [item.sha256, item]));
+  const withVal = base.some((item) => item.split === 'val');
   for (const item of added) {
     const origin = { predictionId: item.predictionId, acceptedBy: item.rule };
     const existing = bySha.get(item.sha256);
-    bySha.set(item.sha256, { sha256: item.sha256, label: item.label, split: existing?.split ?? splitOfSha256(item.sha256), origin });
+    bySha.set(item.sha256, { sha256: item.sha256, label: item.label, split: existing?.split ?? splitOfSha256(item.sha256, withVal), origin });
   }
   return [...bySha.values()];
 }

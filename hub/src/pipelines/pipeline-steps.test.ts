@@ -18,7 +18,7 @@ import { createProject, getProject } from '../projects/project.service';
 import { promote } from '../registry/channel.service';
 import { requireRun } from '../training/run.service';
 import { startTrainingWorker } from '../training/training-worker';
-import { holdoutSize, splitOfSha256 } from './build-dataset.step';
+import { holdoutSize, mergeItems, splitOfSha256 } from './build-dataset.step';
 import { sha256Hex } from '../sha256';
 import { gateStep } from './gate.step';
 import type { StepRegistry } from './pipeline-step.job';
@@ -48,6 +48,17 @@ describe('the hash split and the holdout size', () => {
     expect(Math.abs(counts.test - 2_000)).toBeLessThan(220);
     expect(splitOfSha256('00000000'.padEnd(64, 'f'))).toBe('train');
     expect(splitOfSha256('e6666667'.padEnd(64, '0'))).toBe('test');
+  });
+
+  it('gives new items no val split when the base has none (training holds val out of train then)', () => {
+    const sha = (i: number) => sha256Hex(`item ${i}`);
+    const base: ManifestItem[] = [0, 1, 2].map((i) => ({ sha256: sha(i), label: 'Shirt', split: i === 2 ? 'test' : 'train' }));
+    const added = Array.from({ length: 400 }, (_, i) => ({ sha256: sha(100 + i), label: 'Coat', rule: 'person' as const, predictionId: null, decidedAt: new Date() }));
+    const splits = (items: ManifestItem[]) => new Set(items.filter((i) => i.sha256 !== sha(0) && i.sha256 !== sha(1) && i.sha256 !== sha(2)).map((i) => i.split));
+    expect(splits(mergeItems(base, added, new Set()))).toEqual(new Set(['train', 'test']));
+    // With val in the base, new items take val too.
+    expect(splits(mergeItems([...base, { sha256: sha(3), label: 'Shirt', split: 'val' }], added, new Set()))).toEqual(new Set(['train', 'val', 'test']));
+    for (const item of added) expect(splitOfSha256(item.sha256, false)).toBe(splitOfSha256(item.sha256) === 'test' ? 'test' : 'train');
   });
 
   it('holds out the share, at least minItems when there are that many, none when fewer', () => {
@@ -147,7 +158,8 @@ describe.each(DATABASES)('the build-dataset, train and publish steps, $kind', ({
       const relabelled = base.items.find((item) => item.sha256 === reviewed[0]!.sha256)!;
       expect(bySha.get(relabelled.sha256)).toEqual({ ...relabelled, label: 'Shirt', origin: { predictionId: null, acceptedBy: 'agreement' } });
       for (const item of reviewed.slice(1, 45)) {
-        expect(bySha.get(item.sha256)).toEqual({ sha256: item.sha256, label: item.label, split: splitOfSha256(item.sha256), origin: { predictionId: null, acceptedBy: item.rule } });
+        const split = splitOfSha256(item.sha256, base.items.some((i) => i.split === 'val'));
+        expect(bySha.get(item.sha256)).toEqual({ sha256: item.sha256, label: item.label, split, origin: { predictionId: null, acceptedBy: item.rule } });
       }
       expect(manifest.items).toHaveLength(base.items.length + 44);
 

@@ -27,6 +27,12 @@ describe('the canary verdict', () => {
     expect(ready.reason).toContain(`${settings.minCanaryEvents} canary events (needed ${settings.minCanaryEvents}) with no regression`);
   });
 
+  it("says the canary cannot be judged when the monitor reads none of its events, and waits for a person", () => {
+    const why = 'dataset version 2a6ee59ae7d4 has 13 val and 510 test items; a profile needs at least 20 val';
+    const verdict = judgeCanary({ canary: { ...clean(3, 0), unmonitored: why }, production: clean(2, 5000) }, settings);
+    expect(verdict).toEqual({ decision: 'wait', reason: `canary v3 vs production v2: the monitor cannot read the canary's events (${why}); decide by hand`, regressions: [] });
+  });
+
   it('aborts on an open alert the canary has and production has not, however few its events; an alert both have is not the canary\'s doing', () => {
     const shared = judgeCanary({ canary: { ...clean(3, 10), openAlerts: [alert('classMix')] }, production: { ...clean(2, 5000), openAlerts: [alert('classMix')] } }, settings);
     expect(shared.decision).toBe('wait');

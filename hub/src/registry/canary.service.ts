@@ -5,6 +5,7 @@
  */
 import type { PipelineSettings } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
+import { profileFailure } from '../monitoring/reference-profile.service';
 import { type StreamPeriod, streamPeriod } from '../monitoring/stream-period.service';
 
 /** One group over the canary period. */
@@ -21,6 +22,8 @@ export interface CanaryGroup {
   openAlerts: { detector: string; openedAt: string; statistic: number; threshold: number }[];
   /** Accuracy from reviews (inverse-probability weighted), with its 95% interval; null without labels. */
   reviews: { labels: number; estimate: number; interval: [number, number] } | null;
+  /** Why the monitor reads none of the group's events (its version's reference profile failed); absent when it does. */
+  unmonitored?: string;
 }
 
 export interface CanaryVerdict {
@@ -72,7 +75,8 @@ export async function compareGroups(
     streamPeriod(deps, { projectId: input.projectId, model: input.model, modelVersionId: v.id, version: v.version, channel: input.channel, since: input.since, to });
   const canary = await of(input.candidate);
   const production = await of(input.current);
-  return { canary: group(input.candidate.version, canary), production: group(input.current.version, production) };
+  const unmonitored = await profileFailure(deps, input.candidate.id);
+  return { canary: { ...group(input.candidate.version, canary), ...(unmonitored ? { unmonitored } : {}) }, production: group(input.current.version, production) };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -123,6 +127,9 @@ export function judgeCanary(groups: { canary: CanaryGroup; production: CanaryGro
   if (regressions.length) return { decision: 'abort', reason: `${versions} after ${canary.events} canary events: ${regressions.join('; ')}`, regressions };
   if (canary.events >= settings.minCanaryEvents) {
     return { decision: 'promote', reason: `${versions}: ${canary.events} canary events (needed ${settings.minCanaryEvents}) with no regression; ${numbers(groups)}`, regressions };
+  }
+  if (canary.unmonitored) {
+    return { decision: 'wait', reason: `${versions}: the monitor cannot read the canary's events (${canary.unmonitored}); decide by hand`, regressions };
   }
   return { decision: 'wait', reason: `${versions}: ${canary.events} of ${settings.minCanaryEvents} canary events so far, no regression; ${numbers(groups)}`, regressions };
 }
