@@ -55,6 +55,20 @@ describe('the canary verdict', () => {
     expect(judgeCanary({ canary: within, production: clean(2, 5000) }, settings).regressions).toEqual([]);
   });
 
+  it("does not compare label-free estimates while production's inputs have drifted (their calibration does not hold there)", () => {
+    const lower = { ...clean(3, JUDGE_AFTER_EVENTS), accuracyEstimate: 0.458 };
+    const drifted = (detector: string) => ({ ...clean(2, 5000), accuracyEstimate: 0.504, openAlerts: [alert(detector)] });
+    for (const detector of ['embedding', 'confidence']) {
+      const verdict = judgeCanary({ canary: lower, production: drifted(detector) }, settings);
+      expect(verdict.regressions).toEqual([]);
+      expect(verdict.reason).toContain("accuracy estimate 45.8% vs 50.4% (not compared: production's inputs drifted)");
+    }
+    // A class-mix alert alone: the estimate corrects for label shift, so it is compared.
+    expect(judgeCanary({ canary: lower, production: drifted('classMix') }, settings).regressions).toEqual([
+      `label-free accuracy estimate 45.8% on the canary vs 50.4% in production: 4.6 points lower (bound ${settings.maxAccuracyDrop})`,
+    ]);
+  });
+
   it('counts unreadable events and reviews as regressions only past their bounds', () => {
     const events = 200;
     const unreadable = Math.ceil(((MAX_UNREADABLE_RISE + 1) / 100) * events);
