@@ -15,7 +15,7 @@ import { E2E_MODEL } from './start-hub';
  */
 
 const { project } = E2E_MODEL;
-/** A model of its own (from the e2e model's run), so the other tests keep theirs as they expect it. */
+/** A model of its own, so the other tests keep theirs as they expect it. */
 const model = 'fashion-loop';
 /** Rotated by 30 degrees: the same garments, photographed with the phone held at a tilt. */
 const DEGREES = 30;
@@ -95,8 +95,13 @@ test('the loop closes: a tilted stream, an alert, reviews in the PWA, retraining
   const started = Date.now();
   const phase = (what: string) => console.log(`loop e2e, ${((Date.now() - started) / 1000).toFixed(0)} s: ${what}`);
   const admin = hub();
-  const [e2eVersion] = (await admin.registry.versions.query({ project, model: E2E_MODEL.model })).versions;
-  const published = await admin.registry.publish.mutate({ runId: e2eVersion!.runId, model });
+  // The champion is trained until its train loss settles (24 epochs on the sample's 2,300 images, about 40 s). The
+  // e2e model's 8 epochs leave the Pullover/Coat/Shirt boundaries moving: any further training, a fine-tune included,
+  // then trades one of those classes' recall against another's by 15 to 30 points on the clean test split.
+  const [dataset] = await admin.datasets.list.query({ project });
+  const trained = await admin.runs.create.mutate({ project, datasetVersion: dataset!.id, train: { epochs: 24, seed: 7 } });
+  await expect.poll(async () => (await admin.runs.get.query({ runId: trained.id })).status, { timeout: 300_000, intervals: [3_000] }).toBe('succeeded');
+  const published = await admin.registry.publish.mutate({ runId: trained.id, model });
   await admin.registry.promote.mutate({ project, model, channel: 'production', version: published.version, reason: 'the loop e2e champion' });
   const champion = published.version;
   const candidate = champion + 1;
@@ -111,8 +116,9 @@ test('the loop closes: a tilted stream, an alert, reviews in the PWA, retraining
       model,
       triggers: { alertOpenMinutes: null, newReviews: REVIEWS, schedule: null },
       holdout: { share: 0.4, minItems: 10 },
-      // The e2e data set has about 50 test images per class, so one image moves a class's recall by 2 points.
-      gate: { maxClassRecallDrop: 10 },
+      // The e2e data set has about 50 test images per class: one image moves a class's recall by 2 points, and a
+      // 12-point fall can be significant there while the model gains on the whole test split.
+      gate: { maxClassRecallDrop: 15 },
       rollout: { canaryShare: 0.5, minCanaryEvents: 30, automatic: true },
     },
   });

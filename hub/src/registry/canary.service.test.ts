@@ -4,7 +4,7 @@
  */
 import { DEFAULT_PIPELINE_SETTINGS } from '@edgeloop/shared';
 import { describe, expect, it } from 'vitest';
-import { type CanaryGroup, JUDGE_AFTER_EVENTS, MAX_UNREADABLE_RISE, MIN_REVIEW_LABELS, judgeCanary } from './canary.service';
+import { type CanaryGroup, JUDGE_AFTER_EVENTS, MAX_UNREADABLE_RISE, MIN_LATENCY_RISE_MS, MIN_REVIEW_LABELS, judgeCanary } from './canary.service';
 
 const settings = DEFAULT_PIPELINE_SETTINGS.rollout;
 const clean = (version: number, events: number): CanaryGroup => ({
@@ -50,6 +50,10 @@ describe('the canary verdict', () => {
       `label-free accuracy estimate 80.0% on the canary vs 90.0% in production: 10.0 points lower (bound ${settings.maxAccuracyDrop})`,
       `p95 latency 32 ms on the canary vs 8.0 ms in production: 4.00x (bound ${settings.maxLatencyRatio}x)`,
     ]);
+    // Twice as slow but by a few ms only (fast models differ by a latency bin between devices): not a regression.
+    const fastPair = judgeCanary({ canary: { ...clean(3, JUDGE_AFTER_EVENTS), latencyP95Ms: 2.8 }, production: { ...clean(2, 5000), latencyP95Ms: 1.4 } }, settings);
+    expect(fastPair.regressions).toEqual([]);
+    expect(MIN_LATENCY_RISE_MS).toBeGreaterThan(2.8 - 1.4);
     // Within the bounds: no regression.
     const within = { ...clean(3, JUDGE_AFTER_EVENTS), accuracyEstimate: 0.9 - (settings.maxAccuracyDrop - 0.5) / 100, latencyP95Ms: 8 * settings.maxLatencyRatio };
     expect(judgeCanary({ canary: within, production: clean(2, 5000) }, settings).regressions).toEqual([]);
