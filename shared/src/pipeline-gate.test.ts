@@ -91,15 +91,29 @@ describe('decideGate', () => {
     expect(verdict.reason).toMatch(/^holdout: McNemar p = 0\.\d+ \(needs < 0\.05; \d+ items only the challenger got right, \d+ only the champion\)$/);
   });
 
-  it('refuses a challenger that loses more than the bound on the base test split', () => {
-    // The challenger misses 5 more of each 200-item class: −2.5 points overall, 2.5 per class (within the recall bound).
-    const worse = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [25, 25, 25] });
+  it('refuses a challenger that loses more than the bound on the base test split beyond chance', () => {
+    // The challenger misses 15 more of each 200-item class: −7.5 points overall; 7.5 per class is past the recall bound
+    // but not significant within one class after Bonferroni (35 vs 20, p = 0.029), while the whole split is.
+    const worse = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [35, 35, 35] });
     const verdict = decideGate(outputs(worse, goodHoldout()), GATE, LABELS);
     expect(verdict.promote).toBe(false);
     const failed = verdict.checks.filter((c) => !c.passed);
     expect(failed.map((c) => c.check)).toEqual(['base-test-loss']);
-    expect(failed[0]!.value).toBeCloseTo(2.5, 9);
-    expect(verdict.reason).toBe('base test: lost 2.5 points against the champion (87.5% vs 90.0%; may lose at most 1)');
+    expect(failed[0]!.value).toBeCloseTo(7.5, 9);
+    // scipy.stats.binomtest(105, 165, 0.5, alternative='greater').pvalue = 0.0002861057816187533
+    expect(verdict.reason).toBe(
+      'base test: lost 7.5 points against the champion (82.5% vs 90.0%; may lose at most 1; McNemar p = 2.9e-4, significant at 0.05; 105 only the champion got right, 60 only the challenger)',
+    );
+  });
+
+  it('passes a loss past the bound on the base test split that McNemar does not find significant, saying so', () => {
+    // −2.5 points: 75 items only the champion got right, 60 only the challenger; p = 0.114 (scipy binomtest).
+    const worse = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [25, 25, 25] });
+    const verdict = decideGate(outputs(worse, goodHoldout()), GATE, LABELS);
+    expect(verdict.promote).toBe(true);
+    const loss = verdict.checks.find((c) => c.check === 'base-test-loss')!;
+    expect(loss.value).toBeCloseTo(2.5, 9);
+    expect(loss.detail).toBe('base test: lost 2.5 points against the champion (87.5% vs 90.0%; may lose at most 1; McNemar p = 0.11, not significant at 0.05; 75 only the champion got right, 60 only the challenger)');
   });
 
   it("refuses a challenger when one class's recall falls by more than the bound beyond chance, naming the class", () => {
@@ -156,13 +170,14 @@ describe('decideGate', () => {
   });
 
   it('gives every failed reason when several checks fail', () => {
-    const worse = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [20, 20, 40] });
+    const worse = evaluated('base-test', 200, { champion: [20, 20, 20], challenger: [20, 20, 50] });
     const flat = evaluated('holdout', 100, { champion: [30, 30, 30], challenger: [30, 30, 30] });
     const verdict = decideGate(outputs(worse, flat), GATE, LABELS);
     expect(verdict.promote).toBe(false);
     expect(verdict.checks.filter((c) => !c.passed).map((c) => c.check)).toEqual(['holdout-gain', 'holdout-significance', 'base-test-loss', 'class-recall']);
     for (const check of verdict.checks.filter((c) => !c.passed)) expect(verdict.reason).toContain(check.detail);
-    expect(verdict.reason).toContain('Shirt recall fell 10.0 points (bound 5; McNemar p = 0.0067 on its items, significant');
+    // scipy.stats.binomtest(50, 70, 0.5, alternative='greater').pvalue = 0.00022014250325698418
+    expect(verdict.reason).toContain('Shirt recall fell 15.0 points (bound 5; McNemar p = 2.2e-4 on its items, significant');
   });
 
   it('does not gate on the reweighted test set', () => {
