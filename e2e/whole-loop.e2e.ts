@@ -170,7 +170,7 @@ test('the loop closes: a tilted stream, an alert, reviews in the PWA, retraining
   };
   await expect.poll(rollingOut, { timeout: 420_000, intervals: [3_000] }).toBe(true);
   const gated = await admin.pipeline.get.query({ pipelineRunId: run!.id });
-  phase(`the pipeline run is ${gated.status}, at ${gated.currentStep}: ${gated.reason ?? ''}`);
+  phase(`the pipeline run is ${gated.status}, at ${gated.currentStep}: ${gated.reason ?? gated.verdict?.reason ?? ''}`);
   expect(gated.status, gated.reason ?? '').toBe('running');
   expect(gated.verdict?.promote, gated.verdict?.reason).toBe(true);
 
