@@ -9,6 +9,9 @@ import { withAdvisoryLock } from '../db/advisory-lock';
 import type { Database } from '../db/database';
 import { channelEvents, channels, modelVersions, projects, registeredModels } from '../db/schema';
 
+/** The model version a channel's canary runs (channels.candidate_version_id), joined beside the current one. */
+const candidateVersions = alias(modelVersions, 'candidate_versions');
+
 export type Channel = typeof channels.$inferSelect;
 /**
  * promote and rollback move the channel; canary starts a staged rollout of the event's to-version (from = the current
@@ -122,8 +125,6 @@ export async function recordMove(
   await recordEvent(tx, move);
 }
 
-const candidateVersions = alias(modelVersions, 'candidate_versions');
-
 /**
  * What the channel's pointer file says: the version it points to and when it moved, and the candidate a share of
  * devices runs while a canary is on; null before its first promote.
@@ -188,11 +189,11 @@ export async function everyChannel(db: Database): Promise<{ project: string; mod
     .innerJoin(projects, eq(projects.id, registeredModels.projectId));
 }
 
-/** Every channel with the version it points to, ordered by project, model and channel. */
+/** Every channel with the version it points to and its canary candidate, ordered by project, model and channel. */
 export async function everyChannelWithVersion(
   db: Database,
-): Promise<{ project: string; model: string; modelId: string; channel: string; version: number; manifestKey: string }[]> {
-  return db
+): Promise<{ project: string; model: string; modelId: string; channel: string; version: number; manifestKey: string; candidate: { version: number; manifestKey: string } | null }[]> {
+  const rows = await db
     .select({
       project: projects.slug,
       model: registeredModels.name,
@@ -200,12 +201,19 @@ export async function everyChannelWithVersion(
       channel: channels.name,
       version: modelVersions.version,
       manifestKey: modelVersions.manifestKey,
+      candidateVersion: candidateVersions.version,
+      candidateManifestKey: candidateVersions.manifestKey,
     })
     .from(channels)
     .innerJoin(registeredModels, eq(registeredModels.id, channels.modelId))
     .innerJoin(projects, eq(projects.id, registeredModels.projectId))
     .innerJoin(modelVersions, eq(modelVersions.id, channels.modelVersionId))
+    .leftJoin(candidateVersions, eq(candidateVersions.id, channels.candidateVersionId))
     .orderBy(projects.slug, registeredModels.name, channels.name);
+  return rows.map(({ candidateVersion, candidateManifestKey, ...row }) => ({
+    ...row,
+    candidate: candidateVersion !== null && candidateManifestKey !== null ? { version: candidateVersion, manifestKey: candidateManifestKey } : null,
+  }));
 }
 
 /** The channel_events row of a move, canary or not. */

@@ -22,6 +22,8 @@ export interface ChannelSignature {
   pointerKeyId: string | null;
   /** The key id of the manifest's envelope the channel points to. */
   manifestKeyId: string | null;
+  /** A running canary's candidate and the key id of its manifest's envelope (devices in the canary verify it too). */
+  candidate: { version: number; manifestKeyId: string | null } | null;
 }
 
 /** Which key signed each channel's published pointer and the manifest it points to. */
@@ -36,6 +38,7 @@ export async function channelSignatures(deps: HubDeps): Promise<ChannelSignature
       version: row.version,
       pointerKeyId: await envelopeKeyId(deps, channelPointerKey(row.project, row.model, row.channel)),
       manifestKeyId: await envelopeKeyId(deps, row.manifestKey),
+      candidate: row.candidate ? { version: row.candidate.version, manifestKeyId: await envelopeKeyId(deps, row.candidate.manifestKey) } : null,
     })),
   );
 }
@@ -62,11 +65,11 @@ export async function rotateSigningKey(deps: HubDeps): Promise<{ key: KeyInfo; r
   return { key, resigned: await resignChannelPointers(deps) };
 }
 
-const describe = (s: ChannelSignature) => `${s.project}/${s.model} ${s.channel} -> v${s.version}`;
+const describe = (s: ChannelSignature) => `${s.project}/${s.model} ${s.channel} -> v${s.version}${s.candidate ? ` (canary v${s.candidate.version})` : ''}`;
 
 /**
  * Stops trusting a rotated-out key. Pointers it signed are re-signed with the active key first. A channel that
- * points at a version whose manifest it signed would be refused by devices, so that is refused unless `force`
+ * points at a version whose manifest it signed, or runs a canary of one, would be refused by devices, so that is refused unless `force`
  * (promote a version signed with the active key first). Returns the channels left that devices will refuse.
  */
 export async function retireSigningKey(deps: HubDeps, keyId: string, options: { force?: boolean } = {}): Promise<{ key: KeyInfo; broken: ChannelSignature[]; resigned: ChannelSignature[] }> {
@@ -76,7 +79,7 @@ export async function retireSigningKey(deps: HubDeps, keyId: string, options: { 
   // Retired already: nothing to check or change (the channels it signed were dealt with when it was retired).
   if (known.state === 'retired') return { key: known, broken: [], resigned: [] };
   const resigned = await resignChannelPointers(deps);
-  const broken = (await channelSignatures(deps)).filter((s) => s.manifestKeyId === keyId);
+  const broken = (await channelSignatures(deps)).filter((s) => s.manifestKeyId === keyId || s.candidate?.manifestKeyId === keyId);
   if (broken.length && !options.force) {
     throw conflict(
       `key ${keyId} signed the manifests these channels point to, so devices would refuse them once it is retired: ${broken.map(describe).join(', ')}. ` +

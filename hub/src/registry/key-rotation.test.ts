@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { channelPointerKey, type SignedEnvelope, type TrustedKeySet, signedEnvelopeSchema } from '@edgeloop/shared';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../../test/test-hub';
 import { modelVersions, registeredModels } from '../db/schema';
@@ -12,6 +12,8 @@ import { createLogger } from '../logger';
 import { fashionSampleVersion, waitForRun } from '../../test/training-helpers';
 import { startTrainingWorker } from '../training/training-worker';
 import { openKeyRing } from './key-ring';
+import type { Caller } from '../deps';
+import { startCanary } from './channel.service';
 import { retireSigningKey, rotateSigningKey } from './key-rotation.service';
 import { verifyEnvelope } from './signing';
 
@@ -85,12 +87,22 @@ describe('signing key rotation with published models', () => {
     const oldManifest = await manifest((await (await hub.as('engineer')).registry.versions({ project: 'fashion', model: 'before' })).versions[0]!.manifestUrl);
     expect(oldManifest.keyId).toBe(oldKeyId);
 
+    // "after" (on a version signed with the new key) runs a canary of a v2 whose manifest the old key signed: the row of
+    // "before" v1, without training again.
+    const models = await hub.deps.db.select().from(registeredModels);
+    const modelId = (name: string) => models.find((m) => m.name === name)!.id;
+    const [{ id: _id, ...beforeV1 }] = (await hub.deps.db.select().from(modelVersions).where(eq(modelVersions.modelId, modelId('before')))) as [typeof modelVersions.$inferSelect];
+    await hub.deps.db.insert(modelVersions).values({ ...beforeV1, modelId: modelId('after'), version: 2 });
+    const engineer: Caller = { tokenId: null, name: 'test-engineer', role: 'engineer', projects: null };
+    await startCanary(hub.deps, engineer, { project: 'fashion', model: 'after', channel: 'production', version: 2, share: 0.1, reason: 'v2 to a tenth of the devices' });
+
     await expect(retireSigningKey(hub.deps, published.activeKeyId)).rejects.toThrow(/is the active signing key: rotate first/);
-    await expect(retireSigningKey(hub.deps, oldKeyId)).rejects.toThrow(new RegExp(`key ${oldKeyId} signed the manifests these channels point to.*fashion/before production -> v1`));
+    const refusal = retireSigningKey(hub.deps, oldKeyId);
+    await expect(refusal).rejects.toThrow(new RegExp(`key ${oldKeyId} signed the manifests these channels point to.*fashion/after production -> v1 \\(canary v2\\), fashion/before production -> v1`));
     expect((await hub.anonymous().registry.publicKeys()).keys).toHaveLength(2);
 
     const { broken } = await retireSigningKey(hub.deps, oldKeyId, { force: true });
-    expect(broken.map((s) => `${s.model}/${s.channel}`)).toEqual(['before/production']);
+    expect(broken.map((s) => `${s.model}/${s.channel}`)).toEqual(['after/production', 'before/production']);
     const after = await hub.anonymous().registry.publicKeys();
     expect(after.keys.map((k) => k.keyId)).toEqual([published.activeKeyId]);
     expect(verifiesWith(after, oldManifest)).toBe(false);
@@ -108,7 +120,7 @@ describe('signing key rotation with published models', () => {
     // A second version of "before", signed with the active key, without training again: the row of "after" v1.
     const models = await hub.deps.db.select().from(registeredModels);
     const modelId = (name: string) => models.find((m) => m.name === name)!.id;
-    const [{ id: _id, ...afterV1 }] = (await hub.deps.db.select().from(modelVersions).where(eq(modelVersions.modelId, modelId('after')))) as [typeof modelVersions.$inferSelect];
+    const [{ id: _id, ...afterV1 }] = (await hub.deps.db.select().from(modelVersions).where(and(eq(modelVersions.modelId, modelId('after')), eq(modelVersions.version, 1)))) as [typeof modelVersions.$inferSelect];
     await hub.deps.db.insert(modelVersions).values({ ...afterV1, modelId: modelId('before'), version: 2 });
     const ref = { project: 'fashion', model: 'before', channel: 'production' };
     await engineer.registry.promote({ ...ref, version: 2, reason: 'signed with the active key' });
