@@ -2,7 +2,7 @@
  * Step 1, build-dataset: the champion's training dataset version + the project's accepted reviewed items, less a
  * holdout of the newest ones that training never sees. A reviewed item already in the base keeps its split and takes
  * the reviewed label; a new one gets its split from its sha256 (80/10/10 train/val/test), so the same item always
- * lands in the same split. Each records where it came from (the prediction, the rule that accepted it).
+ * lands in the same split (train where the base has no such split). Each records where it came from (the prediction, the rule that accepted it).
  */
 import type { AcceptanceRule, BuildDatasetOutputs, ManifestItem, PipelineSettings, Split } from '@edgeloop/shared';
 import { commitItems, loadManifest } from '../datasets/version.service';
@@ -42,13 +42,20 @@ export async function championDatasetVersion(deps: HubDeps, run: PipelineRunView
 /** The accepted items' identity and order (newest last), as hashed into the step's inputs. */
 const acceptedIdentity = (items: AcceptedReviewItem[]) => items.map((i) => [i.sha256, i.label, i.rule, i.predictionId]);
 
-/** The new version's items: the base with reviewed labels applied and reviewed items added, the holdout left out. */
+/**
+ * The new version's items: the base with reviewed labels applied and reviewed items added, the holdout left out. A new
+ * item goes to train when its hash split is one the base does not have: a base without a val split is validated on
+ * train items it holds out (training's loader), and a few dozen reviewed images must not become the whole val split
+ * (the reference profile would calibrate on them alone, or refuse under 20).
+ */
 export function mergeItems(base: ManifestItem[], added: AcceptedReviewItem[], holdout: Set<string>): ManifestItem[] {
+  const baseSplits = new Set(base.map((item) => item.split));
   const bySha = new Map(base.filter((item) => !holdout.has(item.sha256)).map((item) => [item.sha256, item]));
   for (const item of added) {
     const origin = { predictionId: item.predictionId, acceptedBy: item.rule };
     const existing = bySha.get(item.sha256);
-    bySha.set(item.sha256, { sha256: item.sha256, label: item.label, split: existing?.split ?? splitOfSha256(item.sha256), origin });
+    const hashed = splitOfSha256(item.sha256);
+    bySha.set(item.sha256, { sha256: item.sha256, label: item.label, split: existing?.split ?? (baseSplits.has(hashed) ? hashed : 'train'), origin });
   }
   return [...bySha.values()];
 }

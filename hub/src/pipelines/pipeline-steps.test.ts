@@ -18,7 +18,7 @@ import { createProject, getProject } from '../projects/project.service';
 import { promote } from '../registry/channel.service';
 import { requireRun } from '../training/run.service';
 import { startTrainingWorker } from '../training/training-worker';
-import { holdoutSize, splitOfSha256 } from './build-dataset.step';
+import { holdoutSize, mergeItems, splitOfSha256 } from './build-dataset.step';
 import { sha256Hex } from '../sha256';
 import { gateStep } from './gate.step';
 import type { StepRegistry } from './pipeline-step.job';
@@ -48,6 +48,21 @@ describe('the hash split and the holdout size', () => {
     expect(Math.abs(counts.test - 2_000)).toBeLessThan(220);
     expect(splitOfSha256('00000000'.padEnd(64, 'f'))).toBe('train');
     expect(splitOfSha256('e6666667'.padEnd(64, '0'))).toBe('test');
+  });
+
+  it("gives a new reviewed item its hash split, or train when the base has no such split; a base item keeps its own", () => {
+    // Hashes chosen by their first 32 bits: 0x00.. is train, 0xcd.. (0.80) val, 0xf0.. test.
+    const sha = (prefix: string, n: number) => `${prefix}${String(n).padStart(8, '0')}`.padEnd(64, '0');
+    const reviewed = (sha256: string) => ({ sha256, label: 'Shirt', predictionId: null, rule: 'person' as const, decidedAt: new Date(0) });
+    const added = [reviewed(sha('0000', 1)), reviewed(sha('cd00', 2)), reviewed(sha('f000', 3))];
+    expect(added.map((a) => splitOfSha256(a.sha256))).toEqual(['train', 'val', 'test']);
+    const noVal = [{ sha256: sha('1111', 4), label: 'Coat', split: 'train' as const }, { sha256: sha('2222', 5), label: 'Coat', split: 'test' as const }];
+    expect(mergeItems(noVal, added, new Set()).map((i) => [i.sha256.slice(0, 4), i.split])).toEqual([['1111', 'train'], ['2222', 'test'], ['0000', 'train'], ['cd00', 'train'], ['f000', 'test']]);
+    const withVal = [...noVal, { sha256: sha('3333', 6), label: 'Coat', split: 'val' as const }];
+    expect(mergeItems(withVal, added, new Set()).filter((i) => i.origin).map((i) => i.split)).toEqual(['train', 'val', 'test']);
+    // A reviewed base item keeps its split whatever its hash says; a held-out one leaves the version.
+    const relabelled = mergeItems([{ sha256: sha('cd00', 2), label: 'Coat', split: 'test' }], added.slice(1, 2), new Set([sha('2222', 5)]));
+    expect(relabelled).toEqual([{ sha256: sha('cd00', 2), label: 'Shirt', split: 'test', origin: { predictionId: null, acceptedBy: 'person' } }]);
   });
 
   it('holds out the share, at least minItems when there are that many, none when fewer', () => {
@@ -147,7 +162,9 @@ describe.each(DATABASES)('the build-dataset, train and publish steps, $kind', ({
       const relabelled = base.items.find((item) => item.sha256 === reviewed[0]!.sha256)!;
       expect(bySha.get(relabelled.sha256)).toEqual({ ...relabelled, label: 'Shirt', origin: { predictionId: null, acceptedBy: 'agreement' } });
       for (const item of reviewed.slice(1, 45)) {
-        expect(bySha.get(item.sha256)).toEqual({ sha256: item.sha256, label: item.label, split: splitOfSha256(item.sha256), origin: { predictionId: null, acceptedBy: item.rule } });
+        // The base has no val split (counts.val 0): an item that hashes to val joins train.
+        const split = splitOfSha256(item.sha256) === 'val' ? 'train' : splitOfSha256(item.sha256);
+        expect(bySha.get(item.sha256)).toEqual({ sha256: item.sha256, label: item.label, split, origin: { predictionId: null, acceptedBy: item.rule } });
       }
       expect(manifest.items).toHaveLength(base.items.length + 44);
 
