@@ -79,14 +79,17 @@ interface ShiftResult {
   championClean: number;
   championShifted: number;
   priorCorrected: number | null;
+  /** Devices on the rest after the loop; null when the challenger did not reach them (they keep the champion). */
   after: number | null;
+  challengerShifted: number | null;
   challengerClean: number | null;
-  reviews: { answered: number; queued: number; shared: number; accepted: number; refused: string[] };
+  reviews: { answered: number; queued: number; shared: number; accepted: number; refused: string[]; byLabel: Record<string, number> };
   verdict: string;
   outcome: string;
   triggerToAllSeconds: number | null;
   steps: Record<string, number | null>;
   holdout: { items: number; champion: number; challenger: number } | null;
+  baseTest: { items: number; champion: number; challenger: number } | null;
   priorCorrection: boolean;
 }
 
@@ -152,7 +155,7 @@ async function labelFromQueue(
 ): Promise<ShiftResult['reviews']> {
   const ids = [...predictions.keys()];
   const seen = new Set<string>();
-  const result: ShiftResult['reviews'] = { answered: 0, queued: 0, shared: 0, accepted: 0, refused: [] };
+  const result: ShiftResult['reviews'] = { answered: 0, queued: 0, shared: 0, accepted: 0, refused: [], byLabel: {} };
   const bar = progressBar(`${project}: labeler answers the review queue`);
   for (let from = 0; from < ids.length && result.answered < max; from += 500) {
     const predictionIds = ids.slice(from, from + 500);
@@ -169,6 +172,7 @@ async function labelFromQueue(
       result.answered += fresh.length;
       for (const r of fresh) {
         const { label, pixels } = predictions.get(r.predictionId)!;
+        result.byLabel[label] = (result.byLabel[label] ?? 0) + 1;
         const png = encodeGreyscalePng(pixels, 28, 28);
         try {
           const ticket = await hub.items.createUpload.mutate({ project, sha256: sha256(png), bytes: png.length, contentType: 'image/png', label, split: 'train' });
@@ -274,6 +278,7 @@ try {
       predictions.set(id, { label: image.label!, pixels: image.pixels! });
     });
     const reviews = await labelFromQueue(labeler, project, predictions, MAX_REVIEWS);
+    console.log(`${project}: reviewed per true class: ${FASHION_MNIST_LABELS.map((l) => `${l} ${reviews.byLabel[l] ?? 0}`).join(', ')}`);
 
     // --- Before: the champion on the rest of the stream (the very images devices classify after) and clean ------
     const rest = shiftedImages(split, restIndices, shift, 'rest');
@@ -336,54 +341,75 @@ try {
     console.log(`${project}: pipeline run ${run.status}${run.outcome ? ` (${run.outcome})` : ''}: ${run.reason ?? ''}`);
 
     // --- After: the devices classify the rest with whatever the channel now gives them ------------------------
-    const afterModel = await loadReplayModel(devices, base, ref);
     let after: number | null = null;
     let challengerClean: number | null = null;
-    try {
-      if (promotedAt !== null) {
+    /** The challenger on the rest: what the devices measured, or, where it was not promoted, classifyBatch. */
+    let challengerShifted: number | null = null;
+    if (promotedAt !== null) {
+      const afterModel = await loadReplayModel(devices, base, ref);
+      try {
         bar = progressBar(`${project}: devices classify the rest`);
         const summary = await replayImages(devices, afterModel, rest, { project, devices: DEVICES, reviewRate: 0, session: SESSION, total: rest.length, labelled: true, onProgress: bar.update });
         bar.stop();
-        after = summary.accuracy;
+        after = challengerShifted = summary.accuracy;
         challengerClean = accuracyOf(await classifyAll(afterModel, cleanImages), cleanLabels);
+      } finally {
+        afterModel.dispose();
       }
-    } finally {
-      afterModel.dispose();
+    } else if (run.training?.runId) {
+      // Devices keep the champion (after = before). What the refused challenger would have given, as an engineer
+      // looks at a candidate: its training run published by hand to a channel no device follows.
+      const staging = { ...ref, channel: 'loop-bench-staging' };
+      const candidate = await admin.registry.publish.mutate({ runId: run.training.runId, model: MODEL });
+      await admin.registry.promote.mutate({ ...staging, version: candidate.version, reason: 'loop benchmark: the challenger the loop did not promote, measured' });
+      const candidateModel = await loadReplayModel(devices, base, staging);
+      try {
+        challengerShifted = accuracyOf(await classifyAll(candidateModel, rest.map((r) => r.pixels!)), restLabels);
+        challengerClean = accuracyOf(await classifyAll(candidateModel, cleanImages), cleanLabels);
+      } finally {
+        candidateModel.dispose();
+      }
     }
     const stepSeconds = Object.fromEntries(run.steps.map((s) => [s.step, s.seconds]));
-    const holdout = run.evaluation?.sets.find((s) => s.set === 'holdout');
+    const setOf = (set: string) => {
+      const found = run.evaluation?.sets.find((s) => s.set === set);
+      return found ? { items: found.items, champion: found.champion.accuracy, challenger: found.challenger.accuracy } : null;
+    };
     results.push({
       shift,
       championClean,
       championShifted: accuracyOf(championShiftedResults, restLabels),
       priorCorrected: priors ? priorCorrectedAccuracy(championShiftedResults, restLabels, priors.priors) : null,
       after,
+      challengerShifted,
       challengerClean,
       reviews,
       verdict,
       outcome: run.outcome ?? run.status,
       triggerToAllSeconds: promotedAt === null ? null : (promotedAt - triggered) / 1000,
       steps: stepSeconds,
-      holdout: holdout ? { items: holdout.items, champion: holdout.champion.accuracy, challenger: holdout.challenger.accuracy } : null,
+      holdout: setOf('holdout'),
+      baseTest: setOf('base-test'),
       priorCorrection,
     });
   }
 
   // --- The tables -------------------------------------------------------------------------------------------------
-  console.log(`\nThe loop on ${dataLine}: per shift, a champion (reference CNN, ${EPOCHS} epochs, seed 1) on the train images; devices (${DEVICES}) classify the shifted first half of t10k, a trusted labeler answers at most ${MAX_REVIEWS} items of the hub's review queue sharing the images, the pipeline runs with default settings (triggers off; prior correction on for the class mix), the canary decides by itself; accuracy on the shifted second half ("rest"). Recovered = (after - before) / (clean - before). Baseline: the champion prior-corrected to the monitor's class-mix estimate (no training).`);
+  console.log(`\nThe loop on ${dataLine}: per shift, a champion (reference CNN, ${EPOCHS} epochs, seed 1) on the train images; devices (${DEVICES}) classify the shifted first half of t10k, a trusted labeler answers at most ${MAX_REVIEWS} items of the hub's review queue sharing the images, the pipeline runs with default settings (triggers off; prior correction on for the class mix), the canary decides by itself; accuracy on the shifted second half ("rest"). Recovered = (challenger on rest - before) / (champion clean - before). Baseline: the champion prior-corrected to the monitor's class-mix estimate (no training).`);
   console.log(machineLine());
   printTable(
-    ['shift', 'champion clean', 'champion on rest (before)', 'prior correction only (baseline)', 'after one loop (devices)', 'recovered', 'challenger clean', 'reviews used (queued, images accepted)', 'gate', 'outcome', 'trigger -> all devices', 'train / evaluate / canary (other steps)'],
+    ['shift', 'champion clean', 'before: champion on rest', 'baseline: prior correction only', 'challenger on rest', 'recovered', 'after one loop: devices on rest', 'challenger clean', 'reviews used (queued, images accepted)', 'gate', 'outcome', 'trigger -> all devices', 'train / evaluate / canary (other steps)'],
     results.map((r) => {
       const other = ['build-dataset', 'gate', 'publish'].reduce((sum, s) => sum + (r.steps[s] ?? 0), 0);
-      const recovered = r.after === null ? null : (r.after - r.championShifted) / Math.max(r.championClean - r.championShifted, 1e-9);
+      const recovered = r.challengerShifted === null ? null : (r.challengerShifted - r.championShifted) / Math.max(r.championClean - r.championShifted, 1e-9);
       return [
         `${r.shift.name} (${r.shift.description})${r.priorCorrection ? ', priorCorrection on' : ''}`,
         percent(r.championClean),
         percent(r.championShifted),
         percent(r.priorCorrected),
-        percent(r.after),
+        `${percent(r.challengerShifted)}${r.after === null && r.challengerShifted !== null ? ' (not promoted; measured on a staging channel)' : ''}`,
         recovered === null ? '-' : `${(recovered * 100).toFixed(0)}%`,
+        r.after === null ? `${percent(r.championShifted)} (champion kept)` : percent(r.after),
         percent(r.challengerClean),
         `${r.reviews.answered} (${r.reviews.queued}, ${r.reviews.accepted})`,
         r.verdict,
@@ -393,9 +419,11 @@ try {
       ];
     }),
   );
+  // The pipeline's own evaluation (the encoding devices run), which the gate judged.
+  const pair = (set: { items: number; champion: number; challenger: number } | null) => (set ? `${percent(set.champion)} -> ${percent(set.challenger)} (${set.items})` : '-');
   printTable(
-    ['shift', 'holdout items', 'champion on holdout', 'challenger on holdout', 'images refused on upload'],
-    results.map((r) => [r.shift.name, String(r.holdout?.items ?? '-'), percent(r.holdout?.champion ?? null), percent(r.holdout?.challenger ?? null), r.reviews.refused.join('; ') || 'none']),
+    ['shift', 'holdout: champion -> challenger (items)', 'base test: champion -> challenger (items)', 'images refused on upload'],
+    results.map((r) => [r.shift.name, pair(r.holdout), pair(r.baseTest), r.reviews.refused.join('; ') || 'none']),
   );
 } finally {
   for (const worker of workers.reverse()) await worker.stop();
