@@ -200,6 +200,10 @@ const workers: { stop(): Promise<void> }[] = [];
 try {
   const { deps } = setup;
   await deps.keys.ready();
+  // Hub and clients share one event loop here, and classifying blocks it for seconds: with Node's 5 s keep-alive the
+  // hub closed idle sockets the clients' fetch reused in the same turn (ECONNRESET). The clients' 4 s timer now always
+  // ends them first.
+  server.keepAliveTimeout = 60_000;
   const address: AddressInfo = await listen(server, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${address.port}`;
   workers.push(
