@@ -19,7 +19,7 @@
  * class mix the hub's monitor estimated on the champion's stream over the train set's uniform mix; no training, no
  * labels). It costs nothing, and says how much of each loss a label-shift fix alone explains: all of a changed class
  * mix in principle, none of a covariate shift.
- *   npm run bench
+ *   npm run bench (about 30 minutes on 2 cores)
  *   npx tsx hub/bench/loop.bench.ts [--epochs n] [--shifts low-contrast,rotated-30,class-mix] [--sample]
  */
 import crypto from 'node:crypto';
@@ -54,7 +54,10 @@ import { LOOP_SHIFTS, type LoopShift, idxBytes, imageAt, shiftedImages, streamIn
 import { loadFashionTestSplit } from './monitor-streams';
 
 const { values: args } = parseArgs({ options: { epochs: { type: 'string' }, shifts: { type: 'string' }, sample: { type: 'boolean', default: false } } });
-/** The champion's epochs: 2 keeps the whole bench near 10 minutes on 2 cores with three champions (3 gave 89.5%). */
+/**
+ * The champion's epochs. 2 (88.1% on the clean test half): the bench took 30 minutes on 2 cores, most of it three
+ * imports and three champions, and each challenger's training decoding its new version; 3 (89.5%) adds 40 s a shift.
+ */
 const EPOCHS = Number(args.epochs ?? process.env.LOOP_BENCH_EPOCHS ?? 2);
 const SHIFTS = args.shifts ? LOOP_SHIFTS.filter((s) => args.shifts!.split(',').includes(s.name)) : LOOP_SHIFTS;
 const MAX_REVIEWS = 500;
