@@ -28,8 +28,22 @@ function hasGpuDevice(): boolean {
 
 type Attempt = () => Promise<SelectedBackend | string>;
 
-/** Tries each candidate; returns the first that works. The reasons others were skipped are returned for the log. */
-export async function selectBackend(preference: BackendPreference = 'auto'): Promise<SelectedBackend & { skipped: string[] }> {
+/** The selection in progress or last made: calls wait for it, so two never initialise backends at once. */
+let selecting: Promise<unknown> = Promise.resolve();
+
+/**
+ * Tries each candidate; returns the first that works. The reasons others were skipped are returned for the log.
+ * Calls run one after another: two at once (a hub's profile job and a replay client in one process) each switched the
+ * engine while the other's backend was still initialising, and inference then failed ("Backend 'cpu' has not yet been
+ * initialized") or ran on cpu.
+ */
+export function selectBackend(preference: BackendPreference = 'auto'): Promise<SelectedBackend & { skipped: string[] }> {
+  const selection = selecting.then(() => choose(preference));
+  selecting = selection.catch(() => undefined);
+  return selection;
+}
+
+async function choose(preference: BackendPreference): Promise<SelectedBackend & { skipped: string[] }> {
   const order: BackendName[] = preference === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [preference];
   const skipped: string[] = [];
   for (const name of order) {
