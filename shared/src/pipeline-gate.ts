@@ -94,11 +94,8 @@ function baseTestCheck(baseTest: EvaluationSetResult | undefined, gate: Pipeline
   const change = loss > 0 ? `lost ${fixed1(loss)} points` : `${signed(-loss)} points`;
   const detail = `base test: ${change} against the champion (${fixed1(points(baseTest.challenger.accuracy))}% vs ${fixed1(points(baseTest.champion.accuracy))}%; may lose at most ${short(gate.maxBaseTestLoss)}`;
   if (loss <= gate.maxBaseTestLoss + TOLERANCE) return { check: 'base-test-loss', passed: true, value: loss, bound: gate.maxBaseTestLoss, detail: `${detail})` };
-  // One-sided the other way round: is the champion better on the base test split?
-  const p = mcnemarExactP(baseTest.challengerOnly, baseTest.championOnly);
-  const real = p < gate.alpha;
-  const test = `McNemar p = ${pValue(p)}, ${real ? '' : 'not '}significant at ${pValue(gate.alpha)}; ${baseTest.championOnly} only the champion got right, ${baseTest.challengerOnly} only the challenger`;
-  return { check: 'base-test-loss', passed: !real, value: loss, bound: gate.maxBaseTestLoss, detail: `${detail}; ${test})` };
+  const { real, words } = championBetter(baseTest, gate.alpha, { level: pValue(gate.alpha) });
+  return { check: 'base-test-loss', passed: !real, value: loss, bound: gate.maxBaseTestLoss, detail: `${detail}; ${words})` };
 }
 
 /**
@@ -125,10 +122,18 @@ function classRecallChecks(baseTest: EvaluationSetResult | undefined, gate: Pipe
     if (!pastBound || !paired) {
       return { check: 'class-recall', passed: !pastBound, value: drop, bound: gate.maxClassRecallDrop, detail: `${name} recall ${moved} (bound ${short(gate.maxClassRecallDrop)})` };
     }
-    // One-sided the other way round: is the champion better on this class?
-    const p = mcnemarExactP(paired.challengerOnly, paired.championOnly);
-    const real = p < alpha;
-    const test = `McNemar p = ${pValue(p)} on its items, ${real ? '' : 'not '}significant at ${pValue(alpha)} = ${pValue(gate.alpha)} / ${tested.length} classes; ${paired.championOnly} only the champion got right, ${paired.challengerOnly} only the challenger`;
-    return { check: 'class-recall', passed: !real, value: drop, bound: gate.maxClassRecallDrop, detail: `${name} recall ${moved} (bound ${short(gate.maxClassRecallDrop)}; ${test})` };
+    const { real, words } = championBetter(paired, alpha, { on: ' on its items', level: `${pValue(alpha)} = ${pValue(gate.alpha)} / ${tested.length} classes` });
+    return { check: 'class-recall', passed: !real, value: drop, bound: gate.maxClassRecallDrop, detail: `${name} recall ${moved} (bound ${short(gate.maxClassRecallDrop)}; ${words})` };
   });
+}
+
+/**
+ * Whether a loss past a bound is real: McNemar's exact test one-sided the other way round (is the champion better on
+ * these paired items?) at `alpha`, and the test in words for the verdict.
+ */
+function championBetter(pairs: { championOnly: number; challengerOnly: number }, alpha: number, say: { on?: string; level: string }): { real: boolean; words: string } {
+  const p = mcnemarExactP(pairs.challengerOnly, pairs.championOnly);
+  const real = p < alpha;
+  const words = `McNemar p = ${pValue(p)}${say.on ?? ''}, ${real ? '' : 'not '}significant at ${say.level}; ${pairs.championOnly} only the champion got right, ${pairs.challengerOnly} only the challenger`;
+  return { real, words };
 }
