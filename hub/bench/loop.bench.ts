@@ -22,17 +22,17 @@
  *   npm run bench (about 30 minutes on 2 cores)
  *   npx tsx hub/bench/loop.bench.ts [--epochs n] [--shifts low-contrast,rotated-30,class-mix] [--sample]
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type PipelineSettingsInput, type TopClasses } from '@edgeloop/shared';
+import { FASHION_MNIST_DEBIAN_DIR } from '@edgeloop/training/test-support';
 import { createToken } from '../src/auth/token.service';
 import { stepLine } from '../src/cli/pipeline-commands';
 import { type RemoteHub, remoteHub } from '../src/cli/remote-hub';
-import { type ReplayImage, derivedUuid, replayImages } from '../src/cli/replay';
+import { type ReplayImage, derivedUuid, replayDeviceId, replayImages, replayPredictionId } from '../src/cli/replay';
 import { type ReplayModel, classifyBatch, loadReplayModel } from '../src/cli/replay-model';
 import { processedEvents, waitForMonitor } from '../src/cli/replay-reviews';
 import { type IdxPair, importIdx } from '../src/datasets/import-idx';
@@ -48,6 +48,7 @@ import { createProject } from '../src/projects/project.service';
 import { progressBar } from '../src/progress';
 import { startRolloutWorker } from '../src/registry/rollout-check.job';
 import { createHubServer, listen } from '../src/server';
+import { sha256Hex } from '../src/sha256';
 import { startTrainingWorker } from '../src/training/training-worker';
 import { freshSetup, machineLine, printTable } from './bench-setup';
 import { LOOP_SHIFTS, type LoopShift, idxBytes, imageAt, shiftedImages, streamIndices, testHalves } from './loop-streams';
@@ -75,7 +76,6 @@ const LABELER = 'bench-labeler';
 const percent = (x: number | null, digits = 1) => (x === null ? '-' : `${(x * 100).toFixed(digits)}%`);
 const seconds = (s: number | null) => (s === null ? '-' : `${s.toFixed(0)} s`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const sha256 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
 
 interface ShiftResult {
   shift: LoopShift;
@@ -178,7 +178,7 @@ async function labelFromQueue(
         result.byLabel[label] = (result.byLabel[label] ?? 0) + 1;
         const png = encodeGreyscalePng(pixels, 28, 28);
         try {
-          const ticket = await hub.items.createUpload.mutate({ project, sha256: sha256(png), bytes: png.length, contentType: 'image/png', label, split: 'train' });
+          const ticket = await hub.items.createUpload.mutate({ project, sha256: sha256Hex(png), bytes: png.length, contentType: 'image/png', label, split: 'train' });
           const put = await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(png), headers: ticket.headers });
           if (!put.ok) throw new Error(`the object store refused the upload (HTTP ${put.status})`);
           const item = await hub.items.completeUpload.mutate({ uploadId: ticket.uploadId, predictionId: r.predictionId, source: 'review' });
@@ -218,7 +218,7 @@ try {
   );
 
   // --sample: the repo's sample even where the full set is installed (a quick check of the whole path).
-  const debianDir = args.sample ? '/nonexistent' : '/usr/share/datasets/fashion-mnist';
+  const debianDir = args.sample ? '/nonexistent' : FASHION_MNIST_DEBIAN_DIR;
   const split = await loadFashionTestSplit(debianDir);
   const source = fashionMnistSource(debianDir);
   const halves = testHalves(split);
@@ -280,8 +280,8 @@ try {
     // The prediction ids replay gave: derived from session, device, image and version (replay.ts).
     const predictions = new Map<string, { label: string; pixels: Uint8Array }>();
     stream.forEach((image, i) => {
-      const deviceId = `${SESSION}-${(i % DEVICES) + 1}`;
-      const id = derivedUuid('prediction', SESSION, project, MODEL, String(championModel.version), CHANNEL, deviceId, image.key, sha256(image.pixels!));
+      const deviceId = replayDeviceId(SESSION, DEVICES, i);
+      const id = replayPredictionId({ session: SESSION, project, model: MODEL, version: championModel.version, channel: CHANNEL, deviceId, key: image.key, pixels: image.pixels! });
       predictions.set(id, { label: image.label!, pixels: image.pixels! });
     });
     const reviews = await labelFromQueue(labeler, project, predictions, MAX_REVIEWS);

@@ -9,7 +9,6 @@
  * rate, the hub's review policy chooses which predictions are reviewed, and the folder's labels answer its queue
  * (replay-reviews.ts).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import {
   DEFAULT_MAX_IMAGE_PIXELS,
@@ -29,6 +28,7 @@ import type { ProgressFn } from '../datasets/ingest.service';
 import { HubError } from '../errors';
 import { assertImageWithinPixels } from '../images/decode';
 import { decodeToPixels } from '../images/to-pixels';
+import { sha256Hex } from '../sha256';
 import { type ReplayFile, listReplayFolder } from './replay-folder';
 import { type ReplayModel, classifyImage, loadReplayModel, modelForDevice } from './replay-model';
 import { type MonitorWait, type ReviewStream, answerReviews, checkReviewToken, processedEvents, setReviewRate, waitForMonitor } from './replay-reviews';
@@ -137,9 +137,20 @@ export interface ReplayReviews extends SyncTotals {
 
 /** A uuid (version 8, RFC 9562's custom layout) from sha256 of the parts: the same parts, the same id. */
 export function derivedUuid(...parts: string[]): string {
-  const hex = crypto.createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  const hex = sha256Hex(parts.join('\u0000'));
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The device that classifies the stream's index-th image: devices take turns, named <session>-1..n. */
+export const replayDeviceId = (session: string, devices: number, index: number) => `${session}-${(index % devices) + 1}`;
+
+/**
+ * A replayed prediction's id: the same session, model version, channel, device and image (key and pixels) give the
+ * same id, so a rerun sends duplicates the hub drops, not new events.
+ */
+export function replayPredictionId(p: { session: string; project: string; model: string; version: number; channel: string; deviceId: string; key: string; pixels: Uint8Array }): string {
+  return derivedUuid('prediction', p.session, p.project, p.model, String(p.version), p.channel, p.deviceId, p.key, sha256Hex(p.pixels));
 }
 
 const emptyTotals = (): SyncTotals => ({ sent: 0, inserted: 0, duplicates: 0, rejected: 0, rejections: [] });
@@ -223,8 +234,6 @@ export async function replayImages(
     previousReviewRate = await setReviewRate(hub, options.project, options.reviewRate);
     processedBefore = await processedEvents(hub, monitored);
   }
-  const deviceIds = Array.from({ length: options.devices }, (_, d) => `${options.session}-${d + 1}`);
-  const deviceOf = (index: number) => deviceIds[index % options.devices]!;
 
   const predictions = emptyTotals();
   const reviews = emptyTotals();
@@ -262,12 +271,11 @@ export async function replayImages(
         if (unreadableFiles.length < KEEP_REASONS) unreadableFiles.push({ file: item.key, reason: item.unreadable ?? 'no pixels' });
         continue;
       }
-      const deviceId = deviceOf(index);
+      const deviceId = replayDeviceId(options.session, options.devices, index);
       // A device in the channel's canary runs the candidate, as a PWA would.
       const model = modelForDevice(loaded, deviceId);
       const result = await classifyImage(model, item.pixels);
-      const sha256 = crypto.createHash('sha256').update(item.pixels).digest('hex');
-      const id = derivedUuid('prediction', options.session, options.project, loaded.ref.model, String(model.version), loaded.ref.channel, deviceId, item.key, sha256);
+      const id = replayPredictionId({ session: options.session, project: options.project, model: loaded.ref.model, version: model.version, channel: loaded.ref.channel, deviceId, key: item.key, pixels: item.pixels });
       const createdAt = new Date().toISOString();
       const event: PredictionEvent = {
         id,
