@@ -1,15 +1,21 @@
 import { expect, test } from '@playwright/test';
+import { E2E_MODEL } from './start-hub';
+import { atBothSizes, checkA11y, openAdmin } from './admin-helpers';
 
-test('an admin signs in with the bootstrap token and sees the demo dataset version', async ({ page }) => {
+test('an admin signs in with the bootstrap token, opens the project and sees the demo dataset version', async ({ page }) => {
   await page.goto('/admin/');
   await page.getByLabel('API token').fill('elt_not-a-real-token');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('alert')).toContainText('missing or invalid API token');
+  await expect(page.getByRole('alert')).toContainText('Missing or invalid API token');
+  await expect(page.getByRole('alert')).toContainText('Sign in with a valid token');
+  await checkA11y(page);
 
   await page.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByText('Signed in as bootstrap-admin (admin)')).toBeVisible();
-  await page.getByRole('button', { name: 'Fashion-MNIST' }).click();
+  await page.getByRole('link', { name: 'Fashion-MNIST' }).click();
+  await expect(page).toHaveURL(/#\/fashion-mnist\/data$/);
+  await expect(page.getByRole('heading', { level: 1 })).toContainText('Data');
   const version = page.locator('article.version').last(); // the oldest: the demo import
   await expect(version).toContainText('3,000 items');
   await expect(version.locator('.row[title^="Ankle boot"]')).toHaveCount(2); // train and test
@@ -18,6 +24,29 @@ test('an admin signs in with the bootstrap token and sees the demo dataset versi
   await page.getByRole('button', { name: 'Commit 3,000 items as a version' }).click();
   await expect(page.getByLabel('Commit result')).toContainText('Nothing changed since version');
   await expect(page.locator('article.version')).toHaveCount(1);
+  await checkA11y(page);
+});
+
+test('each section has an address: links, reloads and the back button land on the same page', async ({ page }) => {
+  await openAdmin(page, '#/fashion-mnist/data');
+  const nav = page.getByRole('navigation', { name: 'Sections of Fashion-MNIST' });
+  await nav.getByRole('link', { name: 'Models' }).click();
+  await expect(page).toHaveURL(/#\/fashion-mnist\/models$/);
+  await expect(nav.getByRole('link', { name: 'Models' })).toHaveAttribute('aria-current', 'page');
+  await page.getByRole('link', { name: E2E_MODEL.model }).click();
+  await expect(page).toHaveURL(new RegExp(`#/fashion-mnist/models/${E2E_MODEL.model}$`));
+  await expect(page.getByText(/production → v1/)).toBeVisible();
+
+  await page.reload();
+  await expect(page.getByText(/production → v1/)).toBeVisible();
+  await page.goBack();
+  await expect(page).toHaveURL(/#\/fashion-mnist\/models$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/#\/fashion-mnist\/data$/);
+  await expect(page.locator('article.version').first()).toBeVisible();
+
+  await openAdmin(page, '#/no-such-project/runs');
+  await expect(page.getByRole('heading', { name: 'Project not found' })).toBeVisible();
 });
 
 test('the hub answers an API call with bad input with a 400 naming the field', async ({ request }) => {
@@ -28,14 +57,17 @@ test('the hub answers an API call with bad input with a 400 naming the field', a
   expect((await response.json()).error.message).toMatch(/^project: /);
 });
 
-test('the admin app fits a phone-sized screen', async ({ page }) => {
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto('/admin/');
-  await page.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Fashion-MNIST' }).click();
-  await expect(page.locator('article.version').first()).toBeVisible();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
-  await page.screenshot({ path: 'test-results/admin-phone.png', fullPage: true });
+test('every section fits a phone and a desktop, and passes the accessibility check', async ({ page }) => {
+  test.setTimeout(120_000);
+  await openAdmin(page, '#/');
+  await expect(page.getByRole('table', { name: 'Projects' })).toContainText('Fashion-MNIST');
+  await checkA11y(page);
+  await atBothSizes(page, 'admin-projects');
+  for (const section of ['data', 'runs', 'models', 'monitoring', 'labeling', 'pipelines', 'devices']) {
+    await page.goto(`/admin/#/fashion-mnist/${section}`);
+    await expect(page.getByRole('navigation', { name: 'Sections of Fashion-MNIST' }).locator('[aria-current="page"]')).toBeVisible();
+    await page.waitForLoadState('networkidle');
+    await checkA11y(page);
+    await atBothSizes(page, `admin-${section}`);
+  }
 });

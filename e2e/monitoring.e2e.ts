@@ -3,6 +3,7 @@ import { FASHION_MNIST_LABELS } from '../hub/src/demo';
 import { encodeGreyscalePng } from '../hub/src/images/png';
 import { type TestImage, classify, hub, newToken, openApp, testImages } from './pwa-helpers';
 import { E2E_MODEL } from './start-hub';
+import { openAdmin } from './admin-helpers';
 
 /** The picture with its brightness turned inside out: the same garments, of a kind the model never saw. */
 function inverted(image: TestImage, round: number): TestImage {
@@ -12,10 +13,7 @@ function inverted(image: TestImage, round: number): TestImage {
 }
 
 async function openMonitoring(page: Page): Promise<void> {
-  await page.goto('/admin/');
-  await page.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Fashion-MNIST' }).click();
+  await openAdmin(page, '#/fashion-mnist/monitoring');
   await expect(page.getByRole('heading', { name: 'Monitoring' })).toBeVisible();
 }
 

@@ -1,12 +1,10 @@
 import { expect, test } from '@playwright/test';
+import { openAdmin } from './admin-helpers';
 import { classify, testImages } from './pwa-helpers';
 
 test('an engineer trains from the admin, watches it live, publishes and promotes the model', async ({ page }) => {
   test.setTimeout(180_000);
-  await page.goto('/admin/');
-  await page.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Fashion-MNIST' }).click();
+  await openAdmin(page, '#/fashion-mnist/runs');
 
   await page.getByLabel('epochs').fill('2');
   await page.getByRole('button', { name: /^Train reference CNN on/ }).click();
@@ -22,13 +20,16 @@ test('an engineer trains from the admin, watches it live, publishes and promotes
   await page.getByLabel('Model name').fill('fashion-admin');
   await page.getByRole('button', { name: 'Publish as a model version' }).click();
   await expect(page.getByText(/published fashion-admin v1/)).toBeVisible();
-  await page.getByRole('button', { name: 'fashion-admin' }).click();
+  await page.getByRole('navigation', { name: 'Sections of Fashion-MNIST' }).getByRole('link', { name: 'Models' }).click();
+  await page.getByRole('link', { name: 'fashion-admin' }).click();
   await page.getByLabel('Reason').fill('first model from the admin');
   await page.getByRole('button', { name: 'Promote to production' }).click();
   await expect(page.getByText('production → v1')).toBeVisible();
   await expect(page.getByText(/promote production v1: first model from the admin/)).toBeVisible();
 
   // A link for a device: the PWA opens on the promoted model with a new labeler token, and its prediction comes back.
+  await page.getByRole('link', { name: 'Devices & tokens' }).click();
+  await page.getByLabel('Model', { exact: true }).selectOption('fashion-admin');
   await page.getByLabel('Device role').selectOption('labeler');
   await page.getByLabel('Device name').fill('admin-made-phone');
   await page.getByRole('button', { name: 'Create a link with a new token' }).click();
@@ -38,6 +39,7 @@ test('an engineer trains from the admin, watches it live, publishes and promotes
   await expect(device.getByLabel('Model in use')).toContainText('fashion-admin v1');
   const [trouser] = await testImages(['Trouser'], 1);
   await classify(device, trouser!);
+  await page.getByRole('link', { name: 'Monitoring' }).click();
   await expect(async () => {
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect(page.getByRole('table', { name: 'Predictions from devices' })).toContainText('admin-made-phone', { timeout: 1000 });

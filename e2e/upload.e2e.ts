@@ -1,11 +1,9 @@
 import { expect, test } from '@playwright/test';
 import { encodeGreyscalePng } from '../hub/src/images/png';
+import { openAdmin } from './admin-helpers';
 
 test('a labeler-style upload from the browser lands through a presigned URL and a new version diffs +1', async ({ page }) => {
-  await page.goto('/admin/');
-  await page.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Fashion-MNIST' }).click();
+  await openAdmin(page, '#/fashion-mnist/data');
 
   await page.getByLabel('Label', { exact: true }).selectOption('Bag');
   const image = encodeGreyscalePng(Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 7) % 251), 28, 28);

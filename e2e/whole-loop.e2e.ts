@@ -6,6 +6,7 @@ import { encodeGreyscalePng } from '../hub/src/images/png';
 import { rotate } from '../hub/bench/monitor-streams';
 import { type TestImage, classify, hub, newToken, openApp, testImages } from './pwa-helpers';
 import { E2E_MODEL } from './start-hub';
+import { openAdmin } from './admin-helpers';
 
 /**
  * The whole loop, nothing faked: devices classify a shifted stream with the promoted model, the monitor alerts, a
@@ -195,10 +196,7 @@ test('the loop closes: a tilted stream, an alert, reviews in the PWA, retraining
 
   // The engineer's view of the run: each step's state, champion vs challenger, the gate's verdict.
   const adminPage = await (await browser.newContext()).newPage();
-  await adminPage.goto('/admin/');
-  await adminPage.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
-  await adminPage.getByRole('button', { name: 'Sign in' }).click();
-  await adminPage.getByRole('button', { name: 'Fashion-MNIST' }).click();
+  await openAdmin(adminPage, `#/${project}/pipelines`);
   const pipelines = adminPage.getByRole('region', { name: 'Pipelines' });
   await pipelines.getByRole('button', { name: `Open run ${run!.id.slice(0, 8)}` }).click();
   const shown = pipelines.getByRole('region', { name: 'Pipeline run' });
