@@ -22,8 +22,8 @@ export const itemRouter = router({
         label: labelSchema.optional(),
         split: splitSchema.optional(),
         source: source.optional(),
-        page: z.number().int('page must be a whole number').min(1, 'page: at least 1').max(MAX_BROWSE_PAGE, `page: at most ${MAX_BROWSE_PAGE}`).default(1),
-        pageSize: z.number().int('pageSize must be a whole number').min(1, 'pageSize: at least 1').max(MAX_BROWSE_PAGE_SIZE, `pageSize: at most ${MAX_BROWSE_PAGE_SIZE}`).default(48),
+        page: z.number().int('must be a whole number').min(1, 'at least 1').max(MAX_BROWSE_PAGE, `at most ${MAX_BROWSE_PAGE}`).default(1),
+        pageSize: z.number().int('must be a whole number').min(1, 'at least 1').max(MAX_BROWSE_PAGE_SIZE, `at most ${MAX_BROWSE_PAGE_SIZE}`).default(48),
       }),
     )
     .query(({ ctx, input }): Promise<BrowsePage> => browseItems(ctx.deps, input)),

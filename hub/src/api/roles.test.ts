@@ -159,6 +159,17 @@ describe('every procedure x every role x project scope', () => {
     expect(await refusal(ci.runs.get({ runId: 'not-a-uuid' }))).toMatchObject({ code: 'FORBIDDEN' });
   });
 
+  it('lets admin, engineer and ci browse data and read item histories, only admin and engineer restore items, labelers and devices none of it', async () => {
+    const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
+    for (const path of ['items.browse', 'items.history', 'datasets.activity']) expect(rolesOf(path), path).toEqual(['admin', 'engineer', 'ci']);
+    expect(rolesOf('items.restore')).toEqual(['admin', 'engineer']);
+    const ci = await hub.as('ci', { projects: [A] });
+    expect((await ci.items.browse({ project: A })).total).toBe(1);
+    expect(await errorCode(ci.items.browse({ project: B }))).toBe('FORBIDDEN');
+    const labeler = await hub.as('labeler', { projects: [A] });
+    expect(await errorCode(labeler.items.browse({ project: A }))).toBe('FORBIDDEN');
+  });
+
   it('lets admin, engineer and ci read monitoring and only admin and engineer change its settings', () => {
     const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
     for (const path of ['monitoring.state', 'monitoring.series', 'monitoring.alerts', 'monitoring.settings.get']) expect(rolesOf(path), path).toEqual(['admin', 'engineer', 'ci']);

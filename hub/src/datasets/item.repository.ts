@@ -3,7 +3,7 @@
  * distinct image, by sha256, whose bytes are in the object store). Together because an item never exists without its blob.
  */
 import { type ItemSource, type ManifestItem, type Split, splitSchema } from '@edgeloop/shared';
-import { and, asc, count, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { blobs, items } from '../db/schema';
 
@@ -47,6 +47,8 @@ export interface ItemFilter {
 
 // Postgres takes at most 65535 parameters per statement; a 1000-row insert stays well below.
 const ROWS_PER_STATEMENT = 1000;
+/** Items added at once from which the table's statistics are refreshed. */
+const ANALYZE_AFTER_ROWS = 5000;
 /** Hashes per `in (...)` list when looking blobs up. */
 const SHAS_PER_LOOKUP = 1000;
 
@@ -55,7 +57,7 @@ const SHAS_PER_LOOKUP = 1000;
  * already in their project are skipped (ON CONFLICT DO NOTHING). Returns how many items were new.
  */
 export async function addImages(db: Database, newBlobs: readonly NewBlob[], newItems: readonly NewItem[]): Promise<number> {
-  return db.transaction(async (tx) => {
+  const added = await db.transaction(async (tx) => {
     for (let i = 0; i < newBlobs.length; i += ROWS_PER_STATEMENT) {
       await tx.insert(blobs).values(newBlobs.slice(i, i + ROWS_PER_STATEMENT)).onConflictDoNothing();
     }
@@ -70,6 +72,10 @@ export async function addImages(db: Database, newBlobs: readonly NewBlob[], newI
     }
     return inserted;
   });
+  // A large import changes the table's shape: fresh statistics let the planner walk the (project, sha256) key for the
+  // admin's pages instead of sorting a project's items (autovacuum would get there, minutes later).
+  if (added >= ANALYZE_AFTER_ROWS) await db.execute(sql`analyze items`);
+  return added;
 }
 
 /** The hashes among `shas` whose blobs are stored (in any project). */
@@ -193,17 +199,20 @@ export async function browsePage(
   limit: number,
 ): Promise<{ items: WorkingSetItem[]; total: number; balance: { split: string; label: string; n: number }[] }> {
   const where = browseWhere(filter);
-  const [rows, balance] = await Promise.all([
-    db
-      .select({ item: items, blob: blobs })
-      .from(items)
-      .innerJoin(blobs, eq(blobs.sha256, items.sha256))
-      .where(where)
-      .orderBy(asc(items.sha256))
-      .offset(offset)
-      .limit(limit),
+  // The page's hashes first (walking the (project, sha256) key, no join), then only those rows with their blobs:
+  // joining before the offset would join every skipped row too.
+  const [pageShas, balance] = await Promise.all([
+    db.select({ sha256: items.sha256 }).from(items).where(where).orderBy(asc(items.sha256)).offset(offset).limit(limit),
     db.select({ split: items.split, label: items.label, n: count() }).from(items).where(where).groupBy(items.split, items.label),
   ]);
+  const rows = pageShas.length
+    ? await db
+        .select({ item: items, blob: blobs })
+        .from(items)
+        .innerJoin(blobs, eq(blobs.sha256, items.sha256))
+        .where(and(eq(items.projectId, filter.projectId), inArray(items.sha256, pageShas.map((r) => r.sha256))))
+        .orderBy(asc(items.sha256))
+    : [];
   return {
     items: rows.map(({ item, blob }) => ({
       sha256: item.sha256,
