@@ -22,6 +22,7 @@ test('the demo data as an image grid: filters and pages in the address, back and
 
   await grid(page).getByLabel('Filter by split').selectOption('train');
   await expect(page).toHaveURL(/\?label=Bag&split=train$/);
+  await expect(grid(page).getByRole('status')).not.toHaveText(`${bags} items in the working set match the filters.`);
   const trainBags = Number((await grid(page).getByRole('status').textContent())!.match(/^(\d+)/)![1]);
   expect(trainBags).toBeLessThan(bags);
   // The class balance is what the filters select: one split, one label, the same count.
@@ -29,7 +30,7 @@ test('the demo data as an image grid: filters and pages in the address, back and
   await expect(grid(page).locator('.mix h4')).toHaveText(['train']);
   await expect(grid(page).locator('.mix .row[title="Bag: ' + trainBags + '"]')).toHaveCount(1);
 
-  await grid(page).getByRole('link', { name: 'Next' }).click();
+  await grid(page).getByRole('link', { name: 'Next', exact: true }).click();
   await expect(page).toHaveURL(/\?label=Bag&split=train&page=2$/);
   await expect(grid(page).getByText(`Page 2 of ${Math.ceil(trainBags / 48)}`)).toBeVisible();
   const secondPage = await grid(page).locator('ul.grid a').first().getAttribute('href');
@@ -71,7 +72,7 @@ test('the demo data as an image grid: filters and pages in the address, back and
 test('a new project made in the admin: plain-words errors, uploads, commit, relabel with history and undo, the diff as images', async ({ page }) => {
   await openAdmin(page, '#/');
   const form = page.getByRole('region', { name: 'New project' });
-  await form.getByLabel('Name').fill('Data e2e shop');
+  await form.getByLabel('Name', { exact: true }).fill('Data e2e shop');
   await expect(form.getByLabel('Short name (in addresses)')).toHaveValue('data-e2e-shop');
   await form.getByLabel('Labels, one per line').fill('cat');
   await form.getByRole('button', { name: 'Create project' }).click();
