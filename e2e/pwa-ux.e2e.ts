@@ -17,7 +17,7 @@ const SIZES = [
 
 /** The PWA's own threshold (web-client/src/app/confidence.ts NOT_SURE_MARGIN); the images below keep well clear of it. */
 const NOT_SURE_MARGIN = 0.5;
-const LABEL = new RegExp(`^(Not sure: )?(${FASHION_MNIST_LABELS.join('|')}) \\d+%`);
+const LABEL = new RegExp(`^(Not sure: )?(${FASHION_MNIST_LABELS.join('|')}) [\\d.]+%`);
 
 /** The margin p(1) − p(2) the hub's copy of the promoted model gives an image (the device runs the same model). */
 async function hubMargin(png: Buffer): Promise<number> {
@@ -73,15 +73,15 @@ test('a result says how sure the model is; a doubtful one looks different and as
     await page.setViewportSize(size);
     const sure = await classify(page, confident);
     await expect(result.getByLabel('Confidence', { exact: true })).toHaveText('✓ Sure');
-    await expect(result.getByLabel('How sure')).toHaveText(new RegExp(`^\\d+%; runner-up .+ \\d+%$`));
+    await expect(result.getByLabel('How sure')).toHaveText(/^[\d.]+%; runner-up .+ [\d.]+%$/);
     await expect(page.getByText('The model is not sure. Which is it?')).toHaveCount(0);
     await page.screenshot({ path: `test-results/pwa-ux-sure-${size.name}.png`, fullPage: true });
 
     const doubtful = await classify(page, ambiguous);
     expect(doubtful.id).not.toBe(sure.id);
     await expect(result.getByLabel('Confidence', { exact: true })).toHaveText('? Not sure');
-    const [, top, topPct, runner, runnerPct] = /^(.+) (\d+)%; runner-up (.+) (\d+)%$/.exec((await result.getByLabel('How sure').textContent())!.trim())!;
-    expect(top).toBe(doubtful.label);
+    const top = doubtful.label;
+    const [, topPct, runner, runnerPct] = /^([\d.]+)%; runner-up (.+) ([\d.]+)%$/.exec((await result.getByLabel('How sure').textContent())!.trim())!;
     expect((Number(topPct) - Number(runnerPct)) / 100).toBeLessThan(NOT_SURE_MARGIN + 0.01);
     const offer = page.getByRole('region', { name: 'Correct this prediction' });
     await expect(offer.getByText('The model is not sure. Which is it?')).toBeVisible();

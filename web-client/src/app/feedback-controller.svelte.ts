@@ -193,6 +193,7 @@ export class FeedbackController {
    * one is not sent. `assignmentId`: the hub's review assignment the label answers, when its queue asked for it.
    */
   async label(predictionId: string, label: string | null, assignmentId?: string): Promise<void> {
+    this.confirms.undo(predictionId); // a label given while a confirm of the same prediction waits replaces it
     const entry = await (await localDb()).get('history', predictionId);
     if (!entry) return;
     const at = new Date().toISOString();
