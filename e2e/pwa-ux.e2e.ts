@@ -121,7 +121,10 @@ test('a large photo shows what is happening while it is read and classified, and
   const started = Date.now();
   const { label } = await classify(page, big);
   const elapsed = Date.now() - started;
-  const { seen, longest } = await page.evaluate(() => window as unknown as { seen: string[]; longest: number });
+  const { seen, longest } = await page.evaluate(() => {
+    const w = window as unknown as { seen: string[]; longest: number };
+    return { seen: w.seen, longest: w.longest };
+  });
   console.log(`4000x3000 PNG (${(big.png.length / 1024).toFixed(0)} KiB): classified as ${label} in ${elapsed} ms; longest main-thread task ${longest.toFixed(0)} ms; indicator: ${JSON.stringify(seen)}`);
   expect(seen).toContain('Reading the image…');
   expect(seen).toContain('Classifying…');

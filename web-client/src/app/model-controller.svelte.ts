@@ -9,7 +9,7 @@ import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, rea
 import { probeHub } from './connectivity';
 import { APP_VERSION, deviceId } from './device-identity';
 import { type ModelPixels, toModelInput, toModelPixels } from './image-pixels';
-import { classifyProblem } from './plain-error';
+import { classifyProblem, modelProblem } from './plain-error';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import type { HistoryEntry } from './local-db';
 import { type ChannelRef, ModelRefused, NoModelYet, type RolloutAssignment, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
@@ -149,7 +149,7 @@ export class ModelController {
         void this.checkForUpdate();
         return;
       } catch (error) {
-        this.modelProblem = `the cached model does not run here: ${(error as Error).message}`;
+        this.modelProblem = modelProblem(error, 'run the model kept on this device');
       }
     }
     await this.checkForUpdate();
@@ -195,7 +195,7 @@ export class ModelController {
         } else if (!(await probeHub())) {
           this.modelProblem = ''; // offline: the connection indicator says it; the cached model (if any) stays in use
         } else {
-          this.modelProblem = `could not update the model: ${message}`;
+          this.modelProblem = modelProblem(error, 'update the model');
         }
       }
     })().finally(() => {

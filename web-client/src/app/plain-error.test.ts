@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cameraProblem, classifyProblem, refusedEventsProblem, syncProblem } from './plain-error';
+import { cameraProblem, classifyProblem, modelProblem, refusedEventsProblem, syncProblem } from './plain-error';
 
 describe('the PWA\'s plain errors', () => {
   it('tells a person refusing the camera how to allow it, or to pick a file', () => {
@@ -18,5 +18,10 @@ describe('the PWA\'s plain errors', () => {
   it('rewords the hub\'s reason for refused events and says what to do', () => {
     const text = refusedEventsProblem(2, 'predictions.0.latencyMs: Invalid input: expected number, received null');
     expect(text).toBe('2 event(s) refused by the hub, kept on this device: latencyMs is missing. Reload the app to update it; if this stays, tell the hub\'s admin.');
+  });
+
+  it('says the model in use stays when an update cannot be fetched', () => {
+    expect(modelProblem(new TypeError('Failed to fetch'), 'update the model')).toBe('Could not update the model: the hub could not be reached (no network, or the hub is not running). The model in use stays; it is checked again when the hub answers.');
+    expect(modelProblem(new TypeError("Cannot read properties of null (reading 'shape')"), 'run the model kept on this device')).toMatch(/^Could not run the model kept on this device: something went wrong inside the app\. The model in use stays/);
   });
 });

@@ -17,6 +17,17 @@ export const cameraProblem = (error: unknown): string =>
     },
   });
 
+/** Loading or updating the model failed for a reason other than a refused (tampered) model: the model in use stays. */
+export const modelProblem = (error: unknown, action: string): string =>
+  plainError(error, {
+    action,
+    next: {
+      network: 'The model in use stays; it is checked again when the hub answers.',
+      'hub-failed': 'The model in use stays; it is checked again in a minute.',
+      app: 'The model in use stays; use "Check for a new model" in Settings to try again, or reload the page.',
+    },
+  });
+
 export const classifyProblem = (error: unknown): string => plainError(error, { action: 'classify this image', next: { app: 'Try another image, or reload the page.' } });
 
 /** A sync that failed for a reason other than the token: events wait on the device and are sent again by themselves. */
