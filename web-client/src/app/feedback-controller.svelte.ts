@@ -5,6 +5,7 @@
  */
 import type { Role } from '@edgeloop/shared';
 import { hubClient, hubCode } from '../hub-client';
+import { plainError } from '../plain-error';
 import { uploadImage } from '../upload-image';
 import { probeHub } from './connectivity';
 import { fitForUpload } from './image-pixels';
@@ -12,9 +13,8 @@ import { type HistoryEntry, localDb, readValue, writeValue } from './local-db';
 import type { Prediction } from './model-controller.svelte';
 import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { credentialsProblem, hubSender } from './outbox-sender';
-import { plainError } from '../plain-error';
-import { syncProblem } from './plain-error';
 import { requestBackgroundSync } from './outbox-sync';
+import { syncProblem } from './plain-error';
 import { type ReviewSlot, type StoredReviewBatch, correctionEvent, openSlots } from './review-order';
 import { type Settings, loadShareChoice, saveShareChoice } from './settings';
 import { type HeldAction, UndoWindow } from './undo-window';
