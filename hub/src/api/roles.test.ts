@@ -13,7 +13,7 @@ import type { ProcedureMeta } from './trpc';
 
 type AnyProcedure = { _def: { meta?: ProcedureMeta; inputs: { shape?: Record<string, unknown> }[] } };
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, AnyProcedure>);
-const PUBLIC_PROCEDURES = ['health', 'registry.publicKey', 'registry.publicKeys'];
+const PUBLIC_PROCEDURES = ['health', 'registry.publicKey', 'registry.publicKeys', 'auth.signInHint'];
 /** Procedures that name no project; each limits its answer to the caller's projects (tested below). */
 const NO_PROJECT_PROCEDURES = ['auth.whoami', 'projects.list'];
 /** Roles a token may be scoped to projects with (admin tokens never are). */
