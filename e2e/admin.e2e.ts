@@ -6,8 +6,8 @@ test('an admin signs in with the bootstrap token, opens the project and sees the
   await page.goto('/admin/');
   await page.getByLabel('API token').fill('elt_not-a-real-token');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('alert')).toContainText('Missing or invalid API token');
-  await expect(page.getByRole('alert')).toContainText('Sign in with a valid token');
+  await expect(page.getByRole('alert')).toContainText('Sign-in failed. The hub does not accept this token');
+  await expect(page.getByRole('alert')).toContainText('Sign in again with a valid token');
   await checkA11y(page);
 
   await page.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
