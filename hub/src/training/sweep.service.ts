@@ -137,7 +137,7 @@ export async function bestOfSweep(deps: HubDeps, input: { project: string; sweep
   if (!sweep) throw notFound(`project "${input.project}" has no sweep ${input.sweepId}`);
   const metric = input.metric ?? (sweep.metric as RunMetric);
   if (!RUN_METRIC_NAMES.includes(metric)) throw badRequest(`metric must be one of: ${RUN_METRIC_NAMES.join(', ')}`);
-  const all = await listRuns(deps, { project: input.project, limit: MAX_SWEEP_RUNS, sweepId: sweep.id });
+  const { runs: all } = await listRuns(deps, { project: input.project, limit: MAX_SWEEP_RUNS, sweepId: sweep.id });
   const sign = RUN_METRICS[metric] === 'max' ? -1 : 1;
   const ranked = all.filter((r) => r.status === 'succeeded' && r.metrics[metric] !== undefined).sort((a, b) => sign * (a.metrics[metric]! - b.metrics[metric]!));
   const pending = all.filter((r) => r.status === 'queued' || r.status === 'running').length;
