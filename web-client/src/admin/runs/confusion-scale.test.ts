@@ -13,7 +13,7 @@ describe('confusion matrix colours', () => {
 
   it('turns the text white on dark shades and dark on light ones', () => {
     expect(cellColours(1, true).color).toBe('rgb(255, 255, 255)');
-    expect(cellColours(0.01, false).color).toBe('rgb(29, 35, 39)');
+    expect(cellColours(0.01, false).color).toBe('rgb(0, 0, 0)');
     expect(cellColours(0, false).background).not.toBe(cellColours(0.05, false).background);
   });
 
