@@ -96,8 +96,10 @@ test('an engineer starts a run with a chosen config, watches it load then train,
   await expect(page).toHaveURL(/\?status=succeeded$/);
   const boxes = page.getByRole('checkbox', { name: /^Compare run / });
   await expect(boxes).toHaveCount(2);
-  await page.getByRole('checkbox', { name: `Compare run ${runId.slice(0, 8)}` }).check();
-  await boxes.filter({ hasNot: page.locator(`[aria-label="Compare run ${runId.slice(0, 8)}"]`) }).first().check();
+  const mine = `Compare run ${runId.slice(0, 8)}`;
+  const other = (await boxes.evaluateAll((elements) => elements.map((e) => e.getAttribute('aria-label')))).find((name) => name !== mine)!;
+  await page.getByRole('checkbox', { name: mine }).check();
+  await page.getByRole('checkbox', { name: other }).check();
   await page.getByRole('button', { name: 'Compare selected (2)' }).click();
   await expect(page).toHaveURL(new RegExp(`#/fashion-mnist/runs/compare\\?ids=[0-9a-f-]{36}%2C[0-9a-f-]{36}$`));
   await expect(page.getByRole('heading', { name: 'Compare 2 runs' })).toBeVisible();
