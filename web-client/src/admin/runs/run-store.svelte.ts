@@ -21,6 +21,7 @@ const LIST_POLL_MS = 2_000;
 export interface ListQuery {
   status?: RunStatus;
   cursor?: string;
+  sweepId?: string;
 }
 
 export class RunStore {
