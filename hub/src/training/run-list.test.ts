@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORED_RUN_CONFIGS, publishedVersion } from '../../test/published-version';
 import { DATABASES, type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import { runEpochs, runs as runsTable } from '../db/schema';
 import { getProject } from '../projects/project.service';
 import { RUN_STATUSES } from './run.service';
+import * as sweeps from './sweep.repository';
 
 /** Runs of the project besides the one publishedVersion writes; several share a creation time, so ties are paged too. */
 const RUNS = 1_000;
@@ -72,6 +73,20 @@ describe.each(DATABASES)('runs.list pages a thousand runs, $kind', ({ kind, skip
     expect((await engineer.runs.list({ project: 'other' })).counts).toEqual({ queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
   });
 
+  it.skipIf(skip)("lists one sweep's runs, with the sweep's own counts", async () => {
+    const engineer = await hub.as('engineer');
+    const { id: projectId } = await getProject(hub.deps, 'pets');
+    const sweep = await sweeps.create(hub.deps.db, { projectId, strategy: 'grid', space: { seed: [1, 2, 3, 4, 5, 6, 7] }, metric: 'valAccuracy', createdBy: 'test' });
+    const members = expected.slice(100, 107);
+    await hub.deps.db.update(runsTable).set({ sweepId: sweep.id }).where(inArray(runsTable.id, members));
+    const page = await engineer.runs.list({ project: 'pets', sweepId: sweep.id, limit: 5 });
+    expect(page.runs.map((r) => r.id)).toEqual(members.slice(0, 5));
+    expect(Object.values(page.counts).reduce((a, b) => a + b, 0)).toBe(7);
+    const rest = await engineer.runs.list({ project: 'pets', sweepId: sweep.id, limit: 5, cursor: page.nextCursor! });
+    expect(rest).toMatchObject({ runs: members.slice(5).map((id) => ({ id, sweepId: sweep.id })), nextCursor: null });
+    await hub.deps.db.update(runsTable).set({ sweepId: null }).where(inArray(runsTable.id, members));
+  });
+
   it.skipIf(skip)("shows each run's validation metrics from its last epoch, read for the whole page at once", async () => {
     const engineer = await hub.as('engineer');
     const { runs } = await engineer.runs.list({ project: 'pets', limit: 10 });
@@ -104,14 +119,17 @@ describe.each(DATABASES)('runs.list pages a thousand runs, $kind', ({ kind, skip
   it.skipIf(skip)('answers a first and a deep page in p95 < 300 ms', async () => {
     const engineer = await hub.as('engineer');
     const deep = expected[800]!;
+    // One call each way first: the first query of a shape is planned, later ones reuse it.
+    await engineer.runs.list({ project: 'pets', limit: 50 });
+    await engineer.runs.list({ project: 'pets', limit: 50, cursor: deep });
     const times: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 40; i++) {
       const started = performance.now();
       await engineer.runs.list({ project: 'pets', limit: 50, ...(i % 2 ? { cursor: deep } : {}) });
       times.push(performance.now() - started);
     }
     const p95 = times.sort((a, b) => a - b)[Math.ceil(times.length * 0.95) - 1]!;
-    console.log(`runs.list, ${RUNS + 1} runs, pages of 50 (${kind}): p95 ${p95.toFixed(1)} ms, median ${times[10]!.toFixed(1)} ms`);
+    console.log(`runs.list, ${RUNS + 1} runs, pages of 50 (${kind}): p95 ${p95.toFixed(1)} ms, median ${times[20]!.toFixed(1)} ms`);
     expect(p95).toBeLessThan(300);
   });
 });
