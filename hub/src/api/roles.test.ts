@@ -157,6 +157,11 @@ describe('every procedure x every role x project scope', () => {
     expect(otherRun?.code).toBe('FORBIDDEN');
     expect(await refusal(ci.runs.get({ runId: noRun }))).toEqual({ code: 'FORBIDDEN', message: otherRun!.message.replace(fixtures[B]!.runId, noRun) });
     expect(await refusal(ci.runs.get({ runId: 'not-a-uuid' }))).toMatchObject({ code: 'FORBIDDEN' });
+    // A page cursor is a run of the listed project: another project's run reads like one that does not exist.
+    expect((await ci.runs.list({ project: A })).runs.map((r) => r.id)).toEqual([fixtures[A]!.runId]);
+    const foreignCursor = await refusal(ci.runs.list({ project: A, cursor: fixtures[B]!.runId }));
+    expect(foreignCursor?.code).toBe('BAD_REQUEST');
+    expect(await refusal(ci.runs.list({ project: A, cursor: noRun }))).toEqual({ code: 'BAD_REQUEST', message: foreignCursor!.message.replace(fixtures[B]!.runId, noRun) });
   });
 
   it('lets admin, engineer and ci read monitoring and only admin and engineer change its settings', () => {
