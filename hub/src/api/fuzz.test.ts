@@ -87,7 +87,7 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'datasets.activity': { project: 'pets' },
     'datasets.export': { project: 'pets', version: SHA },
     'runs.create': { project: 'pets', datasetVersion: SHA, model: { architecture: 'reference-cnn' }, train: { epochs: 1 } },
-    'runs.list': { project: 'pets', limit: 5, sweepId: UUID },
+    'runs.list': { project: 'pets', limit: 5, cursor: UUID, status: 'succeeded', sweepId: UUID },
     'runs.get': { runId: UUID, logLines: 5 },
     'runs.cancel': { runId: UUID },
     // Random, with one sample: the values not drawn reach the database only as the stored space.
