@@ -45,6 +45,7 @@ test('the demo data as an image grid: filters and pages in the address, back and
   await grid(page).getByRole('link', { name: 'Next', exact: true }).click();
   await expect(page).toHaveURL(/\?label=Bag&split=train&page=2$/);
   await expect(grid(page).getByText(`Page 2 of ${Math.ceil(trainBags / 48)}`)).toBeVisible();
+  await expect(grid(page).getByRole('status')).not.toContainText('loading'); // the page number shows before its items
   const secondPage = await grid(page).locator('ul.grid a').first().getAttribute('href');
   await page.reload();
   await expect(grid(page).locator('ul.grid a').first()).toHaveAttribute('href', secondPage!);
