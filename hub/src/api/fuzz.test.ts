@@ -70,6 +70,10 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
   return {
     'auth.createToken': { name: 'fuzz', role: 'device', projects: ['pets'] },
     'auth.revokeToken': { id: UUID },
+    'auth.listTokens': { status: 'active', limit: 5, offset: 0 },
+    'devices.seen': { project: 'pets', days: 7, backend: 'webgl', limit: 5, offset: 0 },
+    // The fixture's version has no published files: its manifest is missing (a 409 in words).
+    'registry.files': { project: 'pets', model: 'pets', version: 1 },
     'projects.get': { project: 'pets' },
     'projects.create': { slug: 'fuzz-project', name: 'Fuzz', labels: ['a', 'b'], maxImagePixels: 4096 * 4096 },
     'items.list': { project: 'pets', label: 'cat', split: 'train', after: SHA, limit: 10 },

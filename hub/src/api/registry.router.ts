@@ -5,6 +5,7 @@ import { predict } from '../registry/predict.service';
 import { publishRun } from '../registry/publish.service';
 import { projectOfRun } from '../training/run.service';
 import { signingKey } from '../registry/signing';
+import { versionFiles } from '../registry/version-files.service';
 import { projectInput as project } from './inputs';
 import { procedureFor, projectOf, publicProcedure, router } from './trpc';
 
@@ -58,6 +59,10 @@ export const registryRouter = router({
   versions: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ project, model }))
     .query(({ ctx, input }) => listModelVersions(ctx.deps, input)),
+  /** A version's published files (signed manifest, each encoding's model.json and shards) with their download URLs. */
+  files: procedureFor('admin', 'engineer', 'ci')
+    .input(z.object({ project, model, version: versionNumberSchema }))
+    .query(({ ctx, input }) => versionFiles(ctx.deps, input)),
   promote: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ project, model, channel, version: versionNumberSchema, reason }))
     .mutation(({ ctx, input }) => promote(ctx.deps, ctx.caller, input)),

@@ -1,0 +1,87 @@
+/**
+ * Devices seen: per installation that sent predictions in a recent window, when it was last seen, how much it sent,
+ * the model versions and backends it ran, its app version, and its latency distribution (exact p50/p95 and the
+ * shared latency bins). Read-only; the window is bounded (at most MAX_DEVICE_WINDOW_DAYS) and the devices paged.
+ */
+import { latencyBinEdges } from '@edgeloop/shared';
+import type { HubDeps } from '../deps';
+import { getProject } from '../projects/project.service';
+import * as stats from './device-stats.repository';
+
+/** The longest window "Devices seen" looks back over. */
+export const MAX_DEVICE_WINDOW_DAYS = 90;
+/** Most devices one page lists. */
+export const MAX_DEVICE_PAGE = 100;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface LatencySummary {
+  p50Ms: number | null;
+  p95Ms: number | null;
+  /** Counts per latency bin [LATENCY_BINS]; bin i holds latencies from edgesMs[i] up to edgesMs[i + 1]. */
+  counts: number[];
+}
+
+export interface DeviceSummary {
+  /** The installation's id; null for predictions from app versions that sent none (counted together). */
+  deviceId: string | null;
+  /** Names of the tokens its predictions came with. */
+  tokens: string[];
+  lastSeen: string;
+  predictions: number;
+  models: { model: string; version: number }[];
+  backends: string[];
+  appVersion: string | null;
+  latency: LatencySummary;
+}
+
+export interface DevicesSeen {
+  window: { from: string; to: string; days: number; backend: string | null };
+  /** Lower edge in ms of each latency bin, for every histogram below. */
+  edgesMs: number[];
+  /** The backends seen in the window with their prediction counts (the filter's choices). */
+  backends: { backend: string; predictions: number }[];
+  /** Every prediction of the window (after the backend filter). */
+  overall: LatencySummary & { predictions: number };
+  devices: DeviceSummary[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export async function devicesSeen(
+  deps: HubDeps,
+  input: { project: string; days: number; backend?: string | undefined; limit: number; offset: number },
+): Promise<DevicesSeen> {
+  const project = await getProject(deps, input.project);
+  const to = deps.now();
+  const from = new Date(to.getTime() - input.days * DAY_MS);
+  const window: stats.DeviceWindow = { projectId: project.id, from, to, ...(input.backend ? { backend: input.backend } : {}) };
+  const { rows, total } = await stats.devicePage(deps.db, window, input);
+  const [histograms, overall, backends, names] = await Promise.all([
+    stats.latencyHistograms(deps.db, window, rows.map((r) => r.key)),
+    stats.windowLatency(deps.db, window),
+    stats.backendsInWindow(deps.db, { projectId: project.id, from, to }),
+    stats.versionNames(deps.db, [...new Set(rows.flatMap((r) => r.modelVersionIds))]),
+  ]);
+  return {
+    window: { from: from.toISOString(), to: to.toISOString(), days: input.days, backend: input.backend ?? null },
+    edgesMs: latencyBinEdges(),
+    backends,
+    overall: { predictions: overall.predictions, p50Ms: overall.p50Ms, p95Ms: overall.p95Ms, counts: overall.histogram },
+    devices: rows.map((r) => ({
+      deviceId: r.key === '' ? null : r.key,
+      tokens: r.sentBy,
+      lastSeen: r.lastSeen.toISOString(),
+      predictions: r.predictions,
+      models: r.modelVersionIds
+        .flatMap((id) => names.get(id) ?? [])
+        .sort((a, b) => a.model.localeCompare(b.model) || a.version - b.version),
+      backends: r.backends,
+      appVersion: r.appVersion,
+      latency: { p50Ms: r.p50Ms, p95Ms: r.p95Ms, counts: histograms.get(r.key)! },
+    })),
+    total,
+    limit: input.limit,
+    offset: input.offset,
+  };
+}
