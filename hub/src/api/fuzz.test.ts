@@ -74,6 +74,7 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
     'devices.seen': { project: 'pets', days: 7, backend: 'webgl', limit: 5, offset: 0 },
     // The fixture's version has no published files: its manifest is missing (a 409 in words).
     'registry.files': { project: 'pets', model: 'pets', version: 1 },
+    'registry.publishedFrom': { runId: UUID },
     'projects.get': { project: 'pets' },
     'projects.create': { slug: 'fuzz-project', name: 'Fuzz', labels: ['a', 'b'], maxImagePixels: 4096 * 4096 },
     'items.list': { project: 'pets', label: 'cat', split: 'train', after: SHA, limit: 10 },

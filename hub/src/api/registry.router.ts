@@ -2,7 +2,7 @@ import { MAX_IMAGE_BASE64_CHARS, type TrustedKeySet, channelNameSchema, modelNam
 import { z } from 'zod';
 import { canaryState, decideCanary, getChannel, listModelVersions, listModels, promote, rollback, rollbackTarget, startCanary } from '../registry/channel.service';
 import { predict } from '../registry/predict.service';
-import { publishRun } from '../registry/publish.service';
+import { publishRun, publishedFromRun } from '../registry/publish.service';
 import { projectOfRun } from '../training/run.service';
 import { signingKey } from '../registry/signing';
 import { versionFiles } from '../registry/version-files.service';
@@ -55,6 +55,10 @@ export const registryRouter = router({
   publish: procedureFor(projectOf('runId', projectOfRun), 'admin', 'engineer', 'ci')
     .input(z.object({ runId: z.uuid('runId must be a run id (uuid)'), model, maxQuantizationDrop: z.number().min(0).max(100).optional() }))
     .mutation(({ ctx, input }) => publishRun(ctx.deps, ctx.caller, input)),
+  /** The model versions a run was published as (none yet: an empty list), oldest first. */
+  publishedFrom: procedureFor(projectOf('runId', projectOfRun), 'admin', 'engineer', 'ci')
+    .input(z.object({ runId: z.uuid('runId must be a run id (uuid)') }))
+    .query(({ ctx, input }) => publishedFromRun(ctx.deps, input.runId)),
   models: procedureFor('admin', 'engineer', 'ci').input(z.object({ project })).query(({ ctx, input }) => listModels(ctx.deps, input)),
   versions: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ project, model }))

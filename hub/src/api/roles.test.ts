@@ -177,6 +177,7 @@ describe('every procedure x every role x project scope', () => {
     const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
     expect(rolesOf('devices.seen')).toEqual(['admin', 'engineer']);
     expect(rolesOf('registry.files')).toEqual(['admin', 'engineer', 'ci']);
+    expect(rolesOf('registry.publishedFrom')).toEqual(['admin', 'engineer', 'ci']);
     for (const path of ['auth.listTokens', 'auth.createToken', 'auth.revokeToken']) expect(rolesOf(path), path).toEqual(['admin']);
   });
 

@@ -15,7 +15,7 @@ describe('listing tokens, a page at a time', () => {
   it('pages newest first with the total, says the scope and the last use, filters by status, and never sends a secret or hash', async () => {
     const admin = await hub.as('admin');
     await admin.projects.create({ slug: 'shop', labels: ['a', 'b'] });
-    const made = [];
+    const made: { token: { id: string }; secret: string }[] = [];
     for (let i = 0; i < 7; i++) {
       clock = new Date(clock.getTime() + 60_000);
       made.push(await admin.auth.createToken({ name: `tablet-${i}`, role: 'device', projects: ['shop'] }));
