@@ -57,17 +57,13 @@ export async function devicesSeen(
   const from = new Date(to.getTime() - input.days * DAY_MS);
   const window: stats.DeviceWindow = { projectId: project.id, from, to, ...(input.backend ? { backend: input.backend } : {}) };
   const { rows, total } = await stats.devicePage(deps.db, window, input);
-  const [histograms, overall, backends, names] = await Promise.all([
-    stats.latencyHistograms(deps.db, window, rows.map((r) => r.key)),
-    stats.windowLatency(deps.db, window),
-    stats.backendsInWindow(deps.db, { projectId: project.id, from, to }),
-    stats.versionNames(deps.db, [...new Set(rows.flatMap((r) => r.modelVersionIds))]),
-  ]);
+  const latency = await stats.windowLatency(deps.db, window);
+  const names = await stats.versionNames(deps.db, [...new Set(rows.flatMap((r) => r.modelVersionIds))]);
   return {
     window: { from: from.toISOString(), to: to.toISOString(), days: input.days, backend: input.backend ?? null },
     edgesMs: latencyBinEdges(),
-    backends,
-    overall: { predictions: overall.predictions, p50Ms: overall.p50Ms, p95Ms: overall.p95Ms, counts: overall.histogram },
+    backends: latency.backends,
+    overall: { predictions: latency.predictions, p50Ms: latency.p50Ms, p95Ms: latency.p95Ms, counts: latency.histogram },
     devices: rows.map((r) => ({
       deviceId: r.key === '' ? null : r.key,
       tokens: r.sentBy,
@@ -78,7 +74,7 @@ export async function devicesSeen(
         .sort((a, b) => a.model.localeCompare(b.model) || a.version - b.version),
       backends: r.backends,
       appVersion: r.appVersion,
-      latency: { p50Ms: r.p50Ms, p95Ms: r.p95Ms, counts: histograms.get(r.key)! },
+      latency: { p50Ms: r.p50Ms, p95Ms: r.p95Ms, counts: r.histogram },
     })),
     total,
     limit: input.limit,
