@@ -31,6 +31,21 @@ const latencyBinSql = sql<number>`width_bucket(${predictions.latencyMs}, ${sql.r
 const inWindow = (w: DeviceWindow): SQL =>
   and(eq(predictions.projectId, w.projectId), gte(predictions.createdAt, w.from), lt(predictions.createdAt, w.to), w.backend === undefined ? undefined : eq(predictions.backend, w.backend))!;
 
+/**
+ * When the window holds more than `n` predictions: the creation time of its n-th latest (newest first, along the
+ * predictions_project_created index), from which on the latest n lie; null when it holds n or fewer.
+ */
+export async function startOfLatest(db: Database, w: DeviceWindow, n: number): Promise<Date | null> {
+  const [row] = await db
+    .select({ at: predictions.createdAt })
+    .from(predictions)
+    .where(inWindow(w))
+    .orderBy(desc(predictions.createdAt))
+    .limit(1)
+    .offset(n - 1);
+  return row?.at ?? null;
+}
+
 export interface DeviceRow {
   /** '' for predictions without a device id. */
   key: string;

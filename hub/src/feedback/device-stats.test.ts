@@ -5,6 +5,7 @@ import { publishedVersion } from '../../test/published-version';
 import { DATABASES, type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import { getProject } from '../projects/project.service';
 import * as models from '../registry/model-version.repository';
+import { devicesSeen } from './device-stats.service';
 import * as feedbackStore from './feedback.repository';
 
 /** The q-quantile the way percentile_cont computes it: linear between the two nearest ranks. */
@@ -122,6 +123,16 @@ describe.each(DATABASES)('devices seen on $kind', ({ kind, skip }) => {
     expect(await refusal(admin.devices.seen({ project: 'seen', days: 400 }))).toEqual({ code: 'BAD_REQUEST', message: 'days: days must be at most 90' });
     expect((await refusal(admin.devices.seen({ project: 'seen', backend: 'gpu' as 'webgl' })))?.message).toMatch(/^backend: backend must be one of: webgpu, webgl/);
     expect(await refusal(admin.devices.seen({ project: 'seen', limit: 101 }))).toEqual({ code: 'BAD_REQUEST', message: 'limit: limit must be at most 100' });
+  });
+
+  it.skipIf(skip)('keeps only the latest predictions of a window that holds more than the most it aggregates', async () => {
+    const whole = await devicesSeen(hub.deps, { project: 'seen', days: 7, limit: 25, offset: 0 });
+    expect(whole.window.truncated).toBe(false);
+    const latest = await devicesSeen(hub.deps, { project: 'seen', days: 7, limit: 25, offset: 0, maxPredictions: 50 });
+    expect(latest.window).toMatchObject({ truncated: true, maxPredictions: 50, from: new Date(now - 49 * 60_000).toISOString() });
+    expect(latest.overall.predictions).toBe(50);
+    const kept = sent.filter((s) => s.minutesAgo < 50);
+    for (const device of latest.devices) expect(device.predictions, String(device.deviceId)).toBe(kept.filter((s) => s.deviceId === device.deviceId).length);
   });
 
   it.skipIf(skip)('answers an empty window with no devices', async () => {
