@@ -1,13 +1,13 @@
 import { expect, test } from '@playwright/test';
 import { E2E_MODEL } from './start-hub';
-import { atBothSizes, checkA11y, openAdmin } from './admin-helpers';
+import { checkA11y, openAdmin } from './admin-helpers';
 
 test('an admin signs in with the bootstrap token, opens the project and sees the demo dataset version', async ({ page }) => {
   await page.goto('/admin/');
   await page.getByLabel('API token').fill('elt_not-a-real-token');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('alert')).toContainText('Missing or invalid API token');
-  await expect(page.getByRole('alert')).toContainText('Sign in with a valid token');
+  await expect(page.getByRole('alert')).toContainText('Sign-in failed. The hub does not accept this token');
+  await expect(page.getByRole('alert')).toContainText('Sign in again with a valid token');
   await checkA11y(page);
 
   await page.getByLabel('API token').fill(process.env.EDGELOOP_E2E_TOKEN!);
@@ -55,19 +55,4 @@ test('the hub answers an API call with bad input with a 400 naming the field', a
   });
   expect(response.status()).toBe(400);
   expect((await response.json()).error.message).toMatch(/^project: /);
-});
-
-test('every section fits a phone and a desktop, and passes the accessibility check', async ({ page }) => {
-  test.setTimeout(120_000);
-  await openAdmin(page, '#/');
-  await expect(page.getByRole('table', { name: 'Projects' })).toContainText('Fashion-MNIST');
-  await checkA11y(page);
-  await atBothSizes(page, 'admin-projects');
-  for (const section of ['data', 'runs', 'models', 'monitoring', 'labeling', 'pipelines', 'devices']) {
-    await page.goto(`/admin/#/fashion-mnist/${section}`);
-    await expect(page.getByRole('navigation', { name: 'Sections of Fashion-MNIST' }).locator('[aria-current="page"]')).toBeVisible();
-    await page.waitForLoadState('networkidle');
-    await checkA11y(page);
-    await atBothSizes(page, `admin-${section}`);
-  }
 });

@@ -14,7 +14,7 @@ function inverted(image: TestImage, round: number): TestImage {
 
 async function openMonitoring(page: Page): Promise<void> {
   await openAdmin(page, '#/fashion-mnist/monitoring');
-  await expect(page.getByRole('heading', { name: 'Monitoring', exact: true })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Streams', exact: true })).toBeVisible();
 }
 
 const openAlerts = async () =>

@@ -17,6 +17,7 @@ test('a labeler-style upload from the browser lands through a presigned URL and 
   await page.getByLabel('Commit message').fill('one bag from the browser');
   await page.getByRole('button', { name: /^Commit 3,001 items/ }).click();
   await expect(page.locator('article.version').first()).toContainText('one bag from the browser');
-  await page.getByRole('button', { name: 'diff with previous' }).click();
-  await expect(page.locator('p.diff')).toContainText('+1 added, −0 removed, ~0 relabelled, 3000 unchanged');
+  await page.getByRole('link', { name: /^What changed since / }).first().click();
+  await expect(page.getByRole('status')).toContainText('1 added, 0 removed, 0 relabelled or moved, 3,000 unchanged');
+  await expect(page.getByRole('region', { name: 'Added items' }).getByRole('link')).toHaveCount(1);
 });

@@ -198,7 +198,7 @@ test('the loop closes: a tilted stream, an alert, reviews in the PWA, retraining
   const adminPage = await (await browser.newContext()).newPage();
   await openAdmin(adminPage, `#/${project}/pipelines`);
   const pipelines = adminPage.getByRole('region', { name: 'Pipelines' });
-  await pipelines.getByRole('button', { name: `Open run ${run!.id.slice(0, 8)}` }).click();
+  await pipelines.getByRole('link', { name: `Open run ${run!.id.slice(0, 8)}` }).click();
   const shown = pipelines.getByRole('region', { name: 'Pipeline run' });
   await expect(shown.getByRole('status', { name: 'Run status' })).toHaveText('succeeded · promoted');
   for (const step of ['build-dataset', 'train', 'evaluate', 'gate', 'publish', 'rollout']) await expect(shown.getByRole('status', { name: `${step} status` })).toHaveText('succeeded');

@@ -18,6 +18,8 @@ export interface HubDeps {
   cacheDir: string;
   /** The signing keys (files outside the database): the active one signs manifests and pointers. */
   keys: KeyRing;
+  /** Where the hub writes its first admin token (<dataDir>/admin-token); absent where this process writes none. */
+  adminTokenFile?: string;
 }
 
 /** Who is calling: the token's id, name, role and project scope. `createdBy` columns record the name. */

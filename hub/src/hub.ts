@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import path from 'node:path';
 import { type DatabaseHandle, openDatabase } from './db/database';
+import { ADMIN_TOKEN_FILE } from './auth/sign-in-hint';
 import { openJobQueue } from './jobs/job-queue';
 import type { HubDeps } from './deps';
 import type { HubEnv } from './env';
@@ -77,6 +78,7 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
       cacheDir: path.join(env.dataDir, 'cache'),
       // Made or migrated on first use (the server does it at start), so workers that never sign touch no keys.
       keys: openKeyRing({ dir: env.keysDir, db: database.db, log }),
+      adminTokenFile: path.join(env.dataDir, ADMIN_TOKEN_FILE),
     };
     const embedded = embeddedS3;
     return {

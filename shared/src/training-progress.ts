@@ -30,3 +30,31 @@ const storedNumber = z
  * back as NaN, so the bar of such a run still shows where it is.
  */
 export const storedTrainingProgressSchema = trainingProgressSchema.extend({ loss: storedNumber, imagesPerSecond: storedNumber });
+
+/**
+ * The worker loading a run's dataset version before training: images fetched and decoded (or read from its local
+ * cache of decoded pixels) of all the version's images. Written from the first second, so a run that decodes 70,000
+ * images shows where it is instead of an empty bar.
+ */
+export const loadingProgressSchema = z.object({
+  done: position,
+  total: position,
+  /** True when the pixels came from the worker's local cache (done is total at once). */
+  fromCache: z.boolean(),
+  /** Seconds the loading took, once done; null while it goes on. */
+  seconds: z.number().nonnegative().nullable(),
+});
+export type LoadingProgress = z.infer<typeof loadingProgressSchema>;
+
+/**
+ * What a run's progress holds (runs.progress): its loading, then its training (null until the first step). Both stay,
+ * so the admin shows the loading as done, with its count and time, while the epochs go.
+ */
+export const runProgressSchema = z.object({ loading: loadingProgressSchema.nullable(), training: trainingProgressSchema.nullable() });
+export type RunProgress = z.infer<typeof runProgressSchema>;
+
+/** Run progress as stored: rows written before the loading phase hold a bare training progress. */
+export const storedRunProgressSchema = z.union([
+  z.object({ loading: loadingProgressSchema.nullable(), training: storedTrainingProgressSchema.nullable() }),
+  storedTrainingProgressSchema.transform((training): RunProgress => ({ loading: null, training })),
+]);

@@ -1,11 +1,17 @@
 import { ROLES, roleSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
 import { MAX_TOKEN_PAGE, createToken, listTokenPage, revokeToken, tokenProjectsSchema } from '../auth/token.service';
-import { noProject, procedureFor, router } from './trpc';
+import { signInHint } from '../auth/sign-in-hint';
+import { noProject, procedureFor, publicProcedure, router } from './trpc';
 
 export const authRouter = router({
   /** projects: the token's scope (slugs); null = every project. */
   whoami: procedureFor(noProject, ...ROLES).query(({ ctx }) => ({ name: ctx.caller.name, role: ctx.caller.role, projects: ctx.caller.projects })),
+  /** Where the first admin token is (public: asked before anyone has a token); never an absolute server path. */
+  signInHint: publicProcedure.query(({ ctx }) => {
+    const { adminTokenFile, written, dataDirSetting, hint } = signInHint(ctx.deps.adminTokenFile, process.cwd());
+    return { adminTokenFile, written, dataDirSetting, hint };
+  }),
   /** projects: required for device, labeler and ci tokens, optional for engineer ones, refused for admin ones. */
   createToken: procedureFor('admin')
     .input(

@@ -1,4 +1,4 @@
-import type { AcceptanceRule, EvaluateOutputs, Evaluations, GateVerdict, LabelingSettings, Lineage, ModelConfig, PipelineSettings, ReviewItemSource, ReviewItemStatus, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
+import type { AcceptanceRule, EvaluateOutputs, Evaluations, GateVerdict, LabelingSettings, Lineage, LoadingProgress, ModelConfig, PipelineSettings, ReviewItemSource, ReviewItemStatus, TrainConfig, TrainingProgress, WeightFormats } from '@edgeloop/shared';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { RouterOutputs } from './app.router';
 
@@ -7,15 +7,16 @@ describe('procedure outputs carry the shared contracts', () => {
   it('types a run with its configs, evaluation and lineage, and a model version with its weight formats', () => {
     expectTypeOf<RouterOutputs['runs']['get']['evaluation']>().toEqualTypeOf<Evaluations | null>();
     expectTypeOf<RouterOutputs['runs']['get']['lineage']>().toEqualTypeOf<Lineage | null>();
-    expectTypeOf<RouterOutputs['runs']['list'][number]['model']>().toEqualTypeOf<ModelConfig>();
-    expectTypeOf<RouterOutputs['runs']['list'][number]['train']>().toEqualTypeOf<TrainConfig>();
+    expectTypeOf<RouterOutputs['runs']['list']['runs'][number]['model']>().toEqualTypeOf<ModelConfig>();
+    expectTypeOf<RouterOutputs['runs']['list']['runs'][number]['train']>().toEqualTypeOf<TrainConfig>();
     expectTypeOf<RouterOutputs['registry']['versions']['versions'][number]['formats']>().toEqualTypeOf<WeightFormats>();
     expectTypeOf<RouterOutputs['registry']['publish']['formats']>().toEqualTypeOf<WeightFormats>();
   });
 
   it("types a run's live progress", () => {
     expectTypeOf<RouterOutputs['runs']['get']['progress']>().toEqualTypeOf<TrainingProgress | null>();
-    expectTypeOf<RouterOutputs['runs']['list'][number]['progress']>().toEqualTypeOf<TrainingProgress | null>();
+    expectTypeOf<RouterOutputs['runs']['list']['runs'][number]['progress']>().toEqualTypeOf<TrainingProgress | null>();
+    expectTypeOf<RouterOutputs['runs']['list']['runs'][number]['loading']>().toEqualTypeOf<LoadingProgress | null>();
   });
 
   it('types labeling settings and review items with the labeling contracts', () => {

@@ -13,7 +13,7 @@ import type { ProcedureMeta } from './trpc';
 
 type AnyProcedure = { _def: { meta?: ProcedureMeta; inputs: { shape?: Record<string, unknown> }[] } };
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, AnyProcedure>);
-const PUBLIC_PROCEDURES = ['health', 'registry.publicKey', 'registry.publicKeys'];
+const PUBLIC_PROCEDURES = ['health', 'registry.publicKey', 'registry.publicKeys', 'auth.signInHint'];
 /** Procedures that name no project; each limits its answer to the caller's projects (tested below). */
 const NO_PROJECT_PROCEDURES = ['auth.whoami', 'projects.list'];
 /** Roles a token may be scoped to projects with (admin tokens never are). */
@@ -157,6 +157,22 @@ describe('every procedure x every role x project scope', () => {
     expect(otherRun?.code).toBe('FORBIDDEN');
     expect(await refusal(ci.runs.get({ runId: noRun }))).toEqual({ code: 'FORBIDDEN', message: otherRun!.message.replace(fixtures[B]!.runId, noRun) });
     expect(await refusal(ci.runs.get({ runId: 'not-a-uuid' }))).toMatchObject({ code: 'FORBIDDEN' });
+    // A page cursor is a run of the listed project: another project's run reads like one that does not exist.
+    expect((await ci.runs.list({ project: A })).runs.map((r) => r.id)).toEqual([fixtures[A]!.runId]);
+    const foreignCursor = await refusal(ci.runs.list({ project: A, cursor: fixtures[B]!.runId }));
+    expect(foreignCursor?.code).toBe('BAD_REQUEST');
+    expect(await refusal(ci.runs.list({ project: A, cursor: noRun }))).toEqual({ code: 'BAD_REQUEST', message: foreignCursor!.message.replace(fixtures[B]!.runId, noRun) });
+  });
+
+  it('lets admin, engineer and ci browse data and read item histories, only admin and engineer restore items, labelers and devices none of it', async () => {
+    const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
+    for (const path of ['items.browse', 'items.history', 'datasets.activity']) expect(rolesOf(path), path).toEqual(['admin', 'engineer', 'ci']);
+    expect(rolesOf('items.restore')).toEqual(['admin', 'engineer']);
+    const ci = await hub.as('ci', { projects: [A] });
+    expect((await ci.items.browse({ project: A })).total).toBe(1);
+    expect(await errorCode(ci.items.browse({ project: B }))).toBe('FORBIDDEN');
+    const labeler = await hub.as('labeler', { projects: [A] });
+    expect(await errorCode(labeler.items.browse({ project: A }))).toBe('FORBIDDEN');
   });
 
   it('lets admin, engineer and ci read monitoring and only admin and engineer change its settings', () => {

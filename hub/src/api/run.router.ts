@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RUN_METRIC_NAMES } from '../training/run-metrics';
-import { cancelRun, createRun, getRun, listRuns, projectOfRun } from '../training/run.service';
+import { RUN_STATUSES, cancelRun, createRun, getRun, listRuns, projectOfRun } from '../training/run.service';
 import { SWEEP_STRATEGIES, bestOfSweep, createSweep } from '../training/sweep.service';
 import { projectInput as project, versionInput } from './inputs';
 import { procedureFor, projectOf, router } from './trpc';
@@ -8,6 +8,8 @@ import { procedureFor, projectOf, router } from './trpc';
 const runId = z.uuid('runId must be a run id (uuid)');
 const ofRun = projectOf('runId', projectOfRun);
 const configObject = z.record(z.string(), z.unknown()).optional();
+/** Most runs one page of runs.list holds. */
+export const MAX_RUNS_PAGE = 200;
 const metric = z.enum(RUN_METRIC_NAMES, { error: () => `metric must be one of: ${RUN_METRIC_NAMES.join(', ')}` });
 
 export const runRouter = router({
@@ -15,7 +17,15 @@ export const runRouter = router({
     .input(z.object({ project, datasetVersion: versionInput, model: configObject, train: configObject }))
     .mutation(({ ctx, input }) => createRun(ctx.deps, ctx.caller, input)),
   list: procedureFor('admin', 'engineer', 'ci')
-    .input(z.object({ project, limit: z.number().int().min(1).max(500).default(50), sweepId: z.uuid().optional() }))
+    .input(
+      z.object({
+        project,
+        limit: z.number().int().min(1, 'limit must be at least 1').max(MAX_RUNS_PAGE, `limit must be at most ${MAX_RUNS_PAGE}`).default(50),
+        cursor: z.uuid('cursor must be the nextCursor of the page before (a run id)').optional(),
+        status: z.enum(RUN_STATUSES, { error: () => `status must be one of: ${RUN_STATUSES.join(', ')}` }).optional(),
+        sweepId: z.uuid('sweepId must be a sweep id (uuid)').optional(),
+      }),
+    )
     .query(({ ctx, input }) => listRuns(ctx.deps, input)),
   get: procedureFor(ofRun, 'admin', 'engineer', 'ci')
     .input(z.object({ runId, logLines: z.number().int().min(0).max(5000).default(200) }))

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HubDeps } from '../deps';
 import { PRIVATE_FILE_MODE, ensurePrivateDir, writePrivateFileAtomic } from '../storage/private-dir';
+import { ADMIN_TOKEN_FILE } from './sign-in-hint';
 import { countActiveAdminTokens, createToken } from './token.service';
 
 /**
@@ -9,7 +10,7 @@ import { countActiveAdminTokens, createToken } from './token.service';
  * admin token and writes it, readable by the owner only, to `<dataDir>/admin-token`.
  */
 export async function ensureBootstrapAdmin(deps: HubDeps, dataDir: string): Promise<void> {
-  const file = path.join(dataDir, 'admin-token');
+  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
   if ((await countActiveAdminTokens(deps)) > 0) {
     if (fs.existsSync(file)) {
       if ((fs.statSync(file).mode & 0o777) !== PRIVATE_FILE_MODE) fs.chmodSync(file, PRIVATE_FILE_MODE);

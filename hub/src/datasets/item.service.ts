@@ -43,8 +43,8 @@ export async function updateItem(
   return row;
 }
 
-/** Removes an item from the working set. Its bytes stay: committed versions may still name them. */
-export async function removeItem(deps: HubDeps, input: { project: string; sha256: string }): Promise<{ sha256: string }> {
+/** Removes an item from the working set and says what it was (items.restore puts it back). Its bytes stay: committed versions may still name them. */
+export async function removeItem(deps: HubDeps, input: { project: string; sha256: string }): Promise<{ sha256: string; label: string; split: Split; source: string }> {
   const project = await getProject(deps, input.project);
   const row = await items.remove(deps.db, project.id, input.sha256);
   if (!row) throw notFound(`project "${project.slug}" has no item ${input.sha256}`);

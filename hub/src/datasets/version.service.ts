@@ -6,6 +6,7 @@ import { getProject } from '../projects/project.service';
 import type { DatasetVersion } from './dataset-version.repository';
 import * as datasetVersions from './dataset-version.repository';
 import * as reviewItems from '../feedback/review-item.repository';
+import { startActivity, tracked } from './dataset-activity';
 import * as items from './item.repository';
 import { canonicalManifest, manifestKey, packManifest, unpackManifest } from './manifest';
 
@@ -23,15 +24,27 @@ export async function commitVersion(
   const project = await getProject(deps, input.project);
   const message = input.message.trim();
   if (!message) throw badRequest('message must not be empty');
+  // The admin shows that a commit is working (70,000 items take seconds), also after a reload.
+  return tracked(project.slug, 'commit', 'reading the working set', (activity) => commitWorkingSet(deps, project, message, input.createdBy, activity), 'The commit stopped with an error (the hub\'s log has it); no version was made. Try again.');
+}
+
+async function commitWorkingSet(
+  deps: HubDeps,
+  project: Project,
+  message: string,
+  createdBy: string,
+  activity: ReturnType<typeof startActivity>,
+): Promise<{ version: VersionSummary; created: boolean }> {
   const rows = await items.workingSet(deps.db, project.id);
   if (rows.length === 0) throw badRequest(`project "${project.slug}" has no items to commit`);
+  activity.progress(0, null, `writing the manifest of ${rows.length.toLocaleString('en')} items`);
   // Items a rule or a person accepted from devices' reviews say so in the version (the manifest's origin).
   const origins = new Map((await reviewItems.acceptedOfProject(deps.db, project.id)).map((r) => [r.sha256, { predictionId: r.predictionId, acceptedBy: r.rule }]));
   const withOrigins = rows.map((item) => {
     const origin = origins.get(item.sha256);
     return origin ? { ...item, origin } : item;
   });
-  return storeVersion(deps, project, withOrigins, { message, createdBy: input.createdBy, parentId: await datasetVersions.latestId(deps.db, project.id) });
+  return storeVersion(deps, project, withOrigins, { message, createdBy, parentId: await datasetVersions.latestId(deps.db, project.id) });
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   type SweepSpace,
   type TopClasses,
   type TrainConfig,
-  type TrainingProgress,
+  type RunProgress,
   type WeightFormats,
 } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
@@ -158,7 +158,7 @@ export const runs = pgTable(
     trainConfig: jsonb('train_config').$type<TrainConfig>().notNull(),
     /** Where and how it ran: git commit, code version, backend, replicas, machine, seed. */
     lineage: jsonb('lineage').$type<Lineage>(),
-    progress: jsonb('progress').$type<TrainingProgress>(),
+    progress: jsonb('progress').$type<RunProgress>(),
     /** Test-split evaluation per weight encoding. */
     evaluation: jsonb('evaluation').$type<Evaluations>(),
     /** Object-store prefix of the exported model files. */

@@ -80,6 +80,12 @@ export async function findInProject(db: Database, projectId: string, id: string)
   return row ?? null;
 }
 
+/** The project's review item of this image (one per project and image), or null. */
+export async function findBySha256(db: Database, projectId: string, sha256: string): Promise<ReviewItemRow | null> {
+  const [row] = await db.select(itemColumns).from(reviewItems).where(and(eq(reviewItems.projectId, projectId), eq(reviewItems.sha256, sha256)));
+  return row ?? null;
+}
+
 /** The pending items of these predictions (a label synced for one is a vote on its image). */
 export async function pendingOfPredictions(db: Database, projectId: string, predictionIds: readonly string[]): Promise<{ id: string; predictionId: string }[]> {
   if (!predictionIds.length) return [];

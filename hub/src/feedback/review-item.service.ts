@@ -300,7 +300,8 @@ async function inboxItems(deps: HubDeps, rows: reviewItems.InboxRow[], known?: M
   );
 }
 
-const imageUrlOf = (deps: HubDeps, sha256: string) => deps.store.presignGet(objectKeyForSha256(sha256), { expiresInSeconds: IMAGE_URL_SECONDS });
+/** A presigned GET of a stored image, valid IMAGE_URL_SECONDS: the one signer of image links (the inbox, the data grid). */
+export const imageUrlOf = (deps: HubDeps, sha256: string) => deps.store.presignGet(objectKeyForSha256(sha256), { expiresInSeconds: IMAGE_URL_SECONDS });
 
 /** A presigned GET of a review item's image (the caller may see the project: checked by the router). */
 export async function reviewItemImage(deps: HubDeps, input: { project: string; itemId: string }): Promise<{ url: string; expiresAt: string }> {

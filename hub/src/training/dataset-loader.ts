@@ -21,13 +21,18 @@ const VAL_EVERY = 12;
 /** Part of the cache file's name: bump it when decoded pixels change (2: grey from colour by the shared greyOf). */
 const CACHE_FORMAT = 2;
 
+/** Images of the version loaded so far, of all; fromCache when they were read at once from the local cache. */
+export type LoadingListener = (loaded: { done: number; total: number; fromCache: boolean }) => void;
+
+/** `onLoading` hears 0 of total before the first image, then each image, and total of total at the end. */
 export async function loadTrainingData(
   deps: HubDeps,
   input: { project: string; versionId: string; preprocessing: Preprocessing; emphasis?: Emphasis },
   log: (line: string) => void,
+  onLoading: LoadingListener = () => {},
 ): Promise<TrainingData> {
   const { manifest } = await loadManifest(deps, input.project, input.versionId);
-  const data = await loadVersionData(deps, manifest, input, log);
+  const data = await loadVersionData(deps, manifest, input, log, onLoading);
   if (!input.emphasis) return data;
   // The decoded version (and its cache) stays whole; the train set a fine-tune sees is rebuilt from it.
   const reviewed = splitItems(manifest.items).train.map((item) => item.origin !== undefined);
@@ -37,7 +42,13 @@ export async function loadTrainingData(
   return { ...data, train: emphasized.set };
 }
 
-async function loadVersionData(deps: HubDeps, manifest: DatasetManifest, input: { versionId: string; preprocessing: Preprocessing }, log: (line: string) => void): Promise<TrainingData> {
+async function loadVersionData(
+  deps: HubDeps,
+  manifest: DatasetManifest,
+  input: { versionId: string; preprocessing: Preprocessing },
+  log: (line: string) => void,
+  onLoading: LoadingListener,
+): Promise<TrainingData> {
   const p = input.preprocessing;
   const channels = channelsOf(p.color);
   const splits = splitItems(manifest.items);
@@ -54,14 +65,16 @@ async function loadVersionData(deps: HubDeps, manifest: DatasetManifest, input: 
     val: sharedImageSet(sets.val.length, p.height, p.width, channels),
     test: sharedImageSet(sets.test.length, p.height, p.width, channels),
   };
+  const total = manifest.items.length;
   if (readCache(cacheFile, data)) {
-    log(`dataset ${input.versionId.slice(0, 12)}: ${manifest.items.length} images from the local cache`);
+    log(`dataset ${input.versionId.slice(0, 12)}: ${total} images from the local cache`);
+    onLoading({ done: total, total, fromCache: true });
     return data;
   }
 
   const started = performance.now();
-  const total = manifest.items.length;
-  const progress = decodeProgress(total, log);
+  onLoading({ done: 0, total, fromCache: false });
+  const progress = decodeProgress(total, log, (done) => onLoading({ done, total, fromCache: false }));
   for (const split of ['train', 'val', 'test'] as const) await decodeInto(deps, sets[split], data[split], { preprocessing: p, labelIndex, progress });
   log(`dataset ${input.versionId.slice(0, 12)}: decoded ${total} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   writeCache(cacheFile, data);
@@ -187,11 +200,12 @@ function sampleIndices(n: number, keep: number, seed: number): number[] {
   return Array.from(seededPermutation(n, seed).subarray(0, keep)).sort((a, b) => a - b);
 }
 
-function decodeProgress(total: number, log: (line: string) => void): () => void {
+function decodeProgress(total: number, log: (line: string) => void, onEach: (done: number) => void = () => {}): () => void {
   let done = 0;
   let lastLog = performance.now();
   return () => {
-    if (++done % 1000 === 0 && performance.now() - lastLog > 2000) {
+    onEach(++done);
+    if (done % 1000 === 0 && performance.now() - lastLog > 2000) {
       lastLog = performance.now();
       log(`loading dataset: ${done}/${total} images`);
     }

@@ -50,7 +50,7 @@ describe('runs read back through their contracts', () => {
     expect((await getRun(hub.deps, runId)).progress).toEqual(progress);
     await setColumn('progress', JSON.stringify({ epoch: 'two' }));
     expect((await getRun(hub.deps, runId)).progress).toBeNull();
-    expect((await listRuns(hub.deps, { project: 'pets', limit: 10 }))[0]?.progress).toBeNull();
+    expect((await listRuns(hub.deps, { project: 'pets', limit: 10 })).runs[0]?.progress).toBeNull();
     await setColumn('progress', 'null');
   });
 

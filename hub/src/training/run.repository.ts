@@ -8,23 +8,26 @@
 import {
   type Evaluations,
   type Lineage,
+  type LoadingProgress,
+  type RunProgress,
   type TrainingProgress,
   evaluationsSchema,
   lineageSchema,
   storedModelConfigSchema,
+  storedRunProgressSchema,
   storedTrainConfigSchema,
-  storedTrainingProgressSchema,
 } from '@edgeloop/shared';
-import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { runEpochs, runLogs, runs } from '../db/schema';
 import { parseStored } from '../db/stored-json';
 import * as projects from '../projects/project.repository';
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
-/** A run as stored, its jsonb columns parsed with their contracts. */
-export type Run = Omit<typeof runs.$inferSelect, 'status'> & { status: RunStatus };
+/** A run as stored, its jsonb columns parsed with their contracts; the progress column read as its two phases. */
+export type Run = Omit<typeof runs.$inferSelect, 'status' | 'progress'> & { status: RunStatus; progress: TrainingProgress | null; loading: LoadingProgress | null };
 export type NewRun = Pick<typeof runs.$inferInsert, 'projectId' | 'datasetVersionId' | 'sweepId' | 'modelConfig' | 'trainConfig' | 'createdBy'>;
 export type RunEpoch = Omit<typeof runEpochs.$inferSelect, 'runId'>;
 export interface RunLogLine {
@@ -42,14 +45,14 @@ function toRun(row: typeof runs.$inferSelect): Run {
     trainConfig: parseStored(storedTrainConfigSchema, row.trainConfig, where('train_config')),
     lineage: row.lineage === null ? null : parseStored(lineageSchema, row.lineage, where('lineage')),
     evaluation: row.evaluation === null ? null : parseStored(evaluationsSchema, row.evaluation, where('evaluation')),
-    progress: progressOf(row.progress),
+    ...progressOf(row.progress),
   };
 }
 
 /** Progress is display only: a row that does not match the contract (an old or hand-made one) reads as no progress, not an error. */
-function progressOf(stored: unknown): TrainingProgress | null {
-  const parsed = storedTrainingProgressSchema.safeParse(stored);
-  return parsed.success ? parsed.data : null;
+function progressOf(stored: unknown): { progress: TrainingProgress | null; loading: LoadingProgress | null } {
+  const parsed = storedRunProgressSchema.safeParse(stored);
+  return parsed.success ? { progress: parsed.data.training, loading: parsed.data.loading } : { progress: null, loading: null };
 }
 
 /** A new run, queued (the status column's default). */
@@ -72,28 +75,70 @@ export async function find(db: Database, runId: string): Promise<Run | null> {
 /** The slug of the project a run belongs to, or null when there is no such run (any string is safe to pass). */
 export const projectSlugOf = (db: Database, runId: string): Promise<string | null> => projects.slugOfRow(db, runs, runId);
 
-/** A project's runs (of one sweep, if given), newest first. */
-export async function listOfProject(db: Database, input: { projectId: string; sweepId?: string; limit: number }): Promise<Run[]> {
+export interface RunPageQuery {
+  projectId: string;
+  sweepId?: string;
+  status?: RunStatus;
+  limit: number;
+  /** The last run of the page before (its id, a run of this project): the page starts after it, newest first. */
+  afterRunId?: string;
+}
+
+/**
+ * One page of a project's runs, newest first (ties by id), and whether more follow. Keyset paging on the
+ * (project_id, created_at) index: a page costs the same however deep it is.
+ */
+export async function pageOfProject(db: Database, query: RunPageQuery): Promise<{ runs: Run[]; more: boolean }> {
   const rows = await db
     .select()
     .from(runs)
-    .where(and(eq(runs.projectId, input.projectId), input.sweepId ? eq(runs.sweepId, input.sweepId) : undefined))
-    .orderBy(desc(runs.createdAt))
-    .limit(input.limit);
-  return rows.map(toRun);
+    .where(
+      and(
+        eq(runs.projectId, query.projectId),
+        query.sweepId ? eq(runs.sweepId, query.sweepId) : undefined,
+        query.status ? eq(runs.status, query.status) : undefined,
+        // Compared with the stored timestamp itself (microseconds), not a JavaScript Date's milliseconds, so no run is skipped.
+        query.afterRunId ? sql`(${runs.createdAt}, ${runs.id}) < (select r.created_at, r.id from runs r where r.id = ${query.afterRunId})` : undefined,
+      ),
+    )
+    .orderBy(desc(runs.createdAt), desc(runs.id))
+    .limit(query.limit + 1);
+  return { runs: rows.slice(0, query.limit).map(toRun), more: rows.length > query.limit };
+}
+
+/** Whether the project has this run (a page cursor must be one of its runs). */
+export async function isRunOf(db: Database, projectId: string, runId: string): Promise<boolean> {
+  const [row] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), eq(runs.projectId, projectId)));
+  return row !== undefined;
+}
+
+/** How many runs of a project (of one sweep, if given) are in each status, counted in SQL. */
+export async function statusCounts(db: Database, query: { projectId: string; sweepId?: string }): Promise<Record<RunStatus, number>> {
+  const rows = await db
+    .select({ status: runs.status, n: count() })
+    .from(runs)
+    .where(and(eq(runs.projectId, query.projectId), query.sweepId ? eq(runs.sweepId, query.sweepId) : undefined))
+    .groupBy(runs.status);
+  const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
+  for (const row of rows) counts[row.status as RunStatus] = row.n;
+  return counts;
+}
+
+/** The last recorded epoch of each of these runs, in one query (runs without an epoch are absent from the map). */
+export async function lastEpochsOf(db: Database, runIds: readonly string[]): Promise<Map<string, RunEpoch>> {
+  if (!runIds.length) return new Map();
+  const rows = await db
+    .selectDistinctOn([runEpochs.runId])
+    .from(runEpochs)
+    .where(inArray(runEpochs.runId, [...runIds]))
+    .orderBy(runEpochs.runId, desc(runEpochs.epoch));
+  return new Map(rows.map(({ runId, ...epoch }) => [runId, epoch]));
 }
 
 /** The epochs a run has recorded, first to last. */
 export async function epochsOf(db: Database, runId: string): Promise<RunEpoch[]> {
   const rows = await db.select().from(runEpochs).where(eq(runEpochs.runId, runId)).orderBy(asc(runEpochs.epoch));
   return rows.map(({ runId: _runId, ...epoch }) => epoch);
-}
-
-export async function lastEpochOf(db: Database, runId: string): Promise<RunEpoch | null> {
-  const [row] = await db.select().from(runEpochs).where(eq(runEpochs.runId, runId)).orderBy(desc(runEpochs.epoch)).limit(1);
-  if (!row) return null;
-  const { runId: _runId, ...epoch } = row;
-  return epoch;
 }
 
 /** The run's last `limit` log lines, oldest first. */
@@ -151,7 +196,8 @@ export async function heartbeat(db: Database, runId: string, attempt: number, at
   return row ?? null;
 }
 
-export async function recordProgress(db: Database, runId: string, attempt: number, progress: TrainingProgress): Promise<void> {
+/** The attempt's progress: its loading, then its training (the whole column, so the two phases are written together). */
+export async function recordProgress(db: Database, runId: string, attempt: number, progress: RunProgress): Promise<void> {
   await db.update(runs).set({ progress }).where(attemptOf(runId, attempt));
 }
 

@@ -1,6 +1,6 @@
 /** Training runs: queue, list, inspect, cancel. The training itself happens in training.job.ts on a worker. */
 import { isDeepStrictEqual } from 'node:util';
-import type { ModelConfig, Preprocessing, TrainConfig, TrainingProgress } from '@edgeloop/shared';
+import type { LoadingProgress, ModelConfig, Preprocessing, TrainConfig, TrainingProgress } from '@edgeloop/shared';
 import { validateModelConfig, validateTrainConfig } from '@edgeloop/training';
 import type { Caller, HubDeps } from '../deps';
 import { getProject, getProjectById } from '../projects/project.service';
@@ -11,6 +11,8 @@ import { runMetrics } from './run-metrics';
 import * as runs from './run.repository';
 import type { Run, RunEpoch, RunStatus } from './run.repository';
 
+export { RUN_STATUSES } from './run.repository';
+
 export interface RunSummary {
   id: string;
   project: string;
@@ -19,7 +21,10 @@ export interface RunSummary {
   status: RunStatus;
   model: ModelConfig;
   train: TrainConfig;
+  /** Training: epoch and step of the running attempt (null before its first step). */
   progress: TrainingProgress | null;
+  /** Loading the dataset version before training: images decoded of all (null before it starts). */
+  loading: LoadingProgress | null;
   metrics: Record<string, number>;
   error: string | null;
   attempts: number;
@@ -121,11 +126,42 @@ export async function getRun(deps: HubDeps, runId: string, options: { logLines?:
   };
 }
 
-export async function listRuns(deps: HubDeps, input: { project: string; limit: number; sweepId?: string }): Promise<RunSummary[]> {
+export interface ListRunsInput {
+  project: string;
+  limit: number;
+  /** The id of the last run of the page before (its nextCursor). */
+  cursor?: string;
+  status?: RunStatus;
+  sweepId?: string;
+}
+
+export interface RunPage {
+  runs: RunSummary[];
+  /** The cursor of the next page, or null when this is the last. */
+  nextCursor: string | null;
+  /** Runs of the project (of the sweep, if given) in each status, whatever the status filter. */
+  counts: Record<RunStatus, number>;
+}
+
+/** A page of a project's runs, newest first: four queries whatever the page size (no query per run). */
+export async function listRuns(deps: HubDeps, input: ListRunsInput): Promise<RunPage> {
   const project = await getProject(deps, input.project);
-  const rows = await runs.listOfProject(deps.db, { projectId: project.id, sweepId: input.sweepId, limit: input.limit });
-  const lastEpochs = await Promise.all(rows.map((r) => runs.lastEpochOf(deps.db, r.id)));
-  return rows.map((r, i) => toRunSummary(r, project.slug, lastEpochs[i] ? [lastEpochs[i]] : []));
+  if (input.cursor && !(await runs.isRunOf(deps.db, project.id, input.cursor))) {
+    throw badRequest(`cursor: project "${project.slug}" has no run ${input.cursor}; start again from the first page (no cursor)`);
+  }
+  const [page, counts] = await Promise.all([
+    runs.pageOfProject(deps.db, { projectId: project.id, sweepId: input.sweepId, status: input.status, limit: input.limit, afterRunId: input.cursor }),
+    runs.statusCounts(deps.db, { projectId: project.id, sweepId: input.sweepId }),
+  ]);
+  const lastEpochs = await runs.lastEpochsOf(deps.db, page.runs.map((r) => r.id));
+  return {
+    runs: page.runs.map((r) => {
+      const last = lastEpochs.get(r.id);
+      return toRunSummary(r, project.slug, last ? [last] : []);
+    }),
+    nextCursor: page.more ? page.runs[page.runs.length - 1]!.id : null,
+    counts,
+  };
 }
 
 /** A queued run is taken off the queue; a running one stops at its next step (the worker polls the flag). */
@@ -152,7 +188,8 @@ export function toRunSummary(row: Run, project: string, epochs: Pick<RunEpoch, '
     status: row.status,
     model: row.modelConfig,
     train: row.trainConfig,
-    progress: row.progress ?? null,
+    progress: row.progress,
+    loading: row.loading,
     metrics: runMetrics(epochs[epochs.length - 1], row.evaluation ?? null) as Record<string, number>,
     error: row.error,
     attempts: row.attempts,

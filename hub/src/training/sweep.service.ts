@@ -1,5 +1,5 @@
 /** Hyperparameter sweeps: a grid or a seeded random sample of a config space, one queued run per point. */
-import { type SweepSpace, sweepValueSchema } from '@edgeloop/shared';
+import { MAX_SWEEP_RUNS, MAX_SWEEP_VALUES, SWEEP_PARAMETERS, type SweepParameter, type SweepSpace, sweepValueSchema } from '@edgeloop/shared';
 import type { Caller, HubDeps } from '../deps';
 import { getProject } from '../projects/project.service';
 import { badRequest, notFound } from '../errors';
@@ -7,23 +7,8 @@ import { RUN_METRICS, RUN_METRIC_NAMES, type RunMetric } from './run-metrics';
 import { type RunSummary, createRun, listRuns, validateRunConfigs } from './run.service';
 import * as sweeps from './sweep.repository';
 
-/** Parameters a sweep may vary, and which config they belong to. */
-export const SWEEP_PARAMETERS = {
-  learningRate: 'train',
-  batchSize: 'train',
-  epochs: 'train',
-  seed: 'train',
-  denseUnits: 'model',
-  filters: 'model',
-  alpha: 'model',
-  blocks: 'model',
-  dropout: 'model',
-} as const;
-export type SweepParameter = keyof typeof SWEEP_PARAMETERS;
 export const SWEEP_STRATEGIES = ['grid', 'random'] as const;
-export const MAX_SWEEP_RUNS = 64;
-/** Most values one parameter may list. */
-export const MAX_SWEEP_VALUES = 64;
+export { MAX_SWEEP_RUNS, MAX_SWEEP_VALUES, SWEEP_PARAMETERS } from '@edgeloop/shared';
 /** Largest space a random sweep may draw from (points are drawn by index, never listed). */
 export const MAX_SWEEP_SPACE = 1_000_000;
 
@@ -137,7 +122,7 @@ export async function bestOfSweep(deps: HubDeps, input: { project: string; sweep
   if (!sweep) throw notFound(`project "${input.project}" has no sweep ${input.sweepId}`);
   const metric = input.metric ?? (sweep.metric as RunMetric);
   if (!RUN_METRIC_NAMES.includes(metric)) throw badRequest(`metric must be one of: ${RUN_METRIC_NAMES.join(', ')}`);
-  const all = await listRuns(deps, { project: input.project, limit: MAX_SWEEP_RUNS, sweepId: sweep.id });
+  const { runs: all } = await listRuns(deps, { project: input.project, limit: MAX_SWEEP_RUNS, sweepId: sweep.id });
   const sign = RUN_METRICS[metric] === 'max' ? -1 : 1;
   const ranked = all.filter((r) => r.status === 'succeeded' && r.metrics[metric] !== undefined).sort((a, b) => sign * (a.metrics[metric]! - b.metrics[metric]!));
   const pending = all.filter((r) => r.status === 'queued' || r.status === 'running').length;

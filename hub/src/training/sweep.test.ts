@@ -26,7 +26,7 @@ describe('hyperparameter sweeps', () => {
     const engineer = await hub.as('engineer');
     await expect(engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, space: { momentum: [0.9] } })).rejects.toThrow(/space.momentum: not a sweep parameter; valid parameters: learningRate, batchSize/);
     await expect(engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, space: { learningRate: [0.001, -1] } })).rejects.toThrow(/learningRate must be > 0/);
-    expect((await engineer.runs.list({ project: 'fashion' })).length).toBe(0); // a bad point queues nothing
+    expect((await engineer.runs.list({ project: 'fashion' })).runs.length).toBe(0); // a bad point queues nothing
 
     const sweep = await engineer.runs.sweep({ project: 'fashion', datasetVersion: versionId, train: { epochs: 1 }, space: { learningRate: [0.003, 0.0001] }, metric: 'valAccuracy' });
     expect(sweep.runs.map((r) => r.train.learningRate)).toEqual([0.003, 0.0001]);

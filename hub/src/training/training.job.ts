@@ -3,7 +3,7 @@
  * lineage, evaluation and the exported model files. Every write names the attempt, so a worker that was presumed
  * dead and replaced cannot overwrite its successor's run.
  */
-import { type Evaluations, type Lineage, evaluationsSchema, formatIssues } from '@edgeloop/shared';
+import { type Evaluations, type Lineage, type LoadingProgress, type TrainingProgress, evaluationsSchema, formatIssues } from '@edgeloop/shared';
 import { type ModelArtifacts, modelJsonFor, train } from '@edgeloop/training';
 import { StoredDataError } from '../db/stored-json';
 import type { HubDeps } from '../deps';
@@ -44,6 +44,15 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
     deps.log.info(`run ${runId.slice(0, 8)}: ${line}`);
     void runs.appendLog(deps.db, runId, line).catch(() => {});
   };
+  // Progress is one column holding both phases (loading, then training), written one write after another so a
+  // late write of an earlier phase never lands on a later one.
+  let loading: LoadingProgress | null = null;
+  let lastProgressWrite = 0;
+  let writing = Promise.resolve();
+  const writeProgress = (training: TrainingProgress | null) => {
+    const progress = { loading, training };
+    writing = writing.then(() => runs.recordProgress(deps.db, runId, attempt, progress)).catch(() => {});
+  };
   const abort = new AbortController();
   const heartbeat = setInterval(() => {
     void (async () => {
@@ -59,11 +68,23 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
     const config = run.trainConfig;
     log(`attempt ${attempt} on ${worker}: ${model.architecture}, ${config.epochs} epochs, batch ${config.batchSize}, seed ${config.seed}`);
     const emphasis = config.reviewedShare !== null || config.maxBaseItems !== null ? { reviewedShare: config.reviewedShare, maxBaseItems: config.maxBaseItems, seed: config.seed } : undefined;
-    const data = await loadTrainingData(deps, { project: project.slug, versionId: run.datasetVersionId, preprocessing: preprocessingFor(model), ...(emphasis ? { emphasis } : {}) }, log);
+    const loadingStarted = performance.now();
+    const data = await loadTrainingData(
+      deps,
+      { project: project.slug, versionId: run.datasetVersionId, preprocessing: preprocessingFor(model), ...(emphasis ? { emphasis } : {}) },
+      log,
+      ({ done, total, fromCache }) => {
+        // The first and the last count always; in between about once a second.
+        const ends = done === 0 || done === total;
+        if (!ends && performance.now() - lastProgressWrite < PROGRESS_WRITE_MS) return;
+        lastProgressWrite = performance.now();
+        loading = { done, total, fromCache, seconds: done === total ? (performance.now() - loadingStarted) / 1000 : null };
+        writeProgress(null);
+      },
+    );
     log(`train ${data.train.count}, val ${data.val.count}, test ${data.test.count} images`);
     const initialWeights = config.initFromRun ? await warmStartWeights(deps, config.initFromRun, log) : undefined;
 
-    let lastProgressWrite = 0;
     const result = await train({
       model,
       config,
@@ -74,7 +95,7 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
       onProgress: (progress) => {
         if (performance.now() - lastProgressWrite < PROGRESS_WRITE_MS && progress.step !== progress.steps) return;
         lastProgressWrite = performance.now();
-        void runs.recordProgress(deps.db, runId, attempt, { ...progress }).catch(() => {});
+        writeProgress({ ...progress });
       },
       onEpoch: (m) => {
         log(`epoch ${m.epoch}: loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% val_loss ${m.valLoss.toFixed(4)} val_acc ${(m.valAccuracy * 100).toFixed(2)}% (${Math.round(m.imagesPerSecond)} img/s)`);

@@ -5,6 +5,7 @@
  */
 import type { Role } from '@edgeloop/shared';
 import { hubClient, hubCode } from '../hub-client';
+import { plainError } from '../plain-error';
 import { uploadImage } from '../upload-image';
 import { probeHub } from './connectivity';
 import { fitForUpload } from './image-pixels';
@@ -13,8 +14,10 @@ import type { Prediction } from './model-controller.svelte';
 import { CredentialsRefused, type OutboxCounts, enqueue, flushOutbox, outboxCounts, requeueRefused } from './outbox';
 import { credentialsProblem, hubSender } from './outbox-sender';
 import { requestBackgroundSync } from './outbox-sync';
+import { syncProblem } from './plain-error';
 import { type ReviewSlot, type StoredReviewBatch, correctionEvent, openSlots } from './review-order';
-import type { Settings } from './settings';
+import { type Settings, loadShareChoice, saveShareChoice } from './settings';
+import { type HeldAction, UndoWindow } from './undo-window';
 
 const SYNC_MS = 30_000;
 /** Predictions a review batch holds at most (the hub answers at most 50). */
@@ -24,6 +27,17 @@ const COLLECT_KEY = 'collect-reviewed-images';
 /** Whether the project collected images when the hub last said (remembered per project, for offline use). */
 const rememberedCollect = async (project: string) => (await readValue<boolean>(`${COLLECT_KEY}:${project}`)) ?? false;
 const RETRY_FIRST_MS = 1_000;
+/**
+ * How long a confirm can be taken back before it is queued: long enough to read "Confirmed Bag · Undo" and tap it,
+ * short enough that the label is queued before a person moves on (and it is queued at once when the page is hidden).
+ */
+export const UNDO_MS = 4_000;
+
+/** A confirm waiting out its undo window. */
+export interface HeldLabel {
+  label: string;
+  assignmentId?: string;
+}
 
 /** What feedback follows of the device: its settings (the token, the project) and whether the hub answers. */
 export interface DeviceState {
@@ -44,8 +58,15 @@ export class FeedbackController {
   /** Set when the hub refused this token or project: events stay on the device and nothing is retried until Settings change. */
   credentialsProblem = $state('');
   history = $state<HistoryEntry[]>([]);
-  /** A labeler's consent: images labelled from now on are added to the project's training data. */
+  /** A labeler's consent: images labelled from now on are added to the project's training data (remembered: setShareImages). */
   shareImages = $state(false);
+  /** Confirms still in their undo window (prediction id -> label), newest last. */
+  held = $state<HeldAction<HeldLabel>[]>([]);
+  private readonly confirms = new UndoWindow<HeldLabel>(
+    UNDO_MS,
+    (predictionId, { label, assignmentId }) => this.label(predictionId, label, assignmentId),
+    () => (this.held = this.confirms.pending),
+  );
   /**
    * The hub's review batch (the labeling view's order), kept in IndexedDB so it is followed offline too; null before
    * the hub was ever asked for this project: the device's own order.
@@ -67,6 +88,10 @@ export class FeedbackController {
   /** Takes the role remembered on this device and syncs periodically. */
   async start(): Promise<void> {
     this.role = (await readValue<Role>('role')) ?? null;
+    this.shareImages = await loadShareChoice();
+    // A confirm in its undo window is queued at once when the page is hidden or closed: it is never lost.
+    addEventListener('pagehide', () => void this.confirms.commitAll());
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && void this.confirms.commitAll());
     const { project } = this.device.settings;
     if (project) this.collectImages = await rememberedCollect(project);
     setInterval(() => void this.sync(), SYNC_MS);
@@ -93,6 +118,25 @@ export class FeedbackController {
       // whoami names no project: a refusal here is about the token itself (unknown, revoked, no project scope).
       this.credentialsProblem = credentialsProblem(error) ?? this.credentialsProblem;
     }
+  }
+
+  /** Remembers a labeler's choice to share the images they label (the Classify and Label views both offer it). */
+  async setShareImages(share: boolean): Promise<void> {
+    this.shareImages = share;
+    await saveShareChoice(share);
+  }
+
+  /**
+   * Confirms the predicted label after an undo window (UNDO_MS): the label is queued (label()) unless undoConfirm
+   * takes it back first. Corrections (another label, "none of these") are deliberate choices and are queued at once.
+   */
+  confirm(predictionId: string, label: string, assignmentId?: string): void {
+    this.confirms.hold(predictionId, assignmentId ? { label, assignmentId } : { label });
+  }
+
+  /** Takes a confirm back within its window; false when it was queued already. */
+  undoConfirm(predictionId: string): boolean {
+    return this.confirms.undo(predictionId) !== undefined;
   }
 
   /** Queues a prediction made here for the hub, and keeps it in the device's history. */
@@ -149,6 +193,7 @@ export class FeedbackController {
    * one is not sent. `assignmentId`: the hub's review assignment the label answers, when its queue asked for it.
    */
   async label(predictionId: string, label: string | null, assignmentId?: string): Promise<void> {
+    this.confirms.undo(predictionId); // a label given while a confirm of the same prediction waits replaces it
     const entry = await (await localDb()).get('history', predictionId);
     if (!entry) return;
     const at = new Date().toISOString();
@@ -192,7 +237,7 @@ export class FeedbackController {
         return;
       }
       const online = await probeHub();
-      this.syncProblem = online ? `sync failed, will retry: ${(error as Error).message}` : '';
+      this.syncProblem = online ? syncProblem(error) : '';
       void requestBackgroundSync();
       // Retry soon, then less and less often (the periodic sync still runs).
       this.retry = setTimeout(() => void this.sync(), this.retryMs);
@@ -235,7 +280,7 @@ export class FeedbackController {
           }
         } catch (error) {
           const code = hubCode(error);
-          const message = (error as Error).message;
+          const message = plainError(error, { action: 'upload the image' });
           if (code === 'CONFLICT') share = { state: 'already in the dataset', note, source };
           else if (code === 'BAD_REQUEST' || code === 'PAYLOAD_TOO_LARGE') share = { state: 'not sent', error: message, note, source };
           else share = { state: 'waiting', error: message, note, source };

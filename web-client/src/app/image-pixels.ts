@@ -25,17 +25,36 @@ function context(width: number, height: number): OffscreenCanvasRenderingContext
   return ctx;
 }
 
-export async function toModelPixels(source: Blob | HTMLVideoElement, p: Preprocessing): Promise<ModelPixels> {
-  let bitmap: ImageBitmap;
+/** Decodes (off the main thread, where the browser can) into a bitmap; the caller closes it. */
+async function decode(source: Blob | HTMLVideoElement): Promise<ImageBitmap> {
   try {
-    bitmap = await createImageBitmap(source, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    return await createImageBitmap(source, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch {
     throw new Error('this is not an image the browser can decode (use PNG, JPEG, WebP or GIF)');
   }
+}
+
+/** The bitmap at the model's input size: height * width * 4 bytes. */
+function modelRgba(bitmap: ImageBitmap, p: Preprocessing): Uint8ClampedArray {
+  const input = context(p.width, p.height);
+  input.drawImage(bitmap, 0, 0, p.width, p.height);
+  return input.getImageData(0, 0, p.width, p.height).data;
+}
+
+/** Only the model's input, for live camera frames (no thumbnail, nothing kept): the same pixels toModelPixels gives. */
+export async function toModelInput(source: HTMLVideoElement, p: Preprocessing): Promise<Uint8ClampedArray> {
+  const bitmap = await decode(source);
   try {
-    const input = context(p.width, p.height);
-    input.drawImage(bitmap, 0, 0, p.width, p.height);
-    const rgba = input.getImageData(0, 0, p.width, p.height).data;
+    return modelRgba(bitmap, p);
+  } finally {
+    bitmap.close();
+  }
+}
+
+export async function toModelPixels(source: Blob | HTMLVideoElement, p: Preprocessing): Promise<ModelPixels> {
+  const bitmap = await decode(source);
+  try {
+    const rgba = modelRgba(bitmap, p);
 
     const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(bitmap.width, bitmap.height));
     const thumb = context(Math.max(1, Math.round(bitmap.width * scale)), Math.max(1, Math.round(bitmap.height * scale)));

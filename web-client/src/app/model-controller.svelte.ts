@@ -3,12 +3,13 @@
  * backend, picking up newly promoted models, and classifying. What a classification yields goes to the
  * FeedbackController (the view passes it on).
  */
-import { type PredictionEvent, type PredictionSource, topClasses } from '@edgeloop/shared';
+import { type PredictionEvent, type PredictionSource, type TopClasses, topClasses } from '@edgeloop/shared';
 import { hubClient, hubCode } from '../hub-client';
 import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
 import { probeHub } from './connectivity';
 import { APP_VERSION, deviceId } from './device-identity';
-import { type ModelPixels, toModelPixels } from './image-pixels';
+import { type ModelPixels, toModelInput, toModelPixels } from './image-pixels';
+import { classifyProblem, modelProblem } from './plain-error';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import type { HistoryEntry } from './local-db';
 import { type ChannelRef, ModelRefused, NoModelYet, type RolloutAssignment, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
@@ -58,6 +59,8 @@ export class ModelController {
   /** The newest prediction made here, as kept in the device's history. */
   lastPrediction = $state<HistoryEntry | null>(null);
   classifyProblem = $state('');
+  /** What a classification in progress is doing, in words (the view's busy indicator); '' when none is. */
+  busy = $state<'' | 'Reading the image…' | 'Classifying…'>('');
 
   private worker: InferenceWorker | null = null;
   private verified: VerifiedModel | null = null;
@@ -146,7 +149,7 @@ export class ModelController {
         void this.checkForUpdate();
         return;
       } catch (error) {
-        this.modelProblem = `the cached model does not run here: ${(error as Error).message}`;
+        this.modelProblem = modelProblem(error, 'run the model kept on this device');
       }
     }
     await this.checkForUpdate();
@@ -192,7 +195,7 @@ export class ModelController {
         } else if (!(await probeHub())) {
           this.modelProblem = ''; // offline: the connection indicator says it; the cached model (if any) stays in use
         } else {
-          this.modelProblem = `could not update the model: ${message}`;
+          this.modelProblem = modelProblem(error, 'update the model');
         }
       }
     })().finally(() => {
@@ -278,16 +281,21 @@ export class ModelController {
     this.classifyProblem = '';
     markOnce('edgeloop:classify-start');
     let run: { model: VerifiedModel; pixels: ModelPixels; result: ClassifyResult };
+    this.busy = 'Reading the image…';
     try {
       run = await this.exclusive(async () => {
         const model = this.verified;
         if (!model || !this.worker) throw new Error('no model is loaded yet');
+        this.busy = 'Reading the image…';
         const pixels = await toModelPixels(source, model.manifest.preprocessing);
+        this.busy = 'Classifying…';
         return { model, pixels, result: await this.worker.classify(pixels.rgba) };
       });
     } catch (error) {
-      this.classifyProblem = (error as Error).message;
+      this.classifyProblem = classifyProblem(error);
       return null;
+    } finally {
+      this.busy = '';
     }
     const { model, pixels, result } = run;
     // Without the device's database (private browsing may refuse it) the event goes without an installation id.
@@ -315,5 +323,18 @@ export class ModelController {
     this.lastPrediction = entry;
     markOnce('edgeloop:first-prediction');
     return { project: model.ref.project, event, entry };
+  }
+
+  /**
+   * One live camera frame: its classes with the model in use, and nothing else (no history entry, no event, no image
+   * kept: see LiveCamera.svelte for why live frames are not sent). Null when no model is loaded.
+   */
+  async classifyFrame(video: HTMLVideoElement): Promise<{ top: TopClasses; latencyMs: number; backend: string } | null> {
+    return this.exclusive(async () => {
+      const model = this.verified;
+      if (!model || !this.worker) return null;
+      const result = await this.worker.classify(await toModelInput(video, model.manifest.preprocessing));
+      return { top: topClasses(result.probabilities, model.manifest.labels, 3), latencyMs: result.latencyMs, backend: result.backend };
+    });
   }
 }

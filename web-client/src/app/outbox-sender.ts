@@ -3,6 +3,7 @@ import { withEmbeddingBase64 } from '@edgeloop/shared';
 import { deviceHubClient, hubCode } from '../hub-client';
 import { reachabilityFetch } from './connectivity';
 import { CredentialsRefused, type OutboxSender, RefusedByHub } from './outbox';
+import { tokenProblem } from './plain-error';
 
 /** Refusals about the events themselves: those are set aside. */
 const REFUSALS = new Set(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE']);
@@ -10,16 +11,11 @@ const REFUSALS = new Set(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE']);
  * Refusals of the token or the settings (401, 403, an unknown project): no retry helps until a person changes them;
  * the events wait on the device meanwhile. Anything else (offline, 5xx) is retried later.
  */
-const CREDENTIAL_REFUSALS: Record<string, (message: string) => string> = {
-  UNAUTHORIZED: () => 'the hub does not accept this token (wrong or revoked): events are kept on this device; set a new token in Settings',
-  FORBIDDEN: (message) => `the hub refused this token: ${message}; events are kept on this device; set another token or project in Settings`,
-  NOT_FOUND: (message) => `${message}: events are kept on this device; check the project in Settings`,
-};
+const CREDENTIAL_REFUSALS = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND']);
 
-/** What to tell the user when the hub refused the token or the settings; null for any other error. */
+/** What to tell the user when the hub refused the token or the settings (in plain words, with what to do); null for any other error. */
 export function credentialsProblem(error: unknown): string | null {
-  const describe = CREDENTIAL_REFUSALS[hubCode(error) ?? ''];
-  return describe ? describe((error as Error).message) : null;
+  return CREDENTIAL_REFUSALS.has(hubCode(error) ?? '') ? tokenProblem(error) : null;
 }
 
 export function hubSender(token: string): OutboxSender {

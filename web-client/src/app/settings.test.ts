@@ -1,5 +1,6 @@
+import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { fromQuery } from './settings';
+import { fromQuery, loadShareChoice, saveShareChoice } from './settings';
 
 const stored = { project: 'old', model: 'old-model', channel: 'production', token: 'secret', backend: 'auto' as const };
 
@@ -17,5 +18,15 @@ describe('settings from a link', () => {
       'project: slug must be 2-63 characters of a-z, 0-9 and -, starting with a letter or digit',
       'backend must be one of: auto, webgpu, webgl, wasm, cpu',
     ]);
+  });
+});
+
+describe('the share choice', () => {
+  it('is off until chosen, then remembered in the device\'s database', async () => {
+    expect(await loadShareChoice()).toBe(false);
+    await saveShareChoice(true);
+    expect(await loadShareChoice()).toBe(true);
+    await saveShareChoice(false);
+    expect(await loadShareChoice()).toBe(false);
   });
 });

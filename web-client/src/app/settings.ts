@@ -62,3 +62,14 @@ export function fromQuery(stored: Settings, query: URLSearchParams): { settings:
   if (token !== null) settings.token = token.trim();
   return { settings, problems };
 }
+
+const SHARE_KEY = 'share-labelled-images';
+
+/** A labeler's choice to add the images they label to the training data: remembered on this device (off until chosen). */
+export async function loadShareChoice(): Promise<boolean> {
+  return (await readValue<boolean>(SHARE_KEY)) ?? false;
+}
+
+export async function saveShareChoice(share: boolean): Promise<void> {
+  await writeValue(SHARE_KEY, share);
+}
