@@ -20,7 +20,7 @@ import { createHubServer, listen } from '../server';
 import { appRouter } from './app.router';
 
 const SEED = 0x5eed_0009;
-const CASES = 8_000;
+const CASES = 10_000;
 const CONCURRENCY = 6;
 
 /** Text that only the hub's internals would write: SQL, driver messages, stack frames, source paths. */
