@@ -22,8 +22,12 @@ test('an engineer trains from the admin, watches it live, publishes and promotes
   await expect(page.getByText(/published fashion-admin v1/)).toBeVisible();
   await page.getByRole('navigation', { name: 'Sections of Fashion-MNIST' }).getByRole('link', { name: 'Models' }).click();
   await page.getByRole('link', { name: 'fashion-admin' }).click();
-  await page.getByLabel('Reason').fill('first model from the admin');
-  await page.getByRole('button', { name: 'Promote to production' }).click();
+  // The promote names its target and asks first, with the reason kept in the history.
+  await page.getByRole('button', { name: 'Promote v1 to production' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Promote v1 to production' });
+  await expect(confirm).toContainText('Point production to v1 for every device?');
+  await confirm.getByLabel('Reason').fill('first model from the admin');
+  await confirm.getByRole('button', { name: 'Promote v1 to production' }).click();
   await expect(page.getByText('production → v1')).toBeVisible();
   await expect(page.getByText(/promote production v1: first model from the admin/)).toBeVisible();
 

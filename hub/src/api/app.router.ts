@@ -1,6 +1,7 @@
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { authRouter } from './auth.router';
 import { datasetRouter } from './dataset.router';
+import { devicesRouter } from './devices.router';
 import { feedbackRouter } from './feedback.router';
 import { itemRouter } from './item.router';
 import { labelingRouter } from './labeling.router';
@@ -23,6 +24,7 @@ export const appRouter = router({
   monitoring: monitoringRouter,
   labeling: labelingRouter,
   pipeline: pipelineRouter,
+  devices: devicesRouter,
 });
 
 export type AppRouter = typeof appRouter;

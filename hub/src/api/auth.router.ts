@@ -1,6 +1,6 @@
 import { ROLES, roleSchema, text } from '@edgeloop/shared';
 import { z } from 'zod';
-import { createToken, listTokens, revokeToken, tokenProjectsSchema } from '../auth/token.service';
+import { MAX_TOKEN_PAGE, createToken, listTokenPage, revokeToken, tokenProjectsSchema } from '../auth/token.service';
 import { signInHint } from '../auth/sign-in-hint';
 import { noProject, procedureFor, publicProcedure, router } from './trpc';
 
@@ -22,7 +22,18 @@ export const authRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => createToken(ctx.deps, { ...input, createdBy: ctx.caller.name })),
-  listTokens: procedureFor('admin').query(({ ctx }) => listTokens(ctx.deps)),
+  /** One page of tokens, newest first: name, role, scope, creation, last use (to the minute), revocation; never a secret. */
+  listTokens: procedureFor('admin')
+    .input(
+      z
+        .object({
+          status: z.enum(['all', 'active', 'revoked'], 'status must be one of all, active, revoked').default('all'),
+          limit: z.number().int().min(1, 'limit must be at least 1').max(MAX_TOKEN_PAGE, `limit must be at most ${MAX_TOKEN_PAGE}`).default(25),
+          offset: z.number().int().min(0, 'offset must be 0 or more').max(1_000_000, 'offset must be at most 1000000').default(0),
+        })
+        .default({ status: 'all', limit: 25, offset: 0 }),
+    )
+    .query(({ ctx, input }) => listTokenPage(ctx.deps, input)),
   revokeToken: procedureFor('admin')
     .input(z.object({ id: z.uuid('id must be a token id (uuid)') }))
     .mutation(({ ctx, input }) => revokeToken(ctx.deps, input.id)),

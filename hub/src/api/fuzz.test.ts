@@ -20,7 +20,7 @@ import { createHubServer, listen } from '../server';
 import { appRouter } from './app.router';
 
 const SEED = 0x5eed_0009;
-const CASES = 8_000;
+const CASES = 10_000;
 const CONCURRENCY = 6;
 
 /** Text that only the hub's internals would write: SQL, driver messages, stack frames, source paths. */
@@ -70,6 +70,11 @@ function baseInputs(known: { predictionId: string }): Record<string, unknown> {
   return {
     'auth.createToken': { name: 'fuzz', role: 'device', projects: ['pets'] },
     'auth.revokeToken': { id: UUID },
+    'auth.listTokens': { status: 'active', limit: 5, offset: 0 },
+    'devices.seen': { project: 'pets', days: 7, backend: 'webgl', limit: 5, offset: 0 },
+    // The fixture's version has no published files: its manifest is missing (a 409 in words).
+    'registry.files': { project: 'pets', model: 'pets', version: 1 },
+    'registry.publishedFrom': { runId: UUID },
     'projects.get': { project: 'pets' },
     'projects.create': { slug: 'fuzz-project', name: 'Fuzz', labels: ['a', 'b'], maxImagePixels: 4096 * 4096 },
     'items.list': { project: 'pets', label: 'cat', split: 'train', after: SHA, limit: 10 },

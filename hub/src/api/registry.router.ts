@@ -2,9 +2,10 @@ import { MAX_IMAGE_BASE64_CHARS, type TrustedKeySet, channelNameSchema, modelNam
 import { z } from 'zod';
 import { canaryState, decideCanary, getChannel, listModelVersions, listModels, promote, rollback, rollbackTarget, startCanary } from '../registry/channel.service';
 import { predict } from '../registry/predict.service';
-import { publishRun } from '../registry/publish.service';
+import { publishRun, publishedFromRun } from '../registry/publish.service';
 import { projectOfRun } from '../training/run.service';
 import { signingKey } from '../registry/signing';
+import { versionFiles } from '../registry/version-files.service';
 import { projectInput as project } from './inputs';
 import { procedureFor, projectOf, publicProcedure, router } from './trpc';
 
@@ -54,10 +55,18 @@ export const registryRouter = router({
   publish: procedureFor(projectOf('runId', projectOfRun), 'admin', 'engineer', 'ci')
     .input(z.object({ runId: z.uuid('runId must be a run id (uuid)'), model, maxQuantizationDrop: z.number().min(0).max(100).optional() }))
     .mutation(({ ctx, input }) => publishRun(ctx.deps, ctx.caller, input)),
+  /** The model versions a run was published as (none yet: an empty list), oldest first. */
+  publishedFrom: procedureFor(projectOf('runId', projectOfRun), 'admin', 'engineer', 'ci')
+    .input(z.object({ runId: z.uuid('runId must be a run id (uuid)') }))
+    .query(({ ctx, input }) => publishedFromRun(ctx.deps, input.runId)),
   models: procedureFor('admin', 'engineer', 'ci').input(z.object({ project })).query(({ ctx, input }) => listModels(ctx.deps, input)),
   versions: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ project, model }))
     .query(({ ctx, input }) => listModelVersions(ctx.deps, input)),
+  /** A version's published files (signed manifest, each encoding's model.json and shards) with their download URLs. */
+  files: procedureFor('admin', 'engineer', 'ci')
+    .input(z.object({ project, model, version: versionNumberSchema }))
+    .query(({ ctx, input }) => versionFiles(ctx.deps, input)),
   promote: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ project, model, channel, version: versionNumberSchema, reason }))
     .mutation(({ ctx, input }) => promote(ctx.deps, ctx.caller, input)),

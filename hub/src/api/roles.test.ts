@@ -189,6 +189,14 @@ describe('every procedure x every role x project scope', () => {
     expect(rolesOf('registry.canary.decide')).toEqual(['admin', 'engineer']);
   });
 
+  it('lets admin and engineer see devices, admin, engineer and ci list a version\'s files, and only admins list tokens', () => {
+    const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
+    expect(rolesOf('devices.seen')).toEqual(['admin', 'engineer']);
+    expect(rolesOf('registry.files')).toEqual(['admin', 'engineer', 'ci']);
+    expect(rolesOf('registry.publishedFrom')).toEqual(['admin', 'engineer', 'ci']);
+    for (const path of ['auth.listTokens', 'auth.createToken', 'auth.revokeToken']) expect(rolesOf(path), path).toEqual(['admin']);
+  });
+
   it('lets admin and engineer decide and set labeling, labelers read and vote, devices read its settings only', async () => {
     const rolesOf = (path: string) => procedures.find(([p]) => p === path)![1]._def.meta!.roles;
     expect(rolesOf('labeling.settings.get')).toEqual(['admin', 'engineer', 'labeler', 'device']);
@@ -280,7 +288,7 @@ describe('every procedure x every role x project scope', () => {
     expect(token.projects).toEqual([A, B]);
     const { token: engineer } = await admin.auth.createToken({ name: 'everything', role: 'engineer' });
     expect(engineer.projects).toBeNull();
-    const listed = await admin.auth.listTokens();
+    const listed = (await admin.auth.listTokens({ limit: 100 })).tokens;
     expect(listed.find((t) => t.id === token.id)!.projects).toEqual([A, B]);
     expect(listed.find((t) => t.id === engineer.id)!.projects).toBeNull();
   });

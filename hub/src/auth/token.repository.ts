@@ -2,7 +2,7 @@
  * The owner of the `api_tokens` table. Only the secret's hash is stored, and no read hands it back.
  */
 import { type Role, roleSchema } from '@edgeloop/shared';
-import { and, desc, eq, isNull, lte, or, sql } from 'drizzle-orm';
+import { type SQL, and, count, desc, eq, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { apiTokens, projects } from '../db/schema';
 
@@ -80,10 +80,24 @@ export async function markUsed(db: Database, secretHash: string, at: Date): Prom
   return withRole(used);
 }
 
-/** Every token, revoked ones too, newest first. */
+/** Which tokens a listing shows: all of them, the active ones (not revoked), or the revoked ones. */
+export type TokenStatus = 'all' | 'active' | 'revoked';
+
+const statusWhere = (status: TokenStatus): SQL | undefined =>
+  status === 'active' ? isNull(apiTokens.revokedAt) : status === 'revoked' ? isNotNull(apiTokens.revokedAt) : undefined;
+
+/** Every token, revoked ones too, newest first (the CLI's listing). */
 export async function list(db: Database): Promise<StoredToken[]> {
-  const rows = await db.select(stored).from(apiTokens).orderBy(desc(apiTokens.createdAt));
+  const rows = await db.select(stored).from(apiTokens).orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
   return rows.map(withRole);
+}
+
+/** One page of tokens, newest first, and how many there are in all with this status. */
+export async function listPage(db: Database, page: { status: TokenStatus; limit: number; offset: number }): Promise<{ rows: StoredToken[]; total: number }> {
+  const where = statusWhere(page.status);
+  const rows = await db.select(stored).from(apiTokens).where(where).orderBy(desc(apiTokens.createdAt), desc(apiTokens.id)).limit(page.limit).offset(page.offset);
+  const [counted] = await db.select({ n: count() }).from(apiTokens).where(where);
+  return { rows: rows.map(withRole), total: counted!.n };
 }
 
 /** Revokes an active token; null when there is no active token with this id. */

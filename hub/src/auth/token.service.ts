@@ -86,6 +86,18 @@ export async function listTokens(deps: HubDeps): Promise<TokenSummary[]> {
   return (await tokens.list(deps.db)).map(toSummary);
 }
 
+/** Most tokens one page lists. */
+export const MAX_TOKEN_PAGE = 100;
+
+/** One page of tokens, newest first (never their secrets or hashes), with the count of all that match. */
+export async function listTokenPage(
+  deps: HubDeps,
+  input: { status: tokens.TokenStatus; limit: number; offset: number },
+): Promise<{ tokens: TokenSummary[]; total: number; limit: number; offset: number }> {
+  const { rows, total } = await tokens.listPage(deps.db, input);
+  return { tokens: rows.map(toSummary), total, limit: input.limit, offset: input.offset };
+}
+
 export async function revokeToken(deps: HubDeps, id: string): Promise<TokenSummary> {
   const row = await tokens.revoke(deps.db, id, deps.now());
   if (!row) throw notFound(`no active token with id ${id}`);

@@ -78,6 +78,16 @@ export async function versionOfRun(db: Database, ref: { projectId: string; model
   return row ? toVersion(row.version) : null;
 }
 
+/** The versions (of any model) a run was published as, oldest first. */
+export async function versionsOfRun(db: Database, runId: string): Promise<{ model: string; version: number; createdAt: Date }[]> {
+  return db
+    .select({ model: registeredModels.name, version: modelVersions.version, createdAt: modelVersions.createdAt })
+    .from(modelVersions)
+    .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
+    .where(eq(modelVersions.runId, runId))
+    .orderBy(asc(modelVersions.createdAt), asc(registeredModels.name));
+}
+
 /** Where the signed manifest of the project's `model` version `version` is stored, or null when there is no such version. */
 export async function manifestKeyOf(db: Database, ref: { projectId: string; model: string; version: number }): Promise<string | null> {
   const [row] = await db

@@ -178,6 +178,15 @@ export async function publishRun(deps: HubDeps, caller: Caller, input: PublishIn
   return { ...toVersionSummary(deps, row, project.slug, input.model), gate, existing: false };
 }
 
+/**
+ * The model versions a run was published as: publishing runs in its request (a few hundred ms for a small CNN, longer
+ * for a large one), so a person who left the page while it ran finds what it made here.
+ */
+export async function publishedFromRun(deps: HubDeps, runId: string): Promise<{ model: string; version: number; createdAt: string }[]> {
+  const run = await requireRun(deps, runId);
+  return (await models.versionsOfRun(deps.db, run.id)).map((v) => ({ model: v.model, version: v.version, createdAt: v.createdAt.toISOString() }));
+}
+
 /** The gate decisions a version was published with, as kept in its formats column (jsonb keeps no key order). */
 function gateOf(row: ModelVersion): GateDecision[] {
   return MODEL_FORMATS.flatMap((format) => {
