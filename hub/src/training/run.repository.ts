@@ -89,6 +89,17 @@ export async function epochsOf(db: Database, runId: string): Promise<RunEpoch[]>
   return rows.map(({ runId: _runId, ...epoch }) => epoch);
 }
 
+/** Each run's last recorded epoch, in one query (a list's runs, without a query per run). */
+export async function lastEpochsOf(db: Database, runIds: readonly string[]): Promise<Map<string, RunEpoch>> {
+  if (!runIds.length) return new Map();
+  const rows = await db
+    .selectDistinctOn([runEpochs.runId])
+    .from(runEpochs)
+    .where(inArray(runEpochs.runId, [...runIds]))
+    .orderBy(runEpochs.runId, desc(runEpochs.epoch));
+  return new Map(rows.map(({ runId, ...epoch }) => [runId, epoch]));
+}
+
 export async function lastEpochOf(db: Database, runId: string): Promise<RunEpoch | null> {
   const [row] = await db.select().from(runEpochs).where(eq(runEpochs.runId, runId)).orderBy(desc(runEpochs.epoch)).limit(1);
   if (!row) return null;

@@ -124,8 +124,11 @@ export async function getRun(deps: HubDeps, runId: string, options: { logLines?:
 export async function listRuns(deps: HubDeps, input: { project: string; limit: number; sweepId?: string }): Promise<RunSummary[]> {
   const project = await getProject(deps, input.project);
   const rows = await runs.listOfProject(deps.db, { projectId: project.id, sweepId: input.sweepId, limit: input.limit });
-  const lastEpochs = await Promise.all(rows.map((r) => runs.lastEpochOf(deps.db, r.id)));
-  return rows.map((r, i) => toRunSummary(r, project.slug, lastEpochs[i] ? [lastEpochs[i]] : []));
+  const lastEpochs = await runs.lastEpochsOf(deps.db, rows.map((r) => r.id));
+  return rows.map((r) => {
+    const last = lastEpochs.get(r.id);
+    return toRunSummary(r, project.slug, last ? [last] : []);
+  });
 }
 
 /** A queued run is taken off the queue; a running one stops at its next step (the worker polls the flag). */
