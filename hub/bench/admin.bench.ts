@@ -208,7 +208,8 @@ async function main(): Promise<void> {
     // The machine may be shared: its load while measuring says how far to trust the milliseconds.
     console.log(`${machineLine()}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (1, 5, 15 min)`);
   } finally {
-    server.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
     await setup.close();
   }
 }
