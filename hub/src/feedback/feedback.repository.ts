@@ -154,10 +154,13 @@ export async function pageOfProject(
   db: Database,
   input: { projectId: string; uncorrected: boolean; before: { createdAt: Date; id: string } | null; limit: number },
 ): Promise<PredictionWithTruth[]> {
+  // Each page row's latest label, looked up per row (corrections_prediction), not the latest of every correction stored.
   const latest = db
-    .selectDistinctOn([corrections.predictionId], { predictionId: corrections.predictionId, label: corrections.label, unusable: corrections.unusable, labeledBy: corrections.labeledBy, at: corrections.createdAt })
+    .select({ predictionId: corrections.predictionId, label: corrections.label, unusable: corrections.unusable, labeledBy: corrections.labeledBy, at: corrections.createdAt })
     .from(corrections)
-    .orderBy(corrections.predictionId, desc(corrections.createdAt), desc(corrections.receivedAt))
+    .where(eq(corrections.predictionId, predictions.id))
+    .orderBy(desc(corrections.createdAt), desc(corrections.receivedAt))
+    .limit(1)
     .as('latest');
   const before = input.before;
   return db
@@ -181,7 +184,7 @@ export async function pageOfProject(
     .from(predictions)
     .innerJoin(modelVersions, eq(modelVersions.id, predictions.modelVersionId))
     .innerJoin(registeredModels, eq(registeredModels.id, modelVersions.modelId))
-    .leftJoin(latest, eq(latest.predictionId, predictions.id))
+    .leftJoinLateral(latest, sql`true`)
     .where(
       and(
         eq(predictions.projectId, input.projectId),

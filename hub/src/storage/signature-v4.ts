@@ -118,3 +118,33 @@ export function signRequestHeaders(input: {
   headers.authorization = `${ALGORITHM} Credential=${input.accessKeyId}/${scope}, SignedHeaders=${signedHeaders.join(';')}, Signature=${sig}`;
   return headers;
 }
+
+/**
+ * The query string of a presigned request (SigV4 in the query, host the only signed header, payload unsigned), as
+ * the SDK's getSignedUrl makes it: `query` holds the request's own parameters.
+ */
+export function presignedQuery(input: {
+  method: string;
+  host: string;
+  path: string;
+  query: [string, string][];
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+  expiresInSeconds: number;
+  now?: Date;
+}): string {
+  const amzDate = amzDateOf(input.now ?? new Date());
+  const scope = `${amzDate.slice(0, 8)}/${input.region}/s3/aws4_request`;
+  const query: [string, string][] = [
+    ...input.query,
+    ['X-Amz-Algorithm', ALGORITHM],
+    ['X-Amz-Content-Sha256', UNSIGNED_PAYLOAD],
+    ['X-Amz-Credential', `${input.accessKeyId}/${scope}`],
+    ['X-Amz-Date', amzDate],
+    ['X-Amz-Expires', String(input.expiresInSeconds)],
+    ['X-Amz-SignedHeaders', 'host'],
+  ];
+  const toSign = stringToSign({ method: input.method, path: input.path, query, headers: { host: input.host }, signedHeaders: ['host'], payloadHash: UNSIGNED_PAYLOAD }, amzDate, scope);
+  return `${canonicalQuery(query)}&X-Amz-Signature=${signature(input.secretAccessKey, amzDate, input.region, 's3', toSign)}`;
+}
