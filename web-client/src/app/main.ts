@@ -1,8 +1,9 @@
 import { mount } from 'svelte';
-import { Workbox } from 'workbox-window';
 import App from './App.svelte';
+import { registerServiceWorkerAfter } from './offline-assets';
 
 mount(App, { target: document.getElementById('app')! });
 
-// The service worker makes the app open offline; it exists only in the production build.
-if ('serviceWorker' in navigator && import.meta.env.PROD) void new Workbox('/sw.js', { scope: '/' }).register();
+// The service worker makes the app open offline. It starts once the first model is ready (or a few seconds in
+// without one), so its install does not slow the first prediction down.
+registerServiceWorkerAfter('edgeloop:model-ready', 3_000);

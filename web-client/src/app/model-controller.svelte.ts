@@ -11,11 +11,14 @@ import { APP_VERSION, deviceId } from './device-identity';
 import { type ModelPixels, toModelPixels } from './image-pixels';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import type { HistoryEntry } from './local-db';
-import { type ChannelRef, ModelRefused, NoModelYet, type RolloutAssignment, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { type ChannelRef, ModelRefused, NoModelYet, type RolloutAssignment, type VerifiedModel, fetchChannelModel, loadCachedModel, prefetchHubKeys, rememberModel } from './model-store';
+import { precacheLater, whenIdle } from './offline-assets';
 import { predictionEvent } from './prediction-event';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
 
 const UPDATE_CHECK_MS = 60_000;
+/** Without a classification this long after the model is ready, the idle work (later precache, measuring) starts anyway. */
+const IDLE_WORK_AFTER_READY_MS = 10_000;
 
 const refKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
 
@@ -66,6 +69,11 @@ export class ModelController {
   /** Model switches and classifications take turns, so a result is always read with the model that produced it. */
   private turn: Promise<unknown> = Promise.resolve();
 
+  /** Resolved by the first classification: the idle work waits for it (or for IDLE_WORK_AFTER_READY_MS). */
+  private firstUse: () => void = () => {};
+  private readonly used = new Promise<void>((resolve) => (this.firstUse = resolve));
+  private idleWork: Promise<void> | null = null;
+
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const result = this.turn.then(work, work);
     this.turn = result.catch(() => {});
@@ -82,6 +90,8 @@ export class ModelController {
 
   /** Takes the settings (the link's query over the stored ones), starts the inference worker, and checks for updates periodically. */
   async start(): Promise<void> {
+    // The worker's scripts download while the settings are read, and the hub's keys are asked for meanwhile.
+    this.worker = new InferenceWorker();
     const query = new URLSearchParams(location.search);
     const { settings, problems } = fromQuery(await loadSettings(), query);
     if (query.has('token')) {
@@ -91,8 +101,8 @@ export class ModelController {
     }
     this.settings = settings;
     this.settingsProblems = problems;
+    if (this.configured && navigator.onLine) prefetchHubKeys();
     // The worker parses TensorFlow.js and starts a backend while the model is read and verified.
-    this.worker = new InferenceWorker();
     void this.worker.prepare(backendOrder(settings.backend, await readBackendChoice(null)));
     await saveSettings(settings);
     setInterval(() => document.visibilityState === 'visible' && void this.checkForUpdate(), UPDATE_CHECK_MS);
@@ -244,7 +254,26 @@ export class ModelController {
       };
       this.status = 'ready';
       markOnce('edgeloop:model-ready');
+      void this.afterFirstUse();
     });
+  }
+
+  /**
+   * Resolves once the device is idle after the first classification (or a while after the model is ready, if none
+   * comes), having had the service worker fetch the backends this visit did not need: what measuring them loads
+   * then comes from the device, and they are there offline.
+   */
+  private afterFirstUse(): Promise<void> {
+    this.idleWork ??= Promise.race([this.used, new Promise((resolve) => setTimeout(resolve, IDLE_WORK_AFTER_READY_MS))])
+      .then(() => whenIdle())
+      .then(() => precacheLater())
+      .then(
+        (result) => {
+          if (result && !result.error) markOnce('edgeloop:later-precached');
+        },
+        () => {}, // not cached now: the route fetches each when first used, and the next start asks again
+      );
+    return this.idleWork;
   }
 
   /** Loads into the serving worker on the preferred backend; with no measurement yet, one runs in the background. */
@@ -252,12 +281,14 @@ export class ModelController {
     const choice = await readBackendChoice(model);
     this.measurements = choice?.measurements ?? null;
     this.loadResult = await this.worker!.load(model, backendOrder(this.settings.backend, choice));
-    if (!choice && this.settings.backend === 'auto') void this.measure(model);
+    // Measuring loads every backend and keeps the cores busy for a few seconds: not before the first prediction.
+    if (!choice && this.settings.backend === 'auto') void this.afterFirstUse().then(() => this.measure(model));
   }
 
   private async measure(model: VerifiedModel): Promise<BackendChoice | null> {
     const choice = await measureBackends(model).catch(() => null);
     if (!choice) return null;
+    markOnce('edgeloop:backends-measured');
     await this.exclusive(async () => {
       if (this.verified !== model) return; // another model came meanwhile; it reads the stored choice itself
       this.measurements = choice.measurements;
@@ -314,6 +345,7 @@ export class ModelController {
     };
     this.lastPrediction = entry;
     markOnce('edgeloop:first-prediction');
+    this.firstUse();
     return { project: model.ref.project, event, entry };
   }
 }

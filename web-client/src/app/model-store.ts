@@ -117,10 +117,37 @@ async function fetchHubKeys(): Promise<HubKeys> {
 async function hubKeys(refresh: boolean): Promise<HubKeys> {
   const stored = await storedHubKeys();
   if (stored && !refresh && Date.now() - stored.fetchedAt < KEYS_MAX_AGE_MS) return stored;
-  return fetchHubKeys();
+  // One request at a time: a read that starts while another is under way (prefetchHubKeys) takes its answer.
+  keysInFlight ??= fetchHubKeys().finally(() => (keysInFlight = null));
+  return keysInFlight;
+}
+let keysInFlight: Promise<HubKeys> | null = null;
+
+/** Reads the hub's keys now, if the remembered ones will not do, so a model check that follows need not wait for them. */
+export function prefetchHubKeys(): void {
+  hubKeys(false).catch(() => {}); // the check that needs them reports why they could not be read
 }
 
 const trusts = (keys: HubKeys, text: string) => trustsEnvelope(keys.keys, text);
+
+/**
+ * The header a cached model file is stored with: the sha256 its bytes were checked to have (the signed manifest's)
+ * just before they were stored. Only this code writes the cache, and only after that check.
+ */
+const VERIFIED_SHA256 = 'x-edgeloop-verified-sha256';
+
+/**
+ * Whether cached bytes can be used without hashing them again: they were stored as verified for exactly the sha256
+ * (and size) that the signed manifest, verified again on every start, names for this file. This keeps what the
+ * check protects: a file of another version (or another file) carries another hash, and Cache Storage is this
+ * origin's alone, so what could write a false mark there could as well replace the checking code itself.
+ */
+export function verifiedBefore(mark: string | null, byteLength: number, file: PublishedFile): boolean {
+  return mark === file.sha256 && byteLength === file.bytes;
+}
+
+const verifiedResponse = (bytes: ArrayBuffer, file: PublishedFile, contentType: string) =>
+  new Response(bytes, { headers: { 'content-type': contentType, [VERIFIED_SHA256]: file.sha256 } });
 
 /** The file's bytes from the cache, else the network; only bytes that match the manifest are returned or cached. */
 async function verifiedFile(url: string, file: PublishedFile, offline: boolean): Promise<ArrayBuffer> {
@@ -128,7 +155,12 @@ async function verifiedFile(url: string, file: PublishedFile, offline: boolean):
   const cached = await cache.match(url);
   if (cached) {
     const bytes = await cached.arrayBuffer();
-    if ((await publishedFileProblem(bytes, file)) === null) return bytes;
+    if (verifiedBefore(cached.headers.get(VERIFIED_SHA256), bytes.byteLength, file)) return bytes;
+    // Stored without the mark (by an earlier version of the app), or marked for other bytes: hash them.
+    if ((await publishedFileProblem(bytes, file)) === null) {
+      await cache.put(url, verifiedResponse(bytes, file, cached.headers.get('content-type') ?? 'application/octet-stream'));
+      return bytes;
+    }
     await cache.delete(url);
   }
   if (offline) throw new ModelRefused(`${file.path} is not in this device's cache`);
@@ -137,7 +169,7 @@ async function verifiedFile(url: string, file: PublishedFile, offline: boolean):
   const bytes = await response.arrayBuffer();
   const problem = await publishedFileProblem(bytes, file);
   if (problem) throw new ModelRefused(problem);
-  await cache.put(url, new Response(bytes, { headers: { 'content-type': response.headers.get('content-type') ?? 'application/octet-stream' } }));
+  await cache.put(url, verifiedResponse(bytes, file, response.headers.get('content-type') ?? 'application/octet-stream'));
   return bytes;
 }
 

@@ -1,0 +1,45 @@
+/**
+ * The page's side of the service worker (web-client/src/sw.ts): registering it once the first model is ready (its
+ * start and install would otherwise compete with the first prediction for the device's cores), and asking it for the
+ * later precache tier (the other backends) when the device is idle.
+ */
+import { Workbox, messageSW } from 'workbox-window';
+import { PRECACHE_LATER, type PrecacheLaterResult } from '../precache-plan';
+
+/** The service worker exists only in the production build. */
+const hasServiceWorker = () => 'serviceWorker' in navigator && import.meta.env.PROD;
+
+/** Registers the service worker once the User Timing mark `mark` is set, or after `maxWaitMs` without it. */
+export function registerServiceWorkerAfter(mark: string, maxWaitMs: number): void {
+  if (!hasServiceWorker()) return;
+  let registered = false;
+  const register = () => {
+    if (registered) return;
+    registered = true;
+    observer.disconnect();
+    clearTimeout(timer);
+    void new Workbox('/sw.js', { scope: '/' }).register();
+  };
+  const observer = new PerformanceObserver((list) => list.getEntriesByName(mark).length > 0 && register());
+  const timer = setTimeout(register, maxWaitMs);
+  observer.observe({ type: 'mark', buffered: true });
+}
+
+/** Resolves when the browser has nothing else to do (or after `timeoutMs`). */
+export function whenIdle(timeoutMs = 2_000): Promise<void> {
+  return new Promise((resolve) => {
+    if ('requestIdleCallback' in window) requestIdleCallback(() => resolve(), { timeout: timeoutMs });
+    else setTimeout(resolve, 50);
+  });
+}
+
+/**
+ * Has the service worker fetch the later tier now; resolves with what it did once those files are cached, or null
+ * without a service worker (development, a browser that refuses it, none registered within a minute).
+ */
+export async function precacheLater(): Promise<PrecacheLaterResult | null> {
+  if (!hasServiceWorker()) return null;
+  const registration = await Promise.race([navigator.serviceWorker.ready, new Promise<null>((resolve) => setTimeout(() => resolve(null), 60_000))]);
+  const worker = registration?.active;
+  return worker ? ((await messageSW(worker, { type: PRECACHE_LATER })) as PrecacheLaterResult) : null;
+}
