@@ -4,7 +4,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import type { Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
-import { type BuiltChunk, precacheTiers, tieredManifest } from './web-client/src/precache-plan';
+import { type BuiltChunk, type FirstEntry, PLAIN_WASM_BINARY, precacheTiers, tieredManifest } from './web-client/src/precache-plan.ts';
 
 const webRoot = path.resolve(import.meta.dirname, 'web-client');
 /** The PWA's version, sent with every prediction (web-client/src/app/device-identity.ts). */
@@ -12,9 +12,10 @@ const appVersion = (JSON.parse(fs.readFileSync(path.join(webRoot, 'package.json'
 
 /**
  * The import graphs of the app's bundle and of the inference worker's, as they are written: the precache plan
- * (web-client/src/precache-plan.ts) reads them. `entries` gets the app's and the worker's entry chunks.
+ * (web-client/src/precache-plan.ts) reads them, starting from the app page's entry chunk (all of whose code a first
+ * visit runs) and the inference worker's (whose import()s are the backends a device may never use).
  */
-const built = { chunks: [] as BuiltChunk[], entries: [] as string[] };
+const built = { chunks: [] as BuiltChunk[], entries: [] as FirstEntry[] };
 function recordChunks(): Plugin {
   return {
     name: 'edgeloop-record-chunks',
@@ -30,7 +31,8 @@ function recordChunks(): Plugin {
           assets: [...(meta?.importedCss ?? []), ...(meta?.importedAssets ?? [])],
         });
         const facade = out.facadeModuleId ?? '';
-        if (out.isEntry && (facade === path.join(webRoot, 'index.html') || facade.endsWith('/inference.worker.ts'))) built.entries.push(out.fileName);
+        if (out.isEntry && facade === path.join(webRoot, 'index.html')) built.entries.push({ fileName: out.fileName, dynamicImports: 'first' });
+        if (out.isEntry && facade.endsWith('/inference.worker.ts')) built.entries.push({ fileName: out.fileName, dynamicImports: 'later' });
       }
     },
   };
@@ -73,8 +75,7 @@ export default defineConfig({
             const tiers = precacheTiers(
               built.chunks,
               entries.map((entry) => entry.url),
-              // The plain wasm binary serves browsers without WebAssembly SIMD (the other is named -simd-).
-              { firstChunks: built.entries, pages: ['index.html'], deferred: [/(^|\/)tfjs-backend-wasm-[\w-]{8}\.wasm$/] },
+              { entries: built.entries, pages: ['index.html'], deferred: [PLAIN_WASM_BINARY] },
             );
             return { manifest: tieredManifest(entries, tiers) as typeof entries };
           },

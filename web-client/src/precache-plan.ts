@@ -29,17 +29,33 @@ export type PrecacheTier = 'first' | 'later' | 'network';
 /** What the service worker gets: the entries, those to fetch when idle marked `later`. */
 export type TieredEntry = PrecacheEntry & { later?: true };
 
+/**
+ * tfjs-backend-wasm's plain binary, for browsers without WebAssembly SIMD (every browser with WebGPU has SIMD; the
+ * other binary is named tfjs-backend-wasm-simd-<hash>.wasm). Vite names assets <name>-<8-character hash>.<ext>.
+ */
+export const PLAIN_WASM_BINARY = /(^|\/)tfjs-backend-wasm-[\w-]{8}\.wasm$/;
+
+/** An entry chunk a first visit runs, and whether what it imports with import() is needed first too. */
+export interface FirstEntry {
+  fileName: string;
+  /** 'first': the page's own code, split for speed; 'later': optional parts (the worker's other backends). */
+  dynamicImports: 'first' | 'later';
+}
+
 export interface PrecacheRules {
-  /** The chunks a first visit runs: the app's entry, the inference worker's entry. */
-  firstChunks: string[];
+  /** The app page's entry chunk and the inference worker's. */
+  entries: FirstEntry[];
   /** The pages a first visit opens (the app's); other pages (the admin's) are left to the network. */
   pages: string[];
-  /** Files the first chunks refer to that only some devices load: fetched later. */
+  /** Files the entries lead to that only some devices load: fetched later. */
   deferred: RegExp[];
 }
 
-/** Every file `roots` lead to: through static imports and assets, and through import() too when `dynamic`. */
-export function reachable(chunks: readonly BuiltChunk[], roots: readonly string[], dynamic: boolean): Set<string> {
+/**
+ * Every file `roots` lead to: through static imports and assets, and through import() too when `dynamic`. Files in
+ * `boundary` (other entries, which have rules of their own) are reached but not followed.
+ */
+export function reachable(chunks: readonly BuiltChunk[], roots: readonly string[], dynamic: boolean, boundary: ReadonlySet<string> = new Set()): Set<string> {
   const byName = new Map(chunks.map((chunk) => [chunk.fileName, chunk]));
   const seen = new Set<string>();
   const stack = [...roots];
@@ -48,17 +64,19 @@ export function reachable(chunks: readonly BuiltChunk[], roots: readonly string[
     if (seen.has(file)) continue;
     seen.add(file);
     const chunk = byName.get(file);
-    if (chunk) stack.push(...chunk.imports, ...chunk.assets, ...(dynamic ? chunk.dynamicImports : []));
+    if (!chunk || (boundary.has(file) && !roots.includes(file))) continue;
+    stack.push(...chunk.imports, ...chunk.assets, ...(dynamic ? chunk.dynamicImports : []));
   }
   return seen;
 }
 
 /** The tier of each file (by its URL in the precache list). */
 export function precacheTiers(chunks: readonly BuiltChunk[], urls: readonly string[], rules: PrecacheRules): Map<string, PrecacheTier> {
-  const missing = rules.firstChunks.filter((file) => !chunks.some((chunk) => chunk.fileName === file));
-  if (missing.length) throw new Error(`precache plan: no built chunk named ${missing.join(', ')}`);
-  const first = reachable(chunks, rules.firstChunks, false);
-  const any = reachable(chunks, rules.firstChunks, true);
+  const missing = rules.entries.filter((entry) => !chunks.some((chunk) => chunk.fileName === entry.fileName));
+  if (missing.length) throw new Error(`precache plan: no built chunk named ${missing.map((entry) => entry.fileName).join(', ')}`);
+  const entries = new Set(rules.entries.map((entry) => entry.fileName));
+  const first = new Set(rules.entries.flatMap((entry) => [...reachable(chunks, [entry.fileName], entry.dynamicImports === 'first', entries)]));
+  const any = reachable(chunks, [...entries], true);
   const inGraph = new Set(chunks.flatMap((chunk) => [chunk.fileName, ...chunk.assets]));
   const tiers = new Map<string, PrecacheTier>();
   for (const url of urls) {

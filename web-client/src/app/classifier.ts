@@ -13,6 +13,7 @@ import {
   type LoadResult,
   type ModelPayload,
 } from './inference-protocol';
+import { takeInferenceWorker } from './inference-worker-start';
 import { readValue, writeValue } from './local-db';
 import type { VerifiedModel } from './model-store';
 import type { BackendPreference } from './settings';
@@ -20,7 +21,7 @@ import type { BackendPreference } from './settings';
 type RequestBody = InferenceRequest extends infer R ? (R extends InferenceRequest ? Omit<R, 'id'> : never) : never;
 
 export class InferenceWorker {
-  private readonly worker = new Worker(new URL('./inference.worker.ts', import.meta.url), { type: 'module', name: 'edgeloop-inference' });
+  private readonly worker = takeInferenceWorker();
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private nextId = 1;
 

@@ -1,9 +1,12 @@
-import { mount } from 'svelte';
-import App from './App.svelte';
+import { startInferenceWorker } from './inference-worker-start';
 import { registerServiceWorkerAfter } from './offline-assets';
 
-mount(App, { target: document.getElementById('app')! });
+// The inference worker first: its scripts download and compile while the app's own are evaluated and mounted.
+startInferenceWorker();
 
 // The service worker makes the app open offline. It starts once the first model is ready (or a few seconds in
 // without one), so its install does not slow the first prediction down.
 registerServiceWorkerAfter('edgeloop:model-ready', 3_000);
+
+const [{ mount }, { default: App }] = await Promise.all([import('svelte'), import('./App.svelte')]);
+mount(App, { target: document.getElementById('app')! });

@@ -90,8 +90,9 @@ export class ModelController {
 
   /** Takes the settings (the link's query over the stored ones), starts the inference worker, and checks for updates periodically. */
   async start(): Promise<void> {
-    // The worker's scripts download while the settings are read, and the hub's keys are asked for meanwhile.
+    // The worker's scripts download while the settings are read; a first visit asks for the hub's keys meanwhile.
     this.worker = new InferenceWorker();
+    if (navigator.onLine) prefetchHubKeys();
     const query = new URLSearchParams(location.search);
     const { settings, problems } = fromQuery(await loadSettings(), query);
     if (query.has('token')) {
@@ -101,7 +102,6 @@ export class ModelController {
     }
     this.settings = settings;
     this.settingsProblems = problems;
-    if (this.configured && navigator.onLine) prefetchHubKeys();
     // The worker parses TensorFlow.js and starts a backend while the model is read and verified.
     void this.worker.prepare(backendOrder(settings.backend, await readBackendChoice(null)));
     await saveSettings(settings);

@@ -187,6 +187,35 @@ describe('published models on the device', () => {
     expect(new Uint8Array(cached.weights)).toEqual(published.weights);
   });
 
+  it('opens a remembered model from files it marked as verified without hashing them again, and re-checks any file marked for other bytes', async () => {
+    const ref = refFor('marked-model');
+    const published = publish(ref, 1, '2026-01-01T00:00:00.000Z');
+    const model = (await fetchChannelModel(ref, null))!;
+    await rememberModel(model);
+    const cache = await caches.open('edgeloop-models-v1');
+    const shard = model.variant.shards[0]!;
+    const url = `${location.origin}/cdn/${published.shardKeys[0]!.slice(CDN_PREFIX.length)}`;
+    const stored = (await cache.match(url))!;
+    expect(stored.headers.get('x-edgeloop-verified-sha256')).toBe(shard.sha256);
+    const good = new Uint8Array(await stored.arrayBuffer());
+    const flipped = Uint8Array.from(good);
+    flipped[0]! ^= 0xff;
+
+    // The mark is what a warm start trusts: bytes stored under it are used as they are (only this origin's code
+    // writes the cache, and only after hashing).
+    await cache.put(url, new Response(flipped, { headers: { 'x-edgeloop-verified-sha256': shard.sha256 } }));
+    expect(new Uint8Array((await loadCachedModel(ref))!.weights).subarray(0, shard.bytes)).toEqual(flipped);
+
+    // A mark for other bytes (another version's file, or none) is no mark: the file is hashed and, not matching, refused.
+    await cache.put(url, new Response(flipped, { headers: { 'x-edgeloop-verified-sha256': sha256(flipped) } }));
+    await expect(loadCachedModel(ref)).rejects.toThrow(new ModelRefused(`${shard.path} is not in this device's cache`));
+
+    // An unmarked file that matches (stored by an earlier version of the app) is hashed once and marked.
+    await cache.put(url, new Response(good));
+    expect(new Uint8Array((await loadCachedModel(ref))!.weights)).toEqual(published.weights);
+    expect((await cache.match(url))!.headers.get('x-edgeloop-verified-sha256')).toBe(shard.sha256);
+  });
+
   it('refuses a pointer or a manifest whose payload was changed after signing, and one signed by a key the hub does not trust', async () => {
     const ref = refFor('tampered-model');
     const published = publish(ref, 1, '2026-01-01T00:00:00.000Z');
