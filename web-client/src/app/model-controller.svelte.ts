@@ -73,6 +73,8 @@ export class ModelController {
   private firstUse: () => void = () => {};
   private readonly used = new Promise<void>((resolve) => (this.firstUse = resolve));
   private idleWork: Promise<void> | null = null;
+  /** The configured channel's cached model, read and checked from start() on, while the rest of the app starts; open() takes it. */
+  private cachedRead: { key: string; model: Promise<VerifiedModel | null> } | null = null;
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const result = this.turn.then(work, work);
@@ -102,6 +104,11 @@ export class ModelController {
     }
     this.settings = settings;
     this.settingsProblems = problems;
+    if (this.configured) {
+      const model = loadCachedModel(this.ref);
+      model.catch(() => {}); // open() reports it
+      this.cachedRead = { key: refKey(this.ref), model };
+    }
     // The worker parses TensorFlow.js and starts a backend while the model is read and verified.
     void this.worker.prepare(backendOrder(settings.backend, await readBackendChoice(null)));
     await saveSettings(settings);
@@ -145,8 +152,10 @@ export class ModelController {
     this.status = 'loading the model';
     this.modelProblem = '';
     let model: VerifiedModel | null = null;
+    const early = this.cachedRead?.key === refKey(this.ref) ? this.cachedRead.model : null;
+    this.cachedRead = null;
     try {
-      model = await loadCachedModel(this.ref);
+      model = await (early ?? loadCachedModel(this.ref));
     } catch (error) {
       this.modelProblem = `cached model refused: ${(error as Error).message}`;
     }
@@ -178,7 +187,7 @@ export class ModelController {
       const current = this.verified && refKey(this.verified.ref) === key ? this.verified.version : null;
       try {
         // The installation's id decides its group in a canary; without the device's database it stays on production.
-        const installation = await deviceId().catch(() => null);
+        const installation = deviceId().catch(() => null);
         const next = await fetchChannelModel(ref, current, {
           deviceId: installation,
           onAssignment: (assignment) => {

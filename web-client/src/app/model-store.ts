@@ -208,7 +208,7 @@ export async function rememberModel(model: VerifiedModel): Promise<void> {
 
 export interface FetchOptions {
   /** This installation's id: with a canary in the pointer, it decides the device's group (none: production). */
-  deviceId?: string | null;
+  deviceId?: string | null | Promise<string | null>;
   /** Told the device's rollout assignment whenever the pointer is read (null: no canary). */
   onAssignment?: (assignment: RolloutAssignment | null) => void;
 }
@@ -233,16 +233,19 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
     return key;
   };
   const pointerUrl = new URL(cdnUrl(key.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)), location.href).href;
+  // The model this device trusts now is read while the pointer downloads.
+  const trustedRead = readValue<StoredModel>(storedKey(ref));
+  trustedRead.catch(() => {}); // awaited below, unless the pointer fails first
   // The pointer has a short max-age: revalidate so a promotion shows at once.
   const response = await fetch(pointerUrl, { cache: 'no-cache' });
   if (response.status === 404) throw new NoModelYet(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
   if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
   const pointerText = await response.text();
   const pointer = await readChannelPointer(pointerText, (await keysFor(pointerText)).keys, ref);
-  const deviceId = options.deviceId ?? null;
+  const deviceId = (await options.deviceId) ?? null;
   const { group, target, assignment } = pointerTarget(pointer, deviceId);
   options.onAssignment?.(assignment);
-  const trusted = await readValue<StoredModel>(storedKey(ref));
+  const trusted = await trustedRead;
   const trustedPointer = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)) : null;
   const trustedMovedAt = trustedPointer?.movedAt ?? null;
   const replayed = trustedMovedAt !== null && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt);
