@@ -20,6 +20,9 @@ import type {
   ModelPayload,
 } from './inference-protocol';
 
+// TensorFlow.js and this worker's modules are evaluated: what a start costs before any backend (visible in traces).
+performance.mark('edgeloop:worker-evaluated');
+
 // Threads would need cross-origin isolation the hub does not ask for (and without this flag setBackend('wasm') can
 // hang in a minified build), so only the single-threaded binaries are shipped.
 tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
@@ -135,7 +138,9 @@ async function handle(request: InferenceRequest): Promise<unknown> {
 }
 
 // One request at a time, in arrival order: a model switch happens between two classifications, never during one.
-let queue: Promise<void> = Promise.resolve();
+// Before the first: wasm starts at once, every device's first backend and the fallback of the others, so it is up
+// by the time the page (still starting itself) asks for a backend; asked for another, the worker switches.
+let queue: Promise<void> = useBackend('wasm').catch(() => {}); // prepare() and load() try it again and say why it failed
 self.onmessage = (event: MessageEvent<InferenceRequest>) => {
   const request = event.data;
   queue = queue.then(async () => {

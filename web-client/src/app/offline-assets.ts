@@ -9,16 +9,17 @@ import { PRECACHE_LATER, type PrecacheLaterResult } from '../precache-plan';
 /** The service worker exists only in the production build. */
 const hasServiceWorker = () => 'serviceWorker' in navigator && import.meta.env.PROD;
 
+/** The registration under way, once started (undefined: the browser refused it). */
+let registering: Promise<ServiceWorkerRegistration | undefined> | null = null;
+
 /** Registers the service worker once the User Timing mark `mark` is set, or after `maxWaitMs` without it. */
 export function registerServiceWorkerAfter(mark: string, maxWaitMs: number): void {
   if (!hasServiceWorker()) return;
-  let registered = false;
   const register = () => {
-    if (registered) return;
-    registered = true;
+    if (registering) return;
     observer.disconnect();
     clearTimeout(timer);
-    void new Workbox('/sw.js', { scope: '/' }).register();
+    registering = new Workbox('/sw.js', { scope: '/' }).register().catch(() => undefined);
   };
   const observer = new PerformanceObserver((list) => list.getEntriesByName(mark).length > 0 && register());
   const timer = setTimeout(register, maxWaitMs);
@@ -35,11 +36,11 @@ export function whenIdle(timeoutMs = 2_000): Promise<void> {
 
 /**
  * Has the service worker fetch the later tier now; resolves with what it did once those files are cached, or null
- * without a service worker (development, a browser that refuses it, none registered within a minute).
+ * without a service worker (development, a browser that refuses one, one still installing after half a minute).
  */
 export async function precacheLater(): Promise<PrecacheLaterResult | null> {
-  if (!hasServiceWorker()) return null;
-  const registration = await Promise.race([navigator.serviceWorker.ready, new Promise<null>((resolve) => setTimeout(() => resolve(null), 60_000))]);
+  if (!hasServiceWorker() || !(await (registering ?? navigator.serviceWorker.getRegistration()))) return null;
+  const registration = await Promise.race([navigator.serviceWorker.ready, new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000))]);
   const worker = registration?.active;
   return worker ? ((await messageSW(worker, { type: PRECACHE_LATER })) as PrecacheLaterResult) : null;
 }
