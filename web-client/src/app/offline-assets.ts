@@ -34,13 +34,15 @@ export function whenIdle(timeoutMs = 2_000): Promise<void> {
   });
 }
 
+const within = <T>(work: Promise<T>, ms: number) => Promise.race([work, new Promise<null>((resolve) => setTimeout(() => resolve(null), ms))]);
+
 /**
  * Has the service worker fetch the later tier now; resolves with what it did once those files are cached, or null
- * without a service worker (development, a browser that refuses one, one still installing after half a minute).
+ * without a service worker (development, a browser that refuses one, one still installing after half a minute) or
+ * without an answer in two minutes (a service worker stopped meanwhile: the next start asks again).
  */
 export async function precacheLater(): Promise<PrecacheLaterResult | null> {
   if (!hasServiceWorker() || !(await (registering ?? navigator.serviceWorker.getRegistration()))) return null;
-  const registration = await Promise.race([navigator.serviceWorker.ready, new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000))]);
-  const worker = registration?.active;
-  return worker ? ((await messageSW(worker, { type: PRECACHE_LATER })) as PrecacheLaterResult) : null;
+  const worker = (await within(navigator.serviceWorker.ready, 30_000))?.active;
+  return worker ? ((await within(messageSW(worker, { type: PRECACHE_LATER }), 120_000)) as PrecacheLaterResult | null) : null;
 }
