@@ -8,5 +8,9 @@ startInferenceWorker();
 // without one), so its install does not slow the first prediction down.
 registerServiceWorkerAfter('edgeloop:model-ready', 3_000);
 
+// A first visit starts downloading and verifying the model as soon as that code is there, while the app's loads.
+void import('./model-prefetch')
+  .then((module) => module.prefetchConfiguredModel())
+  .catch(() => {}); // the app's own check says what failed
 const [{ mount }, { default: App }] = await Promise.all([import('svelte'), import('./App.svelte')]);
 mount(App, { target: document.getElementById('app')! });

@@ -94,7 +94,7 @@ export class ModelController {
   async start(): Promise<void> {
     // The worker's scripts download while the settings are read; a first visit asks for the hub's keys meanwhile.
     this.worker = new InferenceWorker();
-    if (navigator.onLine) prefetchHubKeys();
+    if (navigator.onLine) prefetchHubKeys(); // main.ts asked already: this one joins that request, or the remembered keys
     const query = new URLSearchParams(location.search);
     const { settings, problems } = fromQuery(await loadSettings(), query);
     if (query.has('token')) {

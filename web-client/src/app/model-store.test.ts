@@ -18,7 +18,7 @@ import {
   versionDir,
 } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ChannelRef, ModelRefused, type RolloutAssignment, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { type ChannelRef, ModelRefused, type RolloutAssignment, fetchChannelModel, loadCachedModel, prefetchChannelModel, rememberModel } from './model-store';
 import { type HubKey, hubKey } from '../test-support/hub-key';
 
 /**
@@ -33,8 +33,11 @@ const keySet: TrustedKeySet = {
   activeKeyId: key.trusted.keyId,
   cdnBaseUrl: '/cdn',
 };
+/** Paths the server was asked for, in order. */
+const served: string[] = [];
 const server = http.createServer((request, response) => {
   const { pathname } = new URL(request.url!, 'http://hub');
+  served.push(pathname);
   if (pathname === '/trpc/registry.publicKeys') {
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify({ result: { data: keySet } }));
@@ -214,6 +217,27 @@ describe('published models on the device', () => {
     await cache.put(url, new Response(good));
     expect(new Uint8Array((await loadCachedModel(ref))!.weights)).toEqual(published.weights);
     expect((await cache.match(url))!.headers.get('x-edgeloop-verified-sha256')).toBe(shard.sha256);
+  });
+
+  it("hands a first visit's prefetched check to the app's first check, downloading each file once, and prefetches nothing for a channel it has a model of", async () => {
+    const ref = refFor('prefetched-model');
+    const published = publish(ref, 1, '2026-01-01T00:00:00.000Z');
+    const shardPath = `/cdn/${published.shardKeys[0]!.slice(CDN_PREFIX.length)}`;
+    served.length = 0;
+    await prefetchChannelModel(ref, Promise.resolve(null));
+    const model = (await fetchChannelModel(ref, null))!;
+    expect(new Uint8Array(model.weights)).toEqual(published.weights);
+    expect(served.filter((path) => path === shardPath)).toHaveLength(1);
+    expect(served.filter((path) => path.endsWith('/channels/production.json'))).toHaveLength(1);
+
+    // Taken once: the next check reads the pointer again.
+    expect((await fetchChannelModel(ref, null))!.version).toBe(1);
+    expect(served.filter((path) => path.endsWith('/channels/production.json'))).toHaveLength(2);
+
+    await rememberModel(model);
+    served.length = 0;
+    await prefetchChannelModel(ref, Promise.resolve(null));
+    expect(served).toEqual([]);
   });
 
   it('refuses a pointer or a manifest whose payload was changed after signing, and one signed by a key the hub does not trust', async () => {

@@ -123,8 +123,12 @@ async function hubKeys(refresh: boolean): Promise<HubKeys> {
 }
 let keysInFlight: Promise<HubKeys> | null = null;
 
-/** Reads the hub's keys now, if the remembered ones will not do, so a model check that follows need not wait for them. */
-export function prefetchHubKeys(): void {
+/**
+ * Reads the hub's keys now, if the remembered ones will not do, so a model check that follows need not wait for them.
+ * `firstVisit`: nothing can be remembered yet, so the request goes out without reading the device's database first.
+ */
+export function prefetchHubKeys(firstVisit = false): void {
+  if (firstVisit) keysInFlight ??= fetchHubKeys().finally(() => (keysInFlight = null));
   hubKeys(false).catch(() => {}); // the check that needs them reports why they could not be read
 }
 
@@ -221,6 +225,42 @@ export interface FetchOptions {
  * back); a rollback in the hub signs a new pointer, so it passes.
  */
 export async function fetchChannelModel(ref: ChannelRef, currentVersion: number | null, options: FetchOptions = {}): Promise<VerifiedModel | null> {
+  const prefetched = currentVersion === null ? takePrefetched(ref) : null;
+  if (prefetched) {
+    try {
+      const model = await prefetched;
+      options.onAssignment?.(model?.rollout ?? null);
+      return model;
+    } catch {
+      // Checked again below: what failed then (a network error, a file being replaced) may pass now, or says why not.
+    }
+  }
+  return checkChannel(ref, currentVersion, options);
+}
+
+/** First checks of channels started before the app asked (prefetchChannelModel), by channel; each is taken once. */
+const prefetches = new Map<string, Promise<VerifiedModel | null>>();
+const channelKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
+
+function takePrefetched(ref: ChannelRef): Promise<VerifiedModel | null> | null {
+  const prefetched = prefetches.get(channelKey(ref)) ?? null;
+  prefetches.delete(channelKey(ref));
+  return prefetched;
+}
+
+/**
+ * Starts the channel's first check now, on a device that has no model of it yet (a first visit), while the app itself
+ * is still starting: the app's first fetchChannelModel of that channel takes the result (downloaded and verified the
+ * same way) instead of starting over. Nothing is remembered: that happens once the model runs.
+ */
+export async function prefetchChannelModel(ref: ChannelRef, deviceId: Promise<string | null>): Promise<void> {
+  if (prefetches.has(channelKey(ref)) || (await readValue<StoredModel>(storedKey(ref)))) return;
+  const check = checkChannel(ref, null, { deviceId });
+  check.catch(() => {}); // the app's own check reports what failed
+  prefetches.set(channelKey(ref), check);
+}
+
+async function checkChannel(ref: ChannelRef, currentVersion: number | null, options: FetchOptions): Promise<VerifiedModel | null> {
   let key = await hubKeys(false);
   let refreshed = false;
   // Keys are rotated and retired: an envelope naming a key this device does not know sends it to the hub (never the
