@@ -1,7 +1,7 @@
 /**
  * The page's handle on an inference worker, and the choice of backend: the fastest one measured on this device
- * for this kind of model, remembered; until it is known, wasm (it starts in milliseconds) serves while a second
- * worker measures every backend in the background.
+ * for this kind of model, remembered; until it is known, wasm (it starts in milliseconds) serves, and a second
+ * worker measures every backend in the background once the device is idle after the first prediction.
  */
 import {
   type BackendMeasurement,

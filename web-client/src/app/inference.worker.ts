@@ -41,7 +41,7 @@ const BACKEND_MODULES: Record<InferenceBackendName, () => Promise<unknown>> = {
   },
   webgl: () => import('@tensorflow/tfjs-backend-webgl'),
   cpu: () => import('@tensorflow/tfjs-backend-cpu'),
-  wasm: async () => {},
+  wasm: async () => {}, // imported with the worker (above)
 };
 
 let loaded: LoadedModel | null = null;
