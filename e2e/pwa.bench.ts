@@ -1,8 +1,11 @@
 /**
  * PWA benchmark in headless Chromium against the real hub with a trained, promoted reference CNN:
- * cold time to first prediction (nothing cached: download + verify + init + infer), warm time (offline, from the
- * caches), bytes downloaded, and median per-image latency per backend; beside stock tfjs measured in the same run
- * (tf.min.js on the page's main thread, tf.loadLayersModel of the float32 model.json, default backend, no checks).
+ * cold time to first prediction (nothing cached: download + verify + init + infer), warm time (the next visit,
+ * offline, from the caches), bytes downloaded, and median per-image latency per backend; beside stock tfjs measured
+ * in the same run (tf.min.js on the page's main thread, tf.loadLayersModel of the float32 model.json, default backend,
+ * no checks). A first visit's bytes are counted in two parts: what it needs to classify and to open offline next
+ * time, and what its service worker fetches when the device is idle after the first prediction (the other backends,
+ * requests marked `Purpose: prefetch`).
  *   npm run build:web && npx tsx e2e/pwa.bench.ts [--runs n]
  */
 import fs from 'node:fs';
@@ -27,26 +30,41 @@ const TFJS_BUNDLE = createRequire(path.join(repo, 'training/package.json')).reso
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const ms = (value: number) => `${Math.round(value).toLocaleString('en')} ms`;
+/** The goals of the issue that asked for a faster, lighter first visit. */
+const GOALS = { coldMs: 400, warmMs: 200, perImageMs: 5 };
+const verdict = (met: boolean) => (met ? 'met' : '**not met**');
 const kib = (bytes: number) => `${Math.round(bytes / 1024).toLocaleString('en')} KiB`;
 
 /**
  * A pass-through proxy in front of the hub that counts the bytes of every response (body and headers): what the
- * browser downloaded, whichever of its page, workers or service worker asked.
+ * browser downloaded, whichever of its page, workers or service worker asked. Responses to background prefetches
+ * (`Purpose: prefetch`) are counted apart as well.
  */
-async function countingProxy(target: string): Promise<{ url: string; bytes(): number; close(): void }> {
+async function countingProxy(target: string): Promise<{ url: string; bytes(): number; prefetchBytes(): number; close(): void }> {
   let bytes = 0;
+  let prefetchBytes = 0;
   const server = http.createServer((req, res) => {
+    const prefetch = req.headers.purpose === 'prefetch';
+    const count = (n: number) => {
+      bytes += n;
+      if (prefetch) prefetchBytes += n;
+    };
     const upstream = http.request(new URL(req.url!, target), { method: req.method, headers: req.headers }, (response) => {
-      bytes += Object.entries(response.headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 0);
+      count(Object.entries(response.headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 0));
       res.writeHead(response.statusCode!, response.headers);
-      response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      response.on('data', (chunk: Buffer) => count(chunk.length));
       response.pipe(res);
     });
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bytes: () => bytes, close: () => server.close() };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    bytes: () => bytes,
+    prefetchBytes: () => prefetchBytes,
+    close: () => server.close(),
+  };
 }
 let proxy: Awaited<ReturnType<typeof countingProxy>>;
 
@@ -56,22 +74,33 @@ async function firstPredictionMs(page: Page): Promise<number> {
   return (await mark('edgeloop:model-ready')) + (await mark('edgeloop:first-prediction')) - (await mark('edgeloop:classify-start'));
 }
 
+const backendInUse = async (page: Page) => (await page.getByLabel('Backend in use').textContent())!.replace('backend: ', '');
+const hasMark = (page: Page, name: string) => page.evaluate((n) => performance.getEntriesByName(n).length > 0, name);
+
 async function coldAndWarm(browser: Browser, image: TestImage) {
   const cold: number[] = [];
   const warm: number[] = [];
   let coldBytes = 0;
+  let idleBytes = 0;
   let warmBytes = 0;
+  const backends = { cold: new Set<string>(), warm: new Set<string>() };
   for (let run = 0; run < RUNS; run++) {
     const context = await browser.newContext({ baseURL: proxy.url });
     const start = proxy.bytes();
+    const prefetchStart = proxy.prefetchBytes();
     const page = await context.newPage();
     await openApp(page);
     await classify(page, image);
     cold.push(await firstPredictionMs(page));
-    // Include what the service worker precaches in the background.
+    backends.cold.add(await backendInUse(page));
+    // The rest of the first visit: the service worker's install, then (idle after the first prediction) the later
+    // precache tier and the measurement of every backend, whose choice the next visit starts with.
     await page.evaluate(() => navigator.serviceWorker.ready);
-    await page.waitForTimeout(1000);
-    coldBytes = proxy.bytes() - start;
+    await page.waitForFunction(() => performance.getEntriesByName('edgeloop:backends-measured').length > 0, undefined, { timeout: 60_000 });
+    if (!(await hasMark(page, 'edgeloop:later-precached'))) throw new Error('the service worker did not fetch the later precache tier');
+    await page.waitForTimeout(500);
+    idleBytes = proxy.prefetchBytes() - prefetchStart;
+    coldBytes = proxy.bytes() - start - idleBytes;
     // Warm: the service worker and the model cache hold everything; no network at all.
     await context.setOffline(true);
     const before = proxy.bytes();
@@ -79,10 +108,11 @@ async function coldAndWarm(browser: Browser, image: TestImage) {
     await page.getByLabel('App status').filter({ hasText: 'ready' }).waitFor({ timeout: 30_000 });
     await classify(page, image);
     warm.push(await firstPredictionMs(page));
+    backends.warm.add(await backendInUse(page));
     warmBytes = proxy.bytes() - before;
     await context.close();
   }
-  return { cold: median(cold), warm: median(warm), coldBytes, warmBytes };
+  return { cold: median(cold), warm: median(warm), coldBytes, idleBytes, warmBytes, backends: { cold: [...backends.cold].join(', '), warm: [...backends.warm].join(', ') } };
 }
 
 /** Per-image latency the worker reports, over real images classified through the app, per backend. */
@@ -166,17 +196,19 @@ async function main(): Promise<void> {
     const latency = await perImage(browser, images);
     const measured = Object.values(latency).filter((v): v is number => typeof v === 'number');
 
+    const best = Math.min(...measured);
     console.log('| measure | Edgeloop PWA | stock tfjs (same run) | goal |\n|---|---|---|---|');
-    console.log(`| cold time to first prediction (no cache) | ${ms(app.cold)} | ${ms(baseline.cold)} | <= 2,000 ms |`);
-    console.log(`| warm time to first prediction (offline, cached) | ${ms(app.warm)} | - (cannot start offline) | <= 500 ms |`);
-    console.log(`| bytes downloaded, cold | ${kib(app.coldBytes)} (app shell with the service worker's precache, ${model.recommended} model) | ${kib(baseline.bytes)} (tf.min.js, float32 model) | |`);
+    console.log(`| cold time to first prediction (no cache) | ${ms(app.cold)} on ${app.backends.cold} | ${ms(baseline.cold)} on ${baseline.backend} | <= ${GOALS.coldMs} ms: ${verdict(app.cold <= GOALS.coldMs)} |`);
+    console.log(`| warm time to first prediction (next visit, offline) | ${ms(app.warm)} on ${app.backends.warm} | - (cannot start offline) | <= ${GOALS.warmMs} ms: ${verdict(app.warm <= GOALS.warmMs)} |`);
+    console.log(`| bytes downloaded, cold: first prediction and offline start | ${kib(app.coldBytes)} (app, inference worker with its first backend, ${model.recommended} model, service worker) | ${kib(baseline.bytes)} (tf.min.js, float32 model) | <= stock: ${verdict(app.coldBytes <= baseline.bytes)} |`);
+    console.log(`| bytes downloaded when idle after the first prediction | ${kib(app.idleBytes)} (the other backends, for offline use) | - | |`);
     console.log(`| bytes downloaded, warm | ${kib(app.warmBytes)} | - | |`);
     for (const backend of BACKENDS) {
       const value = latency[backend]!;
       const stock = baseline.backend === backend ? `${baseline.perImage.toFixed(2)} ms (its default backend)` : '';
       console.log(`| per-image median, ${backend} | ${typeof value === 'number' ? `${value.toFixed(2)} ms` : value} | ${stock} | |`);
     }
-    console.log(`| per-image median, best backend | ${Math.min(...measured).toFixed(2)} ms | ${baseline.perImage.toFixed(2)} ms (${baseline.backend}) | <= 5 ms |`);
+    console.log(`| per-image median, best backend | ${best.toFixed(2)} ms | ${baseline.perImage.toFixed(2)} ms (${baseline.backend}) | <= ${GOALS.perImageMs} ms: ${verdict(best <= GOALS.perImageMs)} |`);
   } finally {
     await browser.close();
     proxy.close();

@@ -1,7 +1,7 @@
 /**
  * The page's handle on an inference worker, and the choice of backend: the fastest one measured on this device
- * for this kind of model, remembered; until it is known, wasm (it starts in milliseconds) serves while a second
- * worker measures every backend in the background.
+ * for this kind of model, remembered; until it is known, wasm (it starts in milliseconds) serves, and a second
+ * worker measures every backend in the background once the device is idle after the first prediction.
  */
 import {
   type BackendMeasurement,
@@ -13,6 +13,7 @@ import {
   type LoadResult,
   type ModelPayload,
 } from './inference-protocol';
+import { takeInferenceWorker } from './inference-worker-start';
 import { readValue, writeValue } from './local-db';
 import type { VerifiedModel } from './model-store';
 import type { BackendPreference } from './settings';
@@ -20,7 +21,7 @@ import type { BackendPreference } from './settings';
 type RequestBody = InferenceRequest extends infer R ? (R extends InferenceRequest ? Omit<R, 'id'> : never) : never;
 
 export class InferenceWorker {
-  private readonly worker = new Worker(new URL('./inference.worker.ts', import.meta.url), { type: 'module', name: 'edgeloop-inference' });
+  private readonly worker = takeInferenceWorker();
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private nextId = 1;
 

@@ -3,6 +3,11 @@
  * that works (webgpu, webgl, wasm, cpu, in the order asked), classifies RGBA pixels with the shared preprocessing,
  * and can time the model on each backend so the page keeps the fastest.
  */
+// The wasm backend is every device's first one (it starts in milliseconds, and serves until the others are measured)
+// and the fallback: it comes with this worker's own files, fetched in parallel with them, not one after another.
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import plainWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import simdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type LoadedModel, classifyPixels, loadPublishedModel } from './inference-model';
 import type {
@@ -15,7 +20,19 @@ import type {
   ModelPayload,
 } from './inference-protocol';
 
-/** Backends are imported when first used: a device that runs on wasm never downloads or parses the GPU ones. */
+// TensorFlow.js and this worker's modules are evaluated: what a start costs before any backend (visible in traces).
+performance.mark('edgeloop:worker-evaluated');
+
+// Threads would need cross-origin isolation the hub does not ask for (and without this flag setBackend('wasm') can
+// hang in a minified build), so only the single-threaded binaries are shipped.
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': plainWasm,
+  'tfjs-backend-wasm-simd.wasm': simdWasm,
+  'tfjs-backend-wasm-threaded-simd.wasm': simdWasm, // never fetched with threads off; setWasmPaths wants every name
+});
+
+/** The other backends are imported when first used: a device that runs on wasm never downloads or parses the GPU ones. */
 const BACKEND_MODULES: Record<InferenceBackendName, () => Promise<unknown>> = {
   webgpu: async () => {
     await import('@tensorflow/tfjs-backend-webgpu');
@@ -24,21 +41,7 @@ const BACKEND_MODULES: Record<InferenceBackendName, () => Promise<unknown>> = {
   },
   webgl: () => import('@tensorflow/tfjs-backend-webgl'),
   cpu: () => import('@tensorflow/tfjs-backend-cpu'),
-  wasm: async () => {
-    const [{ setWasmPaths }, plain, simd] = await Promise.all([
-      import('@tensorflow/tfjs-backend-wasm'),
-      import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'),
-      import('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'),
-    ]);
-    // Threads would need cross-origin isolation the hub does not ask for (and without this flag setBackend('wasm')
-    // can hang in a minified build), so only the single-threaded binaries are shipped.
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    setWasmPaths({
-      'tfjs-backend-wasm.wasm': plain.default,
-      'tfjs-backend-wasm-simd.wasm': simd.default,
-      'tfjs-backend-wasm-threaded-simd.wasm': simd.default, // never fetched with threads off; setWasmPaths wants every name
-    });
-  },
+  wasm: async () => {}, // imported with the worker (above)
 };
 
 let loaded: LoadedModel | null = null;
@@ -135,7 +138,9 @@ async function handle(request: InferenceRequest): Promise<unknown> {
 }
 
 // One request at a time, in arrival order: a model switch happens between two classifications, never during one.
-let queue: Promise<void> = Promise.resolve();
+// Before the first: wasm starts at once, every device's first backend and the fallback of the others, so it is up
+// by the time the page (still starting itself) asks for a backend; asked for another, the worker switches.
+let queue: Promise<void> = useBackend('wasm').catch(() => {}); // prepare() and load() try it again and say why it failed
 self.onmessage = (event: MessageEvent<InferenceRequest>) => {
   const request = event.data;
   queue = queue.then(async () => {

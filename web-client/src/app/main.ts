@@ -1,8 +1,16 @@
-import { mount } from 'svelte';
-import { Workbox } from 'workbox-window';
-import App from './App.svelte';
+import { startInferenceWorker } from './inference-worker-start';
+import { registerServiceWorkerAfter } from './offline-assets';
 
+// The inference worker first: its scripts download and compile while the app's own are evaluated and mounted.
+startInferenceWorker();
+
+// The service worker makes the app open offline. It starts once the first model is ready (or a few seconds in
+// without one), so its install does not slow the first prediction down.
+registerServiceWorkerAfter('edgeloop:model-ready', 3_000);
+
+// A first visit starts downloading and verifying the model as soon as that code is there, while the app's loads.
+void import('./model-prefetch')
+  .then((module) => module.prefetchConfiguredModel())
+  .catch(() => {}); // the app's own check says what failed
+const [{ mount }, { default: App }] = await Promise.all([import('svelte'), import('./App.svelte')]);
 mount(App, { target: document.getElementById('app')! });
-
-// The service worker makes the app open offline; it exists only in the production build.
-if ('serviceWorker' in navigator && import.meta.env.PROD) void new Workbox('/sw.js', { scope: '/' }).register();

@@ -12,11 +12,14 @@ import { type ModelPixels, toModelInput, toModelPixels } from './image-pixels';
 import { classifyProblem, modelProblem } from './plain-error';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import type { HistoryEntry } from './local-db';
-import { type ChannelRef, ModelRefused, NoModelYet, type RolloutAssignment, type VerifiedModel, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { type ChannelRef, ModelRefused, NoModelYet, type RolloutAssignment, type VerifiedModel, fetchChannelModel, loadCachedModel, prefetchHubKeys, rememberModel } from './model-store';
+import { precacheLater, whenIdle } from './offline-assets';
 import { predictionEvent } from './prediction-event';
 import { type Settings, fromQuery, loadSettings, saveSettings, settingsProblems } from './settings';
 
 const UPDATE_CHECK_MS = 60_000;
+/** Without a classification this long after the model is ready, the idle work (later precache, measuring) starts anyway. */
+const IDLE_WORK_AFTER_READY_MS = 10_000;
 
 const refKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
 
@@ -69,6 +72,13 @@ export class ModelController {
   /** Model switches and classifications take turns, so a result is always read with the model that produced it. */
   private turn: Promise<unknown> = Promise.resolve();
 
+  /** Resolved by the first classification: the idle work waits for it (or for IDLE_WORK_AFTER_READY_MS). */
+  private firstUse: () => void = () => {};
+  private readonly used = new Promise<void>((resolve) => (this.firstUse = resolve));
+  private idleWork: Promise<void> | null = null;
+  /** The configured channel's cached model, read and checked from start() on, while the rest of the app starts; open() takes it. */
+  private cachedRead: { key: string; model: Promise<VerifiedModel | null> } | null = null;
+
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const result = this.turn.then(work, work);
     this.turn = result.catch(() => {});
@@ -85,6 +95,9 @@ export class ModelController {
 
   /** Takes the settings (the link's query over the stored ones), starts the inference worker, and checks for updates periodically. */
   async start(): Promise<void> {
+    // The worker's scripts download while the settings are read; a first visit asks for the hub's keys meanwhile.
+    this.worker = new InferenceWorker();
+    if (navigator.onLine) prefetchHubKeys(); // main.ts asked already: this one joins that request, or the remembered keys
     const query = new URLSearchParams(location.search);
     const { settings, problems } = fromQuery(await loadSettings(), query);
     if (query.has('token')) {
@@ -94,8 +107,12 @@ export class ModelController {
     }
     this.settings = settings;
     this.settingsProblems = problems;
+    if (this.configured) {
+      const model = loadCachedModel(this.ref);
+      model.catch(() => {}); // open() reports it
+      this.cachedRead = { key: refKey(this.ref), model };
+    }
     // The worker parses TensorFlow.js and starts a backend while the model is read and verified.
-    this.worker = new InferenceWorker();
     void this.worker.prepare(backendOrder(settings.backend, await readBackendChoice(null)));
     await saveSettings(settings);
     setInterval(() => document.visibilityState === 'visible' && void this.checkForUpdate(), UPDATE_CHECK_MS);
@@ -138,8 +155,10 @@ export class ModelController {
     this.status = 'loading the model';
     this.modelProblem = '';
     let model: VerifiedModel | null = null;
+    const early = this.cachedRead?.key === refKey(this.ref) ? this.cachedRead.model : null;
+    this.cachedRead = null;
     try {
-      model = await loadCachedModel(this.ref);
+      model = await (early ?? loadCachedModel(this.ref));
     } catch (error) {
       this.modelProblem = `cached model refused: ${(error as Error).message}`;
     }
@@ -171,7 +190,7 @@ export class ModelController {
       const current = this.verified && refKey(this.verified.ref) === key ? this.verified.version : null;
       try {
         // The installation's id decides its group in a canary; without the device's database it stays on production.
-        const installation = await deviceId().catch(() => null);
+        const installation = deviceId().catch(() => null);
         const next = await fetchChannelModel(ref, current, {
           deviceId: installation,
           onAssignment: (assignment) => {
@@ -247,7 +266,26 @@ export class ModelController {
       };
       this.status = 'ready';
       markOnce('edgeloop:model-ready');
+      void this.afterFirstUse();
     });
+  }
+
+  /**
+   * Resolves once the device is idle after the first classification (or a while after the model is ready, if none
+   * comes), having had the service worker fetch the backends this visit did not need: what measuring them loads
+   * then comes from the device, and they are there offline.
+   */
+  private afterFirstUse(): Promise<void> {
+    this.idleWork ??= Promise.race([this.used, new Promise((resolve) => setTimeout(resolve, IDLE_WORK_AFTER_READY_MS))])
+      .then(() => whenIdle())
+      .then(() => precacheLater())
+      .then(
+        (result) => {
+          if (result && !result.error) markOnce('edgeloop:later-precached');
+        },
+        () => {}, // not cached now: the route fetches each when first used, and the next start asks again
+      );
+    return this.idleWork;
   }
 
   /** Loads into the serving worker on the preferred backend; with no measurement yet, one runs in the background. */
@@ -255,12 +293,14 @@ export class ModelController {
     const choice = await readBackendChoice(model);
     this.measurements = choice?.measurements ?? null;
     this.loadResult = await this.worker!.load(model, backendOrder(this.settings.backend, choice));
-    if (!choice && this.settings.backend === 'auto') void this.measure(model);
+    // Measuring loads every backend and keeps the cores busy for a few seconds: not before the first prediction.
+    if (!choice && this.settings.backend === 'auto') void this.afterFirstUse().then(() => this.measure(model));
   }
 
   private async measure(model: VerifiedModel): Promise<BackendChoice | null> {
     const choice = await measureBackends(model).catch(() => null);
     if (!choice) return null;
+    markOnce('edgeloop:backends-measured');
     await this.exclusive(async () => {
       if (this.verified !== model) return; // another model came meanwhile; it reads the stored choice itself
       this.measurements = choice.measurements;
@@ -322,6 +362,7 @@ export class ModelController {
     };
     this.lastPrediction = entry;
     markOnce('edgeloop:first-prediction');
+    this.firstUse();
     return { project: model.ref.project, event, entry };
   }
 

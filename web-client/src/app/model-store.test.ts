@@ -18,7 +18,7 @@ import {
   versionDir,
 } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ChannelRef, ModelRefused, type RolloutAssignment, fetchChannelModel, loadCachedModel, rememberModel } from './model-store';
+import { type ChannelRef, ModelRefused, type RolloutAssignment, fetchChannelModel, loadCachedModel, prefetchChannelModel, rememberModel } from './model-store';
 import { type HubKey, hubKey } from '../test-support/hub-key';
 
 /**
@@ -33,8 +33,11 @@ const keySet: TrustedKeySet = {
   activeKeyId: key.trusted.keyId,
   cdnBaseUrl: '/cdn',
 };
+/** Paths the server was asked for, in order. */
+const served: string[] = [];
 const server = http.createServer((request, response) => {
   const { pathname } = new URL(request.url!, 'http://hub');
+  served.push(pathname);
   if (pathname === '/trpc/registry.publicKeys') {
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify({ result: { data: keySet } }));
@@ -185,6 +188,56 @@ describe('published models on the device', () => {
     const cached = (await loadCachedModel(ref))!;
     expect(cached.version).toBe(1);
     expect(new Uint8Array(cached.weights)).toEqual(published.weights);
+  });
+
+  it('opens a remembered model from files it marked as verified without hashing them again, and re-checks any file marked for other bytes', async () => {
+    const ref = refFor('marked-model');
+    const published = publish(ref, 1, '2026-01-01T00:00:00.000Z');
+    const model = (await fetchChannelModel(ref, null))!;
+    await rememberModel(model);
+    const cache = await caches.open('edgeloop-models-v1');
+    const shard = model.variant.shards[0]!;
+    const url = `${location.origin}/cdn/${published.shardKeys[0]!.slice(CDN_PREFIX.length)}`;
+    const stored = (await cache.match(url))!;
+    expect(stored.headers.get('x-edgeloop-verified-sha256')).toBe(shard.sha256);
+    const good = new Uint8Array(await stored.arrayBuffer());
+    const flipped = Uint8Array.from(good);
+    flipped[0]! ^= 0xff;
+
+    // The mark is what a warm start trusts: bytes stored under it are used as they are (only this origin's code
+    // writes the cache, and only after hashing).
+    await cache.put(url, new Response(flipped, { headers: { 'x-edgeloop-verified-sha256': shard.sha256 } }));
+    expect(new Uint8Array((await loadCachedModel(ref))!.weights).subarray(0, shard.bytes)).toEqual(flipped);
+
+    // A mark for other bytes (another version's file, or none) is no mark: the file is hashed and, not matching, refused.
+    await cache.put(url, new Response(flipped, { headers: { 'x-edgeloop-verified-sha256': sha256(flipped) } }));
+    await expect(loadCachedModel(ref)).rejects.toThrow(new ModelRefused(`${shard.path} is not in this device's cache`));
+
+    // An unmarked file that matches (stored by an earlier version of the app) is hashed once and marked.
+    await cache.put(url, new Response(good));
+    expect(new Uint8Array((await loadCachedModel(ref))!.weights)).toEqual(published.weights);
+    expect((await cache.match(url))!.headers.get('x-edgeloop-verified-sha256')).toBe(shard.sha256);
+  });
+
+  it("hands a first visit's prefetched check to the app's first check, downloading each file once, and prefetches nothing for a channel it has a model of", async () => {
+    const ref = refFor('prefetched-model');
+    const published = publish(ref, 1, '2026-01-01T00:00:00.000Z');
+    const shardPath = `/cdn/${published.shardKeys[0]!.slice(CDN_PREFIX.length)}`;
+    served.length = 0;
+    await prefetchChannelModel(ref, Promise.resolve(null));
+    const model = (await fetchChannelModel(ref, null))!;
+    expect(new Uint8Array(model.weights)).toEqual(published.weights);
+    expect(served.filter((path) => path === shardPath)).toHaveLength(1);
+    expect(served.filter((path) => path.endsWith('/channels/production.json'))).toHaveLength(1);
+
+    // Taken once: the next check reads the pointer again.
+    expect((await fetchChannelModel(ref, null))!.version).toBe(1);
+    expect(served.filter((path) => path.endsWith('/channels/production.json'))).toHaveLength(2);
+
+    await rememberModel(model);
+    served.length = 0;
+    await prefetchChannelModel(ref, Promise.resolve(null));
+    expect(served).toEqual([]);
   });
 
   it('refuses a pointer or a manifest whose payload was changed after signing, and one signed by a key the hub does not trust', async () => {

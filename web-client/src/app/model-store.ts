@@ -117,10 +117,41 @@ async function fetchHubKeys(): Promise<HubKeys> {
 async function hubKeys(refresh: boolean): Promise<HubKeys> {
   const stored = await storedHubKeys();
   if (stored && !refresh && Date.now() - stored.fetchedAt < KEYS_MAX_AGE_MS) return stored;
-  return fetchHubKeys();
+  // One request at a time: a read that starts while another is under way (prefetchHubKeys) takes its answer.
+  keysInFlight ??= fetchHubKeys().finally(() => (keysInFlight = null));
+  return keysInFlight;
+}
+let keysInFlight: Promise<HubKeys> | null = null;
+
+/**
+ * Reads the hub's keys now, if the remembered ones will not do, so a model check that follows need not wait for them.
+ * `firstVisit`: nothing can be remembered yet, so the request goes out without reading the device's database first.
+ */
+export function prefetchHubKeys(firstVisit = false): void {
+  if (firstVisit) keysInFlight ??= fetchHubKeys().finally(() => (keysInFlight = null));
+  hubKeys(false).catch(() => {}); // the check that needs them reports why they could not be read
 }
 
 const trusts = (keys: HubKeys, text: string) => trustsEnvelope(keys.keys, text);
+
+/**
+ * The header a cached model file is stored with: the sha256 its bytes were checked to have (the signed manifest's)
+ * just before they were stored. Only this code writes the cache, and only after that check.
+ */
+const VERIFIED_SHA256 = 'x-edgeloop-verified-sha256';
+
+/**
+ * Whether cached bytes can be used without hashing them again: they were stored as verified for exactly the sha256
+ * (and size) that the signed manifest, verified again on every start, names for this file. This keeps what the
+ * check protects: a file of another version (or another file) carries another hash, and Cache Storage is this
+ * origin's alone, so what could write a false mark there could as well replace the checking code itself.
+ */
+export function verifiedBefore(mark: string | null, byteLength: number, file: PublishedFile): boolean {
+  return mark === file.sha256 && byteLength === file.bytes;
+}
+
+const verifiedResponse = (bytes: ArrayBuffer, file: PublishedFile, contentType: string) =>
+  new Response(bytes, { headers: { 'content-type': contentType, [VERIFIED_SHA256]: file.sha256 } });
 
 /** The file's bytes from the cache, else the network; only bytes that match the manifest are returned or cached. */
 async function verifiedFile(url: string, file: PublishedFile, offline: boolean): Promise<ArrayBuffer> {
@@ -128,7 +159,12 @@ async function verifiedFile(url: string, file: PublishedFile, offline: boolean):
   const cached = await cache.match(url);
   if (cached) {
     const bytes = await cached.arrayBuffer();
-    if ((await publishedFileProblem(bytes, file)) === null) return bytes;
+    if (verifiedBefore(cached.headers.get(VERIFIED_SHA256), bytes.byteLength, file)) return bytes;
+    // Stored without the mark (by an earlier version of the app), or marked for other bytes: hash them.
+    if ((await publishedFileProblem(bytes, file)) === null) {
+      await cache.put(url, verifiedResponse(bytes, file, cached.headers.get('content-type') ?? 'application/octet-stream'));
+      return bytes;
+    }
     await cache.delete(url);
   }
   if (offline) throw new ModelRefused(`${file.path} is not in this device's cache`);
@@ -137,7 +173,7 @@ async function verifiedFile(url: string, file: PublishedFile, offline: boolean):
   const bytes = await response.arrayBuffer();
   const problem = await publishedFileProblem(bytes, file);
   if (problem) throw new ModelRefused(problem);
-  await cache.put(url, new Response(bytes, { headers: { 'content-type': response.headers.get('content-type') ?? 'application/octet-stream' } }));
+  await cache.put(url, verifiedResponse(bytes, file, response.headers.get('content-type') ?? 'application/octet-stream'));
   return bytes;
 }
 
@@ -176,7 +212,7 @@ export async function rememberModel(model: VerifiedModel): Promise<void> {
 
 export interface FetchOptions {
   /** This installation's id: with a canary in the pointer, it decides the device's group (none: production). */
-  deviceId?: string | null;
+  deviceId?: string | null | Promise<string | null>;
   /** Told the device's rollout assignment whenever the pointer is read (null: no canary). */
   onAssignment?: (assignment: RolloutAssignment | null) => void;
 }
@@ -189,6 +225,42 @@ export interface FetchOptions {
  * back); a rollback in the hub signs a new pointer, so it passes.
  */
 export async function fetchChannelModel(ref: ChannelRef, currentVersion: number | null, options: FetchOptions = {}): Promise<VerifiedModel | null> {
+  const prefetched = currentVersion === null ? takePrefetched(ref) : null;
+  if (prefetched) {
+    try {
+      const model = await prefetched;
+      options.onAssignment?.(model?.rollout ?? null);
+      return model;
+    } catch {
+      // Checked again below: what failed then (a network error, a file being replaced) may pass now, or says why not.
+    }
+  }
+  return checkChannel(ref, currentVersion, options);
+}
+
+/** First checks of channels started before the app asked (prefetchChannelModel), by channel; each is taken once. */
+const prefetches = new Map<string, Promise<VerifiedModel | null>>();
+const channelKey = (ref: ChannelRef) => `${ref.project}/${ref.model}/${ref.channel}`;
+
+function takePrefetched(ref: ChannelRef): Promise<VerifiedModel | null> | null {
+  const prefetched = prefetches.get(channelKey(ref)) ?? null;
+  prefetches.delete(channelKey(ref));
+  return prefetched;
+}
+
+/**
+ * Starts the channel's first check now, on a device that has no model of it yet (a first visit), while the app itself
+ * is still starting: the app's first fetchChannelModel of that channel takes the result (downloaded and verified the
+ * same way) instead of starting over. Nothing is remembered: that happens once the model runs.
+ */
+export async function prefetchChannelModel(ref: ChannelRef, deviceId: Promise<string | null>): Promise<void> {
+  if (prefetches.has(channelKey(ref)) || (await readValue<StoredModel>(storedKey(ref)))) return;
+  const check = checkChannel(ref, null, { deviceId });
+  check.catch(() => {}); // the app's own check reports what failed
+  prefetches.set(channelKey(ref), check);
+}
+
+async function checkChannel(ref: ChannelRef, currentVersion: number | null, options: FetchOptions): Promise<VerifiedModel | null> {
   let key = await hubKeys(false);
   let refreshed = false;
   // Keys are rotated and retired: an envelope naming a key this device does not know sends it to the hub (never the
@@ -201,16 +273,19 @@ export async function fetchChannelModel(ref: ChannelRef, currentVersion: number 
     return key;
   };
   const pointerUrl = new URL(cdnUrl(key.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)), location.href).href;
+  // The model this device trusts now is read while the pointer downloads.
+  const trustedRead = readValue<StoredModel>(storedKey(ref));
+  trustedRead.catch(() => {}); // awaited below, unless the pointer fails first
   // The pointer has a short max-age: revalidate so a promotion shows at once.
   const response = await fetch(pointerUrl, { cache: 'no-cache' });
   if (response.status === 404) throw new NoModelYet(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
   if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
   const pointerText = await response.text();
   const pointer = await readChannelPointer(pointerText, (await keysFor(pointerText)).keys, ref);
-  const deviceId = options.deviceId ?? null;
+  const deviceId = (await options.deviceId) ?? null;
   const { group, target, assignment } = pointerTarget(pointer, deviceId);
   options.onAssignment?.(assignment);
-  const trusted = await readValue<StoredModel>(storedKey(ref));
+  const trusted = await trustedRead;
   const trustedPointer = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)) : null;
   const trustedMovedAt = trustedPointer?.movedAt ?? null;
   const replayed = trustedMovedAt !== null && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt);
