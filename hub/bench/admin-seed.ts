@@ -44,6 +44,9 @@ export interface Seeded {
   model: string;
   /** A run a person would open (the newest succeeded one). */
   openRunId: string;
+  /** The newest dataset version, and a label to filter its grid by. */
+  versionId: string;
+  label: string;
   /** Seconds per part, to report how long seeding takes. */
   seconds: Record<string, number>;
   counts: Record<string, number>;
@@ -259,6 +262,8 @@ export async function seedProject(deps: HubDeps, plan: SeedPlan): Promise<Seeded
     slug: plan.slug,
     model: MODEL,
     openRunId,
+    versionId: versionIds[1]!,
+    label: FASHION_MNIST_LABELS[9]!,
     seconds,
     counts: { items: itemCount, runs: plan.runs, predictions: ids.length, corrections: corrected, inbox },
   };

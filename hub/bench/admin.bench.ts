@@ -63,26 +63,45 @@ const PAGES: AdminPage[] = [
     open: (c) => Promise.all([c.auth.whoami.query(), c.projects.list.query()]),
   },
   {
-    page: 'data',
-    calls: 'datasets.list',
+    page: 'data (working set grid)',
+    calls: 'datasets.list, datasets.activity, labeling.inbox(1), items.browse(48)',
     open: (c, p) =>
       Promise.all([
         c.datasets.list.query({ project: p.slug }),
-        // items browse (Data's image grid): add its call here, e.g. c.items.browse.query({ project: p.slug, limit: 60 }),
+        c.datasets.activity.query({ project: p.slug }),
+        c.labeling.inbox.query({ project: p.slug, status: 'pending', limit: 1 }),
+        c.items.browse.query({ project: p.slug, page: 1, pageSize: 48 }),
       ]),
   },
   {
-    page: 'runs (one open)',
-    calls: 'datasets.list, runs.list(20), runs.get(logLines 30)',
+    page: 'data (a version, filtered)',
+    calls: 'items.browse(version, label, split, 48)',
+    open: (c, p) => c.items.browse.query({ project: p.slug, version: p.versionId, label: p.label, split: 'train', page: 2, pageSize: 48 }),
+  },
+  {
+    page: 'data (working set, last page)',
+    calls: 'items.browse(last page of 48)',
+    async open(c, p) {
+      const first = await c.items.browse.query({ project: p.slug, page: 1, pageSize: 48 });
+      return c.items.browse.query({ project: p.slug, page: first.pages, pageSize: 48 });
+    },
+  },
+  {
+    page: 'runs (table and one open)',
+    calls: 'datasets.list, runs.list(25), runs.get(logLines 40)',
     open: (c, p) =>
-      Promise.all([c.datasets.list.query({ project: p.slug }), c.runs.list.query({ project: p.slug, limit: 20 }), c.runs.get.query({ runId: p.openRunId, logLines: 30 })]),
+      Promise.all([c.datasets.list.query({ project: p.slug }), c.runs.list.query({ project: p.slug, limit: 25 }), c.runs.get.query({ runId: p.openRunId, logLines: 40 })]),
   },
   {
     page: 'models (one open)',
-    calls: 'registry.models, registry.versions, canary.state per channel',
+    calls: 'registry.models, registry.versions, canary.state per channel, registry.files of the newest version',
     async open(c, p) {
       const [, detail] = await Promise.all([c.registry.models.query({ project: p.slug }), c.registry.versions.query({ project: p.slug, model: p.model })]);
-      return Promise.all(detail.channels.map((ch) => c.registry.canary.state.query({ project: p.slug, model: p.model, channel: ch.name })));
+      const newest = Math.max(...detail.versions.map((v) => v.version));
+      return Promise.all([
+        ...detail.channels.map((ch) => c.registry.canary.state.query({ project: p.slug, model: p.model, channel: ch.name })),
+        c.registry.files.query({ project: p.slug, model: p.model, version: newest }),
+      ]);
     },
   },
   {
@@ -115,12 +134,12 @@ const PAGES: AdminPage[] = [
   },
   {
     page: 'devices & tokens',
-    calls: 'registry.models, auth.listTokens',
+    calls: 'registry.models, auth.listTokens(20), devices.seen(7 days, 25)',
     open: (c, p) =>
       Promise.all([
         c.registry.models.query({ project: p.slug }),
-        c.auth.listTokens.query(),
-        // token paging / devices aggregation: replace listTokens with the paged call and add the devices call here.
+        c.auth.listTokens.query({ status: 'all', limit: 20, offset: 0 }),
+        c.devices.seen.query({ project: p.slug, days: 7, limit: 25, offset: 0 }),
       ]),
   },
 ];
