@@ -107,6 +107,18 @@ export async function findInProject(db: Database, projectId: string, sha256: str
   return row ?? null;
 }
 
+/** A working-set row with its blob, as pages list it. */
+const toWorkingSetItem = ({ item, blob }: { item: typeof items.$inferSelect; blob: typeof blobs.$inferSelect }): WorkingSetItem => ({
+  sha256: item.sha256,
+  label: item.label,
+  split: splitSchema.parse(item.split),
+  source: item.source,
+  contentType: blob.contentType,
+  width: blob.width,
+  height: blob.height,
+  updatedAt: item.updatedAt,
+});
+
 const filterOf = (filter: ItemFilter) =>
   and(
     eq(items.projectId, filter.projectId),
@@ -127,17 +139,7 @@ export async function page(db: Database, filter: ItemFilter, after: string | und
       .limit(limit),
     db.select({ total: count() }).from(items).where(where),
   ]);
-  const page = rows.map(({ item, blob }) => ({
-    sha256: item.sha256,
-    label: item.label,
-    split: splitSchema.parse(item.split),
-    source: item.source,
-    contentType: blob.contentType,
-    width: blob.width,
-    height: blob.height,
-    updatedAt: item.updatedAt,
-  }));
-  return { items: page, total: totals?.total ?? 0 };
+  return { items: rows.map(toWorkingSetItem), total: totals?.total ?? 0 };
 }
 
 /** Every item of the project's working set: what a commit puts in the manifest. */
@@ -214,16 +216,7 @@ export async function browsePage(
         .orderBy(asc(items.sha256))
     : [];
   return {
-    items: rows.map(({ item, blob }) => ({
-      sha256: item.sha256,
-      label: item.label,
-      split: splitSchema.parse(item.split),
-      source: item.source,
-      contentType: blob.contentType,
-      width: blob.width,
-      height: blob.height,
-      updatedAt: item.updatedAt,
-    })),
+    items: rows.map(toWorkingSetItem),
     total: balance.reduce((sum, row) => sum + row.n, 0),
     balance,
   };

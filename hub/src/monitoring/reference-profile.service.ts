@@ -16,9 +16,9 @@ import {
   unpackProfileArrays,
 } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
-import { notFound } from '../errors';
 import { QUEUES } from '../jobs/job-queue';
-import { getProject, getProjectById } from '../projects/project.service';
+import { getProjectById } from '../projects/project.service';
+import { requireModelVersion } from '../registry/model-lookup';
 import * as models from '../registry/model-version.repository';
 import { readPublishedModel } from '../registry/published-model';
 import { loadHeldOutData } from '../training/dataset-loader';
@@ -232,11 +232,7 @@ export interface ProfileAnswer {
 
 /** The profile of `project`'s `model` version `version`; started now when it has none (first use). */
 export async function referenceProfileOf(deps: HubDeps, input: { project: string; model: string; version: number }): Promise<ProfileAnswer> {
-  const project = await getProject(deps, input.project);
-  const model = await models.findModel(deps.db, project.id, input.model);
-  if (!model) throw notFound(`project "${input.project}" has no registered model "${input.model}"`);
-  const version = await models.findVersion(deps.db, model.id, input.version);
-  if (!version) throw notFound(`model "${input.model}" has no version ${input.version}`);
+  const { project, version } = await requireModelVersion(deps, input);
   const row = await ensureRequested(deps, version.id);
   return {
     status: row.status,

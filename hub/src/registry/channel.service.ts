@@ -13,28 +13,12 @@ import { pipelineSettingsOf } from '../pipelines/pipeline-settings.service';
 import { type CanaryGroup, type CanaryVerdict, compareGroups, judgeCanary } from './canary.service';
 import * as channels from './channel.repository';
 import type { KeyInfo } from './key-ring';
+import { type ModelRef, requireModel, requireVersion } from './model-lookup';
 import * as models from './model-version.repository';
 import type { ModelVersion } from './model-version.repository';
 import { type ModelVersionSummary, toVersionSummary } from './publish.service';
 import { envelopeKeyId, signPayload, signingKey } from './signing';
 
-interface ModelRef {
-  project: string;
-  model: string;
-}
-
-async function requireModel(deps: HubDeps, ref: ModelRef) {
-  const project = await getProject(deps, ref.project);
-  const model = await models.findModel(deps.db, project.id, ref.model);
-  if (!model) throw notFound(`project "${ref.project}" has no registered model "${ref.model}"`);
-  return { project, model };
-}
-
-async function requireVersion(deps: HubDeps, modelId: string, ref: ModelRef, version: number) {
-  const row = await models.findVersion(deps.db, modelId, version);
-  if (!row) throw notFound(`model "${ref.model}" has no version ${version}`);
-  return row;
-}
 
 export async function promote(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; version: number; reason: string }) {
   const { model } = await requireModel(deps, input);

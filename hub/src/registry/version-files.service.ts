@@ -5,9 +5,8 @@
  */
 import { type ModelFormat, cdnUrl, modelManifestSchema, signedEnvelopeSchema } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
-import { conflict, notFound } from '../errors';
-import { getProject } from '../projects/project.service';
-import * as models from './model-version.repository';
+import { conflict } from '../errors';
+import { requireModelVersion } from './model-lookup';
 
 export interface PublishedFileLink {
   /** The path in the version's folder, e.g. uint8/group1-shard1of1.<sha16>.bin. */
@@ -25,11 +24,7 @@ export interface VersionFiles {
 }
 
 export async function versionFiles(deps: HubDeps, input: { project: string; model: string; version: number }): Promise<VersionFiles> {
-  const project = await getProject(deps, input.project);
-  const model = await models.findModel(deps.db, project.id, input.model);
-  if (!model) throw notFound(`project "${input.project}" has no registered model "${input.model}"`);
-  const row = await models.findVersion(deps.db, model.id, input.version);
-  if (!row) throw notFound(`model "${input.model}" has no version ${input.version}`);
+  const { version: row } = await requireModelVersion(deps, input);
   const stored = await deps.store.get(row.manifestKey);
   if (!stored) throw conflict(`the manifest of v${input.version} is missing from the object store; publish the run again as a new version`);
   const envelope = signedEnvelopeSchema.parse(JSON.parse(new TextDecoder().decode(stored)));
