@@ -56,13 +56,23 @@ async function trainAndWait(hub: RemoteHub, project: string, opts: TrainOptions)
   );
   const run = await hub.runs.create.mutate({ project, datasetVersion, train, ...(opts.architecture ? { model: { architecture: opts.architecture } } : {}) });
   console.error(`run ${run.id} queued on dataset ${datasetVersion.slice(0, 12)}`);
+  // Two phases, as the admin shows them: images decoded of the dataset version, then epochs and steps.
+  const loadBar = progressBar(`load ${run.id.slice(0, 8)}`);
   const bar = progressBar(`train ${run.id.slice(0, 8)}`);
+  let loaded = false;
   try {
     for (;;) {
       const current = await hub.runs.get.query({ runId: run.id, logLines: 0 });
       const p = current.progress;
+      if (current.loading && !p) loadBar.update(current.loading.done, current.loading.total);
+      if (p && !loaded) {
+        if (current.loading) loadBar.update(current.loading.total, current.loading.total);
+        loadBar.stop();
+        loaded = true;
+      }
       if (p) bar.update((p.epoch - 1) * p.steps + p.step, p.epochs * p.steps);
       if (!['queued', 'running'].includes(current.status)) {
+        loadBar.stop();
         bar.stop();
         if (current.status !== 'succeeded') throw new Error(`run ${run.id} ${current.status}${current.error ? `: ${current.error}` : ''}`);
         human.table(current.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss.toFixed(4), accuracy: e.accuracy.toFixed(4), valLoss: e.valLoss.toFixed(4), valAccuracy: e.valAccuracy.toFixed(4), 'images/s': Math.round(e.imagesPerSecond) })));
@@ -72,6 +82,7 @@ async function trainAndWait(hub: RemoteHub, project: string, opts: TrainOptions)
       await new Promise((r) => setTimeout(r, 1000));
     }
   } finally {
+    loadBar.stop();
     bar.stop();
   }
 }
