@@ -3,10 +3,10 @@
  * not), the busy indicator on a large photo, the live camera view, labeling (enlarge, undo, the remembered share
  * choice) and errors in plain words; an accessibility check (axe) on each view.
  */
-import { AxeBuilder } from '@axe-core/playwright';
 import { type Page, expect, test } from '@playwright/test';
 import { FASHION_MNIST_LABELS } from '../hub/src/demo';
 import { encodeGreyscalePng } from '../hub/src/images/png';
+import { checkA11y } from './admin-helpers';
 import { type TestImage, classify, hub, newToken, openApp, testImages } from './pwa-helpers';
 import { E2E_MODEL } from './start-hub';
 
@@ -57,11 +57,6 @@ async function noHorizontalScroll(page: Page): Promise<void> {
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
 }
 
-async function accessible(page: Page): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-}
-
 const mine = async (sentBy: string) => (await hub().feedback.predictions.query({ project: E2E_MODEL.project, limit: 500 })).predictions.filter((p) => p.sentBy === sentBy);
 
 test('a result says how sure the model is; a doubtful one looks different and asks a labeler for the right label', async ({ page }) => {
@@ -88,7 +83,7 @@ test('a result says how sure the model is; a doubtful one looks different and as
     await expect(offer.getByRole('button', { name: `Confirm ${top}` })).toBeVisible();
     await expect(offer.getByRole('button', { name: `It is ${runner}` })).toBeVisible();
     await noHorizontalScroll(page);
-    await accessible(page);
+    await checkA11y(page);
     await page.screenshot({ path: `test-results/pwa-ux-not-sure-${size.name}.png`, fullPage: true });
     if (size.name === 'phone') {
       // The labeler picks the runner-up right there: the hub receives it as ground truth.
@@ -153,7 +148,7 @@ test('the live camera view shows the top class at the device\'s pace, and record
     const first = await live.getByLabel('Live rate').textContent();
     await expect.poll(() => live.getByLabel('Live rate').textContent(), { timeout: 10_000 }).not.toBe(first);
     await noHorizontalScroll(page);
-    await accessible(page);
+    await checkA11y(page);
     await page.screenshot({ path: `test-results/pwa-ux-live-${size.name}.png`, fullPage: true });
     if (size.name === 'desktop') {
       await page.waitForTimeout(1_500);
@@ -188,7 +183,7 @@ test('labeling: thumbnails enlarge, a confirm can be undone, and the share choic
     await page.keyboard.press('Escape');
     await expect(dialog).toBeHidden();
     await noHorizontalScroll(page);
-    await accessible(page);
+    await checkA11y(page);
     await page.screenshot({ path: `test-results/pwa-ux-label-${size.name}.png`, fullPage: true });
   }
 
@@ -240,7 +235,7 @@ test('errors say what happened and what to do, in plain words: a refused token, 
     await expect(alert).toHaveText('Could not classify this image: this is not an image the browser can decode (use PNG, JPEG, WebP or GIF). Try another image, or reload the page.');
     for (const text of await page.getByRole('alert').allTextContents()) expect(text).not.toMatch(raw);
     await noHorizontalScroll(page);
-    await accessible(page);
+    await checkA11y(page);
     await page.screenshot({ path: `test-results/pwa-ux-errors-${size.name}.png`, fullPage: true });
 
     await page.getByRole('button', { name: 'Settings' }).click();
@@ -250,7 +245,7 @@ test('errors say what happened and what to do, in plain words: a refused token, 
     await expect(hint).toContainText('admin-token in the hub\'s data directory (the HUB_DATA_DIR setting');
     await expect(hint).not.toContainText('/tmp');
     await noHorizontalScroll(page);
-    await accessible(page);
+    await checkA11y(page);
     await page.screenshot({ path: `test-results/pwa-ux-settings-${size.name}.png`, fullPage: true });
   }
 });
