@@ -47,9 +47,16 @@ export function startActivity(project: string, kind: ActivityKind, step: string,
   };
 }
 
-/** Runs `work` as an activity: finished when it resolves, failed (with `failure` as the words) when it throws. */
-export async function tracked<T>(project: string, kind: ActivityKind, step: string, work: (handle: ReturnType<typeof startActivity>) => Promise<T>, failure: string): Promise<T> {
-  const handle = startActivity(project, kind, step);
+/** Runs `work` as an activity (of `total` units, when it can say): finished when it resolves, failed (with `failure` as the words) when it throws. */
+export async function tracked<T>(
+  project: string,
+  kind: ActivityKind,
+  step: string,
+  work: (handle: ReturnType<typeof startActivity>) => Promise<T>,
+  failure: string,
+  total: number | null = null,
+): Promise<T> {
+  const handle = startActivity(project, kind, step, total);
   try {
     const result = await work(handle);
     handle.finish();
@@ -66,4 +73,4 @@ export function activitiesOf(project: string, now = new Date()): Activity[] {
 }
 
 /** A refusal the caller can fix says why in its own words; anything else is the generic `failure` (details stay in the log). */
-export const failureWords = (error: unknown, failure: string): string => (error instanceof HubError ? error.message : failure);
+const failureWords = (error: unknown, failure: string): string => (error instanceof HubError ? error.message : failure);

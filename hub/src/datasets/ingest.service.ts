@@ -4,7 +4,7 @@ import { mapConcurrent } from '../concurrency';
 import type { HubDeps } from '../deps';
 import type { Project } from '../projects/project.repository';
 import { assertKnownLabel } from '../projects/project.service';
-import { failureWords, startActivity } from './dataset-activity';
+import { tracked } from './dataset-activity';
 import * as items from './item.repository';
 
 /** One image on its way into a project, already verified to decode. */
@@ -44,17 +44,17 @@ export async function ingestCandidates(
   options: { total: number; onProgress?: ProgressFn },
 ): Promise<IngestResult> {
   // The admin shows this import's progress (this process's imports: the demo's at the hub's start, say).
-  const activity = startActivity(project.slug, 'import', 'storing images', options.total);
-  try {
-    const result = await ingest(deps, project, batches, { ...options, onProgress: (done, total) => (activity.progress(done, total), options.onProgress?.(done, total)) }, () =>
-      activity.progress(options.total, options.total, 'adding the items to the working set'),
-    );
-    activity.finish();
-    return result;
-  } catch (error) {
-    activity.fail(failureWords(error, 'The import stopped with an error (the hub\'s log has it); nothing was added. Run it again.'));
-    throw error;
-  }
+  return tracked(
+    project.slug,
+    'import',
+    'storing images',
+    (activity) =>
+      ingest(deps, project, batches, { ...options, onProgress: (done, total) => (activity.progress(done, total), options.onProgress?.(done, total)) }, () =>
+        activity.progress(options.total, options.total, 'adding the items to the working set'),
+      ),
+    'The import stopped with an error (the hub\'s log has it); nothing was added. Run it again.',
+    options.total,
+  );
 }
 
 async function ingest(
