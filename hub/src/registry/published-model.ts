@@ -5,9 +5,10 @@
  */
 import crypto from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { type ModelManifest, modelManifestSchema, signedEnvelopeSchema } from '@edgeloop/shared';
+import type { ModelManifest } from '@edgeloop/shared';
 import { selectBackend } from '@edgeloop/training';
 import type { HubDeps } from '../deps';
+import { readStoredManifest } from './stored-manifest';
 
 export interface LoadedModel {
   manifest: ModelManifest;
@@ -26,10 +27,8 @@ export function hubBackendReady(): Promise<unknown> {
 export async function readPublishedModel(deps: HubDeps, manifestKey: string): Promise<LoadedModel> {
   await hubBackendReady();
   const dir = manifestKey.slice(0, manifestKey.lastIndexOf('/') + 1);
-  const stored = await deps.store.get(manifestKey);
-  if (!stored) throw new Error(`the published manifest ${manifestKey} is missing from the object store`);
-  const envelope = signedEnvelopeSchema.parse(JSON.parse(new TextDecoder().decode(stored)));
-  const manifest = modelManifestSchema.parse(JSON.parse(envelope.payload));
+  const manifest = await readStoredManifest(deps, manifestKey);
+  if (!manifest) throw new Error(`the published manifest ${manifestKey} is missing from the object store`);
   const variant = manifest.variants.find((v) => v.format === manifest.recommended)!;
   const files = await Promise.all([variant.modelJson, ...variant.shards].map(async (file) => {
     const bytes = await deps.store.get(dir + file.path);

@@ -3,10 +3,11 @@
  * what the admin offers as download links. Read from the version's signed manifest, which names every file with
  * its sha256 and size.
  */
-import { type ModelFormat, cdnUrl, modelManifestSchema, signedEnvelopeSchema } from '@edgeloop/shared';
+import { type ModelFormat, cdnUrl } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
 import { conflict } from '../errors';
 import { requireModelVersion } from './model-lookup';
+import { readStoredManifest } from './stored-manifest';
 
 export interface PublishedFileLink {
   /** The path in the version's folder, e.g. uint8/group1-shard1of1.<sha16>.bin. */
@@ -25,10 +26,8 @@ export interface VersionFiles {
 
 export async function versionFiles(deps: HubDeps, input: { project: string; model: string; version: number }): Promise<VersionFiles> {
   const { version: row } = await requireModelVersion(deps, input);
-  const stored = await deps.store.get(row.manifestKey);
-  if (!stored) throw conflict(`the manifest of v${input.version} is missing from the object store; publish the run again as a new version`);
-  const envelope = signedEnvelopeSchema.parse(JSON.parse(new TextDecoder().decode(stored)));
-  const manifest = modelManifestSchema.parse(JSON.parse(envelope.payload));
+  const manifest = await readStoredManifest(deps, row.manifestKey);
+  if (!manifest) throw conflict(`the manifest of v${input.version} is missing from the object store; publish the run again as a new version`);
   const dir = row.manifestKey.slice(0, row.manifestKey.lastIndexOf('/') + 1);
   const link = (file: { path: string; sha256: string; bytes: number }): PublishedFileLink => ({ path: file.path, url: cdnUrl(deps.cdnBaseUrl, dir + file.path), bytes: file.bytes, sha256: file.sha256 });
   return {
