@@ -37,12 +37,13 @@ export function parseDataView(rest: readonly string[], query: URLSearchParams): 
   return { kind: 'grid', query: grid };
 }
 
-/** The grid's address; page 1 is left out so the plain address is the first page. */
-export const gridHref = (project: string, query: GridQuery): string =>
-  routeHref(project, 'data', [], { in: query.in, label: query.label, split: query.split, source: query.source, page: query.page > 1 ? query.page : undefined });
+/** The grid's query in an address; page 1 is left out so the plain address is the first page. */
+const gridParams = (query: GridQuery) => ({ in: query.in, label: query.label, split: query.split, source: query.source, page: query.page > 1 ? query.page : undefined });
 
-export const itemHref = (project: string, sha256: string, query: GridQuery): string =>
-  routeHref(project, 'data', ['item', sha256], { in: query.in, label: query.label, split: query.split, source: query.source, page: query.page > 1 ? query.page : undefined });
+export const gridHref = (project: string, query: GridQuery): string => routeHref(project, 'data', [], gridParams(query));
+
+/** One item's address, carrying the grid's query so going back lands on the same page. */
+export const itemHref = (project: string, sha256: string, query: GridQuery): string => routeHref(project, 'data', ['item', sha256], gridParams(query));
 
 export const diffHref = (project: string, from: string, to: string, page = 1): string => routeHref(project, 'data', ['diff', from, to], { page: page > 1 ? page : undefined });
 
