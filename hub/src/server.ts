@@ -9,6 +9,7 @@ import { serveBulkPredictions } from './api/feedback-bulk.route';
 import { batchTooLargeMessage, bodyLimitFor, bodyTooLargeMessage } from './api/limits';
 import { authenticate } from './auth/token.service';
 import { serveCdn } from './cdn/cdn-route';
+import { devicePage } from './registry/device-start';
 import type { HubDeps } from './deps';
 
 const STATIC_TYPES: Record<string, string> = {
@@ -65,6 +66,10 @@ export function createHubServer(
     }
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      return;
+    }
+    if ((url.pathname === '/' || url.pathname === '/index.html') && url.searchParams.has('project')) {
+      serveDevicePage(deps, options.webRoot, url.searchParams, res).catch(() => serveStatic(options.webRoot, '/', res));
       return;
     }
     serveStatic(options.webRoot, url.pathname, res);
@@ -138,6 +143,14 @@ function serveStatic(root: string, pathname: string, res: http.ServerResponse): 
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
   fs.createReadStream(file).pipe(res);
+}
+
+/** The PWA's page with what a device's first model check needs (registry/device-start.ts). */
+async function serveDevicePage(deps: HubDeps, root: string, query: URLSearchParams, res: http.ServerResponse): Promise<void> {
+  const file = path.join(root, 'index.html');
+  if (!fs.existsSync(file)) return serveStatic(root, '/', res);
+  const html = await devicePage(deps, await fs.promises.readFile(file, 'utf8'), query);
+  res.writeHead(200, { 'content-type': STATIC_TYPES['.html']!, 'cache-control': 'no-cache' }).end(html);
 }
 
 export function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { labelSetSchema, projectSlugSchema, sha256Schema } from './dataset';
-import { preprocessingSchema } from './preprocess';
+import { preprocessingSchema } from './preprocessing-schema';
 
 /** Weight encodings a model version is published in; float32 is the reference the others are gated against. */
 export const MODEL_FORMATS = ['float32', 'float16', 'uint8'] as const;

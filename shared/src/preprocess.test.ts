@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inputShapeOf, pixelsToModelInput, type Preprocessing } from './preprocess';
+import { inputShapeOf, pixelsToModelInput } from './preprocess';
+import type { Preprocessing } from './preprocessing-schema';
 
 const grey: Preprocessing = { height: 1, width: 2, color: 'grayscale', scale: 1, offset: 0 };
 

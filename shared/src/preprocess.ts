@@ -1,23 +1,12 @@
 /**
  * The one function that turns pixels into model input. Training (Node) and the PWA (browser) both call it,
- * so a model sees the same numbers wherever it runs.
+ * so a model sees the same numbers wherever it runs. No zod here: the inference worker imports this file, and the
+ * schema (preprocessing-schema.ts) would add the whole of zod to the script every first prediction waits for.
  */
-import { z } from 'zod';
+import type { Preprocessing } from './preprocessing-schema';
 
 export const COLOR_MODES = ['grayscale', 'rgb'] as const;
 export type ColorMode = (typeof COLOR_MODES)[number];
-
-/** How raw pixels become the model's input tensor; stored in every model manifest. */
-export const preprocessingSchema = z.object({
-  /** Model input height and width in pixels; callers resize to this before calling `pixelsToModelInput`. */
-  height: z.number().int().min(8).max(1024),
-  width: z.number().int().min(8).max(1024),
-  color: z.enum(COLOR_MODES, { error: () => `color must be one of: ${COLOR_MODES.join(', ')}` }),
-  /** Input value = pixel / 255 * scale + offset: [0, 1] by default. */
-  scale: z.number().default(1),
-  offset: z.number().default(0),
-});
-export type Preprocessing = z.infer<typeof preprocessingSchema>;
 
 export function channelsOf(color: ColorMode): 1 | 3 {
   return color === 'grayscale' ? 1 : 3;

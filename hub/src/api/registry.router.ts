@@ -5,6 +5,7 @@ import { predict } from '../registry/predict.service';
 import { publishRun, publishedFromRun } from '../registry/publish.service';
 import { projectOfRun } from '../training/run.service';
 import { signingKey } from '../registry/signing';
+import { trustedKeySet } from '../registry/trusted-key-set';
 import { versionFiles } from '../registry/version-files.service';
 import { projectInput as project } from './inputs';
 import { procedureFor, projectOf, publicProcedure, router } from './trpc';
@@ -39,14 +40,7 @@ export const registryRouter = router({
    * What a device needs to find and trust published models: the keys manifests and pointers may be signed with (an
    * envelope names its key), which one signs now, and the CDN.
    */
-  publicKeys: publicProcedure.query(async ({ ctx }): Promise<TrustedKeySet> => {
-    const keys = await ctx.deps.keys.trusted();
-    return {
-      keys: keys.map((k) => ({ keyId: k.id, algorithm: 'Ed25519' as const, publicKey: k.publicKey, publicKeyPem: k.publicKeyPem, active: k.state === 'active' })),
-      activeKeyId: keys.find((k) => k.state === 'active')!.id,
-      cdnBaseUrl: ctx.deps.cdnBaseUrl,
-    };
-  }),
+  publicKeys: publicProcedure.query(({ ctx }): Promise<TrustedKeySet> => trustedKeySet(ctx.deps)),
   /** The active key only: what PWAs installed before key rotation ask for (they trust one key). */
   publicKey: publicProcedure.query(async ({ ctx }) => {
     const key = await signingKey(ctx.deps);

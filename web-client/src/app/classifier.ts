@@ -24,6 +24,8 @@ export class InferenceWorker {
   private readonly worker = takeInferenceWorker();
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private nextId = 1;
+  /** The latest load: asked again for the same model on the same backends, the worker has it already (or soon). */
+  private latestLoad: { model: VerifiedModel; backends: string; result: Promise<LoadResult> } | null = null;
 
   constructor() {
     this.worker.onmessage = (event: MessageEvent<InferenceReply>) => {
@@ -52,7 +54,15 @@ export class InferenceWorker {
   }
 
   load(model: VerifiedModel, backends: InferenceBackendName[]): Promise<LoadResult> {
-    return this.call({ type: 'load', model: payloadOf(model), backends });
+    const key = backends.join();
+    if (this.latestLoad?.model === model && this.latestLoad.backends === key) return this.latestLoad.result;
+    const result = this.call<LoadResult>({ type: 'load', model: payloadOf(model), backends });
+    const latest = { model, backends: key, result };
+    this.latestLoad = latest;
+    result.catch(() => {
+      if (this.latestLoad === latest) this.latestLoad = null; // asked again, it tries again
+    });
+    return result;
   }
 
   classify(rgba: Uint8ClampedArray): Promise<ClassifyResult> {
@@ -60,12 +70,21 @@ export class InferenceWorker {
   }
 
   measure(backends: InferenceBackendName[], runs: number): Promise<BackendMeasurement[]> {
+    this.latestLoad = null; // measuring loads the model on every backend
     return this.call({ type: 'measure', backends, runs });
   }
 
   terminate(): void {
     this.worker.terminate();
   }
+}
+
+let serving: InferenceWorker | null = null;
+
+/** The worker the page classifies with: one per page, made by whichever asks first (the page's start or the app). */
+export function servingWorker(): InferenceWorker {
+  serving ??= new InferenceWorker();
+  return serving;
 }
 
 function payloadOf(model: VerifiedModel): ModelPayload {

@@ -7,6 +7,11 @@ const MAX_KEPT_BYTES = 4 * MAX_IMAGE_BYTES;
 export interface ModelPixels {
   /** height * width * 4 bytes at the model's input size. */
   rgba: Uint8ClampedArray;
+  /** What the device keeps of the image, made while the model runs. */
+  kept: Promise<KeptImage>;
+}
+
+export interface KeptImage {
   /** A small JPEG data URL for this device's history. */
   thumbnail: string;
   /** The image as classified, kept on the device for sharing (a file as it is, a camera frame as JPEG), or why not. */
@@ -51,19 +56,27 @@ export async function toModelInput(source: HTMLVideoElement, p: Preprocessing): 
   }
 }
 
+/** The model's input at once; the thumbnail and the kept original follow (their encoding need not delay the model). */
 export async function toModelPixels(source: Blob | HTMLVideoElement, p: Preprocessing): Promise<ModelPixels> {
   const bitmap = await decode(source);
+  let rgba: Uint8ClampedArray;
   try {
-    const rgba = modelRgba(bitmap, p);
-
-    const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(bitmap.width, bitmap.height));
-    const thumb = context(Math.max(1, Math.round(bitmap.width * scale)), Math.max(1, Math.round(bitmap.height * scale)));
-    thumb.drawImage(bitmap, 0, 0, thumb.canvas.width, thumb.canvas.height);
-    const blob = await thumb.canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
-    return { rgba, thumbnail: await dataUrl(blob), original: await original(source, bitmap) };
-  } finally {
+    rgba = modelRgba(bitmap, p);
+  } catch (error) {
     bitmap.close();
+    throw error;
   }
+  const kept = keptImage(source, bitmap).finally(() => bitmap.close());
+  kept.catch(() => {}); // the caller awaits it
+  return { rgba, kept };
+}
+
+async function keptImage(source: Blob | HTMLVideoElement, bitmap: ImageBitmap): Promise<KeptImage> {
+  const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(bitmap.width, bitmap.height));
+  const thumb = context(Math.max(1, Math.round(bitmap.width * scale)), Math.max(1, Math.round(bitmap.height * scale)));
+  thumb.drawImage(bitmap, 0, 0, thumb.canvas.width, thumb.canvas.height);
+  const blob = await thumb.canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
+  return { thumbnail: await dataUrl(blob), original: await original(source, bitmap) };
 }
 
 /** Files keep their bytes (fitted to the hub only if shared); anything else (camera frames, GIFs) becomes a JPEG. */

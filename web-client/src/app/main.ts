@@ -1,8 +1,12 @@
 import { startInferenceWorker } from './inference-worker-start';
+import { localDb } from './local-db';
 import { registerServiceWorkerAfter } from './offline-assets';
 
 // The inference worker first: its scripts download and compile while the app's own are evaluated and mounted.
 startInferenceWorker();
+// The device's database: opening it can take 100 ms on a first visit, and the settings, the remembered model and the
+// rollout check all wait for it.
+localDb().catch(() => {}); // each reader reports its own failure
 
 // The service worker makes the app open offline. It starts once the first model is ready (or a few seconds in
 // without one), so its install does not slow the first prediction down.

@@ -5,10 +5,10 @@
  */
 import { type PredictionEvent, type PredictionSource, type TopClasses, topClasses } from '@edgeloop/shared';
 import { hubClient, hubCode } from '../hub-client';
-import { type BackendChoice, InferenceWorker, backendOrder, measureBackends, readBackendChoice } from './classifier';
+import { type BackendChoice, type InferenceWorker, backendOrder, measureBackends, readBackendChoice, servingWorker } from './classifier';
 import { probeHub } from './connectivity';
 import { APP_VERSION, deviceId } from './device-identity';
-import { type ModelPixels, toModelInput, toModelPixels } from './image-pixels';
+import { type KeptImage, toModelInput, toModelPixels } from './image-pixels';
 import { classifyProblem, modelProblem } from './plain-error';
 import type { BackendMeasurement, ClassifyResult, LoadResult } from './inference-protocol';
 import type { HistoryEntry } from './local-db';
@@ -96,7 +96,7 @@ export class ModelController {
   /** Takes the settings (the link's query over the stored ones), starts the inference worker, and checks for updates periodically. */
   async start(): Promise<void> {
     // The worker's scripts download while the settings are read; a first visit asks for the hub's keys meanwhile.
-    this.worker = new InferenceWorker();
+    this.worker = servingWorker();
     if (navigator.onLine) prefetchHubKeys(); // main.ts asked already: this one joins that request, or the remembered keys
     const query = new URLSearchParams(location.search);
     const { settings, problems } = fromQuery(await loadSettings(), query);
@@ -320,7 +320,7 @@ export class ModelController {
   async classify(source: Blob | HTMLVideoElement, how: PredictionSource): Promise<Prediction | null> {
     this.classifyProblem = '';
     markOnce('edgeloop:classify-start');
-    let run: { model: VerifiedModel; pixels: ModelPixels; result: ClassifyResult };
+    let run: { model: VerifiedModel; kept: KeptImage; result: ClassifyResult };
     this.busy = 'Reading the image…';
     try {
       run = await this.exclusive(async () => {
@@ -329,7 +329,8 @@ export class ModelController {
         this.busy = 'Reading the image…';
         const pixels = await toModelPixels(source, model.manifest.preprocessing);
         this.busy = 'Classifying…';
-        return { model, pixels, result: await this.worker.classify(pixels.rgba) };
+        const [result, kept] = await Promise.all([this.worker.classify(pixels.rgba), pixels.kept]);
+        return { model, kept, result };
       });
     } catch (error) {
       this.classifyProblem = classifyProblem(error);
@@ -337,7 +338,7 @@ export class ModelController {
     } finally {
       this.busy = '';
     }
-    const { model, pixels, result } = run;
+    const { model, kept, result } = run;
     // Without the device's database (private browsing may refuse it) the event goes without an installation id.
     const installation = await deviceId().catch(() => undefined);
     const event = predictionEvent(
@@ -356,9 +357,9 @@ export class ModelController {
       backend: event.backend,
       latencyMs: event.latencyMs,
       createdAt: event.createdAt,
-      thumbnail: pixels.thumbnail,
-      ...(pixels.original.image ? { image: pixels.original.image } : {}),
-      ...(pixels.original.note ? { imageNote: pixels.original.note } : {}),
+      thumbnail: kept.thumbnail,
+      ...(kept.original.image ? { image: kept.original.image } : {}),
+      ...(kept.original.note ? { imageNote: kept.original.note } : {}),
     };
     this.lastPrediction = entry;
     markOnce('edgeloop:first-prediction');

@@ -4,9 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type ChannelPointer,
+  type DeviceStart,
   type ModelManifest,
   type TrustedKeySet,
   CDN_PREFIX,
+  DEVICE_START_ELEMENT_ID,
   channelPointerKey,
   formatFilePath,
   inCanary,
@@ -17,7 +19,7 @@ import {
   shardFileName,
   versionDir,
 } from '@edgeloop/shared';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ChannelRef, ModelRefused, type RolloutAssignment, fetchChannelModel, loadCachedModel, prefetchChannelModel, rememberModel } from './model-store';
 import { type HubKey, hubKey } from '../test-support/hub-key';
 
@@ -401,5 +403,51 @@ describe('a staged rollout on the device', () => {
     const back = (await fetchChannelModel(ref, 2, { deviceId: inside }))!;
     expect(back).toMatchObject({ version: 1, rollout: null });
     expect(new Uint8Array(back.weights)).toEqual(v1.weights);
+  });
+});
+
+describe('a first visit given the texts with its page', () => {
+  /** A fresh copy of the device's model code, in a page the hub gave `start` (shared/src/device-start.ts). */
+  async function pageWith(start: DeviceStart): Promise<typeof import('./model-store')> {
+    vi.resetModules();
+    const element = { textContent: JSON.stringify(start) };
+    Object.assign(globalThis, { document: { getElementById: (id: string) => (id === DEVICE_START_ELEMENT_ID ? element : null) } });
+    return import('./model-store');
+  }
+  afterEach(() => {
+    delete (globalThis as { document?: unknown }).document;
+  });
+  const startOf = (ref: ChannelRef, published: Published, pointer = published.pointer): DeviceStart => ({
+    keys: keySet,
+    objects: { [channelPointerKey(ref.project, ref.model, ref.channel)]: pointer, [published.manifestKey]: new TextDecoder().decode(files.get(published.manifestKey)) },
+  });
+  /** What the page's first model check does (model-prefetch.ts), then the app's own check. */
+  async function firstVisit(store: typeof import('./model-store'), ref: ChannelRef) {
+    store.prefetchHubKeys(true);
+    await store.prefetchChannelModel(ref, Promise.resolve(null), { firstVisit: true });
+    return store.fetchChannelModel(ref, null);
+  }
+
+  it('asks the network for the model files only, and takes the model a device that fetched everything takes', async () => {
+    const ref = refFor('first-visit-model');
+    const published = publish(ref, 1, '2026-03-01T00:00:00.000Z');
+    const store = await pageWith(startOf(ref, published));
+    served.length = 0;
+    const model = (await firstVisit(store, ref))!;
+    expect(model.version).toBe(1);
+    expect(new Uint8Array(model.weights)).toEqual(published.weights);
+    const versionPath = `/cdn/${versionDir(ref.project, ref.model, 1).slice(CDN_PREFIX.length)}`;
+    expect(served.sort()).toEqual([model.variant.modelJson, ...model.variant.shards].map((file) => versionPath + file.path).sort());
+    // Its files are cached once it is remembered: the next start needs no network.
+    await store.rememberModel(model);
+    expect(new Uint8Array((await store.loadCachedModel(ref))!.weights)).toEqual(published.weights);
+  });
+
+  it('refuses a text given with the page that fails its signature, as it would a fetched one', async () => {
+    const ref = refFor('first-visit-forged');
+    const published = publish(ref, 1, '2026-03-01T00:00:00.000Z');
+    const forged = JSON.stringify({ ...JSON.parse(published.pointer), payload: JSON.parse(published.pointer).payload.replace('"version":1', '"version":7') });
+    const store = await pageWith(startOf(ref, published, forged));
+    await expect(firstVisit(store, ref)).rejects.toThrow(/signature/);
   });
 });

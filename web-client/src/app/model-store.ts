@@ -26,8 +26,8 @@ import {
   trustedKeySetSchema,
   trustsEnvelope,
 } from '@edgeloop/shared';
-import { publicHubClient } from '../hub-client';
 import { readValue, writeValue } from './local-db';
+import { takeStartKeys, takeStartText } from './page-start';
 
 const MODEL_CACHE = 'edgeloop-models-v1';
 
@@ -97,15 +97,23 @@ async function storedHubKeys(): Promise<HubKeys | null> {
 }
 
 async function fetchHubKeys(): Promise<HubKeys> {
-  const answer = await publicHubClient()
-    .registry.publicKeys.query()
-    .catch((error: unknown) => Promise.reject(new Error(`could not read the hub's signing keys: ${(error as Error).message}`)));
+  // A first visit's page carries the hub's answer (page-start.ts); the hub's client is loaded only when it did not.
+  const answer =
+    takeStartKeys() ??
+    (await (await import('../hub-client'))
+      .publicHubClient()
+      .registry.publicKeys.query()
+      .catch((error: unknown) => Promise.reject(new Error(`could not read the hub's signing keys: ${(error as Error).message}`))));
   // Checked as it enters the device: these keys decide which models it runs.
   const set = trustedKeySetSchema.parse(answer);
   const keys: HubKeys = { keys: set.keys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })), activeKeyId: set.activeKeyId, cdnBaseUrl: set.cdnBaseUrl, fetchedAt: Date.now() };
-  await writeValue('hub-keys', keys);
+  latestKeys = keys;
+  // Remembered for offline starts without holding this check up: a first visit's database can take 100 ms to open.
+  writeValue('hub-keys', keys).catch(() => {}); // not remembered: the next start asks the hub again
   return keys;
 }
+/** The set this page last read from the hub. */
+let latestKeys: HubKeys | null = null;
 
 /**
  * The hub's trusted signing keys and CDN base, for taking a new model: read from the hub itself (never from the CDN)
@@ -115,9 +123,12 @@ async function fetchHubKeys(): Promise<HubKeys> {
  * offline with the remembered set (loadCachedModel).
  */
 async function hubKeys(refresh: boolean): Promise<HubKeys> {
-  const stored = await storedHubKeys();
-  if (stored && !refresh && Date.now() - stored.fetchedAt < KEYS_MAX_AGE_MS) return stored;
-  // One request at a time: a read that starts while another is under way (prefetchHubKeys) takes its answer.
+  if (!refresh) {
+    // A read under way (prefetchHubKeys) is as fresh as a set gets: take its answer.
+    if (keysInFlight) return keysInFlight;
+    const known = latestKeys ?? (await storedHubKeys());
+    if (known && Date.now() - known.fetchedAt < KEYS_MAX_AGE_MS) return known;
+  }
   keysInFlight ??= fetchHubKeys().finally(() => (keysInFlight = null));
   return keysInFlight;
 }
@@ -153,34 +164,46 @@ export function verifiedBefore(mark: string | null, byteLength: number, file: Pu
 const verifiedResponse = (bytes: ArrayBuffer, file: PublishedFile, contentType: string) =>
   new Response(bytes, { headers: { 'content-type': contentType, [VERIFIED_SHA256]: file.sha256 } });
 
-/** The file's bytes from the cache, else the network; only bytes that match the manifest are returned or cached. */
-async function verifiedFile(url: string, file: PublishedFile, offline: boolean): Promise<ArrayBuffer> {
-  const cache = await caches.open(MODEL_CACHE);
-  const cached = await cache.match(url);
+/**
+ * Where a model's files are read from: only the cache (offline, the model this device trusts), the cache and else the
+ * network, or only the network (a first visit: its cache is empty, and opening it first can take 100 ms).
+ */
+type FileSource = 'cache' | 'cache, else network' | 'network';
+
+/** The file's bytes from `source`; only bytes that match the manifest are returned or cached. */
+async function verifiedFile(url: string, file: PublishedFile, source: FileSource): Promise<ArrayBuffer> {
+  const cache = caches.open(MODEL_CACHE);
+  cache.catch(() => {}); // a cache that cannot open loses the offline start only, and the model check says so
+  const cached = source === 'network' ? undefined : await (await cache).match(url);
   if (cached) {
     const bytes = await cached.arrayBuffer();
     if (verifiedBefore(cached.headers.get(VERIFIED_SHA256), bytes.byteLength, file)) return bytes;
     // Stored without the mark (by an earlier version of the app), or marked for other bytes: hash them.
     if ((await publishedFileProblem(bytes, file)) === null) {
-      await cache.put(url, verifiedResponse(bytes, file, cached.headers.get('content-type') ?? 'application/octet-stream'));
+      await (await cache).put(url, verifiedResponse(bytes, file, cached.headers.get('content-type') ?? 'application/octet-stream'));
       return bytes;
     }
-    await cache.delete(url);
+    await (await cache).delete(url);
   }
-  if (offline) throw new ModelRefused(`${file.path} is not in this device's cache`);
+  if (source === 'cache') throw new ModelRefused(`${file.path} is not in this device's cache`);
   const response = await fetch(url);
   if (!response.ok) throw new ModelRefused(`${file.path}: HTTP ${response.status}`);
   const bytes = await response.arrayBuffer();
   const problem = await publishedFileProblem(bytes, file);
   if (problem) throw new ModelRefused(problem);
-  await cache.put(url, verifiedResponse(bytes, file, response.headers.get('content-type') ?? 'application/octet-stream'));
+  // Stored while the model loads; rememberModel waits for it, so a remembered model's files are always cached.
+  const stored = cache.then((c) => c.put(url, verifiedResponse(bytes, file, response.headers.get('content-type') ?? 'application/octet-stream')));
+  cacheWrites.add(stored);
+  stored.catch(() => {}).finally(() => cacheWrites.delete(stored));
   return bytes;
 }
+/** Verified files still being written to the cache. */
+const cacheWrites = new Set<Promise<void>>();
 
-async function assemble(ref: ChannelRef, manifest: ModelManifest, signed: StoredModel, rollout: RolloutAssignment | null, offline: boolean): Promise<VerifiedModel> {
+async function assemble(ref: ChannelRef, manifest: ModelManifest, signed: StoredModel, rollout: RolloutAssignment | null, source: FileSource): Promise<VerifiedModel> {
   const { manifestUrl } = signed;
   const variant = deviceVariant(manifest);
-  const files = await Promise.all([variant.modelJson, ...variant.shards].map((file) => verifiedFile(new URL(file.path, manifestUrl).href, file, offline)));
+  const files = await Promise.all([variant.modelJson, ...variant.shards].map((file) => verifiedFile(new URL(file.path, manifestUrl).href, file, source)));
   const [modelJson, ...shards] = files;
   return {
     ref,
@@ -202,11 +225,12 @@ export async function loadCachedModel(ref: ChannelRef): Promise<VerifiedModel | 
   const pointer = await readChannelPointer(stored.pointer, key.keys, ref);
   // The manifest remembered is the version the device's group ran: checked against that part of the signed pointer.
   const { target, assignment } = stored.group === 'canary' ? pointerTarget(pointer, stored.deviceId ?? null) : { target: pointer, assignment: pointerTarget(pointer, null).assignment };
-  return assemble(ref, await readModelManifest(stored.manifest, key.keys, target), stored, assignment, true);
+  return assemble(ref, await readModelManifest(stored.manifest, key.keys, target), stored, assignment, 'cache');
 }
 
 /** Makes `model` the channel's model on this device: call it once the model runs. */
 export async function rememberModel(model: VerifiedModel): Promise<void> {
+  await Promise.all(cacheWrites); // a write that failed leaves the file to be fetched again (offline: refused as not cached)
   await writeValue(storedKey(model.ref), model.signed);
 }
 
@@ -215,6 +239,8 @@ export interface FetchOptions {
   deviceId?: string | null | Promise<string | null>;
   /** Told the device's rollout assignment whenever the pointer is read (null: no canary). */
   onAssignment?: (assignment: RolloutAssignment | null) => void;
+  /** Nothing is cached on this device yet: the files come from the network without looking in the cache first. */
+  firstVisit?: boolean;
 }
 
 /**
@@ -251,13 +277,18 @@ function takePrefetched(ref: ChannelRef): Promise<VerifiedModel | null> | null {
 /**
  * Starts the channel's first check now, on a device that has no model of it yet (a first visit), while the app itself
  * is still starting: the app's first fetchChannelModel of that channel takes the result (downloaded and verified the
- * same way) instead of starting over. Nothing is remembered: that happens once the model runs.
+ * same way) instead of starting over. Nothing is remembered: that happens once the model runs. Returns the check, or
+ * null when none started (one is under way, or the device has the channel's model).
  */
-export async function prefetchChannelModel(ref: ChannelRef, deviceId: Promise<string | null>): Promise<void> {
-  if (prefetches.has(channelKey(ref)) || (await readValue<StoredModel>(storedKey(ref)))) return;
-  const check = checkChannel(ref, null, { deviceId });
+export async function prefetchChannelModel(ref: ChannelRef, deviceId: Promise<string | null>, options: { firstVisit?: boolean } = {}): Promise<Promise<VerifiedModel | null> | null> {
+  if (prefetches.has(channelKey(ref))) return null;
+  // A device that has this channel's model starts with it. A first visit has none, nor anything cached: neither is
+  // looked for (the device's storage can take 100 ms to open on a first visit).
+  if (!options.firstVisit && (await readValue<StoredModel>(storedKey(ref)))) return null;
+  const check = checkChannel(ref, null, { deviceId, firstVisit: options.firstVisit });
   check.catch(() => {}); // the app's own check reports what failed
   prefetches.set(channelKey(ref), check);
+  return check;
 }
 
 async function checkChannel(ref: ChannelRef, currentVersion: number | null, options: FetchOptions): Promise<VerifiedModel | null> {
@@ -273,39 +304,56 @@ async function checkChannel(ref: ChannelRef, currentVersion: number | null, opti
     return key;
   };
   const pointerUrl = new URL(cdnUrl(key.cdnBaseUrl, channelPointerKey(ref.project, ref.model, ref.channel)), location.href).href;
-  // The model this device trusts now is read while the pointer downloads.
+  // The model this device trusts now is read while the pointer (and a new version) downloads.
   const trustedRead = readValue<StoredModel>(storedKey(ref));
   trustedRead.catch(() => {}); // awaited below, unless the pointer fails first
-  // The pointer has a short max-age: revalidate so a promotion shows at once.
-  const response = await fetch(pointerUrl, { cache: 'no-cache' });
-  if (response.status === 404) throw new NoModelYet(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
-  if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
-  const pointerText = await response.text();
+  const pointerText = takeStartText(pointerUrl) ?? (await fetchPointer(ref, pointerUrl));
   const pointer = await readChannelPointer(pointerText, (await keysFor(pointerText)).keys, ref);
-  const deviceId = (await options.deviceId) ?? null;
+  // The installation's id decides the group only in a canary: without one, nothing waits for the device's database.
+  const deviceId = pointer.candidate ? ((await options.deviceId) ?? null) : null;
   const { group, target, assignment } = pointerTarget(pointer, deviceId);
   options.onAssignment?.(assignment);
-  const trusted = await trustedRead;
-  const trustedPointer = trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)) : null;
-  const trustedMovedAt = trustedPointer?.movedAt ?? null;
-  const replayed = trustedMovedAt !== null && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt);
+  const trustedPointerOf = (trusted: StoredModel | undefined) => (trusted ? channelPointerSchema.parse(JSON.parse(envelopeOf(trusted.pointer)!.payload)) : null);
+  const replayedOver = (trusted: StoredModel | undefined) => {
+    const trustedMovedAt = trustedPointerOf(trusted)?.movedAt ?? null;
+    return trustedMovedAt !== null && Date.parse(pointer.movedAt) < Date.parse(trustedMovedAt) ? trustedMovedAt : null;
+  };
   if (target.version === currentVersion) {
     // The same model under a newer pointer (signed anew by a key rotation, a canary started or ended around this
     // device, the canary it ran promoted to all): keep the new pointer, so the cached model still verifies offline,
     // against the part of the pointer that names it, once an old key is retired.
-    if (trusted && trusted.pointer !== pointerText && !replayed && (await sha256Hex(new TextEncoder().encode(trusted.manifest))) === target.manifestSha256) {
+    const trusted = await trustedRead;
+    if (trusted && trusted.pointer !== pointerText && !replayedOver(trusted) && (await sha256Hex(new TextEncoder().encode(trusted.manifest))) === target.manifestSha256) {
       await writeValue(storedKey(ref), { ...trusted, pointer: pointerText, group, deviceId });
     }
     return null;
   }
-  if (replayed) {
-    throw new ModelRefused(`channel pointer for v${pointer.version} was moved at ${pointer.movedAt}, before the one this device has (${trustedMovedAt}): an old pointer replayed`);
-  }
 
   const manifestUrl = new URL(target.manifestPath, pointerUrl).href;
-  const manifestResponse = await fetch(manifestUrl);
-  if (!manifestResponse.ok) throw new ModelRefused(`manifest of v${target.version}: HTTP ${manifestResponse.status}`);
-  const manifestText = await manifestResponse.text();
-  const manifest = await readModelManifest(manifestText, (await keysFor(manifestText)).keys, target);
-  return assemble(ref, manifest, { pointer: pointerText, manifestUrl, manifest: manifestText, group, deviceId }, assignment, false);
+  const download = (async () => {
+    const manifestText = takeStartText(manifestUrl) ?? (await fetchManifest(manifestUrl, target.version));
+    const manifest = await readModelManifest(manifestText, (await keysFor(manifestText)).keys, target);
+    return assemble(ref, manifest, { pointer: pointerText, manifestUrl, manifest: manifestText, group, deviceId }, assignment, options.firstVisit ? 'network' : 'cache, else network');
+  })();
+  download.catch(() => {}); // a replayed pointer is refused first
+  // A validly signed pointer older than the trusted one would roll the device back: refused before the model is used.
+  const replayedAfter = replayedOver(await trustedRead);
+  if (replayedAfter) {
+    throw new ModelRefused(`channel pointer for v${pointer.version} was moved at ${pointer.movedAt}, before the one this device has (${replayedAfter}): an old pointer replayed`);
+  }
+  return download;
+}
+
+async function fetchPointer(ref: ChannelRef, pointerUrl: string): Promise<string> {
+  // The pointer has a short max-age: revalidate so a promotion shows at once.
+  const response = await fetch(pointerUrl, { cache: 'no-cache' });
+  if (response.status === 404) throw new NoModelYet(`${ref.project}/${ref.model} has no ${ref.channel} model yet: promote a version to ${ref.channel} in the hub`);
+  if (!response.ok) throw new Error(`channel pointer: HTTP ${response.status}`);
+  return response.text();
+}
+
+async function fetchManifest(manifestUrl: string, version: number): Promise<string> {
+  const response = await fetch(manifestUrl);
+  if (!response.ok) throw new ModelRefused(`manifest of v${version}: HTTP ${response.status}`);
+  return response.text();
 }

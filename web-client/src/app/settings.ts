@@ -19,11 +19,11 @@ export interface Settings {
   backend: BackendPreference;
 }
 
-const DEFAULTS: Settings = { project: '', model: '', channel: 'production', token: '', backend: 'auto' };
+export const DEFAULT_SETTINGS: Settings = { project: '', model: '', channel: 'production', token: '', backend: 'auto' };
 const KEY = 'settings';
 
 export async function loadSettings(): Promise<Settings> {
-  return { ...DEFAULTS, ...((await readValue<Partial<Settings>>(KEY)) ?? {}) };
+  return { ...DEFAULT_SETTINGS, ...((await readValue<Partial<Settings>>(KEY)) ?? {}) };
 }
 
 export async function saveSettings(settings: Settings): Promise<void> {
