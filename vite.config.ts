@@ -5,8 +5,10 @@ import type { Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
 import { type BuiltChunk, type FirstEntry, PLAIN_WASM_BINARY, precacheTiers, tieredManifest } from './web-client/src/precache-plan.ts';
+import { precompress } from './web-client/src/precompress-plugin.ts';
 
 const webRoot = path.resolve(import.meta.dirname, 'web-client');
+const outDir = path.join(webRoot, 'dist');
 /** The PWA's version, sent with every prediction (web-client/src/app/device-identity.ts). */
 const appVersion = (JSON.parse(fs.readFileSync(path.join(webRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -82,6 +84,8 @@ export default defineConfig({
         ],
       },
     }),
+    // Last: the gzip and brotli copies the hub serves (after the service worker is written).
+    precompress(outDir),
   ],
   define: { __EDGELOOP_APP_VERSION__: JSON.stringify(appVersion) },
   worker: {
@@ -91,7 +95,7 @@ export default defineConfig({
     rolldownOptions: { output: { codeSplitting: { groups: [{ name: 'inference-start', tags: ['$initial'] }] } } },
   },
   build: {
-    outDir: path.join(webRoot, 'dist'),
+    outDir,
     emptyOutDir: true,
     rollupOptions: {
       input: { app: path.join(webRoot, 'index.html'), admin: path.join(webRoot, 'admin/index.html') },

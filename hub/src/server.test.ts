@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHub, createTestHub } from '../test/test-hub';
@@ -71,6 +73,34 @@ describe('hub HTTP server', () => {
     expect((await fetch(`${base}/..%2f..%2fetc/passwd`)).status).not.toBe(200);
     expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(400);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it("serves the build's brotli or gzip copy of a file to a client that accepts it, else the file", async () => {
+    const script = 'export const answer = 42;\n'.repeat(200);
+    fs.mkdirSync(path.join(webRoot, 'assets'), { recursive: true });
+    fs.writeFileSync(path.join(webRoot, 'assets/app.js'), script);
+    fs.writeFileSync(path.join(webRoot, 'assets/app.js.gz'), zlib.gzipSync(script));
+    fs.writeFileSync(path.join(webRoot, 'assets/app.js.br'), zlib.brotliCompressSync(script));
+    /** The raw answer: fetch would ask for and undo the encoding itself. */
+    const raw = (acceptEncoding: string) =>
+      new Promise<{ encoding: string | undefined; vary: string | undefined; type: string | undefined; body: Buffer }>((resolve, reject) => {
+        http.get(`${base}/assets/app.js`, { headers: { 'accept-encoding': acceptEncoding } }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ encoding: response.headers['content-encoding'], vary: response.headers.vary, type: response.headers['content-type'], body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    const br = await raw('gzip, deflate, br');
+    expect(br).toMatchObject({ encoding: 'br', vary: 'accept-encoding', type: 'text/javascript' });
+    expect(zlib.brotliDecompressSync(br.body).toString()).toBe(script);
+    const gzip = await raw('gzip, deflate');
+    expect(gzip.encoding).toBe('gzip');
+    expect(zlib.gunzipSync(gzip.body).toString()).toBe(script);
+    for (const refused of ['', 'identity', 'br;q=0, gzip;q=0.0']) {
+      const plain = await raw(refused);
+      expect(plain, refused).toMatchObject({ encoding: undefined, vary: 'accept-encoding' });
+      expect(plain.body.toString()).toBe(script);
+    }
   });
 
   it("hides an internal error's text behind an id the hub logs with it", async () => {

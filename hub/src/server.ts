@@ -72,7 +72,7 @@ export function createHubServer(
       serveDevicePage(deps, options.webRoot, url.searchParams, res).catch(() => serveStatic(options.webRoot, '/', res));
       return;
     }
-    serveStatic(options.webRoot, url.pathname, res);
+    serveStatic(options.webRoot, url.pathname, res, req.headers['accept-encoding']);
   });
 }
 
@@ -116,7 +116,30 @@ function refuse(res: http.ServerResponse, code: keyof typeof REFUSALS, message: 
   res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(body);
 }
 
-function serveStatic(root: string, pathname: string, res: http.ServerResponse): void {
+const ENCODED_COPIES = [
+  ['br', '.br'],
+  ['gzip', '.gz'],
+] as const;
+
+/**
+ * The build's compressed copy of `file` the client accepts (web-client/src/precompress-plugin.ts): brotli, else gzip;
+ * null when it accepts neither or the build made none (small or incompressible files).
+ */
+function encodedCopy(file: string, acceptEncoding: string | undefined): { file: string; encoding: string } | null {
+  const accepted = new Set(
+    (acceptEncoding ?? '')
+      .split(',')
+      .map((part) => part.trim().split(';'))
+      .filter(([, q]) => !/^\s*q=0(\.0*)?\s*$/.test(q ?? ''))
+      .map(([token]) => token!.toLowerCase()),
+  );
+  for (const [encoding, extension] of ENCODED_COPIES) {
+    if (accepted.has(encoding) && fs.existsSync(file + extension)) return { file: file + extension, encoding };
+  }
+  return null;
+}
+
+function serveStatic(root: string, pathname: string, res: http.ServerResponse, acceptEncoding?: string | string[]): void {
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
@@ -138,11 +161,15 @@ function serveStatic(root: string, pathname: string, res: http.ServerResponse): 
   }
   // Vite puts content hashes in asset names, so those can be cached forever; pages must revalidate.
   const immutable = relative.includes(`${path.sep}assets${path.sep}`);
+  const encoded = encodedCopy(file, Array.isArray(acceptEncoding) ? acceptEncoding.join(',') : acceptEncoding);
   res.writeHead(200, {
     'content-type': STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream',
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    // Caches between here and the browser keep one answer per encoding.
+    ...(ENCODED_COPIES.some(([, extension]) => fs.existsSync(file + extension)) ? { vary: 'accept-encoding' } : {}),
+    ...(encoded ? { 'content-encoding': encoded.encoding } : {}),
   });
-  fs.createReadStream(file).pipe(res);
+  fs.createReadStream(encoded?.file ?? file).pipe(res);
 }
 
 /** The PWA's page with what a device's first model check needs (registry/device-start.ts). */
