@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { LOG_FORMATS } from './logger';
 
 // The AWS SDK warns on Node 20 that its releases from 2027 need Node 22; package-lock.json pins this
 // release, so the warning only adds noise to every command.
@@ -35,6 +36,10 @@ const envSchema = z
     DEMO_PROJECT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     FASHION_MNIST_DIR: z.string().default('/usr/share/datasets/fashion-mnist'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    /** json: one JSON object a line (for log collectors); pretty: readable lines. Unset: pretty on a terminal, else json. */
+    LOG_FORMAT: z.enum(LOG_FORMATS, { error: `LOG_FORMAT must be one of: ${LOG_FORMATS.join(', ')}` }).optional(),
+    /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, only loopback callers. */
+    METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters (or unset: /metrics then answers loopback callers only)').optional(),
     /** Run a training worker inside `npm start` (the embedded setup); set false where separate workers run. */
     TRAINING_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     /** Run the monitor worker (monitor.update jobs) inside `npm start`; set false where separate workers run. */

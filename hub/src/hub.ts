@@ -35,7 +35,7 @@ export interface Hub {
  * store (an S3 server in-process, or S3_ENDPOINT). Everything else receives these as HubDeps.
  * The data directory holds the database, objects, tokens and keys: it is made owner-only before anything is written.
  */
-export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LEVEL)): Promise<Hub> {
+export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LEVEL, { format: env.LOG_FORMAT })): Promise<Hub> {
   restrictUmask();
   tightenPrivateTree(env.dataDir, log);
   const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.dataDir });

@@ -24,7 +24,7 @@ export async function serve(): Promise<void> {
   // The server signs (publish, promote): its keys are ready, and any key an older hub left in the database moved out.
   await deps.keys.ready();
   deps.log.info(`signing keys: ${deps.keys.dir} (active ${(await deps.keys.active()).id})`);
-  const server = createHubServer(deps, { webRoot: WEB_ROOT, s3: hub.s3Route });
+  const server = createHubServer(deps, { webRoot: WEB_ROOT, s3: hub.s3Route, metricsToken: env.METRICS_TOKEN });
   const address = await listen(server, env.HUB_PORT, env.HUB_HOST);
   const url = env.HUB_PUBLIC_URL ?? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   hub.setPublicOrigin(url);

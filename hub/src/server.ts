@@ -10,6 +10,8 @@ import { batchTooLargeMessage, bodyLimitFor, bodyTooLargeMessage } from './api/l
 import { authenticate } from './auth/token.service';
 import { serveCdn } from './cdn/cdn-route';
 import { devicePage } from './registry/device-start';
+import { serveMetrics } from './metrics-route';
+import { observeRequest } from './request-log';
 import type { HubDeps } from './deps';
 
 const STATIC_TYPES: Record<string, string> = {
@@ -30,7 +32,12 @@ const STATIC_TYPES: Record<string, string> = {
  */
 export function createHubServer(
   deps: HubDeps,
-  options: { webRoot: string; s3?: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null },
+  options: {
+    webRoot: string;
+    s3?: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
+    /** METRICS_TOKEN: when set, /metrics answers only this bearer token (metrics-route.ts). */
+    metricsToken?: string | undefined;
+  },
 ): http.Server {
   // One tRPC handler per body limit; tRPC stops reading a body at its handler's limit and answers 413.
   const handlers = new Map<number, ReturnType<typeof createHTTPHandler>>();
@@ -52,7 +59,7 @@ export function createHubServer(
     }
     return handler;
   };
-  return http.createServer((req, res) => {
+  const route = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://hub');
     if (url.pathname.startsWith(TRPC_PREFIX)) return serveTrpc(req, res, url, trpcWithLimit);
     if (url.pathname === BULK_PREDICTIONS_PATH) return void serveBulkPredictions(deps, bearerSecret(req), req, res);
@@ -61,6 +68,13 @@ export function createHubServer(
       serveCdn(deps, url.pathname, req, res).catch((error: Error) => {
         deps.log.error(`cdn ${url.pathname}: ${error.message}`);
         if (!res.headersSent) res.writeHead(502).end('object store unavailable');
+      });
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      serveMetrics(deps, options.metricsToken, req, res).catch((error: Error) => {
+        deps.log.error(`metrics: ${error.message}`);
+        if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable');
       });
       return;
     }
@@ -73,7 +87,8 @@ export function createHubServer(
       return;
     }
     serveStatic(options.webRoot, url.pathname, res, req.headers['accept-encoding']);
-  });
+  };
+  return http.createServer((req, res) => observeRequest(deps, req, res, route));
 }
 
 const TRPC_PREFIX = '/trpc/';

@@ -5,6 +5,7 @@ import { ZodError } from 'zod';
 import { isProjectScopedRole } from '../auth/token.service';
 import type { Caller, HubDeps } from '../deps';
 import { HubError } from '../errors';
+import { trpcDuration, trpcRequests } from '../metrics';
 import { bodyLimitFor, bodyTooLargeMessage } from './limits';
 
 export interface Context {
@@ -104,7 +105,16 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.meta({ roles: 'public' }).use(mapErrors);
+/** edgeloop_trpc_requests_total and _duration_seconds per procedure; outside mapErrors, so it sees the code the client gets. */
+const measure = t.middleware(async ({ path, next }) => {
+  const end = trpcDuration.startTimer({ procedure: path });
+  const result = await next();
+  end();
+  trpcRequests.inc({ procedure: path, code: result.ok ? 'OK' : result.error.code });
+  return result;
+});
+
+export const publicProcedure = t.procedure.meta({ roles: 'public' }).use(measure).use(mapErrors);
 
 /**
  * A procedure only the given roles may call, on the projects their token is scoped to. Both checks run before
@@ -121,6 +131,7 @@ export function procedureFor(...args: (ProjectSource | Role)[]) {
 function authorisedProcedure(project: ProjectSource, roles: Role[]) {
   return t.procedure
     .meta({ roles, project })
+    .use(measure)
     .use(mapErrors)
     .use(async ({ ctx, next, getRawInput }) => {
       assertRole(ctx.caller, roles);

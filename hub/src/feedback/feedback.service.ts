@@ -13,6 +13,7 @@ import {
 } from '@edgeloop/shared';
 import { z } from 'zod';
 import type { Caller, HubDeps } from '../deps';
+import { countSyncEvents } from '../metrics';
 import { getProject, labelProblem } from '../projects/project.service';
 import { requestMonitorUpdates } from '../monitoring/monitor-request';
 import * as models from '../registry/model-version.repository';
@@ -54,7 +55,7 @@ export async function syncPredictions(deps: HubDeps, caller: Caller, input: Sync
   rejected.push(...(await withoutStored(refused, (ids) => feedback.storedPredictionIds(deps.db, ids))));
   // Monitoring runs off the request path: one debounced job per stream the new events belong to, asked for meanwhile.
   requestMonitorUpdates(deps, project.id, accepted.map((a) => ({ id: a.event.id, modelVersionId: a.modelVersionId, channel: a.event.channel })), inserted);
-  return result(input.predictions.length, inserted.length, rejected);
+  return counted('prediction', result(input.predictions.length, inserted.length, rejected));
 }
 
 export async function syncCorrections(deps: HubDeps, caller: Caller, input: SyncCorrectionsInput): Promise<SyncResult> {
@@ -90,7 +91,7 @@ export async function syncCorrections(deps: HubDeps, caller: Caller, input: Sync
     await votesFromCorrections(tx, project.id, values.filter((v) => now.has(v.id)), deps.now());
     return rows;
   });
-  return result(input.corrections.length, inserted.length, rejected);
+  return counted('correction', result(input.corrections.length, inserted.length, rejected));
 }
 
 /** Checks each event on its own: the valid ones with their index in the batch, and each refused one with its reason. */
@@ -124,6 +125,12 @@ async function withoutStored<E extends { event: { id: string } } | { id: string 
   if (!ids.length) return events;
   const found = new Set((await stored(ids)).map((row) => row.id));
   return events.filter((e) => !found.has(idOfEntry(e) ?? ''));
+}
+
+/** Counts a sync's events in edgeloop_sync_events_total (tRPC sync and the bulk endpoint both end here). */
+function counted(kind: 'prediction' | 'correction', synced: SyncResult): SyncResult {
+  countSyncEvents(kind, { inserted: synced.inserted, duplicates: synced.duplicates, rejected: synced.rejected.length });
+  return synced;
 }
 
 /** Every event received was inserted now, rejected, or already stored (a duplicate: stored before, or twice in this batch). */

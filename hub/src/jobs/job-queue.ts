@@ -4,6 +4,7 @@
  */
 import PgBoss from 'pg-boss';
 import type { QueueConnection } from '../db/database';
+import { jobDuration } from '../metrics';
 
 export type JobQueue = PgBoss;
 
@@ -34,9 +35,36 @@ const POLICIES: Partial<Record<string, PgBoss.QueuePolicy>> = { [QUEUES.monitorP
 export async function openJobQueue(connection: QueueConnection): Promise<JobQueue> {
   const boss = new PgBoss({ ...connection, schema: 'pgboss', supervise: true, migrate: true });
   boss.on('error', (error: Error) => process.stderr.write(`job queue: ${error.message}\n`));
+  timeJobs(boss);
   await boss.start();
   for (const name of Object.values(QUEUES)) {
     if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, policy: POLICIES[name] ?? 'standard' });
   }
   return boss;
+}
+
+/** A queue's metric label: its name when it is one of QUEUES, else its family (pipeline.schedule.<project id> -> pipeline.schedule). */
+export function queueLabel(name: string): string {
+  if ((Object.values(QUEUES) as string[]).includes(name)) return name;
+  return name.startsWith('pipeline.schedule.') ? 'pipeline.schedule' : 'other';
+}
+
+/** Every handler given to `work` reports its duration (edgeloop_job_duration_seconds), whichever worker runs it. */
+function timeJobs(boss: PgBoss): void {
+  const work = boss.work.bind(boss) as (name: string, ...rest: unknown[]) => Promise<string>;
+  boss.work = ((name: string, ...rest: unknown[]) => {
+    const handler = rest.pop() as (jobs: unknown) => Promise<unknown>;
+    const queue = queueLabel(name);
+    return work(name, ...rest, async (jobs: unknown) => {
+      const end = jobDuration.startTimer({ queue });
+      try {
+        const result = await handler(jobs);
+        end({ outcome: 'ok' });
+        return result;
+      } catch (error) {
+        end({ outcome: 'failed' });
+        throw error;
+      }
+    });
+  }) as typeof boss.work;
 }

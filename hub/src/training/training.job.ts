@@ -7,6 +7,7 @@ import { type Evaluations, type Lineage, type LoadingProgress, type TrainingProg
 import { type ModelArtifacts, modelJsonFor, train } from '@edgeloop/training';
 import { StoredDataError } from '../db/stored-json';
 import type { HubDeps } from '../deps';
+import { trainingImagesPerSecond } from '../metrics';
 import { getProjectById } from '../projects/project.service';
 import { loadTrainingData } from './dataset-loader';
 import { machineLineage } from './lineage';
@@ -99,6 +100,7 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
       },
       onEpoch: (m) => {
         log(`epoch ${m.epoch}: loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% val_loss ${m.valLoss.toFixed(4)} val_acc ${(m.valAccuracy * 100).toFixed(2)}% (${Math.round(m.imagesPerSecond)} img/s)`);
+        trainingImagesPerSecond.set(m.imagesPerSecond);
         void runs.recordEpoch(deps.db, runId, m).catch(() => {});
       },
     });
@@ -137,6 +139,7 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
     await runs.markFailed(deps.db, runId, attempt, { error: message, at: deps.now() });
     return 'failed';
   } finally {
+    trainingImagesPerSecond.set(0);
     clearInterval(heartbeat);
   }
 }
