@@ -22,4 +22,12 @@ describe('loadEnv', () => {
     );
     expect(() => loadEnv({ S3_ENDPOINT: 'http://s3.local' })).toThrow(/S3_ENDPOINT needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/);
   });
+
+  it('takes a log format and a metrics token, naming the valid values when wrong', () => {
+    expect(loadEnv({}).LOG_FORMAT).toBeUndefined();
+    expect(loadEnv({ LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');
+    expect(() => loadEnv({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT: LOG_FORMAT must be one of: json, pretty/);
+    expect(loadEnv({ METRICS_TOKEN: 'a-scraper-token-of-32-characters' }).METRICS_TOKEN).toBe('a-scraper-token-of-32-characters');
+    expect(() => loadEnv({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: METRICS_TOKEN must be at least 16 characters/);
+  });
 });

@@ -6,14 +6,10 @@
  */
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from './db/database';
 import type { HubDeps } from './deps';
-import { QUEUES, queueLabel } from './jobs/job-queue';
+import { JOB_STATES, QUEUES, jobCounts, queueLabel } from './jobs/job-queue';
+import { projectMonitorFigures } from './monitoring/monitor-metrics.repository';
 import { monitorEvents, monitorEventsLastHour, monitorStreams, openAlerts, queueJobs, registry } from './metrics';
-
-/** pg-boss 10's job states. */
-const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
 
 export async function serveMetrics(deps: HubDeps, metricsToken: string | undefined, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const refusal = metricsRefusal(metricsToken, req);
@@ -46,36 +42,17 @@ function isLoopback(address: string | undefined): boolean {
   return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
-/** Raw query rows: postgres-js answers an array, PGlite an object with rows. */
-async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
-}
-
 /** Sets the database-backed gauges anew: a project or queue that has gone drops out instead of keeping its last value. */
 async function readDatabaseGauges(deps: HubDeps): Promise<void> {
-  const since = new Date(deps.now().getTime() - 3600_000).toISOString();
-  const [jobs, projects] = await Promise.all([
-    rowsOf<{ name: string; state: string; jobs: number | string }>(deps.db, sql`select name, state::text as state, count(*) as jobs from pgboss.job group by name, state`),
-    rowsOf<{ slug: string; open_alerts: number | string; streams: number | string; events: number | string; last_hour: number | string }>(
-      deps.db,
-      sql`select p.slug,
-            (select count(*) from alerts a where a.project_id = p.id and a.status = 'open') as open_alerts,
-            (select count(*) from monitor_streams s where s.project_id = p.id) as streams,
-            (select coalesce(sum(s.events), 0) from monitor_streams s where s.project_id = p.id) as events,
-            (select coalesce(sum(r.events), 0) from monitor_rollups r join monitor_streams s on s.id = r.stream_id
-              where s.project_id = p.id and r.bucket >= ${since}::timestamptz) as last_hour
-          from projects p`,
-    ),
-  ]);
+  const [jobs, projects] = await Promise.all([jobCounts(deps.db), projectMonitorFigures(deps.db, new Date(deps.now().getTime() - 3600_000))]);
   queueJobs.reset();
-  for (const queue of [...new Set(Object.values(QUEUES))]) for (const state of JOB_STATES) queueJobs.set({ queue, state }, 0);
-  for (const row of jobs) queueJobs.inc({ queue: queueLabel(row.name), state: row.state }, Number(row.jobs));
+  for (const queue of new Set(Object.values(QUEUES))) for (const state of JOB_STATES) queueJobs.set({ queue, state }, 0);
+  for (const row of jobs) queueJobs.inc({ queue: queueLabel(row.queue), state: row.state }, row.jobs);
   for (const gauge of [openAlerts, monitorStreams, monitorEvents, monitorEventsLastHour]) gauge.reset();
-  for (const row of projects) {
-    openAlerts.set({ project: row.slug }, Number(row.open_alerts));
-    monitorStreams.set({ project: row.slug }, Number(row.streams));
-    monitorEvents.set({ project: row.slug }, Number(row.events));
-    monitorEventsLastHour.set({ project: row.slug }, Number(row.last_hour));
+  for (const project of projects) {
+    openAlerts.set({ project: project.slug }, project.openAlerts);
+    monitorStreams.set({ project: project.slug }, project.streams);
+    monitorEvents.set({ project: project.slug }, project.events);
+    monitorEventsLastHour.set({ project: project.slug }, project.recentEvents);
   }
 }

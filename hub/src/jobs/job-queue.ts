@@ -3,7 +3,9 @@
  * from it, and each job runs once (pg-boss fetches with SKIP LOCKED).
  */
 import PgBoss from 'pg-boss';
-import type { QueueConnection } from '../db/database';
+import { sql } from 'drizzle-orm';
+import type { Database, QueueConnection } from '../db/database';
+import { rowsOf } from '../db/raw-rows';
 import { jobDuration } from '../metrics';
 
 export type JobQueue = PgBoss;
@@ -47,6 +49,15 @@ export async function openJobQueue(connection: QueueConnection): Promise<JobQueu
 export function queueLabel(name: string): string {
   if ((Object.values(QUEUES) as string[]).includes(name)) return name;
   return name.startsWith('pipeline.schedule.') ? 'pipeline.schedule' : 'other';
+}
+
+/** pg-boss 10's job states. */
+export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+
+/** Jobs per queue and state, as stored (every process on the database sees the same). */
+export async function jobCounts(db: Database): Promise<{ queue: string; state: string; jobs: number }[]> {
+  const rows = await rowsOf<{ name: string; state: string; jobs: number | string }>(db, sql`select name, state::text as state, count(*) as jobs from pgboss.job group by name, state`);
+  return rows.map((row) => ({ queue: row.name, state: row.state, jobs: Number(row.jobs) }));
 }
 
 /** Every handler given to `work` reports its duration (edgeloop_job_duration_seconds), whichever worker runs it. */

@@ -3,8 +3,9 @@
  * mix, low confidence, expected correct, confidence and latency histograms, backends, app versions, busiest devices).
  * An update adds its counts to the minute's row, so buckets that several updates touched still sum right.
  */
-import { type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
+import { rowsOf } from '../db/raw-rows';
 import { monitorRollups } from '../db/schema';
 
 export type Rollup = Omit<typeof monitorRollups.$inferSelect, 'streamId'>;
@@ -42,12 +43,6 @@ export async function addRollups(db: Database, streamId: string, rows: Rollup[])
         devices: addCounts('devices', DEVICES_PER_BUCKET),
       },
     });
-}
-
-/** Raw query rows: postgres-js answers an array, PGlite an object with rows. */
-async function rowsOf<T>(db: Database, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
 }
 
 const inRange = (streamIds: string[], from: Date, to: Date) =>
