@@ -71,6 +71,12 @@ export const trainingImagesPerSecond = new Gauge({
   registers: [registry],
 });
 
+export const trainingImages = new Counter({
+  name: 'edgeloop_training_images_total',
+  help: "Images this process's training runs have trained on, epochs counted (rate() gives images/s across workers)",
+  registers: [registry],
+});
+
 export const openAlerts = new Gauge({
   name: 'edgeloop_open_alerts',
   help: 'Open monitor alerts by project, read at scrape time',

@@ -7,7 +7,7 @@ import { type Evaluations, type Lineage, type LoadingProgress, type TrainingProg
 import { type ModelArtifacts, modelJsonFor, train } from '@edgeloop/training';
 import { StoredDataError } from '../db/stored-json';
 import type { HubDeps } from '../deps';
-import { trainingImagesPerSecond } from '../metrics';
+import { trainingImages, trainingImagesPerSecond } from '../metrics';
 import { getProjectById } from '../projects/project.service';
 import { loadTrainingData } from './dataset-loader';
 import { machineLineage } from './lineage';
@@ -101,6 +101,7 @@ export async function runTrainingJob(deps: HubDeps, runId: string, worker: strin
       onEpoch: (m) => {
         log(`epoch ${m.epoch}: loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% val_loss ${m.valLoss.toFixed(4)} val_acc ${(m.valAccuracy * 100).toFixed(2)}% (${Math.round(m.imagesPerSecond)} img/s)`);
         trainingImagesPerSecond.set(m.imagesPerSecond);
+        trainingImages.inc(data.train.count);
         void runs.recordEpoch(deps.db, runId, m).catch(() => {});
       },
     });
