@@ -84,6 +84,6 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
 
 /** pino-pretty's formatter called on each JSON line as it is written: synchronous, so no line is lost at exit. */
 function prettyDestination(out: { write(line: string): unknown }, colorize: boolean): { write(line: string): void } {
-  const prettify = pinoPretty.prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  const prettify = pinoPretty.prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
   return { write: (line: string) => void out.write(prettify(line)) };
 }
