@@ -10,6 +10,7 @@ import { batchTooLargeMessage, bodyLimitFor, bodyTooLargeMessage } from './api/l
 import { authenticate } from './auth/token.service';
 import { serveCdn } from './cdn/cdn-route';
 import { devicePage } from './registry/device-start';
+import { READINESS_PATH, type Readiness, createReadiness } from './readiness';
 import type { HubDeps } from './deps';
 
 const STATIC_TYPES: Record<string, string> = {
@@ -30,8 +31,14 @@ const STATIC_TYPES: Record<string, string> = {
  */
 export function createHubServer(
   deps: HubDeps,
-  options: { webRoot: string; s3?: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null },
+  options: {
+    webRoot: string;
+    s3?: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
+    /** What /readyz answers; the caller keeps it to turn it 503 at shutdown. */
+    readiness?: Readiness;
+  },
 ): http.Server {
+  const readiness = options.readiness ?? createReadiness(deps);
   // One tRPC handler per body limit; tRPC stops reading a body at its handler's limit and answers 413.
   const handlers = new Map<number, ReturnType<typeof createHTTPHandler>>();
   const trpcWithLimit = (maxBodySize: number) => {
@@ -68,6 +75,7 @@ export function createHubServer(
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return;
     }
+    if (url.pathname === READINESS_PATH) return readiness.serve(res);
     if ((url.pathname === '/' || url.pathname === '/index.html') && url.searchParams.has('project')) {
       serveDevicePage(deps, options.webRoot, url.searchParams, res).catch(() => serveStatic(options.webRoot, '/', res));
       return;
