@@ -33,7 +33,7 @@ export interface Readiness {
 /** Outcome of one check: 'ok', or what is wrong in words a person can act on (never an internal error's text). */
 type Outcome = string;
 
-export function createReadiness(deps: HubDeps, options: { timeoutMs?: number } = {}): Readiness {
+export function createReadiness(deps: Pick<HubDeps, 'db' | 'store' | 'log'>, options: { timeoutMs?: number } = {}): Readiness {
   const timeoutMs = options.timeoutMs ?? READINESS_TIMEOUT_MS;
   let shuttingDown = false;
   // What each check said last, so a failing probe logs its cause once, not every few seconds.
