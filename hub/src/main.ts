@@ -4,6 +4,7 @@ import { ensureBootstrapAdmin } from './auth/bootstrap';
 import { ensureDemoProject } from './demo';
 import { migrationStatus, shippedMigrations } from './db/migration-status';
 import { loadEnv } from './env';
+import { HubError } from './errors';
 import { trackForDrain } from './http-drain';
 import { startHousekeeping } from './housekeeping';
 import { startMonitorWorker } from './monitoring/monitor.job';
@@ -28,7 +29,7 @@ export async function serve(): Promise<void> {
     const { pending } = await migrationStatus(deps.db);
     if (pending.length === shippedMigrations().length) {
       await hub.close();
-      throw new Error('the database has no schema yet: run `edgeloop migrate` first (MIGRATE_ON_START is false)');
+      throw new HubError('CONFLICT', 'the database has no schema yet: run `edgeloop migrate` first (MIGRATE_ON_START is false)');
     }
     if (pending.length > 0) deps.log.warn(`${pending.length} migration(s) pending (${pending.map((m) => m.tag).join(', ')}): /readyz answers 503 until \`edgeloop migrate\` has run`);
   }

@@ -26,7 +26,7 @@ const STATIC_TYPES: Record<string, string> = {
 };
 
 /**
- * One port: tRPC under /trpc, bulk prediction uploads at /v1/feedback/predictions, published models under /cdn, the embedded object store's presigned traffic under /s3
+ * One port: tRPC under /trpc, /healthz (process up) and /readyz (readiness.ts), bulk prediction uploads at /v1/feedback/predictions, published models under /cdn, the embedded object store's presigned traffic under /s3
  * (when `s3` is given), the built web apps (web-client/dist) for everything else.
  */
 export function createHubServer(
