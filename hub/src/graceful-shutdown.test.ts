@@ -161,6 +161,7 @@ it('a hub under load answers every request sent before SIGTERM, says it is not r
   expect(probeAnswer).toMatch(/^HTTP\/1\.1 503 /);
   expect(JSON.parse(probeAnswer.match(/\{.*\}/s)![0])).toEqual({ ready: false, reason: 'shutting down' });
   expect({ code, signal }).toEqual({ code: 0, signal: null });
+  expect(log.text()).toMatch(/shutdown: no longer accepting connections/);
   expect(log.text()).toMatch(/shutdown: requests in flight finished/);
   expect(log.text()).toMatch(/shutdown: done/);
 });

@@ -23,8 +23,11 @@ const FIRST_REQUEST_MS = 1000;
 const QUIET_MS = 100;
 
 export interface HttpDrain {
-  /** Starts draining; resolves when every connection is closed, saying whether the grace period ran out first. */
-  drain(graceMs: number): Promise<{ forced: boolean }>;
+  /**
+   * Starts draining; resolves when every connection is closed, saying whether the grace period ran out first.
+   * `onStopAccepting` is called when the listening socket closes.
+   */
+  drain(graceMs: number, onStopAccepting?: () => void): Promise<{ forced: boolean }>;
 }
 
 interface Connection {
@@ -72,7 +75,7 @@ export function trackForDrain(server: http.Server): HttpDrain {
   };
 
   return {
-    drain(graceMs) {
+    drain(graceMs, onStopAccepting) {
       draining = true;
       for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       return new Promise((resolve) => {
@@ -92,6 +95,7 @@ export function trackForDrain(server: http.Server): HttpDrain {
             resolve({ forced });
           });
           server.closeIdleConnections = nodeCloseIdle;
+          onStopAccepting?.();
         });
       });
     },

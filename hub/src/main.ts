@@ -66,18 +66,23 @@ export async function serve(): Promise<void> {
     stopping = true;
     const started = Date.now();
     const left = () => Math.max(0, env.SHUTDOWN_GRACE_MS - (Date.now() - started));
-    deps.log.info(`${signal}: shutting down within ${env.SHUTDOWN_GRACE_MS} ms: /readyz answers 503, no new connections`);
-    readiness.shutDown();
-    const requests = http.drain(env.SHUTDOWN_GRACE_MS).then(({ forced }) =>
-      deps.log.info(forced ? 'shutdown: grace period over, closed the connections left' : 'shutdown: requests in flight finished, connections closed'),
-    );
-    deps.log.info('shutdown: job workers take no new jobs');
-    // offWork stops fetching; the pipeline worker's stop also waits for its steps, so it is bounded by the grace period.
-    const workers = Promise.allSettled([worker?.stop(), profileWorker?.stop(), monitorWorker?.stop(), rolloutWorker?.stop(), pipelineWorker?.stop(), housekeeping.stop()]);
-    await requests;
-    await Promise.race([workers, new Promise((resolve) => setTimeout(resolve, left()))]);
-    deps.log.info(`shutdown: waiting up to ${left()} ms for job steps in flight (the rest go back to the queue), then closing the pools`);
-    await hub.close({ jobGraceMs: left() });
+    try {
+      deps.log.info(`${signal}: shutting down within ${env.SHUTDOWN_GRACE_MS} ms: /readyz answers 503`);
+      readiness.shutDown();
+      const requests = http
+        .drain(env.SHUTDOWN_GRACE_MS, () => deps.log.info('shutdown: no longer accepting connections'))
+        .then(({ forced }) => deps.log.info(forced ? 'shutdown: grace period over, closed the connections left' : 'shutdown: requests in flight finished, connections closed'));
+      deps.log.info('shutdown: job workers take no new jobs');
+      // offWork stops fetching; the pipeline worker's stop also waits for its steps, so it is bounded by the grace period.
+      const workers = Promise.allSettled([worker?.stop(), profileWorker?.stop(), monitorWorker?.stop(), rolloutWorker?.stop(), pipelineWorker?.stop(), housekeeping.stop()]);
+      await requests;
+      await Promise.race([workers, new Promise((resolve) => setTimeout(resolve, left()))]);
+      deps.log.info(`shutdown: waiting up to ${left()} ms for job steps in flight (the rest go back to the queue), then closing the pools`);
+      await hub.close({ jobGraceMs: left() });
+    } catch (error) {
+      deps.log.error(`shutdown: ${(error as Error).message}`);
+      process.exit(1);
+    }
     deps.log.info('shutdown: done');
     process.exit(0);
   };
