@@ -6,6 +6,8 @@ describe('loadEnv', () => {
     const env = loadEnv({});
     expect(env).toMatchObject({ HUB_PORT: 8787, HUB_HOST: '127.0.0.1', DEMO_PROJECT: true, S3_BUCKET: 'edgeloop' });
     expect(env.DATABASE_URL).toBeUndefined();
+    expect(env).toMatchObject({ MIGRATE_ON_START: true, SHUTDOWN_GRACE_MS: 10_000 });
+    expect(loadEnv({ MIGRATE_ON_START: 'false', SHUTDOWN_GRACE_MS: '0' })).toMatchObject({ MIGRATE_ON_START: false, SHUTDOWN_GRACE_MS: 0 });
     expect(env.S3_ENDPOINT).toBeUndefined();
     expect(env.dataDir).toMatch(/\.edgeloop$/);
     expect(env.keysDir).toBe(`${env.dataDir}/keys`);
@@ -20,6 +22,9 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ HUB_PORT: '99999', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' })).toThrow(
       /HUB_PORT: .*\n.*DATABASE_URL: DATABASE_URL must start with postgres:\/\/.*\n.*LOG_LEVEL/,
     );
+    expect(() => loadEnv({ SHUTDOWN_GRACE_MS: '600001' })).toThrow(/SHUTDOWN_GRACE_MS: SHUTDOWN_GRACE_MS must be a whole number of milliseconds from 0 to 600000/);
+    expect(() => loadEnv({ SHUTDOWN_GRACE_MS: 'soon' })).toThrow(/SHUTDOWN_GRACE_MS: SHUTDOWN_GRACE_MS must be/);
+    expect(() => loadEnv({ MIGRATE_ON_START: 'yes' })).toThrow(/MIGRATE_ON_START: MIGRATE_ON_START must be true or false/);
     expect(() => loadEnv({ S3_ENDPOINT: 'http://s3.local' })).toThrow(/S3_ENDPOINT needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/);
   });
 

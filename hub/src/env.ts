@@ -46,6 +46,18 @@ const envSchema = z
     MONITOR_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     /** Run the pipeline worker (pipeline steps, the triggers every minute) inside `npm start`; set false where separate workers run. */
     PIPELINE_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    /**
+     * Apply pending migrations when the hub or a worker starts (the embedded default). Set false where
+     * `edgeloop migrate` runs them as its own step (a deploy job): /readyz then answers 503 while any is pending.
+     */
+    MIGRATE_ON_START: z.enum(['true', 'false'], 'MIGRATE_ON_START must be true or false').default('true').transform((v) => v === 'true'),
+    /** How long a SIGTERM/SIGINT waits for requests and job steps in flight before closing what is left. */
+    SHUTDOWN_GRACE_MS: z.coerce
+      .number('SHUTDOWN_GRACE_MS must be a whole number of milliseconds from 0 to 600000')
+      .int('SHUTDOWN_GRACE_MS must be a whole number of milliseconds from 0 to 600000')
+      .min(0, 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds from 0 to 600000')
+      .max(600_000, 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds from 0 to 600000')
+      .default(10_000),
     /** For CLI commands that talk to a running hub (train, publish, promote, rollback). */
     EDGELOOP_HUB_URL: z.url('EDGELOOP_HUB_URL must be a URL such as http://127.0.0.1:8787').default('http://127.0.0.1:8787'),
     EDGELOOP_TOKEN: z.string().optional(),

@@ -71,3 +71,42 @@ describe('presigned upload URLs of the embedded store', () => {
     expect((await fetch(`http://127.0.0.1:${port}/s3/edgeloop/cdn/anything`)).status).toBe(403);
   });
 });
+
+describe('closing the hub', () => {
+  it('lets job steps in flight finish within the grace period and hands back those that outlive it', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-close-'));
+    const env = loadEnv({ HUB_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    try {
+      const hub = await openHub(env);
+      const { queue } = hub.deps;
+      for (const name of ['close.quick', 'close.stuck']) await queue.createQueue(name);
+      const quickId = (await queue.send('close.quick', {}, { retryLimit: 2 }))!;
+      const stuckId = (await queue.send('close.stuck', {}, { retryLimit: 2 }))!;
+      let release!: () => void;
+      const quickMayEnd = new Promise<void>((resolve) => (release = resolve));
+      const started: Promise<void>[] = [];
+      for (const [name, work] of [
+        ['close.quick', () => quickMayEnd],
+        ['close.stuck', () => new Promise<void>(() => {})], // never ends
+      ] as const) {
+        started.push(new Promise<void>((resolve) => void queue.work(name, { pollingIntervalSeconds: 0.5 }, async () => (resolve(), work()))));
+      }
+      await Promise.all(started);
+
+      const closed = hub.close({ jobGraceMs: 3000 });
+      release(); // the quick step ends after shutdown began, within the grace period
+      await closed;
+
+      const reopened = await openHub(env);
+      try {
+        expect((await reopened.deps.queue.getJobById('close.quick', quickId))?.state).toBe('completed');
+        // Failed by the shutdown with retries left: another worker takes it again.
+        expect((await reopened.deps.queue.getJobById('close.stuck', stuckId))?.state).toBe('retry');
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

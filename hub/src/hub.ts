@@ -27,7 +27,11 @@ export interface Hub {
   s3Route: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
   /** The origin clients reach the hub at, once it listens, when HUB_PUBLIC_URL does not say it. */
   setPublicOrigin(origin: string): void;
-  close(): Promise<void>;
+  /**
+   * Closes the queue, object store and database pools. With `jobGraceMs`, job steps running in this process get that
+   * long to finish; those still running then fail, so the queue retries them elsewhere. Without, they fail at once.
+   */
+  close(options?: { jobGraceMs?: number }): Promise<void>;
 }
 
 /**
@@ -38,7 +42,7 @@ export interface Hub {
 export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LEVEL, { format: env.LOG_FORMAT })): Promise<Hub> {
   restrictUmask();
   tightenPrivateTree(env.dataDir, log);
-  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.dataDir });
+  const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.dataDir, migrate: env.MIGRATE_ON_START });
   let embeddedS3: EmbeddedS3 | null = null;
   // Until the hub listens (and knows its port when HUB_PORT is 0), the configured address.
   let publicOrigin = new URL(env.HUB_PUBLIC_URL ?? `http://${env.HUB_HOST.includes(':') ? `[${env.HUB_HOST}]` : env.HUB_HOST}:${env.HUB_PORT}`).origin;
@@ -89,10 +93,10 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
       setPublicOrigin(origin) {
         if (!env.HUB_PUBLIC_URL) publicOrigin = new URL(origin).origin;
       },
-      async close() {
+      async close({ jobGraceMs = 0 } = {}) {
         // Monitor updates asked for by the last sync calls still reach the queue.
         await monitorRequestsSettled(deps);
-        await queue.stop({ graceful: false, wait: true });
+        await queue.stop({ graceful: jobGraceMs > 0, timeout: jobGraceMs, wait: true });
         await embeddedS3?.close();
         await database.close();
       },

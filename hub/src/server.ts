@@ -11,6 +11,7 @@ import { authenticate } from './auth/token.service';
 import { serveCdn } from './cdn/cdn-route';
 import { devicePage } from './registry/device-start';
 import { serveMetrics } from './metrics-route';
+import { READINESS_PATH, type Readiness, createReadiness } from './readiness';
 import { observeRequest } from './request-log';
 import type { HubDeps } from './deps';
 
@@ -27,7 +28,7 @@ const STATIC_TYPES: Record<string, string> = {
 };
 
 /**
- * One port: tRPC under /trpc, bulk prediction uploads at /v1/feedback/predictions, published models under /cdn, the embedded object store's presigned traffic under /s3
+ * One port: tRPC under /trpc, /healthz (process up) and /readyz (readiness.ts), bulk prediction uploads at /v1/feedback/predictions, published models under /cdn, the embedded object store's presigned traffic under /s3
  * (when `s3` is given), the built web apps (web-client/dist) for everything else.
  */
 export function createHubServer(
@@ -37,8 +38,11 @@ export function createHubServer(
     s3?: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null;
     /** METRICS_TOKEN: when set, /metrics answers only this bearer token (metrics-route.ts). */
     metricsToken?: string | undefined;
+    /** What /readyz answers; the caller keeps it to turn it 503 at shutdown. */
+    readiness?: Readiness;
   },
 ): http.Server {
+  const readiness = options.readiness ?? createReadiness(deps);
   // One tRPC handler per body limit; tRPC stops reading a body at its handler's limit and answers 413.
   const handlers = new Map<number, ReturnType<typeof createHTTPHandler>>();
   const trpcWithLimit = (maxBodySize: number) => {
@@ -82,6 +86,7 @@ export function createHubServer(
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return;
     }
+    if (url.pathname === READINESS_PATH) return readiness.serve(res);
     if ((url.pathname === '/' || url.pathname === '/index.html') && url.searchParams.has('project')) {
       serveDevicePage(deps, options.webRoot, url.searchParams, res).catch(() => serveStatic(options.webRoot, '/', res));
       return;

@@ -112,15 +112,18 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
   };
 }
 
-async function freshPostgres(): Promise<{ database: DatabaseHandle; dropDatabase: () => Promise<void> }> {
+/** A new database on the run's PostgreSQL server, migrated unless `migrate` is false; dropDatabase removes it. */
+export async function freshPostgres(options: { migrate?: boolean } = {}): Promise<{ database: DatabaseHandle; url: string; dropDatabase: () => Promise<void> }> {
   const adminUrl = inject('postgresUrl');
   if (!adminUrl) throw new Error('no PostgreSQL server for this run');
   const name = `edgeloop_test_${crypto.randomBytes(6).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
-  const database = await openPostgres(adminUrl.replace(/\/postgres$/, `/${name}`));
+  const url = adminUrl.replace(/\/postgres$/, `/${name}`);
+  const database = await openPostgres(url, options);
   return {
     database,
+    url,
     async dropDatabase() {
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end();

@@ -18,6 +18,7 @@ import { progressBar } from '../progress';
 import { addCanaryCommand } from './canary-command';
 import { exportVersion } from './export-version';
 import { addKeyCommands } from './key-commands';
+import { addMigrateCommand } from './migrate-command';
 import { addMonitorCommand } from './monitor-command';
 import { addPipelineCommands } from './pipeline-commands';
 import { addReplayCommand } from './replay-command';
@@ -189,6 +190,7 @@ addMonitorCommand(program);
 addPipelineCommands(program);
 addReplayCommand(program);
 addCanaryCommand(program);
+addMigrateCommand(program);
 
 program.parseAsync().catch((error: Error) => {
   // Errors the user can fix print as one line; anything else keeps its stack for a bug report.

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -9,6 +8,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { makeTreeOwnerOnly } from '../storage/private-dir';
 import { lockDataDir } from './data-dir-lock';
+import { MIGRATIONS_FOLDER } from './migration-status';
 import * as schema from './schema';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -20,23 +20,32 @@ export interface DatabaseHandle {
   db: Database;
   kind: 'pglite' | 'postgres';
   queueConnection: QueueConnection;
+  /** Applies the pending migrations (on PostgreSQL under the advisory lock, so replicas never race). */
+  migrate(): Promise<void>;
   close(): Promise<void>;
 }
 
-const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+/** Whether opening applies pending migrations (MIGRATE_ON_START); false leaves them to `edgeloop migrate`. */
+export interface OpenOptions {
+  migrate?: boolean;
+}
 
-/** Embedded PostgreSQL (PGlite) in `dir`, or in memory when dir is undefined; migrated to the latest schema. */
-export async function openPglite(dir: string | undefined): Promise<DatabaseHandle> {
+const migrationsFolder = MIGRATIONS_FOLDER;
+
+/** Embedded PostgreSQL (PGlite) in `dir`, or in memory when dir is undefined; migrated to the latest schema unless told not to. */
+export async function openPglite(dir: string | undefined, options: OpenOptions = {}): Promise<DatabaseHandle> {
   const unlock = dir ? lockDataDir(dir) : () => {};
   try {
     const client = await PGlite.create(dir ? path.join(dir, 'pgdata') : undefined);
     if (dir) makeTreeOwnerOnly(path.join(dir, 'pgdata'));
     const db = drizzlePglite({ client, schema });
-    await migratePglite(db, { migrationsFolder });
+    const migrate = () => migratePglite(db, { migrationsFolder });
+    if (options.migrate ?? true) await migrate();
     return {
       db: db as unknown as Database,
       kind: 'pglite',
       queueConnection: { db: pgliteQueueAdapter(client) },
+      migrate,
       async close() {
         await client.close();
         unlock();
@@ -60,13 +69,14 @@ function pgliteQueueAdapter(client: PGlite) {
 }
 
 /** A real PostgreSQL server; several hub processes and workers may share it. */
-export async function openPostgres(url: string): Promise<DatabaseHandle> {
-  await migrateUnderLock(url);
+export async function openPostgres(url: string, options: OpenOptions = {}): Promise<DatabaseHandle> {
+  if (options.migrate ?? true) await migrateUnderLock(url);
   const client = postgres(url, { max: 10, onnotice: () => {} });
   return {
     db: drizzlePostgres({ client, schema }) as unknown as Database,
     kind: 'postgres',
     queueConnection: { connectionString: url },
+    migrate: () => migrateUnderLock(url),
     close: () => client.end({ timeout: 5 }),
   };
 }
@@ -82,6 +92,6 @@ async function migrateUnderLock(url: string): Promise<void> {
   }
 }
 
-export function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<DatabaseHandle> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir);
+export function openDatabase(options: { databaseUrl?: string; dataDir: string } & OpenOptions): Promise<DatabaseHandle> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options.dataDir, options);
 }
