@@ -93,7 +93,8 @@ export function addTrainingCommands(program: Command): void {
     .description('take training and reference-profile jobs from the queue (set DATABASE_URL and S3_* to share a hub\'s database and store)')
     .option('--name <name>', 'worker name in run lineage (default host:pid)')
     .action(async (opts: { name?: string }) => {
-      const hub = await openHub(loadEnv());
+      const env = loadEnv();
+      const hub = await openHub(env);
       const worker = await startTrainingWorker(hub.deps, opts.name ? { name: opts.name } : {});
       const profileWorker = await startReferenceProfileWorker(hub.deps, opts.name ? { name: opts.name } : {});
       await new Promise<void>((resolve) => {
@@ -102,7 +103,8 @@ export function addTrainingCommands(program: Command): void {
       });
       await worker.stop();
       await profileWorker.stop();
-      await hub.close();
+      // Job steps in flight get the grace period; a run still training then goes back to the queue for another worker.
+      await hub.close({ jobGraceMs: env.SHUTDOWN_GRACE_MS });
     });
 
   trainOptions(program.command('train <project>').description('queue a training run on a running hub and follow its progress')).action(
