@@ -1,10 +1,10 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { type AlertExplanation, BULK_PREDICTIONS_PATH, type PredictionEvent } from '@edgeloop/shared';
+import { BULK_PREDICTIONS_PATH } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testAlertExplanation, testPrediction } from '../test/feedback-fixtures';
 import { publishedVersion } from '../test/published-version';
 import { DATABASES, type TestHub, createTestHub } from '../test/test-hub';
 import { modelVersions } from './db/schema';
@@ -24,36 +24,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   }
   return undefined;
 }
-
-function prediction(): PredictionEvent {
-  return {
-    id: crypto.randomUUID(),
-    model: 'pets',
-    version: 1,
-    backend: 'wasm',
-    latencyMs: 2,
-    top: [{ label: 'cat', probability: 0.8 }],
-    embedding: [0.25, -1.5, 3],
-    source: 'camera',
-    createdAt: '2026-11-30T10:00:00.000Z',
-    deviceId: 'device-0001',
-    appVersion: '0.9.0',
-    channel: 'production',
-  };
-}
-
-const explanation: AlertExplanation = {
-  detector: 'classMix',
-  effect: 'total variation 0.2 >= 0.1',
-  moved: {
-    classMix: { window: 100, observed: [0.7, 0.3], expected: [0.5, 0.5], chiSquare: null, jensenShannon: null, totalVariation: 0.2, classes: [] },
-    confidence: { window: 100, lowConfidenceRate: null, referenceRate: 0.1, ks: null },
-    labelShift: { events: 100, reference: [0.5, 0.5], em: null, bbse: null, weights: null, notPureLabelShift: false },
-    accuracy: { reference: 0.9, referenceExpected: 0.9, expected: null, labelShiftCorrected: null, drop: null },
-    embedding: { window: 100, mmd2: null, oodShare: null, oodReferenceShare: 0.01 },
-  },
-  contributors: { windowEvents: 100, historyEvents: 1000, devices: [], appVersions: [], backends: [] },
-};
 
 const webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-web-'));
 
@@ -116,8 +86,8 @@ describe.each(DATABASES)('GET /metrics, $kind', ({ kind, skip }) => {
     const device = await hub.secretFor('device', { projects: ['pets'] });
     const count = (text: string, result: string) => sample(text, 'edgeloop_sync_events_total', { kind: 'prediction', result }) ?? 0;
     const before = await scrape();
-    const first = prediction();
-    const second = prediction();
+    const first = testPrediction();
+    const second = testPrediction();
     const trpc = await fetch(`${base}/trpc/feedback.syncPredictions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${device}` },
@@ -127,7 +97,7 @@ describe.each(DATABASES)('GET /metrics, $kind', ({ kind, skip }) => {
     const bulk = await fetch(`${base}${BULK_PREDICTIONS_PATH}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${device}` },
-      body: JSON.stringify({ project: 'pets', predictions: [first, prediction(), { ...prediction(), top: [{ label: 'unicorn', probability: 0.9 }] }] }),
+      body: JSON.stringify({ project: 'pets', predictions: [first, testPrediction(), { ...testPrediction(), top: [{ label: 'unicorn', probability: 0.9 }] }] }),
     });
     expect(await bulk.json()).toMatchObject({ received: 3, inserted: 1, duplicates: 1, rejected: [{ index: 2 }] });
     const after = await scrape();
@@ -163,8 +133,8 @@ describe.each(DATABASES)('GET /metrics, $kind', ({ kind, skip }) => {
     const [version] = await hub.deps.db.select().from(modelVersions);
     const stream = await streams.getOrCreate(hub.deps.db, { projectId, modelVersionId: version!.id, channel: 'production' });
     expect(sample(await scrape(), 'edgeloop_open_alerts', { project: 'pets' })).toBe(0);
-    const alert = await alerts.openAlert(hub.deps.db, { projectId, streamId: stream.id, detector: 'classMix', at: new Date(), event: 100, statistic: 20, threshold: 10, explanation });
-    await alerts.openAlert(hub.deps.db, { projectId, streamId: stream.id, detector: 'confidence', at: new Date(), event: 120, statistic: 20, threshold: 10, explanation });
+    const alert = await alerts.openAlert(hub.deps.db, { projectId, streamId: stream.id, detector: 'classMix', at: new Date(), event: 100, statistic: 20, threshold: 10, explanation: testAlertExplanation });
+    await alerts.openAlert(hub.deps.db, { projectId, streamId: stream.id, detector: 'confidence', at: new Date(), event: 120, statistic: 20, threshold: 10, explanation: testAlertExplanation });
     const open = await scrape();
     expect(sample(open, 'edgeloop_open_alerts', { project: 'pets' })).toBe(2);
     expect(sample(open, 'edgeloop_monitor_streams', { project: 'pets' })).toBe(1);

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -15,30 +14,13 @@ import {
 } from '@edgeloop/shared';
 import { inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testPrediction } from '../../test/feedback-fixtures';
 import { publishedVersion } from '../../test/published-version';
 import { type TestHub, createTestHub } from '../../test/test-hub';
 import { predictions } from '../db/schema';
 import { createHubServer, listen } from '../server';
 
 const LABELS = ['cat', 'dog', 'bird'];
-
-function prediction(overrides: Partial<PredictionEvent> = {}): PredictionEvent {
-  return {
-    id: crypto.randomUUID(),
-    model: 'pets',
-    version: 1,
-    backend: 'wasm',
-    latencyMs: 2,
-    top: [{ label: 'cat', probability: 0.8 }],
-    embedding: [0.25, -1.5, 3],
-    source: 'camera',
-    createdAt: '2026-11-30T10:00:00.000Z',
-    deviceId: 'device-0001',
-    appVersion: '0.9.0',
-    channel: 'production',
-    ...overrides,
-  };
-}
 
 /** The event with its embedding as base64 float32 instead of numbers. */
 function asBase64({ embedding, ...rest }: PredictionEvent): Record<string, unknown> {
@@ -85,11 +67,11 @@ describe('bulk prediction upload', () => {
 
   it('stores events with base64 or number embeddings once, with the same answer as syncPredictions', async () => {
     const device = await hub.secretFor('device', { projects: ['pets'] });
-    const numbers = prediction({ embedding: [1.5, -2, 0.1] });
-    const packed = prediction({ embedding: [Math.fround(0.3), -7, 2 ** -20, 123456.5] });
+    const numbers = testPrediction({ embedding: [1.5, -2, 0.1] });
+    const packed = testPrediction({ embedding: [Math.fround(0.3), -7, 2 ** -20, 123456.5] });
     const batch = [numbers, asBase64(packed)];
     expect((await send({ project: 'pets', predictions: batch }, device)).body).toEqual({ received: 2, inserted: 2, duplicates: 0, rejected: [] });
-    expect((await send({ project: 'pets', predictions: [...batch, asBase64(prediction())] }, device)).body).toEqual({ received: 3, inserted: 1, duplicates: 2, rejected: [] });
+    expect((await send({ project: 'pets', predictions: [...batch, asBase64(testPrediction())] }, device)).body).toEqual({ received: 3, inserted: 1, duplicates: 2, rejected: [] });
 
     const rows = await hub.deps.db.select().from(predictions).where(inArray(predictions.id, [numbers.id, packed.id]));
     const byId = new Map(rows.map((row) => [row.id, row]));
@@ -100,15 +82,15 @@ describe('bulk prediction upload', () => {
 
   it('rejects each bad event alone, naming the field, at its index in the batch', async () => {
     const device = await hub.secretFor('device', { projects: ['pets'] });
-    const good = prediction();
-    const horse = prediction({ top: [{ label: 'horse', probability: 1 }] });
-    const noVersion = prediction({ version: 4 });
-    const both = { ...asBase64(prediction()), embedding: [1] };
-    const notBase64 = { ...asBase64(prediction()), embeddingBase64: 'abc$' };
-    const partial = { ...asBase64(prediction()), embeddingBase64: Buffer.from([1, 2, 3, 4, 5, 6]).toString('base64') };
-    const nan = { ...asBase64(prediction()), embeddingBase64: Buffer.from(new Float32Array([1, Number.NaN]).buffer).toString('base64') };
-    const tooLong = { ...asBase64(prediction()), embeddingBase64: Buffer.alloc(4 * 2049).toString('base64') };
-    const badDevice = asBase64(prediction({ deviceId: 'no spaces please' }));
+    const good = testPrediction();
+    const horse = testPrediction({ top: [{ label: 'horse', probability: 1 }] });
+    const noVersion = testPrediction({ version: 4 });
+    const both = { ...asBase64(testPrediction()), embedding: [1] };
+    const notBase64 = { ...asBase64(testPrediction()), embeddingBase64: 'abc$' };
+    const partial = { ...asBase64(testPrediction()), embeddingBase64: Buffer.from([1, 2, 3, 4, 5, 6]).toString('base64') };
+    const nan = { ...asBase64(testPrediction()), embeddingBase64: Buffer.from(new Float32Array([1, Number.NaN]).buffer).toString('base64') };
+    const tooLong = { ...asBase64(testPrediction()), embeddingBase64: Buffer.alloc(4 * 2049).toString('base64') };
+    const badDevice = asBase64(testPrediction({ deviceId: 'no spaces please' }));
     const batch = [notBase64, good, horse, both, noVersion, partial, nan, tooLong, badDevice, 'garbage'];
     const { status, body } = await send({ project: 'pets', predictions: batch }, device);
     expect(status).toBe(200);
@@ -127,7 +109,7 @@ describe('bulk prediction upload', () => {
   });
 
   it('checks the token, the role and the project like tRPC, before storing anything', async () => {
-    const event = prediction();
+    const event = testPrediction();
     const noToken = await send({ project: 'pets', predictions: [event] }, null);
     expect(noToken.status).toBe(401);
     expect(noToken.body.error).toEqual({ code: 'UNAUTHORIZED', message: 'missing or invalid API token: send Authorization: Bearer <token>' });
@@ -147,7 +129,7 @@ describe('bulk prediction upload', () => {
     expect(stored).toEqual([]);
     // Other roles that send predictions may use it too.
     for (const role of ['labeler', 'engineer'] as const) {
-      expect((await send({ project: 'pets', predictions: [prediction()] }, await hub.secretFor(role))).body).toMatchObject({ inserted: 1 });
+      expect((await send({ project: 'pets', predictions: [testPrediction()] }, await hub.secretFor(role))).body).toMatchObject({ inserted: 1 });
     }
   });
 
@@ -208,7 +190,7 @@ describe('bulk prediction upload', () => {
     hub.deps.log = { ...log, error: (line: string) => lines.push(line) };
     await hub.deps.db.execute(sql`alter table predictions rename to predictions_away`);
     try {
-      const { status, body } = await send({ project: 'pets', predictions: [prediction()] }, await hub.secretFor('device', { projects: ['pets'] }));
+      const { status, body } = await send({ project: 'pets', predictions: [testPrediction()] }, await hub.secretFor('device', { projects: ['pets'] }));
       expect(status).toBe(500);
       const id = /^internal error \(logged as ([0-9a-f]{8})\)$/.exec(body.error!.message)?.[1];
       expect(id, body.error!.message).toBeDefined();

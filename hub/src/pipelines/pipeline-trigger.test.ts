@@ -4,8 +4,8 @@
  * none while a run of the channel is running.
  */
 import crypto from 'node:crypto';
-import type { AlertExplanation } from '@edgeloop/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testAlertExplanation } from '../../test/feedback-fixtures';
 import { publishedVersion } from '../../test/published-version';
 import { DATABASES, type TestHub, createTestHub, refusal } from '../../test/test-hub';
 import { channels, corrections, modelVersions, predictions, registeredModels } from '../db/schema';
@@ -19,19 +19,6 @@ import { cancelPipelineRun, listPipelineRuns } from './pipeline.service';
 
 const PROJECT = 'trig';
 const engineer: Caller = { tokenId: null, name: 'test-engineer', role: 'engineer', projects: null };
-
-const explanation: AlertExplanation = {
-  detector: 'classMix',
-  effect: 'total variation 0.2 >= 0.1',
-  moved: {
-    classMix: { window: 100, observed: [0.7, 0.3], expected: [0.5, 0.5], chiSquare: null, jensenShannon: null, totalVariation: 0.2, classes: [] },
-    confidence: { window: 100, lowConfidenceRate: null, referenceRate: 0.1, ks: null },
-    labelShift: { events: 100, reference: [0.5, 0.5], em: null, bbse: null, weights: null, notPureLabelShift: false },
-    accuracy: { reference: 0.9, referenceExpected: 0.9, expected: null, labelShiftCorrected: null, drop: null },
-    embedding: { window: 100, mmd2: null, oodShare: null, oodReferenceShare: 0.01 },
-  },
-  contributors: { windowEvents: 100, historyEvents: 1000, devices: [], appVersions: [], backends: [] },
-};
 
 describe.each(DATABASES)('pipeline triggers, $kind', ({ kind, skip }) => {
   let hub: TestHub;
@@ -98,7 +85,7 @@ describe.each(DATABASES)('pipeline triggers, $kind', ({ kind, skip }) => {
   it.skipIf(skip)('starts one run per alert open long enough on the champion stream', async () => {
     await savePipelineSettings(hub.deps, engineer, { project: PROJECT, settings: { triggers: { alertOpenMinutes: 30, newReviews: null } } });
     const stream = await streams.getOrCreate(hub.deps.db, { projectId, modelVersionId: championId, channel: 'production' });
-    const alert = await alerts.openAlert(hub.deps.db, { projectId, streamId: stream.id, detector: 'classMix', at: new Date(), event: 100, statistic: 20, threshold: 10, explanation });
+    const alert = await alerts.openAlert(hub.deps.db, { projectId, streamId: stream.id, detector: 'classMix', at: new Date(), event: 100, statistic: 20, threshold: 10, explanation: testAlertExplanation });
     // Open 29 minutes: not yet.
     expect(await check(29)).toMatchObject({ started: null });
     const started = (await check(31)).started!;
