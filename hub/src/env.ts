@@ -68,6 +68,9 @@ const envSchema = z
     path: ['S3_ENDPOINT'],
   });
 
+/** Every variable the hub reads: deployment files (hub/deploy) may set only these. */
+export const HUB_ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export type HubEnv = z.infer<typeof envSchema> & { dataDir: string; keysDir: string };
 
 export function loadEnv(source: Record<string, string | undefined> = process.env): HubEnv {
