@@ -7,7 +7,14 @@ import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
-import { DATA_DIR, REPLICA_ENV } from '../deploy-contract';
+import { DATA_DIR, REPLICA_ENV, SIGNING_KEYS_MOUNT } from '../deploy-contract';
+
+/**
+ * The hub makes HUB_DATA_DIR and SIGNING_KEYS_DIR owner-only (chmod 0700) at start; an emptyDir's root belongs to
+ * root, so the pod's user could not. Each is a directory inside its volume, made by the pod's user.
+ */
+export const POD_DATA_DIR = `${DATA_DIR}/hub`;
+export const POD_SIGNING_KEYS_DIR = `${SIGNING_KEYS_MOUNT}/ring`;
 
 export interface EdgeloopOptions {
   namespace: string;
@@ -71,7 +78,7 @@ export function sharedEnv(options: EdgeloopOptions): IEnvVar[] {
     { name: 'S3_BUCKET', value: options.s3.bucket },
     { name: 'S3_REGION', value: options.s3.region },
     { name: 'S3_FORCE_PATH_STYLE', value: String(options.s3.forcePathStyle) },
-    { name: 'HUB_DATA_DIR', value: DATA_DIR },
+    { name: 'HUB_DATA_DIR', value: POD_DATA_DIR },
     { name: 'LOG_FORMAT', value: REPLICA_ENV.LOG_FORMAT! },
     { name: 'MIGRATE_ON_START', value: REPLICA_ENV.MIGRATE_ON_START! },
     { name: 'SHUTDOWN_GRACE_MS', value: String(options.shutdownGraceMs) },
@@ -88,7 +95,7 @@ export const CONTAINER_SECURITY: NonNullable<IContainer['securityContext']> = {
   capabilities: { drop: ['ALL'] },
 };
 
-/** Writable places on a read-only root: HUB_DATA_DIR (caches, the bootstrap admin token) and /tmp (tsx's cache). */
+/** Writable places on a read-only root: HUB_DATA_DIR's volume (caches, the bootstrap admin token) and /tmp (tsx's cache). */
 export const SCRATCH_VOLUMES: IVolume[] = [
   { name: 'data', emptyDir: {} },
   { name: 'tmp', emptyDir: {} },

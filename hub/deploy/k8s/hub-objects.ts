@@ -4,7 +4,7 @@
  *
  * Signing keys: the hub writes its keys directory (the ring file, new keys at rotation), so a Secret cannot be that
  * directory itself (Secret volumes are read-only). The Secret is mounted read-only beside it, and an init container
- * copies its files, owner-only, into an in-memory volume that is SIGNING_KEYS_DIR: every replica holds the same keys.
+ * copies its files, owner-only, into SIGNING_KEYS_DIR on an in-memory volume: every replica holds the same keys.
  */
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -12,7 +12,7 @@ import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { HUB_COMMAND, HUB_PORT, LIVENESS_PATH, READINESS_PATH, REPLICA_ENV, SIGNING_KEYS_MOUNT } from '../deploy-contract';
-import { CONTAINER_SECURITY, type EdgeloopOptions, POD_SECURITY, SCRATCH_MOUNTS, SCRATCH_VOLUMES, SECRET_KEYS, fromSecret, labelsFor, sharedEnv } from './edgeloop-options';
+import { CONTAINER_SECURITY, type EdgeloopOptions, POD_SECURITY, POD_SIGNING_KEYS_DIR, SCRATCH_MOUNTS, SCRATCH_VOLUMES, SECRET_KEYS, fromSecret, labelsFor, sharedEnv } from './edgeloop-options';
 
 export const HUB_NAME = 'edgeloop-hub';
 const PORT_NAME = 'http';
@@ -31,7 +31,7 @@ export function hubEnv(options: EdgeloopOptions) {
     { name: 'HUB_PORT', value: String(HUB_PORT) },
     { name: 'HUB_PUBLIC_URL', value: options.publicUrl },
     ...(options.cdnBaseUrl ? [{ name: 'CDN_BASE_URL', value: options.cdnBaseUrl }] : []),
-    { name: 'SIGNING_KEYS_DIR', value: SIGNING_KEYS_MOUNT },
+    { name: 'SIGNING_KEYS_DIR', value: POD_SIGNING_KEYS_DIR },
     { name: 'TRAINING_WORKER', value: REPLICA_ENV.TRAINING_WORKER! },
     { name: 'DEMO_PROJECT', value: REPLICA_ENV.DEMO_PROJECT! },
   ];
@@ -56,7 +56,7 @@ export function hubDeployment(options: EdgeloopOptions): IDeployment {
             {
               name: 'signing-keys',
               image: options.image,
-              command: ['sh', '-c', `cp -L ${KEYS_SECRET_MOUNT}/keyring.json ${KEYS_SECRET_MOUNT}/*.pem ${SIGNING_KEYS_MOUNT}/ && chmod 600 ${SIGNING_KEYS_MOUNT}/*`],
+              command: ['sh', '-c', `mkdir -m 700 ${POD_SIGNING_KEYS_DIR} && cp -L ${KEYS_SECRET_MOUNT}/keyring.json ${KEYS_SECRET_MOUNT}/*.pem ${POD_SIGNING_KEYS_DIR}/ && chmod 600 ${POD_SIGNING_KEYS_DIR}/*`],
               securityContext: CONTAINER_SECURITY,
               volumeMounts: [
                 { name: 'signing-keys-secret', mountPath: KEYS_SECRET_MOUNT, readOnly: true },

@@ -156,26 +156,29 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
   it('gives every hub the signing keys of the Secret in a writable SIGNING_KEYS_DIR, and workers no keys', () => {
     const pod = hub.spec!.template.spec!;
     const keysDir = loadEnv(resolvedEnv(main(pod))).keysDir;
-    const mount = main(pod).volumeMounts!.find((m) => m.mountPath === keysDir);
-    expect(mount, 'a volume at SIGNING_KEYS_DIR').toBeDefined();
+    // The hub chmods its keys directory 0700: it must be one the pod's user made, inside a writable volume.
+    const mount = main(pod).volumeMounts!.find((m) => path.dirname(keysDir) === m.mountPath);
+    expect(mount, 'a volume holding SIGNING_KEYS_DIR').toBeDefined();
     expect(mount!.readOnly).not.toBe(true);
     expect(pod.volumes!.find((v) => v.name === mount!.name)!.emptyDir).toBeDefined();
     const secretVolume = pod.volumes!.find((v) => v.secret?.secretName === DEFAULT_OPTIONS.signingKeysSecretName);
     expect(secretVolume).toBeDefined();
-    // The init container copies the Secret's files into that directory before the hub starts.
+    // The init container makes that directory and copies the Secret's files into it before the hub starts.
     const init = pod.initContainers!.find((c) => c.volumeMounts!.some((m) => m.name === secretVolume!.name))!;
     const from = init.volumeMounts!.find((m) => m.name === secretVolume!.name)!.mountPath;
-    const to = init.volumeMounts!.find((m) => m.name === mount!.name)!.mountPath;
-    expect(to).toBe(keysDir);
-    expect(init.command!.join(' ')).toContain(`${from}/keyring.json ${from}/*.pem ${to}/`);
+    expect(init.volumeMounts!.find((m) => m.name === mount!.name)!.mountPath).toBe(mount!.mountPath);
+    expect(init.command!.join(' ')).toContain(`mkdir -m 700 ${keysDir} && cp -L ${from}/keyring.json ${from}/*.pem ${keysDir}/`);
     for (const [name, p] of pods.slice(1)) {
       expect(main(p).env!.some((v) => v.name === 'SIGNING_KEYS_DIR'), name).toBe(false);
       expect(p.volumes!.some((v) => v.secret), name).toBe(false);
     }
   });
 
-  it('runs every pod as the image\'s non-root user', () => {
+  it('runs every pod as the image\'s non-root user, with a data directory it can make owner-only', () => {
     for (const [name, pod] of pods) {
+      const dataDir = loadEnv(resolvedEnv(main(pod))).dataDir;
+      const volume = main(pod).volumeMounts!.find((m) => path.dirname(dataDir) === m.mountPath);
+      expect(pod.volumes!.find((v) => v.name === volume?.name)?.emptyDir, name).toBeDefined();
       expect(pod.securityContext!.runAsNonRoot, name).toBe(true);
       expect(pod.securityContext!.runAsUser, name).not.toBe(0);
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) expect(c.securityContext!.allowPrivilegeEscalation, `${name}/${c.name}`).toBe(false);
