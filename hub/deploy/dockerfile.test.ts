@@ -40,6 +40,9 @@ describe('hub/deploy/Dockerfile', () => {
     expect(startSteps).toHaveLength(2);
     expect(containerCommand(stages, runtime).join(' ')).toBe(startSteps[1]);
     expect(containerCommand(stages, runtime)).toEqual([...HUB_COMMAND]);
+    // The README's Commands table says what npm start runs: the image's command is that CLI command.
+    const startRow = readme.split('\n').find((line) => line.startsWith('| `npm start` |'));
+    expect(startRow).toContain(`\`edgeloop ${HUB_COMMAND[2]}\``);
     expect(containerCommand(stages, stage('gpu'))).toEqual([...WORKER_COMMAND]);
   });
 
