@@ -37,8 +37,6 @@ export const SIGNING_KEYS_MOUNT = '/keys';
  */
 export const REPLICA_ENV: Readonly<Record<string, string>> = {
   HUB_HOST: '0.0.0.0',
-  HUB_PORT: String(HUB_PORT),
-  HUB_DATA_DIR: DATA_DIR,
   LOG_FORMAT: 'json',
   MIGRATE_ON_START: 'false',
   TRAINING_WORKER: 'false',
