@@ -4,17 +4,19 @@
  * without its query, which may hold a token, status, duration, tRPC procedures), and edgeloop_http_requests_total.
  */
 import type http from 'node:http';
-import { BULK_PREDICTIONS_PATH } from '@edgeloop/shared';
 import type { HubDeps } from './deps';
 import { requestIdFrom, withRequestId } from './logger';
 import { type RouteKind, httpRequests } from './metrics';
+import { routeKind, trpcProcedures } from './routes';
 
-const TRPC_PREFIX = '/trpc/';
 /** Probes and scrapes come every few seconds: their lines are debug, so info shows the traffic that matters. */
 const QUIET_ROUTES: ReadonlySet<RouteKind> = new Set(['healthz', 'readyz', 'metrics']);
 const MAX_LOGGED_PROCEDURES = 10;
 
-export function observeRequest(deps: HubDeps, req: http.IncomingMessage, res: http.ServerResponse, handle: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+/** Handles a request whose URL and route kind (routes.ts) are read once, for the log and the handler alike. */
+export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, route: RouteKind) => void;
+
+export function observeRequest(deps: HubDeps, req: http.IncomingMessage, res: http.ServerResponse, handle: RouteHandler): void {
   const requestId = requestIdFrom(req.headers['x-request-id']);
   res.setHeader('x-request-id', requestId);
   const started = performance.now();
@@ -29,34 +31,13 @@ export function observeRequest(deps: HubDeps, req: http.IncomingMessage, res: ht
       path: url.pathname, // never the query: it may hold a token
       status,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
-      ...(route === 'trpc' ? { procedures: trpcProcedures(url) } : {}),
+      ...(route === 'trpc' ? { procedures: loggedProcedures(url) } : {}),
       ...(res.writableFinished ? {} : { aborted: true }),
     };
     deps.log[QUIET_ROUTES.has(route) ? 'debug' : 'info'](`${fields.method} ${fields.path} ${status}`, fields);
   });
-  withRequestId(requestId, () => handle(req, res));
+  withRequestId(requestId, () => handle(req, res, url, route));
 }
 
-/** The kind of route a path goes to (server.ts): the bounded `route` label. */
-export function routeKind(url: URL): RouteKind {
-  const path = url.pathname;
-  if (path.startsWith(TRPC_PREFIX)) return 'trpc';
-  if (path === BULK_PREDICTIONS_PATH) return 'bulk';
-  if (path.startsWith('/s3/')) return 's3';
-  if (path.startsWith('/cdn/')) return 'cdn';
-  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path.slice(1) as RouteKind;
-  if ((path === '/' || path === '/index.html') && url.searchParams.has('project')) return 'device-page';
-  return 'static';
-}
-
-/** The procedures a tRPC request names (a batch names several), as the path says them; their inputs are never logged. */
-function trpcProcedures(url: URL): string[] {
-  let path = url.pathname.slice(TRPC_PREFIX.length);
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // logged as sent
-  }
-  const names = url.searchParams.get('batch') === '1' ? path.split(',') : [path];
-  return names.slice(0, MAX_LOGGED_PROCEDURES).map((name) => name.slice(0, 80));
-}
+/** The procedures a tRPC request names, as many and as long as a log line should carry; their inputs are never logged. */
+const loggedProcedures = (url: URL): string[] => trpcProcedures(url).slice(0, MAX_LOGGED_PROCEDURES).map((name) => name.slice(0, 80));

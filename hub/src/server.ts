@@ -4,15 +4,16 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { appRouter } from './api/app.router';
-import { BULK_PREDICTIONS_PATH, MAX_BATCH_CALLS } from '@edgeloop/shared';
+import { MAX_BATCH_CALLS } from '@edgeloop/shared';
 import { serveBulkPredictions } from './api/feedback-bulk.route';
 import { batchTooLargeMessage, bodyLimitFor, bodyTooLargeMessage } from './api/limits';
 import { authenticate } from './auth/token.service';
 import { serveCdn } from './cdn/cdn-route';
 import { devicePage } from './registry/device-start';
 import { serveMetrics } from './metrics-route';
-import { READINESS_PATH, type Readiness, createReadiness } from './readiness';
-import { observeRequest } from './request-log';
+import { type Readiness, createReadiness } from './readiness';
+import { type RouteHandler, observeRequest } from './request-log';
+import { TRPC_PREFIX, trpcProcedures } from './routes';
 import type { HubDeps } from './deps';
 
 const STATIC_TYPES: Record<string, string> = {
@@ -63,40 +64,40 @@ export function createHubServer(
     }
     return handler;
   };
-  const route = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://hub');
-    if (url.pathname.startsWith(TRPC_PREFIX)) return serveTrpc(req, res, url, trpcWithLimit);
-    if (url.pathname === BULK_PREDICTIONS_PATH) return void serveBulkPredictions(deps, bearerSecret(req), req, res);
-    if (options.s3 && url.pathname.startsWith('/s3/')) return options.s3(req, res);
-    if (url.pathname.startsWith('/cdn/')) {
-      serveCdn(deps, url.pathname, req, res).catch((error: Error) => {
-        deps.log.error(`cdn ${url.pathname}: ${error.message}`);
-        if (!res.headersSent) res.writeHead(502).end('object store unavailable');
-      });
-      return;
-    }
-    if (url.pathname === '/metrics') {
-      serveMetrics(deps, options.metricsToken, req, res).catch((error: Error) => {
-        deps.log.error(`metrics: ${error.message}`);
-        if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable');
-      });
-      return;
-    }
-    if (url.pathname === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-      return;
-    }
-    if (url.pathname === READINESS_PATH) return readiness.serve(res);
-    if ((url.pathname === '/' || url.pathname === '/index.html') && url.searchParams.has('project')) {
-      serveDevicePage(deps, options.webRoot, url.searchParams, res).catch(() => serveStatic(options.webRoot, '/', res));
-      return;
+  const route: RouteHandler = (req, res, url, kind) => {
+    switch (kind) {
+      case 'trpc':
+        return serveTrpc(req, res, url, trpcWithLimit);
+      case 'bulk':
+        return void serveBulkPredictions(deps, bearerSecret(req), req, res);
+      case 's3':
+        if (options.s3) return options.s3(req, res);
+        break;
+      case 'cdn':
+        serveCdn(deps, url.pathname, req, res).catch((error: Error) => {
+          deps.log.error(`cdn ${url.pathname}: ${error.message}`);
+          if (!res.headersSent) res.writeHead(502).end('object store unavailable');
+        });
+        return;
+      case 'metrics':
+        serveMetrics(deps, options.metricsToken, req, res).catch((error: Error) => {
+          deps.log.error(`metrics: ${error.message}`);
+          if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable');
+        });
+        return;
+      case 'healthz':
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+        return;
+      case 'readyz':
+        return readiness.serve(res);
+      case 'device-page':
+        serveDevicePage(deps, options.webRoot, url.searchParams, res).catch(() => serveStatic(options.webRoot, '/', res));
+        return;
     }
     serveStatic(options.webRoot, url.pathname, res, req.headers['accept-encoding']);
   };
   return http.createServer((req, res) => observeRequest(deps, req, res, route));
 }
-
-const TRPC_PREFIX = '/trpc/';
 
 /** The token of `Authorization: Bearer <token>`, or '' without one. */
 function bearerSecret(req: http.IncomingMessage): string {
@@ -109,13 +110,7 @@ function bearerSecret(req: http.IncomingMessage): string {
  * closes the connection, so the body is never read); any other body is limited by tRPC while it streams in.
  */
 function serveTrpc(req: http.IncomingMessage, res: http.ServerResponse, url: URL, trpcWithLimit: (maxBodySize: number) => ReturnType<typeof createHTTPHandler>): void {
-  let path = url.pathname.slice(TRPC_PREFIX.length);
-  try {
-    path = decodeURIComponent(path); // tRPC splits the decoded path: "%2C" separates calls too
-  } catch {
-    // tRPC answers the malformed path itself
-  }
-  const procedures = url.searchParams.get('batch') === '1' ? path.split(',') : [path];
+  const procedures = trpcProcedures(url);
   if (procedures.length > MAX_BATCH_CALLS) return refuse(res, 'BAD_REQUEST', batchTooLargeMessage(procedures.length));
   const limit = bodyLimitFor(procedures);
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -141,22 +136,16 @@ const ENCODED_COPIES = [
   ['gzip', '.gz'],
 ] as const;
 
-/**
- * The build's compressed copy of `file` the client accepts (web-client/src/precompress-plugin.ts): brotli, else gzip;
- * null when it accepts neither or the build made none (small or incompressible files).
- */
-function encodedCopy(file: string, acceptEncoding: string | undefined): { file: string; encoding: string } | null {
-  const accepted = new Set(
-    (acceptEncoding ?? '')
+/** The encodings a client accepts (`Accept-Encoding`), lower case, without those it refuses with q=0. */
+function acceptedEncodings(acceptEncoding: string | string[] | undefined): Set<string> {
+  const header = Array.isArray(acceptEncoding) ? acceptEncoding.join(',') : (acceptEncoding ?? '');
+  return new Set(
+    header
       .split(',')
       .map((part) => part.trim().split(';'))
       .filter(([, q]) => !/^\s*q=0(\.0*)?\s*$/.test(q ?? ''))
       .map(([token]) => token!.toLowerCase()),
   );
-  for (const [encoding, extension] of ENCODED_COPIES) {
-    if (accepted.has(encoding) && fs.existsSync(file + extension)) return { file: file + extension, encoding };
-  }
-  return null;
 }
 
 function serveStatic(root: string, pathname: string, res: http.ServerResponse, acceptEncoding?: string | string[]): void {
@@ -173,7 +162,7 @@ function serveStatic(root: string, pathname: string, res: http.ServerResponse, a
     res.writeHead(400, { 'content-type': 'text/plain' }).end('bad path');
     return;
   }
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) file = path.join(file, 'index.html');
   if (!fs.existsSync(file)) {
     const hint = fs.existsSync(root) ? 'not found' : 'the web apps are not built: run `npm run build:web`';
     res.writeHead(404, { 'content-type': 'text/plain' }).end(hint);
@@ -181,15 +170,19 @@ function serveStatic(root: string, pathname: string, res: http.ServerResponse, a
   }
   // Vite puts content hashes in asset names, so those can be cached forever; pages must revalidate.
   const immutable = relative.includes(`${path.sep}assets${path.sep}`);
-  const encoded = encodedCopy(file, Array.isArray(acceptEncoding) ? acceptEncoding.join(',') : acceptEncoding);
+  // The build's compressed copies (web-client/src/precompress-plugin.ts; none for small or incompressible files),
+  // best first: the first the client accepts is sent.
+  const copies = ENCODED_COPIES.filter(([, extension]) => fs.existsSync(file + extension));
+  const accepted = acceptedEncodings(acceptEncoding);
+  const encoded = copies.find(([encoding]) => accepted.has(encoding));
   res.writeHead(200, {
     'content-type': STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream',
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
     // Caches between here and the browser keep one answer per encoding.
-    ...(ENCODED_COPIES.some(([, extension]) => fs.existsSync(file + extension)) ? { vary: 'accept-encoding' } : {}),
-    ...(encoded ? { 'content-encoding': encoded.encoding } : {}),
+    ...(copies.length > 0 ? { vary: 'accept-encoding' } : {}),
+    ...(encoded ? { 'content-encoding': encoded[0] } : {}),
   });
-  fs.createReadStream(encoded?.file ?? file).pipe(res);
+  fs.createReadStream(encoded ? file + encoded[1] : file).pipe(res);
 }
 
 /** The PWA's page with what a device's first model check needs (registry/device-start.ts). */
