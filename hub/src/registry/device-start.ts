@@ -17,9 +17,9 @@ import {
   modelManifestSchema,
   modelNameSchema,
   projectSlugSchema,
-  signedEnvelopeSchema,
 } from '@edgeloop/shared';
 import type { HubDeps } from '../deps';
+import { signedPayload } from './stored-manifest';
 import { trustedKeySet } from './trusted-key-set';
 
 /** A page is not held up longer than this for what it could carry: without it the device asks for each itself. */
@@ -27,8 +27,6 @@ const START_DATA_WAIT_MS = 250;
 
 /** An object-store key relative to another's folder, as pointers name manifests and manifests name files. */
 const keyRelativeTo = (path: string, base: string) => new URL(path, `http://store/${base}`).pathname.slice(1);
-
-const payloadOf = (text: string) => JSON.parse(signedEnvelopeSchema.parse(JSON.parse(text)).payload) as unknown;
 
 /**
  * What a first visit with this query (project, model, channel) can be given: null when the query names no valid
@@ -50,11 +48,11 @@ export async function deviceStartFor(deps: HubDeps, query: URLSearchParams): Pro
   const pointerKey = channelPointerKey(project.data, model.data, channel.data);
   const pointerText = await read(pointerKey);
   if (!pointerText) return { start: { keys, objects }, preload: [] };
-  const pointer = channelPointerSchema.parse(payloadOf(pointerText));
+  const pointer = channelPointerSchema.parse(signedPayload(pointerText));
   const manifestKeys = [pointer.manifestPath, ...(pointer.candidate ? [pointer.candidate.manifestPath] : [])].map((p) => keyRelativeTo(p, pointerKey));
   const [manifestText] = await Promise.all(manifestKeys.slice(0, MAX_DEVICE_START_OBJECTS - 1).map(read));
   if (!manifestText || pointer.candidate) return { start: { keys, objects }, preload: [] };
-  const variant = deviceVariant(modelManifestSchema.parse(payloadOf(manifestText)));
+  const variant = deviceVariant(modelManifestSchema.parse(signedPayload(manifestText)));
   const preload = [variant.modelJson, ...variant.shards].map((file) => cdnUrl(keys.cdnBaseUrl, keyRelativeTo(file.path, manifestKeys[0]!)));
   return { start: { keys, objects }, preload };
 }
