@@ -14,7 +14,8 @@ import { importFolder } from './datasets/import-folder';
 import { unlessBusy } from './db/advisory-lock';
 import { runs } from './db/schema';
 import type { HubDeps } from './deps';
-import { EXPIRE_UPLOADS_LOCK, expireUploadsPass } from './housekeeping';
+import { EXPIRE_REVIEWS_LOCK, EXPIRE_UPLOADS_LOCK, expireReviewsPass, expireUploadsPass } from './housekeeping';
+import { STALLED_STEPS_LOCK, recoverStalledStepsPass } from './pipelines/pipeline-worker';
 import { encodeGreyscalePng } from './images/png';
 import { getProject } from './projects/project.service';
 import { STALLED_RUNS_LOCK, recoverStalledRunsPass } from './training/training-worker';
@@ -73,6 +74,31 @@ describe.each(DATABASES)('periodic passes on $kind', ({ kind, skip }) => {
       expect(await holder.done).toBe('held');
       expect(await expireUploadsPass(anHourLater(hub.deps))).toBe(1);
       expect(await uploads.find(hub.deps.db, upload)).toBeNull();
+    } finally {
+      await other?.close();
+    }
+  });
+
+  it.skipIf(skip)('each take their own lock: skipped while it is held, run (counting what they did) when it is free', async () => {
+    const passes: [string, (deps: HubDeps) => Promise<number | null>][] = [
+      [EXPIRE_UPLOADS_LOCK, expireUploadsPass],
+      [EXPIRE_REVIEWS_LOCK, expireReviewsPass],
+      [STALLED_RUNS_LOCK, recoverStalledRunsPass],
+      [STALLED_STEPS_LOCK, recoverStalledStepsPass],
+    ];
+    const other = kind === 'postgres' ? await openSecondHub(hub) : null;
+    try {
+      for (const [key, pass] of passes) {
+        const holder = holdPass(other?.deps ?? hub.deps, key);
+        await holder.held;
+        expect(await pass(hub.deps), key).toBeNull();
+        // Another pass's lock does not stop this one.
+        const [otherKey, otherPass] = passes.find(([k]) => k !== key)!;
+        expect(await otherPass(hub.deps), `${otherKey} while ${key} is held`).toBe(0);
+        holder.release();
+        await holder.done;
+        expect(await pass(hub.deps), key).toBe(0);
+      }
     } finally {
       await other?.close();
     }
