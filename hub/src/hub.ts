@@ -76,8 +76,12 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
       // Not migrating at start: pg-boss runs only on its schema as `edgeloop migrate` (of this release) left it.
       const queueSchema = await jobQueueSchemaStatus(database.db);
       if (queueSchema !== 'current') {
-        const state = { missing: 'not installed', behind: "older than this build's", ahead: "newer than this build's (a newer release migrated it)" }[queueSchema];
-        throw new HubError('CONFLICT', `the job queue's schema (${QUEUE_SCHEMA}) is ${state}: run this release's \`edgeloop migrate\` first (MIGRATE_ON_START is false)`);
+        const state = {
+          missing: "not installed: run this release's `edgeloop migrate` first",
+          behind: "older than this build's: run this release's `edgeloop migrate` first",
+          ahead: "newer than this build's (a newer release migrated it): run that release",
+        }[queueSchema];
+        throw new HubError('CONFLICT', `the job queue's schema (${QUEUE_SCHEMA}) is ${state} (MIGRATE_ON_START is false)`);
       }
     }
     const queue = await openJobQueue(database.queueConnection, { migrate: env.MIGRATE_ON_START });
