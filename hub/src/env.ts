@@ -48,7 +48,8 @@ const envSchema = z
     PIPELINE_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     /**
      * Apply pending migrations when the hub or a worker starts (the embedded default). Set false where
-     * `edgeloop migrate` runs them as its own step (a deploy job): /readyz then answers 503 while any is pending.
+     * `edgeloop migrate` runs them as its own step (a deploy job): /readyz then answers 503 while any is pending, and
+     * pg-boss opens without touching its schema (which `edgeloop migrate` installs and upgrades).
      */
     MIGRATE_ON_START: z.enum(['true', 'false'], 'MIGRATE_ON_START must be true or false').default('true').transform((v) => v === 'true'),
     /** How long a SIGTERM/SIGINT waits for requests and job steps in flight before closing what is left. */

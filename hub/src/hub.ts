@@ -2,7 +2,8 @@ import type http from 'node:http';
 import path from 'node:path';
 import { type DatabaseHandle, openDatabase } from './db/database';
 import { ADMIN_TOKEN_FILE } from './auth/sign-in-hint';
-import { openJobQueue } from './jobs/job-queue';
+import { HubError } from './errors';
+import { QUEUE_SCHEMA, jobQueueSchemaStatus, openJobQueue } from './jobs/job-queue';
 import type { HubDeps } from './deps';
 import type { HubEnv } from './env';
 import { type Logger, createLogger } from './logger';
@@ -71,7 +72,19 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
       `database: ${database.kind === 'pglite' ? `embedded PGlite in ${env.dataDir}` : 'PostgreSQL (DATABASE_URL)'}; ` +
         `object store: ${embeddedS3 ? `embedded S3 at ${embeddedS3.endpoint}` : env.S3_ENDPOINT}`,
     );
-    const queue = await openJobQueue(database.queueConnection);
+    if (!env.MIGRATE_ON_START) {
+      // Not migrating at start: pg-boss runs only on its schema as `edgeloop migrate` (of this release) left it.
+      const queueSchema = await jobQueueSchemaStatus(database.db);
+      if (queueSchema !== 'current') {
+        const state = {
+          missing: "not installed: run this release's `edgeloop migrate` first",
+          behind: "older than this build's: run this release's `edgeloop migrate` first",
+          ahead: "newer than this build's (a newer release migrated it): run that release",
+        }[queueSchema];
+        throw new HubError('CONFLICT', `the job queue's schema (${QUEUE_SCHEMA}) is ${state} (MIGRATE_ON_START is false)`);
+      }
+    }
+    const queue = await openJobQueue(database.queueConnection, { migrate: env.MIGRATE_ON_START });
     const deps: HubDeps = {
       db: database.db,
       store,

@@ -11,6 +11,7 @@ import { openPostgres } from './db/database';
 import { shippedMigrations } from './db/migration-status';
 import { loadEnv } from './env';
 import { openHub } from './hub';
+import { QUEUES } from './jobs/job-queue';
 import { createLogger } from './logger';
 import { createReadiness } from './readiness';
 import { createS3ObjectStore } from './storage/object-store';
@@ -32,12 +33,16 @@ describe.each(DATABASES)('readiness on $kind', ({ kind, skip }) => {
     // The database forgets its newest migration, as one an older release migrated would look.
     await hub.deps.db.execute(sql`delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)`);
     expect(await readiness.check()).toEqual({ status: 503, body: { ready: false, checks: { database: 'ok', objectStore: 'ok', migrations: pendingText(1) } } });
+    // pg-boss's schema behind this build's (an older release's) is one more.
+    await hub.deps.db.execute(sql`update pgboss.version set version = version - 1`);
+    expect(await readiness.check()).toEqual({ status: 503, body: { ready: false, checks: { database: 'ok', objectStore: 'ok', migrations: pendingText(2) } } });
+    await hub.deps.db.execute(sql`update pgboss.version set version = version + 1`);
 
     readiness.shutDown();
     expect(await readiness.check()).toEqual({ status: 503, body: { ready: false, reason: 'shutting down' } });
   });
 
-  it.skipIf(skip)('a database left unmigrated at start (MIGRATE_ON_START=false) is not ready until `edgeloop migrate` has run', async () => {
+  it.skipIf(skip)('a database never migrated: a hub with MIGRATE_ON_START=false refuses to start until `edgeloop migrate` has run, then starts, is ready and queues jobs', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-readiness-'));
     cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     let databaseUrl: string | undefined;
@@ -50,23 +55,23 @@ describe.each(DATABASES)('readiness on $kind', ({ kind, skip }) => {
     const env = loadEnv({ HUB_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, MIGRATE_ON_START: 'false', LOG_LEVEL: 'silent' });
     const shipped = shippedMigrations();
 
-    const unmigrated = await openHub(env);
-    const before = await createReadiness(unmigrated.deps).check();
-    await unmigrated.close();
-    expect(before).toEqual({ status: 503, body: { ready: false, checks: { database: 'ok', objectStore: 'ok', migrations: pendingText(shipped.length) } } });
+    // Not migrating at start, the hub leaves pg-boss's schema alone too: it says what to run instead of making it.
+    await expect(openHub(env)).rejects.toThrow("the job queue's schema (pgboss) is not installed: run this release's `edgeloop migrate` first (MIGRATE_ON_START is false)");
 
-    expect(await migrateDatabase(env)).toEqual({ applied: shipped, ahead: 0 });
-    expect(await migrateDatabase(env)).toEqual({ applied: [], ahead: 0 });
+    expect(await migrateDatabase(env)).toEqual({ applied: shipped, ahead: 0, jobQueue: 'installed' });
+    expect(await migrateDatabase(env)).toEqual({ applied: [], ahead: 0, jobQueue: 'current' });
 
     const migrated = await openHub(env);
     cleanups.push(() => migrated.close());
     expect(await createReadiness(migrated.deps).check()).toEqual({ status: 200, body: { ready: true, checks: { database: 'ok', objectStore: 'ok', migrations: 'ok' } } });
+    const jobId = await migrated.deps.queue.send(QUEUES.rolloutCheck, {});
+    expect(await migrated.deps.queue.getJobById(QUEUES.rolloutCheck, jobId!)).toMatchObject({ id: jobId, state: 'created' });
 
     // A newer release migrated (expanded) the schema: this build still serves it, and migrate leaves it alone.
     await migrated.deps.db.execute(sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from-a-newer-release', ${shipped.at(-1)!.when + 1})`);
     expect((await createReadiness(migrated.deps).check()).status).toBe(200);
     // (On PGlite the open hub holds the data directory, so migrate runs on PostgreSQL only here.)
-    if (kind === 'postgres') expect(await migrateDatabase(env)).toEqual({ applied: [], ahead: 1 });
+    if (kind === 'postgres') expect(await migrateDatabase(env)).toEqual({ applied: [], ahead: 1, jobQueue: 'current' });
   });
 });
 

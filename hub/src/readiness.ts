@@ -1,6 +1,6 @@
 /**
  * `/readyz`: whether this hub should get traffic. Ready when the database answers, the object store answers and the
- * database's schema has every migration this build ships; not ready, at once, when shutdown begins. (`/healthz` only
+ * database's schema has every migration this build ships (pg-boss's schema counted as one); not ready, at once, when shutdown begins. (`/healthz` only
  * says the process is up.) Each check is bounded, so a hung database makes readyz answer 503 rather than hang.
  *
  * 200 {"ready":true,"checks":{"database":"ok","objectStore":"ok","migrations":"ok"}}
@@ -10,6 +10,7 @@ import type http from 'node:http';
 import { sql } from 'drizzle-orm';
 import { migrationStatus } from './db/migration-status';
 import type { HubDeps } from './deps';
+import { jobQueueSchemaStatus } from './jobs/job-queue';
 
 export const READINESS_PATH = '/readyz';
 
@@ -79,8 +80,11 @@ export function createReadiness(deps: Pick<HubDeps, 'db' | 'store' | 'log'>, opt
       'migrations',
       async () => {
         const { pending } = await migrationStatus(deps.db);
+        // pg-boss's own schema, missing or older than this build's, is one more migration `edgeloop migrate` applies.
+        const queue = await jobQueueSchemaStatus(deps.db);
+        const count = pending.length + (queue === 'missing' || queue === 'behind' ? 1 : 0);
         // A schema newer than this build is fine: releases stay compatible with the one before (expand, then contract).
-        return pending.length === 0 ? 'ok' : `${pending.length} pending: run \`edgeloop migrate\``;
+        return count === 0 ? 'ok' : `${count} pending: run \`edgeloop migrate\``;
       },
       'could not be read from the database',
     );

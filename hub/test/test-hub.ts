@@ -43,6 +43,8 @@ export interface TestHub {
   s3: EmbeddedS3;
   /** For a second queue client on the same database, as another worker process would have. */
   queueConnection: QueueConnection;
+  /** The PostgreSQL database's URL (for a second hub process on it: openSecondHub); null on PGlite. */
+  databaseUrl: string | null;
   /**
    * A tRPC caller holding a real token of `role`, named `test-<role>`. Its scope: `projects` when given; otherwise
    * device, labeler and ci tokens get every project that exists at the call (so create projects first), and
@@ -65,7 +67,7 @@ const callerFactory = createCallerFactory(appRouter);
 /** A hub on a fresh database of `kind` and a fresh embedded S3 server, with no HTTP in between. */
 export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-test-'));
-  const { database, dropDatabase } = kind === 'pglite' ? { database: await openPglite(undefined), dropDatabase: async () => {} } : await freshPostgres();
+  const { database, dropDatabase, url } = kind === 'pglite' ? { database: await openPglite(undefined), dropDatabase: async () => {}, url: null } : await freshPostgres();
   const s3 = await startEmbeddedS3({ directory: path.join(tmp, 's3'), bucket: 'edgeloop' });
   const store = createS3ObjectStore({ endpoint: s3.endpoint, region: 'us-east-1', bucket: s3.bucket, credentials: s3.credentials, forcePathStyle: true });
   const queue = await openJobQueue(database.queueConnection);
@@ -94,6 +96,7 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
     deps,
     s3,
     queueConnection: database.queueConnection,
+    databaseUrl: url,
     secretFor,
     async as(role, options) {
       const caller = await authenticate(deps, await secretFor(role, options));
@@ -108,6 +111,24 @@ export async function createTestHub(kind: DatabaseKind): Promise<TestHub> {
       await database.close();
       await dropDatabase();
       fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Another hub process on `hub`'s PostgreSQL database, as a second replica has it: its own connection pool and queue
+ * client, the same object store and keys directory.
+ */
+export async function openSecondHub(hub: TestHub): Promise<{ deps: HubDeps; close(): Promise<void> }> {
+  if (!hub.databaseUrl) throw new Error('a second hub process needs PostgreSQL (PGlite is one process\'s)');
+  const database = await openPostgres(hub.databaseUrl, { migrate: false });
+  const queue = await openJobQueue(database.queueConnection);
+  const deps: HubDeps = { ...hub.deps, db: database.db, queue, keys: openKeyRing({ dir: hub.deps.keys.dir, db: database.db, log: hub.deps.log }) };
+  return {
+    deps,
+    async close() {
+      await queue.stop({ graceful: false, wait: true });
+      await database.close();
     },
   };
 }

@@ -35,12 +35,12 @@ export const datasetRouter = router({
   export: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ project, version }))
     .query(({ ctx, input }) => exportVersionUrl(ctx.deps, input.project, input.version)),
-  /** The project's imports and commits running in this hub now, and those that ended in the last minutes, oldest first. */
+  /** The project's imports and commits running now (in any process on the database), and those that ended in the last minutes, oldest first. */
   activity: procedureFor('admin', 'engineer', 'ci')
     .input(z.object({ project }))
     .query(async ({ ctx, input }) => {
-      const { slug } = await getProject(ctx.deps, input.project);
-      return activitiesOf(slug).map((a) => ({
+      const project = await getProject(ctx.deps, input.project);
+      return (await activitiesOf(ctx.deps, project)).map((a) => ({
         id: a.id,
         kind: a.kind,
         step: a.step,

@@ -43,9 +43,10 @@ export async function ingestCandidates(
   batches: AsyncIterable<IngestCandidate[]>,
   options: { total: number; onProgress?: ProgressFn },
 ): Promise<IngestResult> {
-  // The admin shows this import's progress (this process's imports: the demo's at the hub's start, say).
+  // The admin shows this import's progress, whichever process runs it (the demo's at a hub's start, the CLI's).
   return tracked(
-    project.slug,
+    deps,
+    project,
     'import',
     'storing images',
     (activity) =>

@@ -6,7 +6,7 @@ import { getProject } from '../projects/project.service';
 import type { DatasetVersion } from './dataset-version.repository';
 import * as datasetVersions from './dataset-version.repository';
 import * as reviewItems from '../feedback/review-item.repository';
-import { startActivity, tracked } from './dataset-activity';
+import { type ActivityHandle, tracked } from './dataset-activity';
 import * as items from './item.repository';
 import { canonicalManifest, manifestKey, packManifest, unpackManifest } from './manifest';
 
@@ -25,7 +25,7 @@ export async function commitVersion(
   const message = input.message.trim();
   if (!message) throw badRequest('message must not be empty');
   // The admin shows that a commit is working (70,000 items take seconds), also after a reload.
-  return tracked(project.slug, 'commit', 'reading the working set', (activity) => commitWorkingSet(deps, project, message, input.createdBy, activity), 'The commit stopped with an error (the hub\'s log has it); no version was made. Try again.');
+  return tracked(deps, project, 'commit', 'reading the working set', (activity) => commitWorkingSet(deps, project, message, input.createdBy, activity), 'The commit stopped with an error (the hub\'s log has it); no version was made. Try again.');
 }
 
 async function commitWorkingSet(
@@ -33,7 +33,7 @@ async function commitWorkingSet(
   project: Project,
   message: string,
   createdBy: string,
-  activity: ReturnType<typeof startActivity>,
+  activity: ActivityHandle,
 ): Promise<{ version: VersionSummary; created: boolean }> {
   const rows = await items.workingSet(deps.db, project.id);
   if (rows.length === 0) throw badRequest(`project "${project.slug}" has no items to commit`);

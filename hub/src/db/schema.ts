@@ -126,6 +126,29 @@ export const uploads = pgTable('uploads', {
   expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
 });
 
+/**
+ * Long dataset work (imports, commits) as the admin shows it, whichever process does it: every hub replica lists the
+ * same. `updated_at` is the work's heartbeat: running work not updated for minutes lost its process.
+ */
+export const datasetActivities = pgTable(
+  'dataset_activities',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    projectId: uuid('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    step: text('step').notNull(),
+    done: integer('done').notNull().default(0),
+    total: integer('total'),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+    failed: text('failed'),
+  },
+  (t) => [index('dataset_activities_project').on(t.projectId, t.id), check('dataset_activities_kind', sql`${t.kind} in ('import', 'commit')`)],
+);
+
 const RUN_STATUSES_SQL = sql`'queued', 'running', 'succeeded', 'failed', 'cancelled'`;
 
 /** A sweep queues one run per point of a config space; a chooser picks the best by a named metric. */

@@ -2,6 +2,7 @@
  * The job queue: pg-boss in the hub's own database, so workers on other machines sharing the database take jobs
  * from it, and each job runs once (pg-boss fetches with SKIP LOCKED).
  */
+import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import { sql } from 'drizzle-orm';
 import type { Database, QueueConnection } from '../db/database';
@@ -34,8 +35,17 @@ export const pipelineScheduleQueue = (projectId: string) => `pipeline.schedule.$
  */
 const POLICIES: Partial<Record<string, PgBoss.QueuePolicy>> = { [QUEUES.monitorProfile]: 'stately' };
 
-export async function openJobQueue(connection: QueueConnection): Promise<JobQueue> {
-  const boss = new PgBoss({ ...connection, schema: 'pgboss', supervise: true, migrate: true });
+/** The PostgreSQL schema pg-boss keeps its tables in. */
+export const QUEUE_SCHEMA = 'pgboss';
+/** The version of pg-boss's schema this build's pg-boss runs on (it refuses any other without migrating). */
+export const QUEUE_SCHEMA_VERSION: number = (createRequire(import.meta.url)('pg-boss/version.json') as { schema: number }).schema;
+
+/**
+ * Opens the queue. With `migrate` (the default, MIGRATE_ON_START) pg-boss installs or upgrades its schema first; without,
+ * the schema must already be this build's (`edgeloop migrate` installs it: migrateJobQueue) or pg-boss refuses to start.
+ */
+export async function openJobQueue(connection: QueueConnection, options: { migrate?: boolean } = {}): Promise<JobQueue> {
+  const boss = new PgBoss({ ...connection, schema: QUEUE_SCHEMA, supervise: true, migrate: options.migrate ?? true });
   boss.on('error', (error: Error) => process.stderr.write(`job queue: ${error.message}\n`));
   timeJobs(boss);
   await boss.start();
@@ -43,6 +53,30 @@ export async function openJobQueue(connection: QueueConnection): Promise<JobQueu
     if (!(await boss.getQueue(name))) await boss.createQueue(name, { name, policy: POLICIES[name] ?? 'standard' });
   }
   return boss;
+}
+
+/**
+ * Installs or upgrades pg-boss's schema and nothing else (no maintenance, no schedules): `edgeloop migrate`'s second
+ * step. pg-boss serialises its own migrations, so two runs at once are safe.
+ */
+export async function migrateJobQueue(connection: QueueConnection): Promise<void> {
+  const boss = new PgBoss({ ...connection, schema: QUEUE_SCHEMA, migrate: true, supervise: false, schedule: false });
+  boss.on('error', (error: Error) => process.stderr.write(`job queue: ${error.message}\n`));
+  await boss.start();
+  await boss.stop({ graceful: false, wait: true });
+}
+
+/**
+ * Where pg-boss's schema stands against this build's: 'missing' (never installed), 'behind' (an older pg-boss's:
+ * `edgeloop migrate` upgrades it), 'current', or 'ahead' (a newer release's). One cheap query.
+ */
+export async function jobQueueSchemaStatus(db: Database): Promise<'missing' | 'behind' | 'current' | 'ahead'> {
+  const [table] = await rowsOf<{ present: boolean }>(db, sql`select to_regclass(${`${QUEUE_SCHEMA}.version`}) is not null as present`);
+  if (!table?.present) return 'missing';
+  const [row] = await rowsOf<{ version: number | string | null }>(db, sql.raw(`select version from ${QUEUE_SCHEMA}.version`));
+  const version = row?.version === null || row?.version === undefined ? null : Number(row.version);
+  if (version === null) return 'missing';
+  return version < QUEUE_SCHEMA_VERSION ? 'behind' : version > QUEUE_SCHEMA_VERSION ? 'ahead' : 'current';
 }
 
 /** A queue's metric label: its name when it is one of QUEUES, else its family (pipeline.schedule.<project id> -> pipeline.schedule). */

@@ -1,8 +1,10 @@
 /**
  * A pipeline worker: takes `pipeline.step` jobs, checks the triggers every minute (a pg-boss schedule, so one of
- * several hub processes does it each minute), and hands steps whose worker or job was lost to new jobs.
+ * several hub processes does it each minute), and hands steps whose worker or job was lost to new jobs (every few
+ * seconds in each process, one process at a time: an advisory try-lock).
  */
 import os from 'node:os';
+import { unlessBusy } from '../db/advisory-lock';
 import type { HubDeps } from '../deps';
 import { QUEUES } from '../jobs/job-queue';
 import { HEARTBEAT_MS, type StepRegistry, recoverStalledSteps, runPipelineStepJob } from './pipeline-step.job';
@@ -12,6 +14,14 @@ import { PIPELINE_STEP_REGISTRY } from './step-registry';
 export interface PipelineWorker {
   name: string;
   stop(): Promise<void>;
+}
+
+/** The lock of the stalled-step check: every process on the database checks every few seconds, one at a time. */
+export const STALLED_STEPS_LOCK = 'pipelines:recover-stalled-steps';
+
+/** One process's periodic check: recoverStalledSteps, or null (skipped) while another process's check is running. */
+export function recoverStalledStepsPass(deps: HubDeps): Promise<number | null> {
+  return unlessBusy(deps.db, STALLED_STEPS_LOCK, () => recoverStalledSteps(deps));
 }
 
 export async function startPipelineWorker(deps: HubDeps, options: { name?: string; registry?: StepRegistry; triggers?: boolean } = {}): Promise<PipelineWorker> {
@@ -39,7 +49,7 @@ export async function startPipelineWorker(deps: HubDeps, options: { name?: strin
       ),
     );
   }
-  const recovery = setInterval(() => void recoverStalledSteps(deps).catch((e: Error) => deps.log.warn(`stalled pipeline step check: ${e.message}`)), 2 * HEARTBEAT_MS);
+  const recovery = setInterval(() => void recoverStalledStepsPass(deps).catch((e: Error) => deps.log.warn(`stalled pipeline step check: ${e.message}`)), 2 * HEARTBEAT_MS);
   deps.log.info(`pipeline worker ${name} is taking jobs`);
   return {
     name,

@@ -3,6 +3,7 @@
  * stopped sending heartbeats (killed, machine lost) so another worker retries them.
  */
 import os from 'node:os';
+import { unlessBusy } from '../db/advisory-lock';
 import type { HubDeps } from '../deps';
 import { QUEUES } from '../jobs/job-queue';
 import * as runs from './run.repository';
@@ -22,7 +23,7 @@ export async function startTrainingWorker(deps: HubDeps, options: { name?: strin
     const outcome = await runTrainingJob(deps, job!.data.runId, name);
     return { outcome };
   });
-  const recovery = setInterval(() => void recoverStalledRuns(deps).catch((e: Error) => deps.log.warn(`stalled-run check: ${e.message}`)), HEARTBEAT_MS);
+  const recovery = setInterval(() => void recoverStalledRunsPass(deps).catch((e: Error) => deps.log.warn(`stalled-run check: ${e.message}`)), HEARTBEAT_MS);
   deps.log.info(`training worker ${name} is taking jobs`);
   return {
     name,
@@ -31,6 +32,14 @@ export async function startTrainingWorker(deps: HubDeps, options: { name?: strin
       await deps.queue.offWork({ id: workId });
     },
   };
+}
+
+/** The lock of the stalled-run check: every process on the database checks every few seconds, one at a time. */
+export const STALLED_RUNS_LOCK = 'training:recover-stalled-runs';
+
+/** One process's periodic check: recoverStalledRuns, or null (skipped) while another process's check is running. */
+export function recoverStalledRunsPass(deps: HubDeps): Promise<number | null> {
+  return unlessBusy(deps.db, STALLED_RUNS_LOCK, () => recoverStalledRuns(deps));
 }
 
 /** Fails the queue jobs of stale runs: pg-boss then retries them (or gives up after the retry limit). */
