@@ -51,6 +51,8 @@ export interface S3Config {
    * is made, since the hub learns its port only once listening.
    */
   presignEndpoint?: () => string;
+  /** Path-style presigned URLs at `presignEndpoint` (default true: the embedded store's); S3_FORCE_PATH_STYLE for S3_PUBLIC_ENDPOINT. */
+  presignPathStyle?: boolean;
 }
 
 export function createS3ObjectStore(config: S3Config): ObjectStore {
@@ -73,7 +75,7 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
     if (!config.presignEndpoint) return client;
     const endpoint = config.presignEndpoint();
     if (presigner?.endpoint !== endpoint) {
-      presigner = { endpoint, client: new S3Client({ endpoint, region: config.region, credentials: config.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' }) };
+      presigner = { endpoint, client: new S3Client({ endpoint, region: config.region, credentials: config.credentials, forcePathStyle: config.presignPathStyle ?? true, requestChecksumCalculation: 'WHEN_REQUIRED' }) };
     }
     return presigner.client;
   };
@@ -128,7 +130,7 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
  */
 export function presignedGetUrl(config: S3Config, key: string, options: { expiresInSeconds: number; downloadName?: string; now?: Date }): string {
   const endpoint = new URL(config.presignEndpoint?.() ?? config.endpoint ?? `https://s3.${config.region}.amazonaws.com`);
-  const pathStyle = config.presignEndpoint !== undefined || config.forcePathStyle;
+  const pathStyle = config.presignEndpoint !== undefined ? (config.presignPathStyle ?? true) : config.forcePathStyle;
   const host = pathStyle ? endpoint.host : `${config.bucket}.${endpoint.host}`;
   const path = endpoint.pathname.replace(/\/$/, '') + (pathStyle ? `/${encodeKeyPath(config.bucket)}` : '') + `/${encodeKeyPath(key)}`;
   const disposition: [string, string][] = options.downloadName ? [['response-content-disposition', `attachment; filename="${options.downloadName}"`]] : [];
