@@ -102,6 +102,22 @@ describe('hub/deploy/compose.yaml', () => {
     }
   });
 
+  it('names MinIO\'s published port in the presigned URLs hubs hand to browsers, and the internal address for their own calls', () => {
+    const minioPorts = services.minio!.command!;
+    const s3Port = minioPorts[minioPorts.indexOf('--address') + 1]!.replace(':', '');
+    for (const [name, s] of hubs) {
+      const env = loadEnv(envOf(s));
+      const published = new URL(env.S3_PUBLIC_ENDPOINT!);
+      expect(published.port, name).toBe(s3Port);
+      expect(services.minio!.ports).toContain(`${published.port}:${s3Port}`);
+      expect(published.host, name).not.toBe(new URL(env.S3_ENDPOINT!).host);
+      // .env names the address browsers use.
+      expect(loadEnv(envOf(s, { ...dotEnv, S3_PUBLIC_ENDPOINT: 'http://192.168.1.20:9000' })).S3_PUBLIC_ENDPOINT, name).toBe('http://192.168.1.20:9000');
+    }
+    // Workers hand no URLs to clients.
+    for (const [name, s] of workers) expect(s.environment?.S3_PUBLIC_ENDPOINT, name).toBeUndefined();
+  });
+
   it('runs training on the workers only, and gives every hub the same signing keys (workers none)', () => {
     const keyVolumes = new Set<string>();
     for (const [name, s] of hubs) {

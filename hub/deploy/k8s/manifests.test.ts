@@ -223,6 +223,15 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     expect(fs.readFileSync(path.join(root, 'hub/deploy/Dockerfile'), 'utf8')).toContain('npm rebuild @tensorflow/tfjs-node-gpu');
   });
 
+  it('gives the hubs the object store\'s public address for presigned URLs, when the options name one; workers never', () => {
+    expect(loadEnv(resolvedEnv(main(hub.spec!.template.spec!))).S3_PUBLIC_ENDPOINT).toBe(DEFAULT_OPTIONS.s3.publicEndpoint);
+    for (const [name, pod] of pods.slice(1)) expect(main(pod).env!.some((v) => v.name === 'S3_PUBLIC_ENDPOINT'), name).toBe(false);
+    const { publicEndpoint: _, ...internalOnly } = DEFAULT_OPTIONS.s3;
+    const custom = synth({ s3: internalOnly }) as Manifest[];
+    const customHub = custom.find((m) => m.kind === 'Deployment' && m.metadata.name === 'edgeloop-hub') as unknown as IDeployment;
+    expect(loadEnv(resolvedEnv(main(customHub.spec!.template.spec!))).S3_PUBLIC_ENDPOINT).toBeUndefined();
+  });
+
   it('takes its image, release, address and sizes from the options', () => {
     const custom = synth({ image: 'registry.example.com/edgeloop:1.4.0', release: '1.4.0', publicUrl: 'https://ml.example.org', namespace: 'ml' }) as Manifest[];
     const job = custom.find((m) => m.kind === 'Job') as unknown as IJob;
