@@ -93,7 +93,7 @@ describe('S3_PUBLIC_ENDPOINT', () => {
       expect(url.host).not.toBe(new URL(s3.endpoint).host);
 
       const before = proxy.forwarded();
-      const put = await fetch(ticket.url, { method: 'PUT', body: bytes, headers: ticket.headers });
+      const put = await fetch(ticket.url, { method: 'PUT', body: new Uint8Array(bytes), headers: ticket.headers });
       expect(put.status).toBe(200);
       expect(proxy.forwarded()).toBe(before + 1);
       // The hub reads the staged bytes at S3_ENDPOINT, not through the proxy.
