@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Yaml } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { loadEnv } from '../src/env';
-import { HUB_COMMAND, HUB_ENV_VARIABLES, HUB_PORT, LIVENESS_PATH, MIGRATE_COMMAND, READINESS_PATH, WORKER_COMMAND } from './deploy-contract';
+import { HUB_COMMAND, HUB_ENV_VARIABLES, HUB_PORT, LIVENESS_PATH, MIGRATE_COMMAND, READINESS_PATH, WORKER_COMMAND, WORKER_HTTP_PORT } from './deploy-contract';
 import { containerCommand, inherited, readDockerfile } from './dockerfile-reader';
 
 interface Service {
@@ -146,8 +146,17 @@ describe('hub/deploy/compose.yaml', () => {
       expect(Number(url.port), name).toBe(env.HUB_PORT);
       expect([READINESS_PATH, LIVENESS_PATH], name).toContain(url.pathname);
     }
-    // Services that serve no HTTP turn the image's HEALTHCHECK off (or run an image without one) rather than fail it.
-    for (const [name, s] of [...workers, ...withCommand(MIGRATE_COMMAND)]) {
+    // Workers are probed on their own listener (WORKER_HTTP_PORT, on loopback inside the container).
+    for (const [name, s] of workers) {
+      const env = loadEnv(envOf(s));
+      expect(env.WORKER_HTTP_PORT, name).toBe(WORKER_HTTP_PORT);
+      const url = new URL(/fetch\('([^']+)'\)/.exec(s.healthcheck!.test!.join(' '))![1]!);
+      expect(Number(url.port), name).toBe(env.WORKER_HTTP_PORT);
+      expect(url.hostname, name).toBe(env.HUB_HOST);
+      expect([READINESS_PATH, LIVENESS_PATH], name).toContain(url.pathname);
+    }
+    // The migration step serves no HTTP: it turns the image's HEALTHCHECK off rather than fail it.
+    for (const [name, s] of withCommand(MIGRATE_COMMAND)) {
       expect(s.healthcheck?.disable === true || inherited(stages, imageStage(s), 'HEALTHCHECK').length === 0, name).toBe(true);
     }
 
