@@ -4,6 +4,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
@@ -34,6 +35,8 @@ export interface ObjectStore {
   getObject(key: string): Promise<StoredObject | null>;
   head(key: string): Promise<ObjectInfo | null>;
   delete(key: string): Promise<void>;
+  /** Every key under `prefix` ('' for all) with its size, in key order, a page (up to 1,000) at a time. */
+  list(prefix: string): AsyncIterable<{ key: string; bytes: number }>;
   /** A URL that lets its holder PUT exactly `bytes` bytes of `contentType` at `key` until it expires. */
   presignPut(key: string, options: { contentType: string; bytes: number; expiresInSeconds: number }): Promise<string>;
   presignGet(key: string, options: { expiresInSeconds: number; downloadName?: string }): Promise<string>;
@@ -110,6 +113,14 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
     },
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    },
+    async *list(prefix) {
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken }));
+        for (const object of page.Contents ?? []) if (object.Key) yield { key: object.Key, bytes: object.Size ?? 0 };
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
     },
     presignPut(key, { contentType, bytes, expiresInSeconds }) {
       const command = new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: bytes });
