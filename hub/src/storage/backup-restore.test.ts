@@ -1,8 +1,9 @@
 /**
  * The README's "Backup and restore", done as written on PostgreSQL 15: pg_dump -Fc of a hub's database,
  * `edgeloop objects export` of its bucket and a copy of its signing keys directory; then pg_restore into an empty
- * database, `edgeloop objects import` into an empty bucket, and a new hub on them (the source's database and store
- * gone) serves the same dataset versions, model versions and channels: the pointer and manifest bytes over /cdn, and
+ * database, `edgeloop objects import` into an empty bucket, `edgeloop key resign-pointers` (a promote may have
+ * moved a pointer after the dump), and a new hub on them (the source's database and store gone) serves the same
+ * dataset versions, model versions and channels: the pointer and manifest bytes over /cdn, and
  * a device that trusted the old hub's keys trusts what the new hub signs. Without the keys the new hub refuses to start.
  */
 import { execFile } from 'node:child_process';
@@ -25,7 +26,7 @@ import { type Hub, openHub } from '../hub';
 import { listModelVersions, listModels, promote } from '../registry/channel.service';
 import { trustedKeySet } from '../registry/trusted-key-set';
 import { createHubServer, listen } from '../server';
-import { ARCHIVE_INDEX } from './object-archive';
+import { ARCHIVE_INDEX, ARCHIVE_OBJECTS_DIR } from './object-archive';
 import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3';
 
 const run = promisify(execFile);
@@ -142,9 +143,13 @@ describe.skipIf(postgres.skip)('backup and restore on PostgreSQL 15 and S3', () 
     // The backup: the database dump, the objects, the keys directory.
     const dump = path.join(tmp, 'edgeloop.dump');
     await pg('pg_dump', ['-Fc', '-f', dump, sourceDb.url]);
+    // A promote between the dump and the object export: the archive's pointer is newer than the dump's channel row.
+    await promote(hubA.deps, engineer, { project: PROJECT, model: MODEL, channel: 'production', version: 2, reason: 'during the backup' });
     const archive = path.join(tmp, 'objects');
     expect(await cli(source.vars, 'objects', 'export', archive)).toMatch(/^exported \d+ objects/);
     expect(fs.existsSync(path.join(archive, ARCHIVE_INDEX))).toBe(true);
+    const archivedPointer = fs.readFileSync(path.join(archive, ARCHIVE_OBJECTS_DIR, `cdn/${PROJECT}/${MODEL}/channels/production.json`), 'utf8');
+    expect((JSON.parse(JSON.parse(archivedPointer).payload) as { version: number }).version).toBe(2);
     const keysBackup = path.join(tmp, 'keys-backup');
     fs.cpSync(hubA.deps.keys.dir, keysBackup, { recursive: true });
 
@@ -164,6 +169,8 @@ describe.skipIf(postgres.skip)('backup and restore on PostgreSQL 15 and S3', () 
     });
     await pg('pg_restore', ['--no-owner', '--exit-on-error', '-d', targetDb.url, dump]);
     expect(await cli(target.vars, 'objects', 'import', archive)).toMatch(/^imported \d+ objects/);
+    // The pointers written anew from the restored database (the same key signs the same content: the same bytes).
+    expect(await cli(target.vars, 'key', 'resign-pointers')).toMatch(new RegExp(`^re-signed ${CHANNELS.length} channel pointers`));
     const hubB = await openHub(loadEnv(target.vars));
     cleanups.push(() => hubB.close());
     await hubB.deps.keys.ready();
