@@ -13,20 +13,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type ModelManifest, type VerifyingKey, objectKeyForSha256, readChannelPointer, readModelManifest } from '@edgeloop/shared';
+import { CDN_PREFIX, type ModelManifest, type VerifyingKey, objectKeyForSha256, readChannelPointer, readModelManifest } from '@edgeloop/shared';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PG_BIN } from '../../test/postgres-cluster';
 import { publishTinyModel } from '../../test/published-model';
 import { smallFashionVersion } from '../../test/small-dataset-version';
 import { DATABASES, freshPostgres } from '../../test/test-hub';
+import { manifestKey } from '../datasets/manifest';
 import { listVersions, loadManifest } from '../datasets/version.service';
+import { holdoutKey } from '../pipelines/build-dataset.step';
+import { runArtifactPrefix } from '../training/training.job';
 import type { Caller } from '../deps';
 import { loadEnv } from '../env';
 import { type Hub, openHub } from '../hub';
 import { listModelVersions, listModels, promote } from '../registry/channel.service';
 import { trustedKeySet } from '../registry/trusted-key-set';
 import { createHubServer, listen } from '../server';
-import { ARCHIVE_INDEX, ARCHIVE_OBJECTS_DIR } from './object-archive';
+import { ARCHIVE_INDEX, ARCHIVE_OBJECTS_DIR, TRANSIENT_PREFIXES } from './object-archive';
 import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3';
 
 const run = promisify(execFile);
@@ -104,6 +107,22 @@ async function serve(hub: Hub, webRoot: string) {
   const { port } = await listen(server, 0, '127.0.0.1');
   return { base: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
+
+/** The steps below, as the README's "Backup and restore" writes them. */
+const STEPS = ['pg_dump -Fc', 'pg_restore --no-owner --exit-on-error', 'edgeloop objects export', 'edgeloop objects import', 'edgeloop key resign-pointers', 'SIGNING_KEYS_DIR'];
+
+it('the README\'s "Backup and restore" names the steps this test runs, and every prefix the archive may hold', () => {
+  const readme = fs.readFileSync(path.join(path.dirname(CLI), '../../README.md'), 'utf8');
+  const section = /^## Backup and restore\n([\s\S]*?)^## /m.exec(readme)?.[1];
+  expect(section, 'a "Backup and restore" section').toBeDefined();
+  for (const step of STEPS) expect(section, step).toContain(step);
+  // Where the hub writes (each module's own key function), up to the part that names one object.
+  const sha = 'ab'.repeat(32);
+  const dirOf = (key: string, depth: number) => key.split('/').slice(0, depth).join('/');
+  const prefixes = [dirOf(objectKeyForSha256(sha), 2), dirOf(manifestKey(sha), 2), dirOf(runArtifactPrefix('run'), 1), dirOf(CDN_PREFIX, 1), dirOf(holdoutKey(sha), 2), ...TRANSIENT_PREFIXES.map((p) => dirOf(p, 1))];
+  expect(prefixes).toEqual(['objects/sha256', 'datasets/manifests', 'runs', 'cdn', 'pipelines/holdouts', 'uploads']);
+  for (const prefix of prefixes) expect(section, prefix).toContain(`\`${prefix}`);
+});
 
 describe.skipIf(postgres.skip)('backup and restore on PostgreSQL 15 and S3', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-backup-'));
