@@ -19,6 +19,7 @@ import { type Hub, openHub } from '../hub';
 import { encodeGreyscalePng } from '../images/png';
 import { createProject } from '../projects/project.service';
 import { type EmbeddedS3, startEmbeddedS3 } from './embedded-s3';
+import { createS3ObjectStore } from './object-store';
 
 const admin: Caller = { tokenId: null, name: 'test-admin', role: 'admin', projects: null };
 
@@ -55,6 +56,26 @@ describe('S3_PUBLIC_ENDPOINT', () => {
       expect(() => loadEnv({ ...external, S3_PUBLIC_ENDPOINT: bad }), bad).toThrow(/S3_PUBLIC_ENDPOINT: S3_PUBLIC_ENDPOINT must be an http\(s\) URL/);
     }
     expect(() => loadEnv({ S3_PUBLIC_ENDPOINT: 'https://s3.example.com' })).toThrow(/S3_PUBLIC_ENDPOINT: S3_PUBLIC_ENDPOINT needs S3_ENDPOINT/);
+  });
+
+  it('follows S3_FORCE_PATH_STYLE: virtual-hosted URLs name the bucket in the public host, from both signers', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-vhost-'));
+    const tmpS3 = await startEmbeddedS3({ directory: dir, bucket: 'edgeloop' });
+    try {
+      const config = { endpoint: tmpS3.endpoint, region: 'us-east-1', bucket: 'edgeloop', credentials: tmpS3.credentials, forcePathStyle: false };
+      for (const pathStyle of [false, true]) {
+        const store = createS3ObjectStore({ ...config, presignEndpoint: () => 'https://s3.example.com', presignPathStyle: pathStyle });
+        const put = new URL(await store.presignPut('objects/a b', { contentType: 'image/png', bytes: 3, expiresInSeconds: 60 }));
+        const get = new URL(await store.presignGet('objects/a b', { expiresInSeconds: 60 }));
+        for (const url of [put, get]) {
+          expect(url.origin, String(pathStyle)).toBe(pathStyle ? 'https://s3.example.com' : 'https://edgeloop.s3.example.com');
+          expect(url.pathname, String(pathStyle)).toBe(pathStyle ? '/edgeloop/objects/a%20b' : '/objects/a%20b');
+        }
+      }
+    } finally {
+      await tmpS3.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('with the store behind a proxy at another address', () => {
