@@ -46,7 +46,6 @@ const envSchema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** json: one JSON object a line (for log collectors); pretty: readable lines. Unset: pretty on a terminal, else json. */
     LOG_FORMAT: z.enum(LOG_FORMATS, { error: `LOG_FORMAT must be one of: ${LOG_FORMATS.join(', ')}` }).optional(),
-    /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, only loopback callers. */
     /**
      * `edgeloop worker` serves /healthz, /readyz and /metrics on this port (at HUB_HOST), for probes and Prometheus;
      * unset, it serves no HTTP (several workers may then share a machine). 0 picks a free port, logged at start.
@@ -57,6 +56,7 @@ const envSchema = z
       .min(0, 'WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
       .max(65535, 'WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
       .optional(),
+    /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, only loopback callers. */
     METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters (or unset: /metrics then answers loopback callers only)').optional(),
     /** Run a training worker inside `npm start` (the embedded setup); set false where separate workers run. */
     TRAINING_WORKER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
