@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Yaml } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { loadEnv } from '../src/env';
-import { HUB_COMMAND, HUB_ENV_VARIABLES, HUB_PORT, LIVENESS_PATH, MIGRATE_COMMAND, READINESS_PATH, WORKER_COMMAND } from './deploy-contract';
+import { HUB_COMMAND, HUB_ENV_VARIABLES, HUB_PORT, LIVENESS_PATH, MIGRATE_COMMAND, READINESS_PATH, WORKER_COMMAND, WORKER_HTTP_PORT } from './deploy-contract';
 import { containerCommand, inherited, readDockerfile } from './dockerfile-reader';
 
 interface Service {
@@ -102,6 +102,22 @@ describe('hub/deploy/compose.yaml', () => {
     }
   });
 
+  it('names MinIO\'s published port in the presigned URLs hubs hand to browsers, and the internal address for their own calls', () => {
+    const minioPorts = services.minio!.command!;
+    const s3Port = minioPorts[minioPorts.indexOf('--address') + 1]!.replace(':', '');
+    for (const [name, s] of hubs) {
+      const env = loadEnv(envOf(s));
+      const published = new URL(env.S3_PUBLIC_ENDPOINT!);
+      expect(published.port, name).toBe(s3Port);
+      expect(services.minio!.ports).toContain(`${published.port}:${s3Port}`);
+      expect(published.host, name).not.toBe(new URL(env.S3_ENDPOINT!).host);
+      // .env names the address browsers use.
+      expect(loadEnv(envOf(s, { ...dotEnv, S3_PUBLIC_ENDPOINT: 'http://192.168.1.20:9000' })).S3_PUBLIC_ENDPOINT, name).toBe('http://192.168.1.20:9000');
+    }
+    // Workers hand no URLs to clients.
+    for (const [name, s] of workers) expect(s.environment?.S3_PUBLIC_ENDPOINT, name).toBeUndefined();
+  });
+
   it('runs training on the workers only, and gives every hub the same signing keys (workers none)', () => {
     const keyVolumes = new Set<string>();
     for (const [name, s] of hubs) {
@@ -130,8 +146,17 @@ describe('hub/deploy/compose.yaml', () => {
       expect(Number(url.port), name).toBe(env.HUB_PORT);
       expect([READINESS_PATH, LIVENESS_PATH], name).toContain(url.pathname);
     }
-    // Services that serve no HTTP turn the image's HEALTHCHECK off (or run an image without one) rather than fail it.
-    for (const [name, s] of [...workers, ...withCommand(MIGRATE_COMMAND)]) {
+    // Workers are probed on their own listener (WORKER_HTTP_PORT, on loopback inside the container).
+    for (const [name, s] of workers) {
+      const env = loadEnv(envOf(s));
+      expect(env.WORKER_HTTP_PORT, name).toBe(WORKER_HTTP_PORT);
+      const url = new URL(/fetch\('([^']+)'\)/.exec(s.healthcheck!.test!.join(' '))![1]!);
+      expect(Number(url.port), name).toBe(env.WORKER_HTTP_PORT);
+      expect(url.hostname, name).toBe(env.HUB_HOST);
+      expect([READINESS_PATH, LIVENESS_PATH], name).toContain(url.pathname);
+    }
+    // The migration step serves no HTTP: it turns the image's HEALTHCHECK off rather than fail it.
+    for (const [name, s] of withCommand(MIGRATE_COMMAND)) {
       expect(s.healthcheck?.disable === true || inherited(stages, imageStage(s), 'HEALTHCHECK').length === 0, name).toBe(true);
     }
 

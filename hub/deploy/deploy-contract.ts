@@ -16,6 +16,15 @@ export const LIVENESS_PATH = '/healthz';
 /** Database, object store and migrations current; 503 while shutting down (readiness.ts): readiness probes. */
 export { READINESS_PATH };
 
+/**
+ * Where deployments have `edgeloop worker` serve /healthz, /readyz and /metrics (WORKER_HTTP_PORT: unset, a worker
+ * serves no HTTP). Beside the hub's port, so a hub and a worker on one host do not collide.
+ */
+export const WORKER_HTTP_PORT = HUB_PORT + 1;
+
+/** Prometheus' scrape path, on the hub's port and the worker's (metrics-route.ts). */
+export const METRICS_PATH = '/metrics';
+
 /** Every variable the hub reads (env.ts). */
 export { HUB_ENV_VARIABLES };
 

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../test/free-port';
 import { type TestHub, createTestHub } from '../test/test-hub';
 import { createHubServer, listen } from '../src/server';
-import { CLI_ENTRY, HUB_COMMAND, HUB_PORT, LIVENESS_PATH, MIGRATE_COMMAND, READINESS_PATH, WORKER_COMMAND } from './deploy-contract';
+import { startWorkerHttp } from '../src/worker-http';
+import { CLI_ENTRY, HUB_COMMAND, HUB_PORT, LIVENESS_PATH, MIGRATE_COMMAND, READINESS_PATH, WORKER_COMMAND, WORKER_HTTP_PORT } from './deploy-contract';
 import { healthcheckWords, inherited, readDockerfile } from './dockerfile-reader';
 import { synth } from './k8s/edgeloop-chart';
 
@@ -80,6 +81,31 @@ describe('deployment probes and commands against a real hub', () => {
     const words = test.slice(1).map((word) => word.replace(`:${HUB_PORT}/`, `:${port}/`));
     expect(words).not.toEqual(test.slice(1)); // it named the hub's port, now this test hub's
     expect(await exitCode(words)).toBe(0);
+  });
+
+  it('answers the worker probes of the manifests and passes the compose workers\' health check on a worker\'s listener', async () => {
+    const listener = await startWorkerHttp(hub.deps, { port: 0, host: '127.0.0.1', metricsToken: undefined });
+    try {
+      const workerPort = new URL(listener.url).port;
+      const workerPods = synth().filter((m) => m.kind === 'Deployment' && String((m.metadata as { name: string }).name).startsWith('edgeloop-worker'));
+      expect(workerPods).toHaveLength(2);
+      for (const d of workerPods as unknown as IDeployment[]) {
+        const container = d.spec!.template.spec!.containers[0]!;
+        const metricsPath = d.spec!.template.metadata!.annotations!['prometheus.io/path']!;
+        for (const probe of [container.readinessProbe!.httpGet!.path!, container.livenessProbe!.httpGet!.path!, metricsPath]) {
+          expect((await fetch(`${listener.url}${probe}`)).status, probe).toBe(200);
+        }
+      }
+      const [compose] = Yaml.load(path.join(deployDir, 'compose.yaml')) as [{ services: Record<string, { healthcheck?: { test?: string[] } }> }];
+      const test = compose.services.worker!.healthcheck!.test!;
+      const words = test.slice(1).map((word) => word.replace(`:${WORKER_HTTP_PORT}/`, `:${workerPort}/`));
+      expect(words).not.toEqual(test.slice(1));
+      expect(await exitCode(words)).toBe(0);
+      await listener.close();
+      expect(await exitCode(words)).toBe(1);
+    } finally {
+      await listener.close();
+    }
   });
 
   it('has the CLI commands the image, compose and the manifests run', async () => {

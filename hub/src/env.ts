@@ -31,6 +31,14 @@ const envSchema = z
     S3_ACCESS_KEY_ID: z.string().optional(),
     S3_SECRET_ACCESS_KEY: z.string().optional(),
     S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    /**
+     * Where browsers and devices reach the object store, when not at S3_ENDPOINT (an address inside compose or a
+     * cluster, such as http://minio:9000): presigned URLs handed to clients name it; the hub's own calls keep S3_ENDPOINT.
+     * Requests to it must reach the store with this Host header (SigV4 signs it): a proxy in between passes Host on.
+     */
+    S3_PUBLIC_ENDPOINT: z
+      .url({ protocol: /^https?$/, error: 'S3_PUBLIC_ENDPOINT must be an http(s) URL browsers reach the object store at, such as https://s3.example.com' })
+      .optional(),
     CDN_BASE_URL: z.url('CDN_BASE_URL must be a URL such as https://cdn.example.com/edgeloop (serving the bucket\'s cdn/ prefix)').optional(),
     EMBEDDED_S3_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     DEMO_PROJECT: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
@@ -38,6 +46,16 @@ const envSchema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     /** json: one JSON object a line (for log collectors); pretty: readable lines. Unset: pretty on a terminal, else json. */
     LOG_FORMAT: z.enum(LOG_FORMATS, { error: `LOG_FORMAT must be one of: ${LOG_FORMATS.join(', ')}` }).optional(),
+    /**
+     * `edgeloop worker` serves /healthz, /readyz and /metrics on this port (at HUB_HOST), for probes and Prometheus;
+     * unset, it serves no HTTP (several workers may then share a machine). 0 picks a free port, logged at start.
+     */
+    WORKER_HTTP_PORT: z.coerce
+      .number('WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
+      .int('WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
+      .min(0, 'WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
+      .max(65535, 'WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
+      .optional(),
     /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, only loopback callers. */
     METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters (or unset: /metrics then answers loopback callers only)').optional(),
     /** Run a training worker inside `npm start` (the embedded setup); set false where separate workers run. */
@@ -67,6 +85,10 @@ const envSchema = z
   .refine((env) => !env.S3_ENDPOINT || (env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY), {
     message: 'S3_ENDPOINT needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY',
     path: ['S3_ENDPOINT'],
+  })
+  .refine((env) => !env.S3_PUBLIC_ENDPOINT || env.S3_ENDPOINT, {
+    message: 'S3_PUBLIC_ENDPOINT needs S3_ENDPOINT (the embedded store\'s presigned URLs name HUB_PUBLIC_URL)',
+    path: ['S3_PUBLIC_ENDPOINT'],
   });
 
 /** Every variable the hub reads: deployment files (hub/deploy) may set only these. */

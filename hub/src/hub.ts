@@ -56,6 +56,8 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
         bucket: env.S3_BUCKET,
         credentials: { accessKeyId: env.S3_ACCESS_KEY_ID!, secretAccessKey: env.S3_SECRET_ACCESS_KEY! },
         forcePathStyle: env.S3_FORCE_PATH_STYLE,
+        // Clients get URLs for the address they reach (signed for its host); the hub's own calls stay internal.
+        ...(env.S3_PUBLIC_ENDPOINT ? { presignEndpoint: () => env.S3_PUBLIC_ENDPOINT!, presignPathStyle: env.S3_FORCE_PATH_STYLE } : {}),
       });
     } else {
       embeddedS3 = await startEmbeddedS3({ directory: path.join(env.dataDir, 's3'), bucket: env.S3_BUCKET, port: env.EMBEDDED_S3_PORT, region: env.S3_REGION });
@@ -70,7 +72,7 @@ export async function openHub(env: HubEnv, log: Logger = createLogger(env.LOG_LE
     }
     log.info(
       `database: ${database.kind === 'pglite' ? `embedded PGlite in ${env.dataDir}` : 'PostgreSQL (DATABASE_URL)'}; ` +
-        `object store: ${embeddedS3 ? `embedded S3 at ${embeddedS3.endpoint}` : env.S3_ENDPOINT}`,
+        `object store: ${embeddedS3 ? `embedded S3 at ${embeddedS3.endpoint}` : env.S3_ENDPOINT}${env.S3_PUBLIC_ENDPOINT ? ` (clients: ${env.S3_PUBLIC_ENDPOINT})` : ''}`,
     );
     if (!env.MIGRATE_ON_START) {
       // Not migrating at start: pg-boss runs only on its schema as `edgeloop migrate` (of this release) left it.

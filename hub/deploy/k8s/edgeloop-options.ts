@@ -26,8 +26,12 @@ export interface EdgeloopOptions {
   release: string;
   /** Where browsers and devices reach the hubs (the Ingress host is taken from it). */
   publicUrl: string;
-  /** Served by an S3 in the cluster or outside it; the bucket must exist. */
-  s3: { endpoint: string; bucket: string; region: string; forcePathStyle: boolean };
+  /**
+   * Served by an S3 in the cluster or outside it; the bucket must exist. `publicEndpoint` (S3_PUBLIC_ENDPOINT): where
+   * browsers reach it, when `endpoint` is an address inside the cluster; presigned URLs name it. Its Ingress or proxy
+   * must pass the Host header on (presigned URLs are signed for it).
+   */
+  s3: { endpoint: string; publicEndpoint?: string; bucket: string; region: string; forcePathStyle: boolean };
   /** A CDN in front of the bucket's cdn/ prefix; unset, the hubs serve models at <publicUrl>/cdn. */
   cdnBaseUrl?: string;
   /**
@@ -51,7 +55,7 @@ export const DEFAULT_OPTIONS: EdgeloopOptions = {
   gpuImage: 'edgeloop:gpu',
   release: 'latest',
   publicUrl: 'https://edgeloop.example.com',
-  s3: { endpoint: 'http://minio.edgeloop.svc:9000', bucket: 'edgeloop', region: 'us-east-1', forcePathStyle: true },
+  s3: { endpoint: 'http://minio.edgeloop.svc:9000', publicEndpoint: 'https://s3.edgeloop.example.com', bucket: 'edgeloop', region: 'us-east-1', forcePathStyle: true },
   secretName: 'edgeloop',
   signingKeysSecretName: 'edgeloop-signing-keys',
   shutdownGraceMs: 20_000,

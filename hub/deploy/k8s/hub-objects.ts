@@ -31,6 +31,7 @@ export function hubEnv(options: EdgeloopOptions) {
     { name: 'HUB_PORT', value: String(HUB_PORT) },
     { name: 'HUB_PUBLIC_URL', value: options.publicUrl },
     ...(options.cdnBaseUrl ? [{ name: 'CDN_BASE_URL', value: options.cdnBaseUrl }] : []),
+    ...(options.s3.publicEndpoint ? [{ name: 'S3_PUBLIC_ENDPOINT', value: options.s3.publicEndpoint }] : []),
     { name: 'SIGNING_KEYS_DIR', value: POD_SIGNING_KEYS_DIR },
     { name: 'TRAINING_WORKER', value: REPLICA_ENV.TRAINING_WORKER! },
     { name: 'DEMO_PROJECT', value: REPLICA_ENV.DEMO_PROJECT! },

@@ -16,7 +16,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { loadEnv } from '../../src/env';
-import { HUB_COMMAND, HUB_ENV_VARIABLES, HUB_PORT, LIVENESS_PATH, MIGRATE_COMMAND, READINESS_PATH, WORKER_COMMAND } from '../deploy-contract';
+import { HUB_COMMAND, HUB_ENV_VARIABLES, HUB_PORT, LIVENESS_PATH, METRICS_PATH, MIGRATE_COMMAND, READINESS_PATH, WORKER_COMMAND, WORKER_HTTP_PORT } from '../deploy-contract';
 import { synth } from './edgeloop-chart';
 import { DEFAULT_OPTIONS } from './edgeloop-options';
 
@@ -104,7 +104,7 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     const secretNames = ['DATABASE_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'];
     for (const [name, pod] of pods) {
       const env = main(pod).env ?? [];
-      const expected = name === 'hub' ? [...secretNames, 'METRICS_TOKEN'] : secretNames;
+      const expected = name === 'migrate' ? secretNames : [...secretNames, 'METRICS_TOKEN'];
       for (const key of expected) {
         const entry = env.find((v) => v.name === key);
         expect(entry?.value, `${name} ${key}`).toBeUndefined();
@@ -112,7 +112,7 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
       }
     }
     // METRICS_TOKEN may be left out of the Secret: /metrics then answers loopback callers only.
-    expect(main(pods[0]![1]).env!.find((v) => v.name === 'METRICS_TOKEN')!.valueFrom!.secretKeyRef!.optional).toBe(true);
+    for (const [name, pod] of pods.slice(0, 3)) expect(main(pod).env!.find((v) => v.name === 'METRICS_TOKEN')!.valueFrom!.secretKeyRef!.optional, name).toBe(true);
   });
 
   it('runs the CLI commands the hub has: serve in the hubs, worker in the workers, migrate in the Job', () => {
@@ -140,6 +140,27 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     expect(hub.spec!.replicas).toBe(2);
     expect(container.resources!.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
     expect(container.resources!.limits!.memory).toBeDefined();
+  });
+
+  it('probes each worker at its readiness and liveness paths on WORKER_HTTP_PORT, where Prometheus is told to scrape /metrics', () => {
+    for (const d of [worker, gpuWorker]) {
+      const name = d.metadata!.name!;
+      const container = main(d.spec!.template.spec!);
+      const env = loadEnv(resolvedEnv(container));
+      expect(env.WORKER_HTTP_PORT, name).toBe(WORKER_HTTP_PORT);
+      expect(env.HUB_HOST, name).toBe('0.0.0.0');
+      expect(container.ports!.map((p) => p.containerPort), name).toEqual([env.WORKER_HTTP_PORT]);
+      const portOf = (port: number | string) => (typeof port === 'number' ? port : container.ports!.find((p) => p.name === port)?.containerPort);
+      expect(container.readinessProbe!.httpGet!.path, name).toBe(READINESS_PATH);
+      expect(container.livenessProbe!.httpGet!.path, name).toBe(LIVENESS_PATH);
+      for (const probe of [container.readinessProbe!, container.livenessProbe!, container.startupProbe!]) expect(portOf(probe.httpGet!.port), name).toBe(env.WORKER_HTTP_PORT);
+      const annotations = d.spec!.template.metadata!.annotations!;
+      expect(annotations['prometheus.io/scrape'], name).toBe('true');
+      expect(Number(annotations['prometheus.io/port']), name).toBe(env.WORKER_HTTP_PORT);
+      expect(annotations['prometheus.io/path'], name).toBe(METRICS_PATH);
+    }
+    // The migration Job serves nothing.
+    expect(loadEnv(resolvedEnv(main(migrate.spec!.template.spec!))).WORKER_HTTP_PORT).toBeUndefined();
   });
 
   it('gives a hub pod longer to stop than the pre-stop pause plus its SHUTDOWN_GRACE_MS, and workers their grace period', () => {
@@ -221,6 +242,15 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     const selection = fs.readFileSync(path.join(root, 'training/src/backends/select-backend.ts'), 'utf8');
     expect(selection).toMatch(/\['@tensorflow\/tfjs-node-gpu', '@tensorflow\/tfjs-node'\]/);
     expect(fs.readFileSync(path.join(root, 'hub/deploy/Dockerfile'), 'utf8')).toContain('npm rebuild @tensorflow/tfjs-node-gpu');
+  });
+
+  it('gives the hubs the object store\'s public address for presigned URLs, when the options name one; workers never', () => {
+    expect(loadEnv(resolvedEnv(main(hub.spec!.template.spec!))).S3_PUBLIC_ENDPOINT).toBe(DEFAULT_OPTIONS.s3.publicEndpoint);
+    for (const [name, pod] of pods.slice(1)) expect(main(pod).env!.some((v) => v.name === 'S3_PUBLIC_ENDPOINT'), name).toBe(false);
+    const { publicEndpoint: _, ...internalOnly } = DEFAULT_OPTIONS.s3;
+    const custom = synth({ s3: internalOnly }) as Manifest[];
+    const customHub = custom.find((m) => m.kind === 'Deployment' && m.metadata.name === 'edgeloop-hub') as unknown as IDeployment;
+    expect(loadEnv(resolvedEnv(main(customHub.spec!.template.spec!))).S3_PUBLIC_ENDPOINT).toBeUndefined();
   });
 
   it('takes its image, release, address and sizes from the options', () => {

@@ -4,17 +4,23 @@
  *
  * Two worker Deployments: CPU (the default image: tfjs wasm/cpu backends) and GPU (the image's `gpu` target, where
  * @tensorflow/tfjs-node-gpu has its native library; training/src/backends/select-backend.ts tries it first), scheduled
- * on GPU nodes with an nvidia.com/gpu limit. Workers do not sign, serve no HTTP, and need no signing keys.
+ * on GPU nodes with an nvidia.com/gpu limit. Workers do not sign and need no signing keys; each serves /healthz,
+ * /readyz (its probes) and /metrics (scraped by Prometheus, annotated on the pod) on WORKER_HTTP_PORT.
  */
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { MIGRATE_COMMAND, WORKER_COMMAND } from '../deploy-contract';
-import { CONTAINER_SECURITY, type EdgeloopOptions, POD_SECURITY, SCRATCH_MOUNTS, SCRATCH_VOLUMES, labelsFor, sharedEnv } from './edgeloop-options';
+import { LIVENESS_PATH, METRICS_PATH, MIGRATE_COMMAND, READINESS_PATH, REPLICA_ENV, WORKER_COMMAND, WORKER_HTTP_PORT } from '../deploy-contract';
+import { CONTAINER_SECURITY, type EdgeloopOptions, POD_SECURITY, SCRATCH_MOUNTS, SCRATCH_VOLUMES, SECRET_KEYS, fromSecret, labelsFor, sharedEnv } from './edgeloop-options';
 
 export const WORKER_NAME = 'edgeloop-worker';
 export const GPU_WORKER_NAME = 'edgeloop-worker-gpu';
 export const GPU_RESOURCE = 'nvidia.com/gpu';
+
+const PORT_NAME = 'http';
+
+/** The conventional annotations Prometheus' Kubernetes service discovery is configured to follow. */
+export const scrapeAnnotations = (port: number, path: string): Record<string, string> => ({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path });
 
 /** A worker gets its grace period for the job step in flight (then hands it back to the queue), and time to close. */
 const workerGraceSeconds = (options: EdgeloopOptions) => Math.ceil(options.shutdownGraceMs / 1000) + 10;
@@ -30,7 +36,17 @@ function workerPod(options: EdgeloopOptions, gpu: boolean): IPodSpec {
         image: gpu ? options.gpuImage : options.image,
         command: WORKER_COMMAND.slice(0, 2),
         args: WORKER_COMMAND.slice(2),
-        env: sharedEnv(options),
+        env: [
+          ...sharedEnv(options),
+          fromSecret(options.secretName, SECRET_KEYS.metricsToken, true),
+          { name: 'HUB_HOST', value: REPLICA_ENV.HUB_HOST! },
+          { name: 'WORKER_HTTP_PORT', value: String(WORKER_HTTP_PORT) },
+        ],
+        ports: [{ name: PORT_NAME, containerPort: WORKER_HTTP_PORT, protocol: 'TCP' }],
+        // Not ready while it starts or stops (it takes no jobs then); alive while its process answers (training runs in threads).
+        readinessProbe: { httpGet: { path: READINESS_PATH, port: PORT_NAME }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+        livenessProbe: { httpGet: { path: LIVENESS_PATH, port: PORT_NAME }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 4 },
+        startupProbe: { httpGet: { path: LIVENESS_PATH, port: PORT_NAME }, periodSeconds: 2, failureThreshold: 90 },
         resources: {
           requests: { cpu: sizes.cpu, memory: sizes.memory },
           limits: { memory: sizes.memoryLimit, ...(gpu ? { [GPU_RESOURCE]: String(options.gpuWorker.gpus) } : {}) },
@@ -55,7 +71,7 @@ export function workerDeployment(options: EdgeloopOptions, gpu: boolean): IDeplo
     spec: {
       replicas: gpu ? options.gpuWorker.replicas : options.worker.replicas,
       selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: workerPod(options, gpu) },
+      template: { metadata: { labels, annotations: scrapeAnnotations(WORKER_HTTP_PORT, METRICS_PATH) }, spec: workerPod(options, gpu) },
     },
   };
 }

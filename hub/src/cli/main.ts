@@ -20,6 +20,7 @@ import { exportVersion } from './export-version';
 import { addKeyCommands } from './key-commands';
 import { addMigrateCommand } from './migrate-command';
 import { addMonitorCommand } from './monitor-command';
+import { addObjectsCommands } from './objects-command';
 import { addPipelineCommands } from './pipeline-commands';
 import { addReplayCommand } from './replay-command';
 import { addTrainingCommands } from './training-commands';
@@ -186,6 +187,7 @@ program
 
 addTrainingCommands(program);
 addKeyCommands(program, withHub);
+addObjectsCommands(program, withHub);
 addMonitorCommand(program);
 addPipelineCommands(program);
 addReplayCommand(program);

@@ -7,6 +7,7 @@ import { openHub } from '../hub';
 import { progressBar } from '../progress';
 import { startTrainingWorker } from '../training/training-worker';
 import { startReferenceProfileWorker } from '../monitoring/reference-profile.job';
+import { startWorkerHttp } from '../worker-http';
 import { type RemoteHub, type RemoteOptions, remoteHub } from './remote-hub';
 
 interface TrainOptions extends RemoteOptions {
@@ -97,12 +98,16 @@ export function addTrainingCommands(program: Command): void {
       const hub = await openHub(env);
       const worker = await startTrainingWorker(hub.deps, opts.name ? { name: opts.name } : {});
       const profileWorker = await startReferenceProfileWorker(hub.deps, opts.name ? { name: opts.name } : {});
+      // Probes and Prometheus (WORKER_HTTP_PORT); unset, the worker serves no HTTP.
+      const http = env.WORKER_HTTP_PORT === undefined ? null : await startWorkerHttp(hub.deps, { port: env.WORKER_HTTP_PORT, host: env.HUB_HOST, metricsToken: env.METRICS_TOKEN });
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      http?.shutDown();
       await worker.stop();
       await profileWorker.stop();
+      await http?.close();
       // Job steps in flight get the grace period; a run still training then goes back to the queue for another worker.
       await hub.close({ jobGraceMs: env.SHUTDOWN_GRACE_MS });
     });

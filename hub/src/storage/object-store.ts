@@ -4,6 +4,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
@@ -34,6 +35,8 @@ export interface ObjectStore {
   getObject(key: string): Promise<StoredObject | null>;
   head(key: string): Promise<ObjectInfo | null>;
   delete(key: string): Promise<void>;
+  /** Every key under `prefix` ('' for all) with its size, in key order, a page (up to 1,000) at a time. */
+  list(prefix: string): AsyncIterable<{ key: string; bytes: number }>;
   /** A URL that lets its holder PUT exactly `bytes` bytes of `contentType` at `key` until it expires. */
   presignPut(key: string, options: { contentType: string; bytes: number; expiresInSeconds: number }): Promise<string>;
   presignGet(key: string, options: { expiresInSeconds: number; downloadName?: string }): Promise<string>;
@@ -51,6 +54,8 @@ export interface S3Config {
    * is made, since the hub learns its port only once listening.
    */
   presignEndpoint?: () => string;
+  /** Path-style presigned URLs at `presignEndpoint` (default true: the embedded store's); S3_FORCE_PATH_STYLE for S3_PUBLIC_ENDPOINT. */
+  presignPathStyle?: boolean;
 }
 
 export function createS3ObjectStore(config: S3Config): ObjectStore {
@@ -73,7 +78,7 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
     if (!config.presignEndpoint) return client;
     const endpoint = config.presignEndpoint();
     if (presigner?.endpoint !== endpoint) {
-      presigner = { endpoint, client: new S3Client({ endpoint, region: config.region, credentials: config.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' }) };
+      presigner = { endpoint, client: new S3Client({ endpoint, region: config.region, credentials: config.credentials, forcePathStyle: config.presignPathStyle ?? true, requestChecksumCalculation: 'WHEN_REQUIRED' }) };
     }
     return presigner.client;
   };
@@ -109,6 +114,14 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
     },
+    async *list(prefix) {
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken }));
+        for (const object of page.Contents ?? []) if (object.Key) yield { key: object.Key, bytes: object.Size ?? 0 };
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    },
     presignPut(key, { contentType, bytes, expiresInSeconds }) {
       const command = new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: bytes });
       // Signing content-type and content-length makes S3 refuse any other type or size.
@@ -128,7 +141,7 @@ export function createS3ObjectStore(config: S3Config): ObjectStore {
  */
 export function presignedGetUrl(config: S3Config, key: string, options: { expiresInSeconds: number; downloadName?: string; now?: Date }): string {
   const endpoint = new URL(config.presignEndpoint?.() ?? config.endpoint ?? `https://s3.${config.region}.amazonaws.com`);
-  const pathStyle = config.presignEndpoint !== undefined || config.forcePathStyle;
+  const pathStyle = config.presignEndpoint !== undefined ? (config.presignPathStyle ?? true) : config.forcePathStyle;
   const host = pathStyle ? endpoint.host : `${config.bucket}.${endpoint.host}`;
   const path = endpoint.pathname.replace(/\/$/, '') + (pathStyle ? `/${encodeKeyPath(config.bucket)}` : '') + `/${encodeKeyPath(key)}`;
   const disposition: [string, string][] = options.downloadName ? [['response-content-disposition', `attachment; filename="${options.downloadName}"`]] : [];
