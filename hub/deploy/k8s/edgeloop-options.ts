@@ -110,3 +110,6 @@ export const SCRATCH_MOUNTS: IVolumeMount[] = [
 ];
 
 export const labelsFor = (component: string): Record<string, string> => ({ 'app.kubernetes.io/name': 'edgeloop', 'app.kubernetes.io/component': component });
+
+/** The conventional annotations Prometheus' Kubernetes service discovery is configured to follow. */
+export const scrapeAnnotations = (port: number, path: string): Record<string, string> => ({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path });

@@ -11,8 +11,8 @@ import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { HUB_COMMAND, HUB_PORT, LIVENESS_PATH, READINESS_PATH, REPLICA_ENV, SIGNING_KEYS_MOUNT } from '../deploy-contract';
-import { CONTAINER_SECURITY, type EdgeloopOptions, POD_SECURITY, POD_SIGNING_KEYS_DIR, SCRATCH_MOUNTS, SCRATCH_VOLUMES, SECRET_KEYS, fromSecret, labelsFor, sharedEnv } from './edgeloop-options';
+import { HUB_COMMAND, HUB_PORT, LIVENESS_PATH, METRICS_PATH, READINESS_PATH, REPLICA_ENV, SIGNING_KEYS_MOUNT } from '../deploy-contract';
+import { CONTAINER_SECURITY, type EdgeloopOptions, POD_SECURITY, POD_SIGNING_KEYS_DIR, SCRATCH_MOUNTS, SCRATCH_VOLUMES, SECRET_KEYS, fromSecret, labelsFor, scrapeAnnotations, sharedEnv } from './edgeloop-options';
 
 export const HUB_NAME = 'edgeloop-hub';
 const PORT_NAME = 'http';
@@ -49,7 +49,7 @@ export function hubDeployment(options: EdgeloopOptions): IDeployment {
       selector: { matchLabels: labels },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels },
+        metadata: { labels, annotations: scrapeAnnotations(HUB_PORT, METRICS_PATH) },
         spec: {
           securityContext: POD_SECURITY,
           terminationGracePeriodSeconds: terminationGraceSeconds(options),

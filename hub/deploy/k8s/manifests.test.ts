@@ -124,7 +124,7 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     expect(fs.existsSync(path.join(root, HUB_COMMAND[1]))).toBe(true);
   });
 
-  it('probes the hub at its readiness and liveness paths on the port it listens on', () => {
+  it('probes and scrapes the hub at its readiness, liveness and metrics paths on the port it listens on', () => {
     const pod = hub.spec!.template.spec!;
     const container = main(pod);
     const env = loadEnv(resolvedEnv(container));
@@ -137,6 +137,8 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     for (const probe of [container.readinessProbe!, container.livenessProbe!, container.startupProbe!]) {
       expect(portOf(probe.httpGet!.port)).toBe(env.HUB_PORT);
     }
+    const annotations = hub.spec!.template.metadata!.annotations!;
+    expect([annotations['prometheus.io/scrape'], Number(annotations['prometheus.io/port']), annotations['prometheus.io/path']]).toEqual(['true', env.HUB_PORT, METRICS_PATH]);
     expect(hub.spec!.replicas).toBe(2);
     expect(container.resources!.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
     expect(container.resources!.limits!.memory).toBeDefined();

@@ -11,16 +11,13 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { LIVENESS_PATH, METRICS_PATH, MIGRATE_COMMAND, READINESS_PATH, REPLICA_ENV, WORKER_COMMAND, WORKER_HTTP_PORT } from '../deploy-contract';
-import { CONTAINER_SECURITY, type EdgeloopOptions, POD_SECURITY, SCRATCH_MOUNTS, SCRATCH_VOLUMES, SECRET_KEYS, fromSecret, labelsFor, sharedEnv } from './edgeloop-options';
+import { CONTAINER_SECURITY, type EdgeloopOptions, POD_SECURITY, SCRATCH_MOUNTS, SCRATCH_VOLUMES, SECRET_KEYS, fromSecret, labelsFor, scrapeAnnotations, sharedEnv } from './edgeloop-options';
 
 export const WORKER_NAME = 'edgeloop-worker';
 export const GPU_WORKER_NAME = 'edgeloop-worker-gpu';
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 const PORT_NAME = 'http';
-
-/** The conventional annotations Prometheus' Kubernetes service discovery is configured to follow. */
-export const scrapeAnnotations = (port: number, path: string): Record<string, string> => ({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path });
 
 /** A worker gets its grace period for the job step in flight (then hands it back to the queue), and time to close. */
 const workerGraceSeconds = (options: EdgeloopOptions) => Math.ceil(options.shutdownGraceMs / 1000) + 10;
