@@ -10,7 +10,7 @@ import { batchTooLargeMessage, bodyLimitFor, bodyTooLargeMessage } from './api/l
 import { authenticate } from './auth/token.service';
 import { serveCdn } from './cdn/cdn-route';
 import { devicePage } from './registry/device-start';
-import { serveMetrics } from './metrics-route';
+import { serveOperations } from './operations-route';
 import { type Readiness, createReadiness } from './readiness';
 import { type RouteHandler, observeRequest } from './request-log';
 import { TRPC_PREFIX, trpcProcedures } from './routes';
@@ -79,17 +79,11 @@ export function createHubServer(
           if (!res.headersSent) res.writeHead(502).end('object store unavailable');
         });
         return;
-      case 'metrics':
-        serveMetrics(deps, options.metricsToken, req, res).catch((error: Error) => {
-          deps.log.error(`metrics: ${error.message}`);
-          if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable');
-        });
-        return;
       case 'healthz':
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-        return;
       case 'readyz':
-        return readiness.serve(res);
+      case 'metrics':
+        serveOperations(deps, kind, req, res, { metricsToken: options.metricsToken, readiness });
+        return;
       case 'device-page':
         serveDevicePage(deps, options.webRoot, url.searchParams, res).catch(() => serveStatic(options.webRoot, '/', res));
         return;

@@ -7,9 +7,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HubDeps } from './deps';
-import { serveMetrics } from './metrics-route';
-import { READINESS_PATH, type Readiness, createReadiness } from './readiness';
-import { observeRequest } from './request-log';
+import { type OperationsOptions, serveOperations } from './operations-route';
+import { createReadiness } from './readiness';
+import { type RouteHandler, observeRequest } from './request-log';
 import { listen } from './server';
 
 export interface WorkerHttp {
@@ -21,22 +21,9 @@ export interface WorkerHttp {
   close(): Promise<void>;
 }
 
-export function createWorkerHttpServer(deps: HubDeps, options: { metricsToken: string | undefined; readiness: Readiness }): http.Server {
-  const route = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://worker');
-    if (pathname === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-      return;
-    }
-    if (pathname === READINESS_PATH) return options.readiness.serve(res);
-    if (pathname === '/metrics') {
-      serveMetrics(deps, options.metricsToken, req, res).catch((error: Error) => {
-        deps.log.error(`metrics: ${error.message}`);
-        if (!res.headersSent) res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable');
-      });
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('a worker serves /healthz, /readyz and /metrics only');
+export function createWorkerHttpServer(deps: HubDeps, options: OperationsOptions): http.Server {
+  const route: RouteHandler = (req, res, _url, kind) => {
+    if (!serveOperations(deps, kind, req, res, options)) res.writeHead(404, { 'content-type': 'text/plain' }).end('a worker serves /healthz, /readyz and /metrics only');
   };
   return http.createServer((req, res) => observeRequest(deps, req, res, route));
 }
