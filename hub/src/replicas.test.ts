@@ -13,7 +13,7 @@ import { QUEUES } from './jobs/job-queue';
 import * as channels from './registry/channel.repository';
 import * as models from './registry/model-version.repository';
 import * as runs from './training/run.repository';
-import { type Deployment, createDatabase, startDeployment } from '../test/deployment-processes';
+import { type Deployment, createDatabase, startDeployment, trpcMutation } from '../test/deployment-processes';
 import { type DeploymentSeed, seedDeployment } from '../test/deployment-seed';
 import { type FleetReport, predictionEvents, startFleet, syncCall } from '../test/device-sync';
 
@@ -28,14 +28,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-/** A tRPC mutation over HTTP with a token: its data, or an error naming the status and answer. */
-async function mutate<T>(hubUrl: string, secret: string, procedure: string, input: unknown): Promise<T> {
-  const response = await fetch(`${hubUrl}/trpc/${procedure}`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(input) });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`${procedure} answered ${response.status}: ${text}`);
-  return (JSON.parse(text) as { result: { data: T } }).result.data;
-}
 
 /** Polls the run until `done` says so; fails with the run and the processes' logs after `timeoutMs`. */
 async function waitForRun(hub: Hub, deployment: Deployment, runId: string, done: (run: runs.Run) => boolean, timeoutMs: number): Promise<runs.Run> {
@@ -54,16 +46,21 @@ async function waitForRun(hub: Hub, deployment: Deployment, runId: string, done:
 it.skipIf(!postgresUrl)(
   'two hubs and two workers on one PostgreSQL and S3: a hub and a worker killed under load lose and duplicate nothing',
   async () => {
+    const t0 = Date.now();
+    const mark = (what: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
     const database = await createDatabase(postgresUrl!);
     cleanups.push(() => database.drop());
     const deployment = await startDeployment({ databaseUrl: database.url });
     cleanups.push(() => deployment.stop());
     expect(await deployment.migrate()).toMatch(/the database schema is current/);
 
+    mark('migrated');
     const setup = await deployment.openHub();
     const seed: DeploymentSeed = await seedDeployment(setup.deps, { dataset: true });
     const [hubA, hubB] = await Promise.all([deployment.startHub('hub-a'), deployment.startHub('hub-b')]);
+    mark('seeded, hubs up');
     await Promise.all([deployment.startWorker('worker-a'), deployment.startWorker('worker-b')]);
+    mark('workers up');
 
     // Devices: half send as the PWA (tRPC batches), half in bulk; each batch's events are made once, so a retry
     // resends the same ids.
@@ -87,12 +84,14 @@ it.skipIf(!postgresUrl)(
       await fleet.done;
     });
 
-    const run = await mutate<{ id: string }>(hubB.url, seed.ciSecret, 'runs.create', { project: seed.project, datasetVersion: seed.datasetVersionId, train: { epochs: EPOCHS, seed: 7 } });
+    const run = await trpcMutation<{ id: string }>(hubB.url, seed.ciSecret, 'runs.create', { project: seed.project, datasetVersion: seed.datasetVersionId, train: { epochs: EPOCHS, seed: 7 } });
 
     const killHub = async () => {
       await fleet.whenAcknowledged(20);
       await hubA.kill('SIGKILL');
+      mark('hub-a killed');
       await hubA.restart();
+      mark('hub-a restarted');
     };
     const killTrainingWorker = async () => {
       // Mid-way: the run is training (its data loaded), not yet finished.
@@ -100,6 +99,7 @@ it.skipIf(!postgresUrl)(
       expect(training.status, 'the run finished before its worker could be killed: make it longer').toBe('running');
       const worker = deployment.workers.find((w) => w.name === training.worker)!;
       await worker.kill('SIGKILL');
+      mark(`${worker.name} killed`);
       return worker.name;
     };
     const [, killedWorker] = await Promise.all([killHub(), killTrainingWorker()]);
@@ -108,12 +108,14 @@ it.skipIf(!postgresUrl)(
     // The surviving worker hands the silent run's job back to the queue and trains it again.
     const finished = await waitForRun(setup, deployment, run.id, (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status), 240_000);
 
+    mark('run finished');
     // Published and promoted by CI through the restarted hub, while the devices go on.
     const acknowledgedBeforePublish = fleet.acknowledged();
     const published = await deployment.cli(['publish', seed.project, '--run', run.id, '--model', seed.model, '--promote', 'production', '--reason', 'retrained', '--hub', hubA.url, '--token', seed.ciSecret]);
     await fleet.whenAcknowledged(fleet.acknowledged() + 2 * DEVICES);
     fleet.stop();
     report = await fleet.done;
+    mark(`published; fleet ${JSON.stringify({ ...report, latenciesMs: report.latenciesMs.length })}`);
 
     // The devices: only retryable errors, every batch acknowledged with a whole answer, through both hubs.
     expect(report.unexpected).toEqual([]);

@@ -67,6 +67,14 @@ export interface Deployment {
   stop(): Promise<void>;
 }
 
+/** A tRPC mutation over HTTP with a token (as a CLI or CI job sends it): its data, or an error naming the status and answer. */
+export async function trpcMutation<T>(hubUrl: string, secret: string, procedure: string, input: unknown): Promise<T> {
+  const response = await fetch(`${hubUrl}/trpc/${procedure}`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(input) });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${procedure} answered ${response.status}: ${text}`);
+  return (JSON.parse(text) as { result: { data: T } }).result.data;
+}
+
 /** A new database on the PostgreSQL server at `adminUrl` (a superuser URL of its `postgres` database), and its removal. */
 export async function createDatabase(adminUrl: string, prefix = 'edgeloop_deployment'): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${crypto.randomBytes(6).toString('hex')}`;
