@@ -12,6 +12,7 @@
  * Each measurement is the median of REPLICAS_BENCH_REPEATS runs (default 3) of REPLICAS_BENCH_EVENTS events
  * (default 24,000); REPLICAS_BENCH_PATH=bulk sends POST /v1/feedback/predictions instead of the PWA's tRPC batches.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../src/db/raw-rows';
@@ -39,6 +40,19 @@ interface CpuReading {
   worker: number;
   devices: number;
   s3: number;
+  /** The whole machine's busy CPU seconds (anything else running included), and its seconds waiting on disk. */
+  machine: number;
+  iowait: number;
+}
+
+/** The machine's busy and iowait CPU seconds so far, from /proc/stat (zeros where there is none). */
+function machineCpu(): { machine: number; iowait: number } {
+  try {
+    const [user, nice, system, , iowait, irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { machine: (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100, iowait: iowait! / 100 };
+  } catch {
+    return { machine: 0, iowait: 0 };
+  }
 }
 
 interface Measured {
@@ -75,14 +89,14 @@ async function main(): Promise<void> {
       const { user, system } = process.cpuUsage();
       return {
         pg,
-        reading: { hubs: (hubA.cpuSeconds() ?? 0) + (hubB.cpuSeconds() ?? 0), postgres: 0, worker: worker.cpuSeconds() ?? 0, devices: (user + system) / 1e6, s3: deployment.s3.cpuSeconds() ?? 0 },
+        reading: { hubs: (hubA.cpuSeconds() ?? 0) + (hubB.cpuSeconds() ?? 0), postgres: 0, worker: worker.cpuSeconds() ?? 0, devices: (user + system) / 1e6, s3: deployment.s3.cpuSeconds() ?? 0, ...machineCpu() },
       };
     };
     const cpuSince = (before: Awaited<ReturnType<typeof cpuNow>>, after: Awaited<ReturnType<typeof cpuNow>>): CpuReading => {
       let postgres = 0;
       for (const [pid, seconds] of after.pg) postgres += seconds - (before.pg.get(pid) ?? 0);
       const r = (k: keyof CpuReading) => after.reading[k] - before.reading[k];
-      return { hubs: r('hubs'), postgres, worker: r('worker'), devices: r('devices'), s3: r('s3') };
+      return { hubs: r('hubs'), postgres, worker: r('worker'), devices: r('devices'), s3: r('s3'), machine: r('machine'), iowait: r('iowait') };
     };
 
     /** Training steps the run has taken so far, as its progress (written about once a second) says. */
@@ -164,11 +178,14 @@ async function main(): Promise<void> {
         Math.round(rate).toLocaleString('en'),
         p95(m.report.latenciesMs).toFixed(0),
         (rate / (EVENTS / baseline.report.seconds)).toFixed(2),
+        Math.round(EVENTS / (m.cpu.hubs + m.cpu.postgres)).toLocaleString('en'),
         busy(m.cpu.hubs),
         busy(m.cpu.postgres),
         busy(m.cpu.worker),
         busy(m.cpu.devices),
-        `${busy(total)} of ${cores}`,
+        busy(total),
+        `${busy(m.cpu.machine)} of ${cores}`,
+        busy(m.cpu.iowait),
         m.trainingImagesPerSecond === null ? '' : Math.round(m.trainingImagesPerSecond).toLocaleString('en'),
       ]);
     }
@@ -177,9 +194,14 @@ async function main(): Promise<void> {
     await database.drop();
     cluster.stop();
   }
-  printTable(['setup', 'events/s', 'p95 ms per call', 'x 1 hub', 'hubs (cores)', 'PostgreSQL (cores)', 'worker (cores)', 'devices (cores)', 'all (cores)', 'training img/s'], rows);
-  console.log('\nx 1 hub: events/s over the 1-hub figure (no training) of this run; cores: CPU seconds of each group of processes over the measurement\'s seconds');
-  console.log('hubs: the hub processes (HTTP, JSON, token, checks, COPY); PostgreSQL: its server processes; devices: the sending clients (this process)');
+  printTable(
+    ['setup', 'events/s', 'p95 ms per call', 'x 1 hub', 'events per CPU-s (hubs + PostgreSQL)', 'hubs', 'PostgreSQL', 'worker', 'devices', 'all of these', 'machine busy', 'iowait', 'training img/s'],
+    rows,
+  );
+  console.log('\nx 1 hub: events/s over the 1-hub figure (no training) of this run');
+  console.log('hubs ... iowait: cores, i.e. CPU seconds over the measurement\'s seconds. hubs: the hub processes (HTTP, JSON, token, checks, COPY, their monitor');
+  console.log('  workers); PostgreSQL: its server processes; devices: the sending clients (this process); machine busy: every process on the machine,');
+  console.log('  whatever else runs too; iowait: CPU time idle while waiting on the disk (commits). events per CPU-s: what the machine\'s other load does not move');
   console.log('training: the worker trains the reference CNN (225k weights) on the 2,500-image sample meanwhile; img/s from the steps its progress (written about once a second) moved by during the measurement');
 }
 

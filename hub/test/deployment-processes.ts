@@ -91,8 +91,8 @@ export async function createDatabase(adminUrl: string, prefix = 'edgeloop_deploy
 
 /**
  * Starts the S3 API server process for a deployment on `databaseUrl` (an empty database: call migrate() first).
- * Hubs and workers are started with startHub/startWorker. `logLevel` is what the hubs and workers log (info: enough
- * to see their start, kills and recoveries in a failure's message).
+ * Hubs and workers are started with startHub/startWorker. `logLevel` is what the hubs log (info, the default: each
+ * request, their kills and restarts in a failure's message; warn in a benchmark, where a line per request costs CPU).
  */
 export async function startDeployment(options: { databaseUrl: string; logLevel?: 'info' | 'warn' }): Promise<Deployment> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-deployment-'));
@@ -101,7 +101,7 @@ export async function startDeployment(options: { databaseUrl: string; logLevel?:
   const credentials = { S3_ACCESS_KEY_ID: `EDGELOOP${crypto.randomBytes(6).toString('hex').toUpperCase()}`, S3_SECRET_ACCESS_KEY: crypto.randomBytes(30).toString('base64url') };
   const common = { S3_BUCKET: 'edgeloop', S3_REGION: 'us-east-1', ...credentials, LOG_FORMAT: 'json' };
 
-  const s3 = await startProcess('s3', [process.execPath, '--import', 'tsx', S3_SERVER], { ...common, HUB_DATA_DIR: path.join(root, 's3'), EMBEDDED_S3_PORT: '0' }, /s3 listening on (http:\/\/\S+)/);
+  const s3 = await startProcess('s3', [process.execPath, '--import', 'tsx', S3_SERVER], { ...common, HUB_DATA_DIR: path.join(root, 's3'), EMBEDDED_S3_PORT: '0' }, { log: /s3 listening on (http:\/\/\S+)/ });
   processes.push(s3.process);
   const env: Record<string, string> = {
     ...common,
@@ -135,7 +135,7 @@ export async function startDeployment(options: { databaseUrl: string; logLevel?:
       const url = `http://127.0.0.1:${port}`;
       const lives: DeploymentProcess[] = [];
       const start = async () => {
-        const started = await startProcess(name, [process.execPath, CLI, 'serve'], hubEnv, /hub listening on http:\/\//);
+        const started = await startProcess(name, [process.execPath, CLI, 'serve'], hubEnv, { url: `${url}/healthz` });
         lives.push(started.process);
         processes.push(started.process);
       };
@@ -160,7 +160,9 @@ export async function startDeployment(options: { databaseUrl: string; logLevel?:
       return hub;
     },
     async startWorker(name) {
-      const started = await startProcess(name, [process.execPath, CLI, 'worker', '--name', name], { ...env, HUB_DATA_DIR: path.join(root, name) }, /training worker \S+ is taking jobs/);
+      // Its start is known from its log: info, whatever the hubs log (a worker logs little besides its runs' lines).
+      const workerEnv = { ...env, HUB_DATA_DIR: path.join(root, name), LOG_LEVEL: 'info' };
+      const started = await startProcess(name, [process.execPath, CLI, 'worker', '--name', name], workerEnv, { log: /training worker \S+ is taking jobs/ });
       processes.push(started.process);
       workers.push(started.process);
       return started.process;
@@ -197,8 +199,16 @@ function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...settings };
 }
 
-/** Spawns `command` and resolves once its output matches `ready`; rejects with its output if it exits or times out first. */
-async function startProcess(name: string, command: string[], settings: Record<string, string>, ready: RegExp): Promise<{ process: DeploymentProcess; match: RegExpMatchArray }> {
+/**
+ * Spawns `command` and resolves once it is ready: its output matches `log`, or `url` answers 200 (the match is then
+ * empty). Rejects with its output if it exits or times out first.
+ */
+async function startProcess(
+  name: string,
+  command: string[],
+  settings: Record<string, string>,
+  ready: { log: RegExp } | { url: string },
+): Promise<{ process: DeploymentProcess; match: RegExpMatchArray }> {
   const child = spawn(command[0]!, command.slice(1), { env: childEnv(settings), stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   let exited = false;
@@ -211,9 +221,19 @@ async function startProcess(name: string, command: string[], settings: Record<st
   const matched = new Promise<RegExpMatchArray>((resolve, reject) => {
     const onData = (chunk: string) => {
       text = (text + chunk).slice(-LOG_KEEP);
-      const match = text.match(ready);
+      const match = 'log' in ready ? text.match(ready.log) : null;
       if (match) resolve(match);
     };
+    if ('url' in ready) {
+      const poll = async () => {
+        while (!exited) {
+          const status = await fetch(ready.url).then((r) => r.status, () => 0);
+          if (status === 200) return resolve([] as unknown as RegExpMatchArray);
+          await new Promise((wait) => setTimeout(wait, 200));
+        }
+      };
+      void poll();
+    }
     child.stdout!.setEncoding('utf8').on('data', onData);
     child.stderr!.setEncoding('utf8').on('data', onData);
     void exit.then(() => reject(new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${text}`)));
