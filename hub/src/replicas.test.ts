@@ -15,7 +15,7 @@ import * as models from './registry/model-version.repository';
 import * as runs from './training/run.repository';
 import { type Deployment, createDatabase, startDeployment, trpcMutation } from '../test/deployment-processes';
 import { type DeploymentSeed, seedDeployment } from '../test/deployment-seed';
-import { type FleetReport, predictionEvents, startFleet, syncCall } from '../test/device-sync';
+import { predictionEvents, startFleet, syncCall } from '../test/device-sync';
 
 const postgresUrl = inject('postgresUrl');
 const DEVICES = 6;
@@ -46,21 +46,16 @@ async function waitForRun(hub: Hub, deployment: Deployment, runId: string, done:
 it.skipIf(!postgresUrl)(
   'two hubs and two workers on one PostgreSQL and S3: a hub and a worker killed under load lose and duplicate nothing',
   async () => {
-    const t0 = Date.now();
-    const mark = (what: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
     const database = await createDatabase(postgresUrl!);
     cleanups.push(() => database.drop());
     const deployment = await startDeployment({ databaseUrl: database.url });
     cleanups.push(() => deployment.stop());
     expect(await deployment.migrate()).toMatch(/the database schema is current/);
 
-    mark('migrated');
     const setup = await deployment.openHub();
     const seed: DeploymentSeed = await seedDeployment(setup.deps, { dataset: true });
     const [hubA, hubB] = await Promise.all([deployment.startHub('hub-a'), deployment.startHub('hub-b')]);
-    mark('seeded, hubs up');
     await Promise.all([deployment.startWorker('worker-a'), deployment.startWorker('worker-b')]);
-    mark('workers up');
 
     // Devices: half send as the PWA (tRPC batches), half in bulk; each batch's events are made once, so a retry
     // resends the same ids.
@@ -78,7 +73,6 @@ it.skipIf(!postgresUrl)(
         return syncCall(route, seed.project, events);
       },
     });
-    let report: FleetReport | null = null;
     cleanups.push(async () => {
       fleet.stop();
       await fleet.done;
@@ -89,9 +83,7 @@ it.skipIf(!postgresUrl)(
     const killHub = async () => {
       await fleet.whenAcknowledged(20);
       await hubA.kill('SIGKILL');
-      mark('hub-a killed');
       await hubA.restart();
-      mark('hub-a restarted');
     };
     const killTrainingWorker = async () => {
       // Mid-way: the run is training (its data loaded), not yet finished.
@@ -99,7 +91,6 @@ it.skipIf(!postgresUrl)(
       expect(training.status, 'the run finished before its worker could be killed: make it longer').toBe('running');
       const worker = deployment.workers.find((w) => w.name === training.worker)!;
       await worker.kill('SIGKILL');
-      mark(`${worker.name} killed`);
       return worker.name;
     };
     const [, killedWorker] = await Promise.all([killHub(), killTrainingWorker()]);
@@ -108,14 +99,12 @@ it.skipIf(!postgresUrl)(
     // The surviving worker hands the silent run's job back to the queue and trains it again.
     const finished = await waitForRun(setup, deployment, run.id, (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status), 240_000);
 
-    mark('run finished');
     // Published and promoted by CI through the restarted hub, while the devices go on.
     const acknowledgedBeforePublish = fleet.acknowledged();
     const published = await deployment.cli(['publish', seed.project, '--run', run.id, '--model', seed.model, '--promote', 'production', '--reason', 'retrained', '--hub', hubA.url, '--token', seed.ciSecret]);
     await fleet.whenAcknowledged(fleet.acknowledged() + 2 * DEVICES);
     fleet.stop();
-    report = await fleet.done;
-    mark(`published; fleet ${JSON.stringify({ ...report, latenciesMs: report.latenciesMs.length })}`);
+    const report = await fleet.done;
 
     // The devices: only retryable errors, every batch acknowledged with a whole answer, through both hubs.
     expect(report.unexpected).toEqual([]);
