@@ -145,8 +145,12 @@ it.skipIf(!postgresUrl)(
     const production = await channels.find(setup.deps.db, model.id, 'production');
     expect(production?.modelVersionId).toBe((await models.findVersion(setup.deps.db, model.id, 2))!.id);
 
-    // Every process that was not killed is still up.
+    // Every process that was not killed is still up, and both hubs (one restarted) reach the database and the S3 process.
     expect(hubA.running() && hubB.running() && survivor.running() && deployment.s3.running()).toBe(true);
+    for (const hub of [hubA, hubB]) {
+      const ready = await fetch(`${hub.url}/readyz`);
+      expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { ready: true, checks: { database: 'ok', objectStore: 'ok', migrations: 'ok' } } });
+    }
   },
   420_000,
 );
