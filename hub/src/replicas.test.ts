@@ -74,7 +74,7 @@ it.skipIf(!postgresUrl)(
       },
     });
     cleanups.push(async () => {
-      fleet.stop();
+      fleet.abandon();
       await fleet.done;
     });
 

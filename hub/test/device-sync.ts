@@ -156,6 +156,8 @@ export interface Fleet {
   whenAcknowledged(count: number): Promise<void>;
   /** Each device finishes (acknowledges) the batch in hand, then stops. */
   stop(): void;
+  /** Each device stops at once, its batch in hand unacknowledged (a test's cleanup after a failure). */
+  abandon(): void;
   done: Promise<FleetReport>;
 }
 
@@ -164,6 +166,7 @@ export function startFleet(options: FleetOptions): Fleet {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.devices });
   const report: FleetReport = { batches: 0, events: 0, inserted: 0, duplicates: 0, rejected: 0, latenciesMs: [], perHub: {}, retried: {}, unexpected: [], seconds: 0 };
   let stopped = false;
+  let abandoned = false;
   const waiters: { count: number; resolve: () => void }[] = [];
   const acknowledged = () => {
     report.batches++;
@@ -208,6 +211,7 @@ export function startFleet(options: FleetOptions): Fleet {
           break;
         }
         report.retried[kind] = (report.retried[kind] ?? 0) + 1;
+        if (abandoned) return;
         if (Date.now() > deadline) {
           report.unexpected.push(`a batch was not acknowledged within ${options.giveUpAfterMs ?? 120_000} ms (last: ${kind} from ${hub})`);
           stopped = true;
@@ -230,6 +234,7 @@ export function startFleet(options: FleetOptions): Fleet {
     acknowledged: () => report.batches,
     whenAcknowledged: (count) => (report.batches >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
     stop: () => void (stopped = true),
+    abandon: () => void (stopped = abandoned = true),
     done,
   };
 }
