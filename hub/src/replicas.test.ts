@@ -48,7 +48,8 @@ it.skipIf(!postgresUrl)(
   async () => {
     const database = await createDatabase(postgresUrl!);
     cleanups.push(() => database.drop());
-    const deployment = await startDeployment({ databaseUrl: database.url });
+    // The shortest staleness allowed: the surviving worker takes the killed one's run back 15 s after its last heartbeat.
+    const deployment = await startDeployment({ databaseUrl: database.url, settings: { TRAINING_STALE_AFTER_MS: '15000' } });
     cleanups.push(() => deployment.stop());
     expect(await deployment.migrate()).toMatch(/the database schema is current/);
 

@@ -93,8 +93,9 @@ export async function createDatabase(adminUrl: string, prefix = 'edgeloop_deploy
  * Starts the S3 API server process for a deployment on `databaseUrl` (an empty database: call migrate() first).
  * Hubs and workers are started with startHub/startWorker. `logLevel` is what the hubs log (info, the default: each
  * request, their kills and restarts in a failure's message; warn in a benchmark, where a line per request costs CPU).
+ * `settings`: more of the hub's settings for every hub and worker process.
  */
-export async function startDeployment(options: { databaseUrl: string; logLevel?: 'info' | 'warn' }): Promise<Deployment> {
+export async function startDeployment(options: { databaseUrl: string; logLevel?: 'info' | 'warn'; settings?: Record<string, string> }): Promise<Deployment> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeloop-deployment-'));
   const processes: DeploymentProcess[] = [];
   const opened: Hub[] = [];
@@ -113,6 +114,7 @@ export async function startDeployment(options: { databaseUrl: string; logLevel?:
     LOG_LEVEL: options.logLevel ?? 'info',
     // Every hub that signs must use the same keys (hub/src/env.ts).
     SIGNING_KEYS_DIR: path.join(root, 'keys'),
+    ...options.settings,
   };
   const hubs: HubProcess[] = [];
   const workers: DeploymentProcess[] = [];
