@@ -12,7 +12,6 @@
  * SYNC_BENCH_CPU_SPLIT=1 prints the hub's and the PostgreSQL server's CPU seconds per run; SYNC_BENCH_PROFILE=<dir> writes
  * a CPU profile of this process per run there (open it in Chrome's DevTools).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -21,14 +20,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { PGlite } from '@electric-sql/pglite';
-import {
-  BULK_PREDICTIONS_PATH,
-  MAX_SYNC_BATCH,
-  type PredictionEvent,
-  type SyncResult,
-  embeddingToBytes,
-  withEmbeddingBase64,
-} from '@edgeloop/shared';
+import { type PredictionEvent, embeddingToBytes } from '@edgeloop/shared';
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { createToken } from '../src/auth/token.service';
@@ -37,6 +29,7 @@ import { modelVersions } from '../src/db/schema';
 import { FASHION_MNIST_LABELS } from '../src/demo';
 import { createProject, getProject } from '../src/projects/project.service';
 import { createHubServer, listen } from '../src/server';
+import { type SyncCall, type SyncPath, batches, p95, post, predictionEvents, syncAnswer, syncCall } from '../test/device-sync';
 import { publishedVersion } from '../test/published-version';
 import { type Setup, benchDatabases, freshSetup, machineLine, printTable } from './bench-setup';
 
@@ -53,30 +46,7 @@ const PROJECT = 'fashion-mnist';
 const PATHS = (process.env.SYNC_BENCH_PATHS?.split(',') ?? ['tRPC', 'bulk', 'COPY']) as ('tRPC' | 'bulk' | 'COPY')[];
 
 function events(): PredictionEvent[] {
-  return Array.from({ length: EVENTS }, (_, i) => {
-    const top = LABELS.slice(0, 5).map((label, k) => ({ label, probability: 0.5 / (k + 1) }));
-    if (i % POISONED_EVERY === POISONED_EVERY - 1) top[0] = { label: 'not-a-label', probability: 0.5 };
-    return {
-      id: crypto.randomUUID(),
-      model: 'fashion-cnn',
-      version: 1,
-      backend: 'webgpu',
-      latencyMs: 1.2,
-      top,
-      embedding: Array.from({ length: EMBEDDING_SIZE }, () => Math.fround(Math.random() * 4 - 2)),
-      source: 'camera',
-      createdAt: new Date(Date.UTC(2026, 10, 30, 0, 0, i % 60)).toISOString(),
-      deviceId: `bench-device-${i % 64}`,
-      appVersion: '1.0.0',
-      channel: 'production',
-    };
-  });
-}
-
-function batches<T>(all: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < all.length; i += size) out.push(all.slice(i, i + size));
-  return out;
+  return predictionEvents(EVENTS, { model: 'fashion-cnn', version: 1, labels: LABELS, embeddingSize: EMBEDDING_SIZE, poisonedEvery: POISONED_EVERY });
 }
 
 interface Measured {
@@ -172,11 +142,6 @@ function medianRun(runs: Measured[]): Measured {
   return [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
 }
 
-function p95(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
-}
-
 interface Hub {
   setup: Setup;
   url: string;
@@ -218,46 +183,15 @@ async function startHub(setup: Setup): Promise<Hub> {
  * the measurement on the hub.
  */
 const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 120_000, maxSockets: Math.max(...CLIENTS) });
-/** POSTs the bytes with the token; the answer's status and text. */
-function post(url: string, secret: string, body: Uint8Array): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': body.length } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
+/** One HTTP request per batch as `route` sends it (tRPC: MAX_SYNC_BATCH-event calls batched as tRPC's client does), embeddings in base64 as the PWA sends them. */
+function calls(route: SyncPath, all: PredictionEvent[]): SyncCall[] {
+  return batches(all, BATCH).map((batch) => syncCall(route, PROJECT, batch));
 }
 
-/** One HTTP request per batch: MAX_SYNC_BATCH-event feedback.syncPredictions calls, batched as tRPC's client does, embeddings in base64 as the PWA sends them. */
-function trpcCalls(hub: Hub, all: PredictionEvent[]): { url: string; body: Uint8Array<ArrayBuffer> }[] {
-  return batches(all, BATCH).map((batch) => {
-    const parts = batches(batch, MAX_SYNC_BATCH);
-    const body = new TextEncoder().encode(JSON.stringify(Object.fromEntries(parts.map((predictions, i) => [i, { project: PROJECT, predictions: predictions.map(withEmbeddingBase64) }]))));
-    return { url: `${hub.url}/trpc/${parts.map(() => 'feedback.syncPredictions').join(',')}?batch=1`, body };
-  });
-}
-
-async function sendTrpc(hub: Hub, call: { url: string; body: Uint8Array<ArrayBuffer> }): Promise<{ stored: number; rejected: number }> {
-  const response = await post(call.url, hub.secret, call.body);
-  if (response.status !== 200) throw new Error(`tRPC answered HTTP ${response.status}: ${response.text.slice(0, 300)}`);
-  const results = JSON.parse(response.text) as { result: { data: SyncResult } }[];
-  return results.reduce((sum, { result: { data } }) => ({ stored: sum.stored + data.inserted, rejected: sum.rejected + data.rejected.length }), { stored: 0, rejected: 0 });
-}
-
-function bulkCalls(all: PredictionEvent[]): Uint8Array<ArrayBuffer>[] {
-  return batches(all, BATCH).map((batch) =>
-    new TextEncoder().encode(JSON.stringify({ project: PROJECT, predictions: batch.map(withEmbeddingBase64) })),
-  );
-}
-
-async function sendBulk(hub: Hub, body: Uint8Array<ArrayBuffer>): Promise<{ stored: number; rejected: number }> {
-  const response = await post(`${hub.url}${BULK_PREDICTIONS_PATH}`, hub.secret, body);
-  if (response.status !== 200) throw new Error(`bulk answered HTTP ${response.status}: ${response.text.slice(0, 300)}`);
-  const result = JSON.parse(response.text) as SyncResult;
+async function send(hub: Hub, route: SyncPath, call: SyncCall): Promise<{ stored: number; rejected: number }> {
+  const response = await post(agent, `${hub.url}${call.path}`, hub.secret, call.body);
+  const result = response.status === 200 ? syncAnswer(route, response.text) : null;
+  if (!result) throw new Error(`${route} answered HTTP ${response.status}: ${response.text.slice(0, 300)}`);
   return { stored: result.inserted, rejected: result.rejected.length };
 }
 
@@ -336,9 +270,9 @@ async function main(): Promise<void> {
               await setup.deps.db.execute(sql`truncate predictions cascade`);
               const measured =
                 path === 'tRPC'
-                  ? await measure(setup, kind, `${path}-${run}`, trpcCalls(hub, all), clients, (call) => sendTrpc(hub, call))
+                  ? await measure(setup, kind, `${path}-${run}`, calls('tRPC', all), clients, (call) => send(hub, 'tRPC', call))
                   : path === 'bulk'
-                    ? await measure(setup, kind, `${path}-${run}`, bulkCalls(all), clients, (body) => sendBulk(hub, body))
+                    ? await measure(setup, kind, `${path}-${run}`, calls('bulk', all), clients, (call) => send(hub, 'bulk', call))
                     : await measure(setup, kind, `${path}-${run}`, copyBatches(hub, all), clients, (text) => sendCopy(hub, kind, text));
               const counted = (await setup.deps.db.execute(sql`select count(*)::int as count from predictions`)) as unknown;
               const count = (Array.isArray(counted) ? counted : (counted as { rows: { count: number }[] }).rows)[0]!.count as number;

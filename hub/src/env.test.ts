@@ -28,6 +28,14 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ S3_ENDPOINT: 'http://s3.local' })).toThrow(/S3_ENDPOINT needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/);
   });
 
+  it('takes how long a training run may go without a heartbeat, at least three heartbeats', () => {
+    expect(loadEnv({}).TRAINING_STALE_AFTER_MS).toBe(30_000);
+    expect(loadEnv({ TRAINING_STALE_AFTER_MS: '15000' }).TRAINING_STALE_AFTER_MS).toBe(15_000);
+    for (const value of ['14999', '3600001', '20s']) {
+      expect(() => loadEnv({ TRAINING_STALE_AFTER_MS: value })).toThrow(/TRAINING_STALE_AFTER_MS: TRAINING_STALE_AFTER_MS must be a whole number of milliseconds from 15000 \(three heartbeats\) to 3600000/);
+    }
+  });
+
   it('takes a log format and a metrics token, naming the valid values when wrong', () => {
     expect(loadEnv({}).LOG_FORMAT).toBeUndefined();
     expect(loadEnv({ LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');

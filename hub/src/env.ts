@@ -77,6 +77,16 @@ const envSchema = z
       .min(0, 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds from 0 to 600000')
       .max(600_000, 'SHUTDOWN_GRACE_MS must be a whole number of milliseconds from 0 to 600000')
       .default(10_000),
+    /**
+     * How long a running training run may go without a heartbeat (one every 5 s) before a worker presumes its worker
+     * lost and hands its job back to the queue. At least three heartbeats, so a busy worker is not taken for a lost one.
+     */
+    TRAINING_STALE_AFTER_MS: z.coerce
+      .number('TRAINING_STALE_AFTER_MS must be a whole number of milliseconds from 15000 (three heartbeats) to 3600000')
+      .int('TRAINING_STALE_AFTER_MS must be a whole number of milliseconds from 15000 (three heartbeats) to 3600000')
+      .min(15_000, 'TRAINING_STALE_AFTER_MS must be a whole number of milliseconds from 15000 (three heartbeats) to 3600000')
+      .max(3_600_000, 'TRAINING_STALE_AFTER_MS must be a whole number of milliseconds from 15000 (three heartbeats) to 3600000')
+      .default(30_000),
     /** For CLI commands that talk to a running hub (train, publish, promote, rollback). */
     EDGELOOP_HUB_URL: z.url('EDGELOOP_HUB_URL must be a URL such as http://127.0.0.1:8787').default('http://127.0.0.1:8787'),
     EDGELOOP_TOKEN: z.string().optional(),

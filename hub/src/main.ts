@@ -50,7 +50,7 @@ export async function serve(): Promise<void> {
   const housekeeping = startHousekeeping(deps);
 
   // Training runs in worker threads, so an in-process worker leaves the hub's event loop free.
-  const worker = env.TRAINING_WORKER ? await startTrainingWorker(deps) : null;
+  const worker = env.TRAINING_WORKER ? await startTrainingWorker(deps, { staleAfterMs: env.TRAINING_STALE_AFTER_MS }) : null;
   // Reference profiles run published models too: computed where models are trained.
   const profileWorker = env.TRAINING_WORKER ? await startReferenceProfileWorker(deps) : null;
   // Monitor updates are short transactions (about 0.1 s per 1,000 events) between requests.

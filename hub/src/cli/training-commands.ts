@@ -96,7 +96,7 @@ export function addTrainingCommands(program: Command): void {
     .action(async (opts: { name?: string }) => {
       const env = loadEnv();
       const hub = await openHub(env);
-      const worker = await startTrainingWorker(hub.deps, opts.name ? { name: opts.name } : {});
+      const worker = await startTrainingWorker(hub.deps, { ...(opts.name ? { name: opts.name } : {}), staleAfterMs: env.TRAINING_STALE_AFTER_MS });
       const profileWorker = await startReferenceProfileWorker(hub.deps, opts.name ? { name: opts.name } : {});
       // Probes and Prometheus (WORKER_HTTP_PORT); unset, the worker serves no HTTP.
       const http = env.WORKER_HTTP_PORT === undefined ? null : await startWorkerHttp(hub.deps, { port: env.WORKER_HTTP_PORT, host: env.HUB_HOST, metricsToken: env.METRICS_TOKEN });

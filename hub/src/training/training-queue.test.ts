@@ -39,6 +39,18 @@ describe.each(DATABASES)('training jobs on the queue, $kind', ({ kind, skip }) =
     }
   });
 
+  it.skipIf(skip)('presumes a worker lost after the staleness it is given, and not before', async () => {
+    const engineer = await hub.as('engineer');
+    const run = await engineer.runs.create({ project: 'fashion', datasetVersion: versionId, train: { epochs: 1 } });
+    await hub.deps.queue.fetch<{ runId: string }>(QUEUES.train);
+    // Silent for 20 s: under the default staleness (30 s) still alive; under 15 s lost.
+    await hub.deps.db.update(runs).set({ status: 'running', attempts: 1, worker: 'quiet-worker', heartbeatAt: new Date(Date.now() - 20_000) }).where(eq(runs.id, run.id));
+    expect(await recoverStalledRuns(hub.deps)).toBe(0);
+    expect(await recoverStalledRuns(hub.deps, 15_000)).toBe(1);
+    expect((await engineer.runs.get({ runId: run.id })).status).toBe('queued');
+    await engineer.runs.cancel({ runId: run.id });
+  });
+
   it.skipIf(skip)('runs each job once when two workers share the database', async () => {
     const engineer = await hub.as('engineer');
     const otherQueue = await openJobQueue(hub.queueConnection);
