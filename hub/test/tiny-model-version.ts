@@ -4,13 +4,11 @@ import { type Evaluations, type ModelConfig, type Split, pixelsToModelInput } fr
 import { buildModel, captureArtifacts, encodeArtifacts, evaluatePredictions, loadArtifacts, modelJsonFor, selectBackend, validateModelConfig, validateTrainConfig } from '@edgeloop/training';
 import { FASHION_LABELS, FASHION_PREPROCESSING, loadFashionMnist } from '@edgeloop/training/test-support';
 import { runs } from '../src/db/schema';
-import { inBatches, ingestCandidates } from '../src/datasets/ingest.service';
-import { encodeGreyscalePng } from '../src/images/png';
-import { commitVersion } from '../src/datasets/version.service';
 import type { HubDeps } from '../src/deps';
-import { createProject, findProject } from '../src/projects/project.service';
+import { findProject } from '../src/projects/project.service';
 import { publishRun } from '../src/registry/publish.service';
 import { runArtifactPrefix } from '../src/training/training.job';
+import { smallFashionVersion } from './small-dataset-version';
 
 export interface TinyVersionOptions {
   project: string;
@@ -37,26 +35,12 @@ export const TINY_MODEL_CONFIG = validateModelConfig({ architecture: 'reference-
  */
 export async function publishTinyVersion(hub: { deps: HubDeps }, options: TinyVersionOptions) {
   await selectBackend('auto');
-  const project = (await findProject(hub.deps, options.project)) ?? (await createProject(hub.deps, { slug: options.project, labels: FASHION_LABELS, createdBy: 'test' }));
-  const sample = loadFashionMnist(options.dir, { valCount: options.counts.val });
-  const sets = { train: sample.train, val: sample.val, test: sample.test };
-  const candidates = (['train', 'val', 'test'] as const).flatMap((split) =>
-    Array.from({ length: options.counts[split] }, (_, i) => ({
-      bytes: encodeGreyscalePng(sets[split].pixels.subarray(i * 784, (i + 1) * 784), 28, 28),
-      contentType: 'image/png' as const,
-      width: 28,
-      height: 28,
-      label: FASHION_LABELS[sets[split].labels[i]!]!,
-      split,
-      source: 'idx' as const,
-    })),
-  );
-  await ingestCandidates(hub.deps, project, inBatches(candidates), { total: candidates.length });
-  const { version: dataset } = await commitVersion(hub.deps, { project: options.project, message: 'tiny', createdBy: 'test' });
+  const datasetVersionId = await smallFashionVersion(hub.deps, options.project, options.counts, { dir: options.dir, message: 'tiny' });
+  const project = (await findProject(hub.deps, options.project))!;
 
-  const { runId, evaluation } = await storeTinyRun(hub, { ...options, projectId: project.id, datasetVersionId: dataset.id });
+  const { runId, evaluation } = await storeTinyRun(hub, { ...options, projectId: project.id, datasetVersionId });
   const published = await publishRun(hub.deps, { tokenId: null, name: 'test', role: 'ci', projects: null }, { runId, model: options.model, maxQuantizationDrop: 100 });
-  return { published, evaluation, datasetVersionId: dataset.id, runId };
+  return { published, evaluation, datasetVersionId, runId };
 }
 
 /**

@@ -11,12 +11,15 @@ export type ActivityKind = 'import' | 'commit';
 export interface ActivityRow {
   id: number;
   kind: ActivityKind;
+  /** What it is doing, in words: "importing images", "writing the manifest". */
   step: string;
+  /** Units done and in all (images); total null when the work cannot say (a commit's steps). */
   done: number;
   total: number | null;
   startedAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;
+  /** Why it failed, in words for people; null while running or when it succeeded. */
   failed: string | null;
 }
 

@@ -13,19 +13,8 @@ import { type ActivityKind, type ActivityRow, create, forgetBefore, recent, save
 
 export type { ActivityKind };
 
-export interface Activity {
-  id: number;
-  kind: ActivityKind;
-  /** What it is doing, in words: "importing images", "writing the manifest". */
-  step: string;
-  /** Units done and in all (images); total null when the work cannot say (a commit's steps). */
-  done: number;
-  total: number | null;
-  startedAt: Date;
-  finishedAt: Date | null;
-  /** Why it failed, in words for people; null while running or when it succeeded. */
-  failed: string | null;
-}
+/** Long work as the admin lists it: the stored row without its heartbeat. */
+export type Activity = Omit<ActivityRow, 'updatedAt'>;
 
 /** The I/O an activity uses. */
 export type ActivityDeps = Pick<HubDeps, 'db' | 'now' | 'log'>;
