@@ -36,6 +36,16 @@ describe('loadEnv', () => {
     }
   });
 
+  it('takes the worker\'s HTTP port; blank is unset (no HTTP), not a free port', () => {
+    expect(loadEnv({}).WORKER_HTTP_PORT).toBeUndefined();
+    expect(loadEnv({ WORKER_HTTP_PORT: '' }).WORKER_HTTP_PORT).toBeUndefined();
+    expect(loadEnv({ WORKER_HTTP_PORT: '0' }).WORKER_HTTP_PORT).toBe(0);
+    expect(loadEnv({ WORKER_HTTP_PORT: '8788' }).WORKER_HTTP_PORT).toBe(8788);
+    for (const value of ['-1', '65536', 'http']) {
+      expect(() => loadEnv({ WORKER_HTTP_PORT: value })).toThrow(/WORKER_HTTP_PORT: WORKER_HTTP_PORT must be a port number from 0 to 65535 \(or unset: the worker serves no HTTP\)/);
+    }
+  });
+
   it('takes a log format and a metrics token, naming the valid values when wrong', () => {
     expect(loadEnv({}).LOG_FORMAT).toBeUndefined();
     expect(loadEnv({ LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');

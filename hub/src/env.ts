@@ -50,12 +50,16 @@ const envSchema = z
      * `edgeloop worker` serves /healthz, /readyz and /metrics on this port (at HUB_HOST), for probes and Prometheus;
      * unset, it serves no HTTP (several workers may then share a machine). 0 picks a free port, logged at start.
      */
-    WORKER_HTTP_PORT: z.coerce
-      .number('WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
-      .int('WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
-      .min(0, 'WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
-      .max(65535, 'WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
-      .optional(),
+    // Blank (`WORKER_HTTP_PORT=` in an env file, compose's `${X:-}`) is unset, not port 0.
+    WORKER_HTTP_PORT: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z.coerce
+        .number('WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
+        .int('WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
+        .min(0, 'WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
+        .max(65535, 'WORKER_HTTP_PORT must be a port number from 0 to 65535 (or unset: the worker serves no HTTP)')
+        .optional(),
+    ),
     /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, only loopback callers. */
     METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters (or unset: /metrics then answers loopback callers only)').optional(),
     /** Run a training worker inside `npm start` (the embedded setup); set false where separate workers run. */

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childEnv } from '../test/child-env';
 import { freePort } from '../test/free-port';
 import { smallFashionVersion } from '../test/small-dataset-version';
 import { DATABASES, type TestHub, createTestHub, freshPostgres } from '../test/test-hub';
@@ -111,8 +112,7 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
     };
     hub = await openHub(loadEnv({ ...shared, HUB_DATA_DIR: path.join(tmp, 'hub'), LOG_LEVEL: 'silent' }));
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, ...shared, HUB_DATA_DIR: path.join(tmp, 'worker'), HUB_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port), SHUTDOWN_GRACE_MS: '5000' };
-    for (const name of ['METRICS_TOKEN', 'SIGNING_KEYS_DIR', 'HUB_PUBLIC_URL', 'S3_PUBLIC_ENDPOINT']) delete env[name];
+    const env = childEnv({ ...shared, HUB_DATA_DIR: path.join(tmp, 'worker'), HUB_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port), SHUTDOWN_GRACE_MS: '5000' });
     worker = spawn(process.execPath, [CLI, 'worker', '--name', 'http-test'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     worker.stdout!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
     worker.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));

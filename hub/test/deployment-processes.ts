@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { HUB_ENV_VARIABLES, loadEnv } from '../src/env';
+import { loadEnv } from '../src/env';
+import { childEnv } from './child-env';
 import { type Hub, openHub } from '../src/hub';
 import { createLogger } from '../src/logger';
 import { freePort } from './free-port';
@@ -192,13 +193,6 @@ export async function startDeployment(options: { databaseUrl: string; logLevel?:
     },
   };
   return deployment;
-}
-
-/** The environment of a child: this process's, without any hub setting of its own, plus `settings`. */
-function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of HUB_ENV_VARIABLES) delete env[name];
-  return { ...env, ...settings };
 }
 
 /**

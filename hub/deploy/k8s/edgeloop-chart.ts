@@ -35,20 +35,34 @@ export class EdgeloopChart extends Chart {
   }
 }
 
-/** The manifests for `options` (each field defaulted from DEFAULT_OPTIONS), in apply order: the migration Job first. */
-export function synth(options: Partial<EdgeloopOptions> = {}): Record<string, unknown>[] {
+/** Overrides of DEFAULT_OPTIONS: a group (`hub`, `s3`, ...) may name only the fields it changes. */
+export type EdgeloopOverrides = { [K in keyof EdgeloopOptions]?: EdgeloopOptions[K] extends object ? Partial<EdgeloopOptions[K]> : EdgeloopOptions[K] };
+
+/** DEFAULT_OPTIONS with `overrides` applied, groups field by field ({"hub":{"replicas":3}} keeps the hub's other fields). */
+export function optionsWith(overrides: EdgeloopOverrides): EdgeloopOptions {
+  const options: Record<string, unknown> = { ...DEFAULT_OPTIONS };
+  for (const [key, value] of Object.entries(overrides)) {
+    const base = options[key];
+    const isGroup = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    options[key] = isGroup(base) && isGroup(value) ? { ...(base as object), ...(value as object) } : value;
+  }
+  return options as unknown as EdgeloopOptions;
+}
+
+/** The manifests for `overrides` of DEFAULT_OPTIONS, in apply order: the migration Job first. */
+export function synth(overrides: EdgeloopOverrides = {}): Record<string, unknown>[] {
   const app = new App();
-  const chart = new EdgeloopChart(app, 'edgeloop', { ...DEFAULT_OPTIONS, ...options });
+  const chart = new EdgeloopChart(app, 'edgeloop', optionsWith(overrides));
   return chart.toJson() as Record<string, unknown>[];
 }
 
 /** The same as multi-document YAML. */
-export function synthYaml(options: Partial<EdgeloopOptions> = {}): string {
-  return Yaml.stringify(...synth(options));
+export function synthYaml(overrides: EdgeloopOverrides = {}): string {
+  return Yaml.stringify(...synth(overrides));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   // The one argument: a JSON object overriding DEFAULT_OPTIONS, e.g. '{"image":"registry.example.com/edgeloop:1.4.0"}'.
-  const overrides = JSON.parse(process.argv[2] ?? '{}') as Partial<EdgeloopOptions>;
+  const overrides = JSON.parse(process.argv[2] ?? '{}') as EdgeloopOverrides;
   process.stdout.write(synthYaml(overrides));
 }

@@ -55,7 +55,7 @@ export const DEFAULT_OPTIONS: EdgeloopOptions = {
   gpuImage: 'edgeloop:gpu',
   release: 'latest',
   publicUrl: 'https://edgeloop.example.com',
-  s3: { endpoint: 'http://minio.edgeloop.svc:9000', publicEndpoint: 'https://s3.edgeloop.example.com', bucket: 'edgeloop', region: 'us-east-1', forcePathStyle: true },
+  s3: { endpoint: 'http://minio.edgeloop.svc:9000', bucket: 'edgeloop', region: 'us-east-1', forcePathStyle: true },
   secretName: 'edgeloop',
   signingKeysSecretName: 'edgeloop-signing-keys',
   shutdownGraceMs: 20_000,

@@ -44,8 +44,9 @@ export function hubDeployment(options: EdgeloopOptions): IDeployment {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: HUB_NAME, labels },
+    // No replicas: the autoscaler owns the count (between hub.replicas and hub.maxReplicas), and a count here would be
+    // reset by every `kubectl apply` of this file.
     spec: {
-      replicas: options.hub.replicas,
       selector: { matchLabels: labels },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
@@ -131,7 +132,7 @@ export function hubDisruptionBudget(): IPodDisruptionBudget {
   };
 }
 
-/** More hubs under load (sync traffic is CPU-bound in the hub), never fewer than the Deployment's replicas. */
+/** More hubs under load (sync traffic is CPU-bound in the hub), never fewer than hub.replicas. */
 export function hubAutoscaler(options: EdgeloopOptions): IHorizontalPodAutoscaler {
   return {
     apiVersion: 'autoscaling/v2',

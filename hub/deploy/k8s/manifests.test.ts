@@ -139,7 +139,7 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     }
     const annotations = hub.spec!.template.metadata!.annotations!;
     expect([annotations['prometheus.io/scrape'], Number(annotations['prometheus.io/port']), annotations['prometheus.io/path']]).toEqual(['true', env.HUB_PORT, METRICS_PATH]);
-    expect(hub.spec!.replicas).toBe(2);
+    expect(hub.spec!.replicas, 'the autoscaler owns the count').toBeUndefined();
     expect(container.resources!.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
     expect(container.resources!.limits!.memory).toBeDefined();
   });
@@ -226,9 +226,9 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     expect(backend.name).toBe(service.metadata!.name);
     expect(backend.port!.name).toBe(servicePort.name);
     expect(ingress.spec!.rules![0]!.host).toBe(new URL(DEFAULT_OPTIONS.publicUrl).hostname);
-    expect(pdb.spec!.minAvailable).toBeLessThan(hub.spec!.replicas!);
+    expect(pdb.spec!.minAvailable).toBeLessThan(hpa.spec!.minReplicas!);
     expect(hpa.spec!.scaleTargetRef).toEqual({ apiVersion: hub.apiVersion, kind: hub.kind, name: hub.metadata!.name });
-    expect(hpa.spec!.minReplicas).toBe(hub.spec!.replicas);
+    expect(hpa.spec!.minReplicas).toBe(DEFAULT_OPTIONS.hub.replicas);
     expect(hpa.spec!.maxReplicas).toBeGreaterThan(hpa.spec!.minReplicas!);
   });
 
@@ -247,12 +247,14 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
   });
 
   it('gives the hubs the object store\'s public address for presigned URLs, when the options name one; workers never', () => {
-    expect(loadEnv(resolvedEnv(main(hub.spec!.template.spec!))).S3_PUBLIC_ENDPOINT).toBe(DEFAULT_OPTIONS.s3.publicEndpoint);
-    for (const [name, pod] of pods.slice(1)) expect(main(pod).env!.some((v) => v.name === 'S3_PUBLIC_ENDPOINT'), name).toBe(false);
-    const { publicEndpoint: _, ...internalOnly } = DEFAULT_OPTIONS.s3;
-    const custom = synth({ s3: internalOnly }) as Manifest[];
-    const customHub = custom.find((m) => m.kind === 'Deployment' && m.metadata.name === 'edgeloop-hub') as unknown as IDeployment;
-    expect(loadEnv(resolvedEnv(main(customHub.spec!.template.spec!))).S3_PUBLIC_ENDPOINT).toBeUndefined();
+    expect(loadEnv(resolvedEnv(main(hub.spec!.template.spec!))).S3_PUBLIC_ENDPOINT).toBeUndefined();
+    const custom = synth({ s3: { publicEndpoint: 'https://s3.example.org' } }) as Manifest[];
+    const deployments = custom.filter((m) => m.kind === 'Deployment') as unknown as IDeployment[];
+    for (const d of deployments) {
+      const env = loadEnv(resolvedEnv(main(d.spec!.template.spec!)));
+      expect(env.S3_PUBLIC_ENDPOINT, d.metadata!.name).toBe(d.metadata!.name === 'edgeloop-hub' ? 'https://s3.example.org' : undefined);
+      expect(env.S3_ENDPOINT, d.metadata!.name).toBe(DEFAULT_OPTIONS.s3.endpoint); // the group's other fields kept
+    }
   });
 
   it('takes its image, release, address and sizes from the options', () => {
@@ -263,5 +265,10 @@ describe('Kubernetes manifests (hub/deploy/k8s)', () => {
     const ingress = custom.find((m) => m.kind === 'Ingress') as unknown as IIngress;
     expect(ingress.spec!.rules![0]!.host).toBe('ml.example.org');
     expect(custom.every((m) => m.metadata.namespace === 'ml')).toBe(true);
+    const sized = synth({ hub: { replicas: 3, maxReplicas: 9 } }) as Manifest[];
+    const hpa = sized.find((m) => m.kind === 'HorizontalPodAutoscaler') as unknown as IHorizontalPodAutoscaler;
+    expect([hpa.spec!.minReplicas, hpa.spec!.maxReplicas]).toEqual([3, 9]);
+    const sizedHub = sized.find((m) => m.kind === 'Deployment' && m.metadata.name === 'edgeloop-hub') as unknown as IDeployment;
+    expect(main(sizedHub.spec!.template.spec!).resources!.requests).toEqual({ cpu: DEFAULT_OPTIONS.hub.cpu, memory: DEFAULT_OPTIONS.hub.memory });
   });
 });

@@ -22,13 +22,13 @@ export function addObjectsCommands(program: Command, withHub: WithHub): void {
     .action((dir: string, opts: { prefix: string[] }) =>
       withHub(async ({ deps }) => {
         const bar = progressBar('export');
+        let done: { objects: number; bytes: number };
         try {
-          const done = await exportObjects(deps.store, dir, { ...(opts.prefix.length ? { prefixes: opts.prefix } : {}), onProgress: bar.update });
-          bar.stop();
-          console.log(`exported ${done.objects} objects (${megabytes(done.bytes)}) to ${dir}`);
+          done = await exportObjects(deps.store, dir, { ...(opts.prefix.length ? { prefixes: opts.prefix } : {}), onProgress: bar.update });
         } finally {
           bar.stop();
         }
+        console.log(`exported ${done.objects} objects (${megabytes(done.bytes)}) to ${dir}`);
       }),
     );
   objects
@@ -37,13 +37,13 @@ export function addObjectsCommands(program: Command, withHub: WithHub): void {
     .action((dir: string) =>
       withHub(async ({ deps }) => {
         const bar = progressBar('import');
+        let done: { objects: number; bytes: number };
         try {
-          const done = await importObjects(deps.store, dir, { onProgress: bar.update });
-          bar.stop();
-          console.log(`imported ${done.objects} objects (${megabytes(done.bytes)}) from ${dir}`);
+          done = await importObjects(deps.store, dir, { onProgress: bar.update });
         } finally {
           bar.stop();
         }
+        console.log(`imported ${done.objects} objects (${megabytes(done.bytes)}) from ${dir}`);
       }),
     );
 }

@@ -107,9 +107,10 @@ export function addTrainingCommands(program: Command): void {
       http?.shutDown();
       await worker.stop();
       await profileWorker.stop();
-      await http?.close();
       // Job steps in flight get the grace period; a run still training then goes back to the queue for another worker.
+      // The listener stays up meanwhile: probes see the worker alive (readyz 503), and Prometheus its last job.
       await hub.close({ jobGraceMs: env.SHUTDOWN_GRACE_MS });
+      await http?.close();
     });
 
   trainOptions(program.command('train <project>').description('queue a training run on a running hub and follow its progress')).action(

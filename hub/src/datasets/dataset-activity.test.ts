@@ -73,7 +73,7 @@ describe.each(DATABASES)('imports and commits as activities the admin can watch,
     expect(await ids(KEEP_FINISHED_MS + MINUTE)).not.toContain(activity.id);
   });
 
-  it.skipIf(skip)('running work whose process went silent (killed) is listed as failed: its hub process stopped', async () => {
+  it.skipIf(skip)('running work whose process went silent (killed) is listed as failed: the process running it stopped', async () => {
     const activity = await startActivity(hub.deps, busy, 'commit', 'reading the working set');
     activity.progress(0, null, 'writing the manifest of 3 items');
     await expect.poll(async () => (await activitiesOf(hub.deps, busy)).find((a) => a.id === activity.id)!.step, { timeout: 10_000 }).toBe('writing the manifest of 3 items');
@@ -84,7 +84,7 @@ describe.each(DATABASES)('imports and commits as activities the admin can watch,
     const lost = (await activitiesOf(later(STALE_AFTER_MS + MINUTE), busy)).find((a) => a.id === activity.id)!;
     expect(lost).toMatchObject({ kind: 'commit', step: 'writing the manifest of 3 items', failed: STALE_WORDS });
     expect(lost.finishedAt!.getTime()).toBeGreaterThanOrEqual(running.startedAt.getTime());
-    expect(lost.failed).toMatch(/its hub process stopped/);
+    expect(lost.failed).toMatch(/the process running it stopped/);
     // And like other ended work, it is listed no more after a while, and forgotten by the next start.
     expect((await activitiesOf(later(KEEP_FINISHED_MS + MINUTE), busy)).map((a) => a.id)).not.toContain(activity.id);
     const next = await startActivity(later(KEEP_FINISHED_MS + MINUTE), busy, 'commit', 'reading the working set');

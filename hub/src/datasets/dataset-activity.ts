@@ -27,7 +27,7 @@ export const WRITE_EVERY_MS = 500;
 export const HEARTBEAT_MS = 30 * 1000;
 /** Running work silent this long lost its process: listed as failed. Several heartbeats, so a busy process is not taken for dead. */
 export const STALE_AFTER_MS = 3 * 60 * 1000;
-export const STALE_WORDS = `its hub process stopped before it finished (no word from it for ${STALE_AFTER_MS / 60_000} minutes); run it again`;
+export const STALE_WORDS = `the process running it stopped before it finished (no word from it for ${STALE_AFTER_MS / 60_000} minutes); run it again`;
 
 export interface ActivityHandle {
   readonly id: number;

@@ -17,6 +17,7 @@ import { CDN_PREFIX, type ModelManifest, type VerifyingKey, objectKeyForSha256, 
 import { afterAll, describe, expect, it } from 'vitest';
 import { PG_BIN } from '../../test/postgres-cluster';
 import { publishTinyModel } from '../../test/published-model';
+import { childEnv } from '../../test/child-env';
 import { smallFashionVersion } from '../../test/small-dataset-version';
 import { DATABASES, freshPostgres } from '../../test/test-hub';
 import { manifestKey } from '../datasets/manifest';
@@ -57,9 +58,7 @@ async function deployment(tmp: string, name: string, database: { url: string }, 
 
 /** Runs the real CLI with a deployment's settings; its stdout. */
 async function cli(vars: Record<string, string>, ...args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...vars };
-  for (const name of ['HUB_PUBLIC_URL', 'S3_PUBLIC_ENDPOINT', 'METRICS_TOKEN', 'WORKER_HTTP_PORT']) delete env[name];
-  const { stdout } = await run(process.execPath, [CLI, ...args], { env, timeout: 120_000 });
+  const { stdout } = await run(process.execPath, [CLI, ...args], { env: childEnv(vars), timeout: 120_000 });
   return stdout;
 }
 

@@ -74,6 +74,10 @@ describe('object archives', () => {
     const dir = path.join(tmp, 'cdn-only');
     await exportObjects(source, dir, { prefixes: ['cdn/'] });
     expect((await readArchiveIndex(dir)).map((e) => e.key)).toEqual(['cdn/pets/cnn/channels/production.json', 'cdn/pets/cnn/v1/manifest.0123456789abcdef.json']);
+    // Overlapping prefixes give each object once, in key order.
+    const overlapping = path.join(tmp, 'overlapping');
+    await exportObjects(source, overlapping, { prefixes: ['objects/', 'cdn/pets/cnn/v1/', 'cdn/'] });
+    expect((await readArchiveIndex(overlapping)).map((e) => e.key)).toEqual(['cdn/pets/cnn/channels/production.json', 'cdn/pets/cnn/v1/manifest.0123456789abcdef.json', 'objects/sha256/ab/abcd']);
   });
 
   it('refuses a directory that is not empty, an archive without its index, and a file changed since the export', async () => {

@@ -50,12 +50,15 @@ function fileOf(dir: string, key: string): string {
 export async function exportObjects(store: ObjectStore, dir: string, options: { prefixes?: readonly string[]; onProgress?: ProgressFn } = {}): Promise<{ objects: number; bytes: number }> {
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: export into a new directory`);
   fs.mkdirSync(dir, { recursive: true });
-  const listed: { key: string; bytes: number }[] = [];
+  // By key: prefixes may overlap (cdn/ and cdn/a/). Keys ending in "/" are folder markers some S3 consoles make:
+  // empty, never the hub's, and no file name.
+  const byKey = new Map<string, { key: string; bytes: number }>();
   for (const prefix of options.prefixes ?? ['']) {
     for await (const object of store.list(prefix)) {
-      if (!TRANSIENT_PREFIXES.some((p) => object.key.startsWith(p))) listed.push(object);
+      if (!TRANSIENT_PREFIXES.some((p) => object.key.startsWith(p)) && !object.key.endsWith('/')) byKey.set(object.key, object);
     }
   }
+  const listed = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
   let done = 0;
   options.onProgress?.(0, listed.length);
   const entries = await mapConcurrent(listed, CONCURRENCY, async ({ key }): Promise<ArchiveEntry | null> => {
