@@ -1,7 +1,7 @@
 /**
  * The worker's HTTP listener (WORKER_HTTP_PORT): its routes and access rule over real HTTP, and the real
  * `edgeloop worker` process serving them: ready on a shared PostgreSQL and S3, its training and job metrics after it
- * trains a run queued by a hub, not ready and closed after SIGTERM.
+ * trains a run queued by a hub; on SIGTERM mid-run, not ready but answering through the grace, then closed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +18,7 @@ import { loadEnv } from './env';
 import { type Hub, openHub } from './hub';
 import { QUEUES } from './jobs/job-queue';
 import { startEmbeddedS3, type EmbeddedS3 } from './storage/embedded-s3';
+import * as runs from './training/run.repository';
 import { createRun, getRun } from './training/run.service';
 import { type WorkerHttp, startWorkerHttp } from './worker-http';
 
@@ -171,10 +172,36 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
     expect(sample(text, 'edgeloop_training_images_per_second')).not.toBeNull();
   }, 240_000);
 
-  it('exits 0 on SIGTERM and stops listening', async () => {
+  it('on SIGTERM mid-run: not ready but still answering while the run gets its grace, then the run back in the queue, exit 0, no listener', async () => {
+    const versionId = await smallFashionVersion(hub.deps, 'fashion', { train: 96, val: 32, test: 32 });
+    // Longer than the worker's 5 s grace on this data, so the run is still training when the grace ends.
+    const run = await createRun(hub.deps, engineer, {
+      project: 'fashion',
+      datasetVersion: versionId,
+      model: { architecture: 'reference-cnn', filters: [4, 8], denseUnits: 32, dropout: 0 },
+      train: { epochs: 500, batchSize: 32 },
+    });
+    let current = await getRun(hub.deps, run.id);
+    for (let i = 0; current.status !== 'running' || current.progress === null; i++) {
+      expect(i, `run ${current.status}:\n${log}`).toBeLessThan(1800);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      current = await getRun(hub.deps, run.id);
+    }
     const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     worker.kill('SIGTERM');
+    let ready = await fetch(`${base}/readyz`);
+    for (let i = 0; ready.status === 200 && i < 50; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ready = await fetch(`${base}/readyz`);
+    }
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 503, body: { ready: false, reason: 'shutting down' } });
+    expect(worker.exitCode, 'the worker waits for its run through the grace period').toBeNull();
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect(await exited, log).toBe(0);
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
-  }, 60_000);
+    // Its job step outlived the grace: handed back to the queue for another worker, not failed.
+    const after = (await runs.find(hub.deps.db, run.id))!;
+    expect(after.status, after.error ?? '').not.toBe('failed');
+    expect((await hub.deps.queue.getJobById(QUEUES.train, after.jobId!))?.state).toBe('retry');
+  }, 120_000);
 });
