@@ -17,7 +17,7 @@ import { type ModelRef, requireModel, requireVersion } from './model-lookup';
 import * as models from './model-version.repository';
 import type { ModelVersion } from './model-version.repository';
 import { type ModelVersionSummary, toVersionSummary } from './publish.service';
-import { envelopeKeyId, signPayload, signingKey } from './signing';
+import { manifestKeyId, signPayload, signingKey } from './signing';
 
 
 export async function promote(deps: HubDeps, caller: Caller, input: ModelRef & { channel: string; version: number; reason: string }) {
@@ -150,7 +150,7 @@ async function moveChannel(
  * the device's own check.
  */
 async function refuseUntrustedManifest(deps: HubDeps, keys: KeyInfo[], target: ModelVersion): Promise<void> {
-  const keyId = await envelopeKeyId(deps, target.manifestKey);
+  const keyId = await manifestKeyId(deps, target.manifestKey);
   if (keyId === null) return;
   const key = keys.find((k) => k.id === keyId);
   if (key && key.state !== 'retired') return;

@@ -10,7 +10,7 @@ import { channelPointerKey } from '@edgeloop/shared';
 import * as channels from './channel.repository';
 import { writeChannelPointer } from './channel.service';
 import type { KeyInfo } from './key-ring';
-import { envelopeKeyId } from './signing';
+import { envelopeKeyId, manifestKeyId } from './signing';
 
 export interface ChannelSignature {
   modelId: string;
@@ -37,8 +37,8 @@ export async function channelSignatures(deps: HubDeps): Promise<ChannelSignature
       channel: row.channel,
       version: row.version,
       pointerKeyId: await envelopeKeyId(deps, channelPointerKey(row.project, row.model, row.channel)),
-      manifestKeyId: await envelopeKeyId(deps, row.manifestKey),
-      candidate: row.candidate ? { version: row.candidate.version, manifestKeyId: await envelopeKeyId(deps, row.candidate.manifestKey) } : null,
+      manifestKeyId: await manifestKeyId(deps, row.manifestKey),
+      candidate: row.candidate ? { version: row.candidate.version, manifestKeyId: await manifestKeyId(deps, row.candidate.manifestKey) } : null,
     })),
   );
 }

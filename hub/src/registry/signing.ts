@@ -32,6 +32,26 @@ export async function envelopeKeyId(deps: HubDeps, key: string): Promise<string 
   }
 }
 
+/** Manifest signers by manifest key: a published manifest's file name holds its bytes' sha256, so its signer never changes. */
+const manifestSigners = new Map<string, string>();
+const MAX_REMEMBERED_MANIFESTS = 10_000;
+const CONTENT_ADDRESSED_MANIFEST = /\/manifest\.[0-9a-f]{16}\.json$/;
+
+/**
+ * The key id a published manifest (at its content-addressed `manifestKey`) is signed with, read from the store once per
+ * process: the registry asks it for every channel on every listing. Null when it is missing or unreadable (not kept).
+ */
+export async function manifestKeyId(deps: HubDeps, manifestKey: string): Promise<string | null> {
+  const known = manifestSigners.get(manifestKey);
+  if (known) return known;
+  const keyId = await envelopeKeyId(deps, manifestKey);
+  if (keyId !== null && CONTENT_ADDRESSED_MANIFEST.test(manifestKey)) {
+    if (manifestSigners.size >= MAX_REMEMBERED_MANIFESTS) manifestSigners.clear();
+    manifestSigners.set(manifestKey, keyId);
+  }
+  return keyId;
+}
+
 /** The last 32 bytes of an Ed25519 SPKI DER are the raw key. */
 export function rawPublicKey(publicKey: crypto.KeyObject): Buffer {
   return publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
