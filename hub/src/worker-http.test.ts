@@ -133,6 +133,23 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  /** A run of the reference CNN on a small Fashion-MNIST version, queued through the hub for the worker; its id. */
+  const queueRun = async (epochs: number): Promise<string> => {
+    const versionId = await smallFashionVersion(hub.deps, 'fashion', { train: 96, val: 32, test: 32 });
+    const model = { architecture: 'reference-cnn' as const, filters: [4, 8], denseUnits: 32, dropout: 0 };
+    return (await createRun(hub.deps, engineer, { project: 'fashion', datasetVersion: versionId, model, train: { epochs, batchSize: 32 } })).id;
+  };
+  /** The run once `reached` says so (polled every 100 ms, up to 3 minutes). */
+  const runUntil = async (runId: string, reached: (run: Awaited<ReturnType<typeof getRun>>) => boolean) => {
+    let run = await getRun(hub.deps, runId);
+    for (let i = 0; !reached(run); i++) {
+      expect(i, `run ${run.status}:\n${log}`).toBeLessThan(1800);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      run = await getRun(hub.deps, runId);
+    }
+    return run;
+  };
+
   it('is ready, trains a run the hub queued, and shows its training and job metrics', async () => {
     const ready = await fetch(`${base}/readyz`);
     expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { ready: true, checks: { database: 'ok', objectStore: 'ok', migrations: 'ok' } } });
@@ -140,19 +157,7 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
     expect(sample(before, 'edgeloop_training_images_total')).toBe(0);
     expect(sample(before, 'edgeloop_job_duration_seconds_count', { queue: QUEUES.train, outcome: 'ok' })).toBeNull();
 
-    const versionId = await smallFashionVersion(hub.deps, 'fashion', { train: 96, val: 32, test: 32 });
-    const run = await createRun(hub.deps, engineer, {
-      project: 'fashion',
-      datasetVersion: versionId,
-      model: { architecture: 'reference-cnn', filters: [4, 8], denseUnits: 32, dropout: 0 },
-      train: { epochs: 2, batchSize: 32 },
-    });
-    let finished = await getRun(hub.deps, run.id);
-    for (let i = 0; ['queued', 'running'].includes(finished.status); i++) {
-      expect(i, `run still ${finished.status}:\n${log}`).toBeLessThan(1800);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      finished = await getRun(hub.deps, run.id);
-    }
+    const finished = await runUntil(await queueRun(2), (run) => !['queued', 'running'].includes(run.status));
     expect(finished.status, finished.error ?? '').toBe('succeeded');
     // Trained by the worker process, not the hub (which runs no worker here).
     expect(JSON.stringify(finished.lineage)).toContain('"worker":"http-test"');
@@ -173,20 +178,8 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
   }, 240_000);
 
   it('on SIGTERM mid-run: not ready but still answering while the run gets its grace, then the run back in the queue, exit 0, no listener', async () => {
-    const versionId = await smallFashionVersion(hub.deps, 'fashion', { train: 96, val: 32, test: 32 });
     // Longer than the worker's 5 s grace on this data, so the run is still training when the grace ends.
-    const run = await createRun(hub.deps, engineer, {
-      project: 'fashion',
-      datasetVersion: versionId,
-      model: { architecture: 'reference-cnn', filters: [4, 8], denseUnits: 32, dropout: 0 },
-      train: { epochs: 500, batchSize: 32 },
-    });
-    let current = await getRun(hub.deps, run.id);
-    for (let i = 0; current.status !== 'running' || current.progress === null; i++) {
-      expect(i, `run ${current.status}:\n${log}`).toBeLessThan(1800);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      current = await getRun(hub.deps, run.id);
-    }
+    const run = await runUntil(await queueRun(500), (r) => r.status === 'running' && r.progress !== null);
     const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     worker.kill('SIGTERM');
     let ready = await fetch(`${base}/readyz`);
