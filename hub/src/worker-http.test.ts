@@ -3,13 +3,12 @@
  * `edgeloop worker` process serving them: ready on a shared PostgreSQL and S3, its training and job metrics after it
  * trains a run queued by a hub; on SIGTERM mid-run, not ready but answering through the grace, then closed.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv } from '../test/child-env';
+import { type DeploymentProcess, startProcess } from '../test/deployment-processes';
 import { freePort } from '../test/free-port';
 import { smallFashionVersion } from '../test/small-dataset-version';
 import { DATABASES, type TestHub, createTestHub, freshPostgres } from '../test/test-hub';
@@ -95,8 +94,7 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
   let s3: EmbeddedS3;
   let database: Awaited<ReturnType<typeof freshPostgres>>;
   let hub: Hub;
-  let worker: ChildProcess;
-  let log = '';
+  let worker: DeploymentProcess;
   let base: string;
 
   beforeAll(async () => {
@@ -113,20 +111,14 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
     };
     hub = await openHub(loadEnv({ ...shared, HUB_DATA_DIR: path.join(tmp, 'hub'), LOG_LEVEL: 'silent' }));
     const port = await freePort();
-    const env = childEnv({ ...shared, HUB_DATA_DIR: path.join(tmp, 'worker'), HUB_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port), SHUTDOWN_GRACE_MS: '5000' });
-    worker = spawn(process.execPath, [CLI, 'worker', '--name', 'http-test'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    worker.stdout!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
-    worker.stderr!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
-    for (let i = 0; !/worker HTTP on (http:\/\/[^\s"]+)/.test(log); i++) {
-      expect(worker.exitCode, log).toBeNull();
-      expect(i, `no listener logged:\n${log}`).toBeLessThan(1200);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    base = /worker HTTP on (http:\/\/[^\s"]+)/.exec(log)![1]!;
+    const settings = { ...shared, HUB_DATA_DIR: path.join(tmp, 'worker'), HUB_HOST: '127.0.0.1', WORKER_HTTP_PORT: String(port), SHUTDOWN_GRACE_MS: '5000' };
+    const started = await startProcess('worker', [process.execPath, CLI, 'worker', '--name', 'http-test'], settings, { log: /worker HTTP on (http:\/\/[^\s"]+)/ });
+    worker = started.process;
+    base = started.match[1]!;
     expect(base).toBe(`http://127.0.0.1:${port}`);
   }, 180_000);
   afterAll(async () => {
-    if (worker?.exitCode === null) worker.kill('SIGKILL');
+    await worker?.kill('SIGKILL');
     await hub?.close();
     await s3?.close();
     await database?.dropDatabase();
@@ -143,7 +135,7 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
   const runUntil = async (runId: string, reached: (run: Awaited<ReturnType<typeof getRun>>) => boolean) => {
     let run = await getRun(hub.deps, runId);
     for (let i = 0; !reached(run); i++) {
-      expect(i, `run ${run.status}:\n${log}`).toBeLessThan(1800);
+      expect(i, `run ${run.status}:\n${worker.log()}`).toBeLessThan(1800);
       await new Promise((resolve) => setTimeout(resolve, 100));
       run = await getRun(hub.deps, runId);
     }
@@ -180,17 +172,17 @@ describe.skipIf(postgres.skip)('`edgeloop worker` with WORKER_HTTP_PORT, on Post
   it('on SIGTERM mid-run: not ready but still answering while the run gets its grace, then the run back in the queue, exit 0, no listener', async () => {
     // Longer than the worker's 5 s grace on this data, so the run is still training when the grace ends.
     const run = await runUntil(await queueRun(500), (r) => r.status === 'running' && r.progress !== null);
-    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
-    worker.kill('SIGTERM');
+    const exited = new Promise<number | null>((resolve) => worker.child.once('exit', (code) => resolve(code)));
+    worker.child.kill('SIGTERM');
     let ready = await fetch(`${base}/readyz`);
     for (let i = 0; ready.status === 200 && i < 50; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       ready = await fetch(`${base}/readyz`);
     }
     expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 503, body: { ready: false, reason: 'shutting down' } });
-    expect(worker.exitCode, 'the worker waits for its run through the grace period').toBeNull();
+    expect(worker.running(), 'the worker waits for its run through the grace period').toBe(true);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect(await exited, log).toBe(0);
+    expect(await exited, worker.log()).toBe(0);
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
     // Its job step outlived the grace: handed back to the queue for another worker, not failed.
     const after = (await runs.find(hub.deps.db, run.id))!;

@@ -199,7 +199,7 @@ export async function startDeployment(options: { databaseUrl: string; logLevel?:
  * Spawns `command` and resolves once it is ready: its output matches `log`, or `url` answers 200 (the match is then
  * empty). Rejects with its output if it exits or times out first.
  */
-async function startProcess(
+export async function startProcess(
   name: string,
   command: string[],
   settings: Record<string, string>,
